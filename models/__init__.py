@@ -1,0 +1,33 @@
+"""SQLAlchemy 2.x models, one module per aggregate. Importing this package registers them all."""
+
+from models.audit import AuditChainHead, AuditEntry
+from models.base import Base
+from models.complaint import Complaint, ComplaintCounter, ComplaintEvent, ComplaintReminder
+from models.credit import (
+    CreditApproval,
+    CreditEvaluation,
+    CreditLine,
+    CreditUsageReview,
+    OverLimitApproval,
+)
+from models.customer import (
+    Customer,
+    CustomerContact,
+    CustomerCorrection,
+    CustomerTransaction,
+    FollowUp,
+    OwnerChange,
+)
+from models.document import ConfidentialFile, CopyRequest, FileLevelChange, FileScopeMember
+from models.org import ApiToken, Branch, Department, Grant, RoleAssignment, User
+from models.reception import ReceptionRecord, RotationSlot
+from models.settings import CalendarDay, Notification, Setting
+
+__all__ = [
+    "ApiToken", "AuditChainHead", "AuditEntry", "Base", "Branch", "CalendarDay", "Complaint", "ComplaintCounter",
+    "ComplaintEvent", "ComplaintReminder", "ConfidentialFile", "CopyRequest", "CreditApproval",
+    "CreditEvaluation", "CreditLine", "CreditUsageReview", "Customer", "CustomerContact",
+    "CustomerCorrection", "CustomerTransaction", "Department", "FileLevelChange",
+    "FileScopeMember", "FollowUp", "Grant", "Notification", "OverLimitApproval", "OwnerChange",
+    "ReceptionRecord", "RoleAssignment", "RotationSlot", "Setting", "User",
+]

@@ -1,0 +1,199 @@
+"""Closed vocabularies of domain.md, stored as text with CHECK constraints."""
+
+from __future__ import annotations
+
+import enum
+
+
+class Role(enum.StrEnum):
+    SALES = "sales"
+    SUPERVISOR = "supervisor"
+    DEPT_MANAGER = "dept_manager"
+    GENERAL_MANAGER = "general_manager"
+    FINANCE = "finance"
+    SERVICE = "service"
+    RECEPTION = "reception"
+    AUDITOR = "auditor"
+    SYSADMIN = "sysadmin"
+    SECADMIN = "secadmin"
+    SECAUDITOR = "secauditor"
+
+
+class Level(enum.IntEnum):
+    """Classification levels (密级), in the Chinese order: 公开 < 内部 < 秘密 < 机密 < 绝密."""
+
+    PUBLIC = 0
+    INTERNAL = 1
+    SECRET = 2
+    CONFIDENTIAL = 3
+    TOP_SECRET = 4
+
+
+class Scope(enum.StrEnum):
+    OWN = "own"
+    BRANCH = "branch"
+    DEPARTMENT = "department"
+    ALL = "all"
+
+
+class CustomerKind(enum.StrEnum):
+    END = "end"
+    DEALER = "dealer"
+    SUPPLIER = "supplier"
+    SPECIAL = "special"
+
+
+class CustomerSource(enum.StrEnum):
+    WALK_IN = "walk_in"
+    CALL = "call"
+    REFERRAL = "referral"
+    EVENT = "event"
+    CAMPAIGN = "campaign"
+    OTHER = "other"
+
+
+class Importance(enum.StrEnum):
+    A = "A"
+    B = "B"
+    C = "C"
+    D = "D"
+
+
+class Intent(enum.StrEnum):
+    HOT = "hot"
+    WARM = "warm"
+    COLD = "cold"
+
+
+class CustomerStatus(enum.StrEnum):
+    PROSPECT = "prospect"
+    ACTIVE = "active"
+    DORMANT = "dormant"
+    VOID = "void"
+    CLOSED = "closed"
+
+
+class FollowUpKind(enum.StrEnum):
+    CALL = "call"
+    VISIT = "visit"
+    SMS = "sms"
+    WECHAT = "wechat"
+    INVITATION = "invitation"
+    EMAIL = "email"
+
+
+class ReceptionKind(enum.StrEnum):
+    VISIT = "visit"
+    CALL = "call"
+
+
+class VisitorClass(enum.StrEnum):
+    VIP = "a"
+    BUSINESS = "b"
+    GENERAL = "c"
+
+
+class Venue(enum.StrEnum):
+    VIP_ROOM = "vip_room"
+    BUSINESS_ROOM = "business_room"
+    LOUNGE = "lounge"
+    PHONE = "phone"
+
+
+class ReceptionOutcome(enum.StrEnum):
+    PENDING = "pending"
+    FOLLOW_UP = "follow_up"
+    DEAL = "deal"
+    NO_INTEREST = "no_interest"
+    OTHER = "other"
+
+
+class ComplaintChannel(enum.StrEnum):
+    PHONE = "phone"
+    VISIT = "visit"
+    LETTER = "letter"
+    HOTLINE = "hotline"
+    ONLINE = "online"
+    HEAD_OFFICE = "head_office"
+
+
+class ComplaintType(enum.StrEnum):
+    INQUIRY = "inquiry"
+    SUGGESTION = "suggestion"
+    COMPLAINT = "complaint"
+
+
+class ComplaintCause(enum.StrEnum):
+    QUALITY = "quality"
+    SERVICE = "service"
+    ATTITUDE = "attitude"
+    DELIVERY = "delivery"
+    BILLING = "billing"
+    OTHER = "other"
+
+
+class Severity(enum.StrEnum):
+    GENERAL = "general"
+    MAJOR = "major"
+
+
+class ComplaintStatus(enum.StrEnum):
+    REGISTERED = "registered"
+    ASSIGNED = "assigned"
+    INVESTIGATING = "investigating"
+    PROPOSED = "proposed"
+    APPROVED = "approved"
+    REPLIED = "replied"
+    CLOSED = "closed"
+    REJECTED = "rejected"
+
+
+class Rating(enum.StrEnum):
+    A = "A"
+    B = "B"
+    C = "C"
+
+
+class Quality3(enum.StrEnum):
+    """good / fair / poor, used for promise keeping and operating condition."""
+
+    GOOD = "good"
+    FAIR = "fair"
+    POOR = "poor"
+
+
+class CapitalStrength(enum.StrEnum):
+    STRONG = "strong"
+    MEDIUM = "medium"
+    WEAK = "weak"
+
+
+class CreditLineKind(enum.StrEnum):
+    LONG_TERM = "long_term"
+    TEMPORARY = "temporary"
+
+
+class CreditLineStatus(enum.StrEnum):
+    PROPOSED = "proposed"
+    REVIEWED = "reviewed"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    SUPERSEDED = "superseded"
+
+
+class TransactionKind(enum.StrEnum):
+    ORDER = "order"
+    PAYMENT = "payment"
+
+
+class CopyRequestStatus(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    USED = "used"
+
+
+class AuditOutcome(enum.StrEnum):
+    OK = "ok"
+    DENIED = "denied"
+    ERROR = "error"

@@ -1,0 +1,189 @@
+"""The audit log: ``record`` appends one entry chained to the previous by HMAC-SHA256;
+``verify`` walks the chain and reports the first broken link (R-AUD-1, R-AUD-2).
+
+No Flask here: the web edge fills ``request_context`` (request id, remote address) per request,
+and the app factory sets the key from ``AUDIT_HMAC_KEY``.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from models.audit import AuditChainHead, AuditEntry
+from models.base import utcnow
+from models.enums import AuditOutcome
+
+GENESIS = "0" * 64
+GENESIS_MAC = "genesis"  # the unsigned head seeded by the migration, before any entry
+request_context: contextvars.ContextVar[dict[str, str | None] | None] = contextvars.ContextVar(
+    "audit_request_context", default=None)
+_key: bytes = b""
+
+# Columns never copied into an entry's before/after: secrets stay out of the log.
+SECRET_FIELDS = frozenset({"password_hash", "token_hash", "password", "token", "mac"})
+
+
+def set_key(key: str) -> None:
+    global _key
+    _key = key.encode()
+
+
+def _json_default(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return str(value)
+
+
+def to_json(data: dict[str, Any] | None) -> str | None:
+    if data is None:
+        return None
+    clean = {k: v for k, v in data.items() if k not in SECRET_FIELDS}
+    return json.dumps(clean, ensure_ascii=False, sort_keys=True, default=_json_default)
+
+
+def snapshot(obj: Any, fields: list[str] | None = None) -> dict[str, Any]:
+    """Column values of a model instance, for before/after."""
+    columns = fields or [c.key for c in obj.__table__.columns]
+    return {c: getattr(obj, c) for c in columns if c not in SECRET_FIELDS}
+
+
+@dataclass(frozen=True)
+class _Target:
+    type: str | None
+    id: str | None
+
+
+def _target(target: Any) -> _Target:
+    if target is None:
+        return _Target(None, None)
+    if isinstance(target, str):
+        return _Target(target, None)
+    if isinstance(target, type):
+        return _Target(target.__name__, None)
+    if isinstance(target, tuple):
+        return _Target(str(target[0]), None if target[1] is None else str(target[1]))
+    ident = getattr(target, "id", None)
+    if ident is None:
+        ident = getattr(target, "key", None)
+    return _Target(type(target).__name__, None if ident is None else str(ident))
+
+
+def _payload(entry: AuditEntry) -> bytes:
+    fields = [entry.seq, entry.at.isoformat(), entry.actor_id, entry.actor_name, entry.action,
+              entry.target_type, entry.target_id, entry.outcome, entry.before, entry.after,
+              entry.detail, entry.remote_addr, entry.request_id, entry.prev_hash]
+    return json.dumps(fields, ensure_ascii=False, default=str).encode()
+
+
+def entry_hash(entry: AuditEntry) -> str:
+    return hmac.new(_key, _payload(entry), hashlib.sha256).hexdigest()
+
+
+def head_mac(seq: int, last_hash: str) -> str:
+    return hmac.new(_key, f"head:{seq}:{last_hash}".encode(), hashlib.sha256).hexdigest()
+
+
+def _lock_head(session: Session) -> AuditChainHead:
+    """Take the chain head under a write lock: an UPDATE takes SQLite's write lock and a
+    PostgreSQL row lock, so concurrent appenders queue here and the chain stays linear."""
+    session.execute(update(AuditChainHead).where(AuditChainHead.id == 1)
+                    .values(seq=AuditChainHead.seq))
+    head = session.scalar(select(AuditChainHead).where(AuditChainHead.id == 1)
+                          .execution_options(populate_existing=True))
+    if head is None:
+        head = AuditChainHead(id=1, seq=0, last_hash=GENESIS, mac=GENESIS_MAC)
+        session.add(head)
+        session.flush()
+    return head
+
+
+def record(session: Session, actor: Any, action: str, target: Any = None, *,
+           before: dict[str, Any] | None = None, after: dict[str, Any] | None = None,
+           outcome: str = AuditOutcome.OK.value, detail: str | None = None,
+           actor_name: str | None = None) -> AuditEntry:
+    """Append one entry in the caller's transaction. ``actor`` is a User or None (system)."""
+    ctx = request_context.get() or {}
+    tgt = _target(target)
+    head = _lock_head(session)
+    entry = AuditEntry(
+        seq=head.seq + 1,
+        at=utcnow(),
+        actor_id=getattr(actor, "id", None),
+        actor_name=(actor_name or getattr(actor, "username", None) or ctx.get("actor")
+                    or "system")[:64],
+        action=action,
+        target_type=tgt.type,
+        target_id=tgt.id,
+        outcome=str(outcome),
+        before=to_json(before),
+        after=to_json(after),
+        detail=detail,
+        remote_addr=ctx.get("remote_addr"),
+        request_id=ctx.get("request_id"),
+        prev_hash=head.last_hash,
+    )
+    entry.hash = entry_hash(entry)
+    session.add(entry)
+    head.seq = entry.seq
+    head.last_hash = entry.hash
+    head.mac = head_mac(head.seq, head.last_hash)
+    session.flush()
+    return entry
+
+
+@dataclass
+class VerifyReport:
+    verified: int
+    broken_at: int | None
+    problem: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.broken_at is None
+
+
+def verify(session: Session, batch: int = 5000) -> VerifyReport:
+    """Walk the chain in ``seq`` order; report the first entry whose link or hash is wrong,
+    a gap in the sequence, or a head that does not match the last entry."""
+    prev_hash = GENESIS
+    expected_seq = 1
+    verified = 0
+    last_seq = 0
+    stmt = select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=batch)
+    for entry in session.scalars(stmt):
+        if entry.seq != expected_seq:
+            return VerifyReport(verified, entry.seq,
+                                f"sequence gap: expected {expected_seq}, found {entry.seq}")
+        if entry.prev_hash != prev_hash:
+            return VerifyReport(verified, entry.seq, "link to the previous entry is broken")
+        if not hmac.compare_digest(entry.hash, entry_hash(entry)):
+            return VerifyReport(verified, entry.seq, "entry content does not match its hash")
+        prev_hash = entry.hash
+        last_seq = entry.seq
+        expected_seq += 1
+        verified += 1
+    head = session.get(AuditChainHead, 1)
+    if head is None:
+        if verified:
+            return VerifyReport(verified, last_seq, "chain head is missing")
+        return VerifyReport(0, None, None)
+    if head.seq == 0 and head.mac == GENESIS_MAC and verified == 0:
+        return VerifyReport(0, None, None)
+    if not hmac.compare_digest(head.mac, head_mac(head.seq, head.last_hash)):
+        return VerifyReport(verified, head.seq, "chain head was forged")
+    if head.seq != last_seq or head.last_hash != prev_hash:
+        return VerifyReport(verified, last_seq + 1,
+                            f"entries after #{last_seq} are missing (head says #{head.seq})")
+    return VerifyReport(verified, None, None)

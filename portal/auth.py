@@ -1,0 +1,151 @@
+"""Sessions (Flask-Login) and the login flow: Argon2id, per-account lockout, per-address rate
+limit, identical answers for unknown user and wrong password, a per-user session version that
+invalidates every old cookie (logout everywhere, deactivation, role or clearance changes)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+
+from models.base import utcnow
+from models.org import User
+from portal import audit
+from portal.extensions import db, limiter, login_manager
+from portal.passwords import hash_password, needs_rehash, password_problem, verify_password
+
+
+def load_user(user_key: str) -> User | None:
+    """Cookie holds ``id:session_version``; a bumped version or an inactive user logs out."""
+    try:
+        user_id, version = (int(part) for part in user_key.split(":", 1))
+    except (ValueError, TypeError):
+        return None
+    user = db.session.get(User, user_id)
+    if user is None or not user.is_active or user.session_version != version:
+        return None
+    return user
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only same-site relative paths; refuses ``//evil``, ``\\\\evil``, schemes and hosts."""
+    if not target:
+        return None
+    target = target.strip()
+    if "\\" in target or any(ord(c) < 32 for c in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        if parts.netloc and parts.netloc == request.host and parts.scheme in ("http", "https"):
+            return parts.path + (f"?{parts.query}" if parts.query else "")
+        return None
+    if not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+def authenticate(username: str, password: str) -> tuple[User | None, str]:
+    """Check credentials. Returns (user, "") or (None, reason) where the reason is for the
+    audit log only; the user always sees the same message."""
+    username = (username or "").strip()
+    user = db.session.scalar(select(User).where(User.username == username)) if username else None
+    now = utcnow()
+    if user is not None and user.locked_until is not None and user.locked_until > now:
+        verify_password(None, password)
+        return None, "locked"
+    ok = verify_password(user.password_hash if user else None, password)
+    if user is None:
+        return None, "unknown user"
+    if not ok or not user.is_active:
+        if not ok:
+            user.failed_logins += 1
+            limit = current_app.config["LOGIN_MAX_FAILURES"]
+            if user.failed_logins >= limit:
+                user.locked_until = now + timedelta(minutes=current_app.config["LOGIN_LOCK_MINUTES"])
+                user.failed_logins = 0
+                audit.record(db.session, user, "auth.lockout", user, outcome="denied",
+                             detail=f"{limit} failed logins")
+        return None, "wrong password" if not ok else "inactive"
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return user, ""
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.user_loader(load_user)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "strong"
+
+    @login_manager.unauthorized_handler
+    def _unauthorized():  # noqa: ANN202
+        if request.path.startswith("/graphql"):
+            return {"errors": [{"message": "authentication required"}]}, 401
+        return redirect(url_for("login", next=request.full_path.rstrip("?")))
+
+    @app.route("/login", methods=["GET", "POST"])
+    @limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"], methods=["POST"])
+    def login():  # noqa: ANN202
+        if current_user.is_authenticated and request.method == "GET":
+            return redirect(url_for("admin.index"))
+        error = None
+        if request.method == "POST":
+            user, reason = authenticate(request.form.get("username", ""),
+                                        request.form.get("password", ""))
+            if user is None:
+                audit.record(db.session, None, "auth.login", "User",
+                             outcome="denied", detail=reason,
+                             actor_name=(request.form.get("username") or "")[:64])
+                db.session.commit()
+                error = _("Invalid username or password.")
+            else:
+                session.clear()  # rotate: nothing from before login survives
+                login_user(user, remember=False)
+                session.permanent = True
+                audit.record(db.session, user, "auth.login", user)
+                db.session.commit()
+                return redirect(safe_next(request.args.get("next")) or url_for("admin.index"))
+        return render_template("login.html", error=error), (401 if error else 200)
+
+    @app.route("/logout", methods=["POST"])
+    def logout():  # noqa: ANN202
+        if current_user.is_authenticated:
+            user = db.session.get(User, current_user.id)
+            user.session_version += 1  # every cookie issued before is refused from now on
+            audit.record(db.session, user, "auth.logout", user)
+            db.session.commit()
+        logout_user()
+        session.clear()
+        return redirect(url_for("login"))
+
+    @app.route("/account/password", methods=["GET", "POST"])
+    @login_required
+    def change_password():  # noqa: ANN202
+        error = None
+        if request.method == "POST":
+            user = db.session.get(User, current_user.id)
+            current = request.form.get("current_password", "")
+            new = request.form.get("new_password", "")
+            problem = password_problem(new)
+            if not verify_password(user.password_hash, current):
+                error = _("The current password is wrong.")
+            elif problem:
+                error = _("The new password is too weak: %(reason)s.", reason=problem)
+            elif new != request.form.get("confirm_password", ""):
+                error = _("The two new passwords differ.")
+            else:
+                user.password_hash = hash_password(new)
+                user.session_version += 1
+                audit.record(db.session, user, "user.change_password", user)
+                db.session.commit()
+                login_user(user)
+                flash(_("Your password was changed."), "success")
+                return redirect(url_for("admin.index"))
+        return render_template("change_password.html", error=error), (400 if error else 200)

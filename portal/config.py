@@ -1,0 +1,139 @@
+"""Class-based configuration. Nothing here reads the environment at import time:
+``Config.from_env()`` is called by the app factory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(RuntimeError):
+    """Raised for a configuration that cannot work; printed as one line, not a traceback."""
+
+
+
+class BaseConfig:
+    NAME = "base"
+    SECRET_KEY: str | None = None
+    SQLALCHEMY_DATABASE_URI: str | None = None
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    AUDIT_HMAC_KEY: str | None = None
+    STORAGE_BACKEND = "local"
+    STORAGE_PATH: str | None = None
+    MAX_CONTENT_LENGTH = 20 * 1024 * 1024
+    MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+    BABEL_DEFAULT_LOCALE = "zh_Hans_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    LANGUAGES = {"zh_Hans_CN": "简体中文", "en": "English"}
+    WTF_CSRF_TIME_LIMIT = None
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_DURATION = 0
+    PERMANENT_SESSION_LIFETIME = 8 * 3600
+    LOGIN_MAX_FAILURES = 5
+    LOGIN_LOCK_MINUTES = 15
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_LOGIN = "20 per minute"
+    GRAPHQL_GRAPHIQL = False
+    GRAPHQL_INTROSPECTION = True
+    GRAPHQL_MAX_DEPTH = 10
+    GRAPHQL_MAX_ALIASES = 30
+    GRAPHQL_MAX_TOKENS = 2000
+    GRAPHQL_MAX_PAGE_SIZE = 100
+    GRAPHQL_MAX_COST = 50000
+    LOAD_DEMO_DATA = False
+    TESTING = False
+    DEBUG = False
+
+    def finalize(self) -> None:
+        """Hook for subclasses to validate after environment overrides are applied."""
+
+
+class DevelopmentConfig(BaseConfig):
+    NAME = "development"
+    DEBUG = True
+    SECRET_KEY = "dev-only-not-secret"
+    AUDIT_HMAC_KEY = "dev-only-audit-key"
+    GRAPHQL_GRAPHIQL = True
+    LOAD_DEMO_DATA = True
+    SQLALCHEMY_DATABASE_URI = f"sqlite:///{BASE_DIR / 'instance' / 'portal.sqlite3'}"
+
+
+class TestingConfig(BaseConfig):
+    NAME = "testing"
+    TESTING = True
+    SECRET_KEY = "testing-secret"
+    AUDIT_HMAC_KEY = "testing-audit-key"
+    WTF_CSRF_ENABLED = False
+    RATELIMIT_ENABLED = False
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
+
+
+class ProductionConfig(BaseConfig):
+    NAME = "production"
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    GRAPHQL_INTROSPECTION = False
+    GRAPHQL_GRAPHIQL = False
+    PREFERRED_URL_SCHEME = "https"
+
+    def finalize(self) -> None:
+        missing = [k for k in ("SECRET_KEY", "SQLALCHEMY_DATABASE_URI", "AUDIT_HMAC_KEY")
+                   if not getattr(self, k)]
+        if missing:
+            names = {"SQLALCHEMY_DATABASE_URI": "DATABASE_URL"}
+            raise ConfigError(
+                "production configuration refuses to start: set "
+                + ", ".join(names.get(m, m) for m in missing)
+                + " in the environment"
+            )
+        if self.SECRET_KEY and len(self.SECRET_KEY) < 16:
+            raise ConfigError("production configuration refuses to start: SECRET_KEY is too short")
+
+
+CONFIGS: dict[str, type[BaseConfig]] = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+ENV_OVERRIDES = {
+    "SECRET_KEY": "SECRET_KEY",
+    "DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
+    "AUDIT_HMAC_KEY": "AUDIT_HMAC_KEY",
+    "STORAGE_PATH": "STORAGE_PATH",
+    "STORAGE_BACKEND": "STORAGE_BACKEND",
+    "RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",
+    "S3_BUCKET": "S3_BUCKET",
+    "S3_ENDPOINT_URL": "S3_ENDPOINT_URL",
+}
+
+
+def load_config(name: str | None = None, overrides: dict | None = None) -> BaseConfig:
+    """Build the config object: class defaults, then environment, then explicit overrides."""
+    name = name or os.environ.get("PORTAL_CONFIG", "development")
+    if name not in CONFIGS:
+        raise ConfigError(f"unknown PORTAL_CONFIG {name!r}; use one of {', '.join(CONFIGS)}")
+    cfg = CONFIGS[name]()
+    for env_key, attr in ENV_OVERRIDES.items():
+        value = os.environ.get(env_key)
+        if value:
+            setattr(cfg, attr, value)
+    for key, value in (overrides or {}).items():
+        setattr(cfg, key, value)
+    uri = cfg.SQLALCHEMY_DATABASE_URI or ""
+    if uri.startswith("postgres://"):
+        uri = "postgresql+psycopg://" + uri[len("postgres://"):]
+    elif uri.startswith("postgresql://"):
+        uri = "postgresql+psycopg://" + uri[len("postgresql://"):]
+    cfg.SQLALCHEMY_DATABASE_URI = uri or None
+    if not cfg.STORAGE_PATH:
+        cfg.STORAGE_PATH = str(BASE_DIR / "instance" / "storage")
+    cfg.finalize()
+    return cfg

@@ -1,0 +1,74 @@
+"""Domain errors. Messages are English msgids marked with ``N_`` so pybabel extracts them;
+the edges (admin views, GraphQL) translate them with their parameters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def N_(message: str) -> str:  # noqa: N802 - the gettext marker convention
+    """Mark a message for extraction without translating it here (no Flask in services)."""
+    return message
+
+
+class DomainError(Exception):
+    """A refused request with a clear message; nothing was changed."""
+
+    code = "invalid"
+
+    def __init__(self, message: str, *, field: str | None = None, rule: str | None = None,
+                 **params: Any) -> None:
+        self.message = message
+        self.field = field
+        self.rule = rule
+        self.params = params
+        super().__init__(message % params if params else message)
+
+    def translated(self, gettext: Any = None) -> str:
+        text = gettext(self.message) if gettext else self.message
+        try:
+            return text % self.params if self.params else text
+        except (KeyError, ValueError, TypeError):
+            return self.message % self.params if self.params else self.message
+
+
+class ValidationFailed(DomainError):
+    code = "validation"
+
+
+class RuleViolation(DomainError):
+    """A company rule (R-…) refuses the request."""
+
+    code = "rule"
+
+
+class NotFound(DomainError):
+    """Missing, or outside the user's scope: the two answers are identical on purpose."""
+
+    code = "not_found"
+
+    def __init__(self, message: str = N_("Not found."), **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+
+
+class PermissionDenied(DomainError):
+    """The policy refuses. ``action`` and ``target`` feed the single 'denied' audit entry."""
+
+    code = "forbidden"
+
+    def __init__(self, action: str, target: Any = None,
+                 message: str = N_("You are not allowed to do this."), **kwargs: Any) -> None:
+        self.action = action
+        self.target = target
+        super().__init__(message, **kwargs)
+
+
+class Conflict(DomainError):
+    """Someone else changed the record since it was read (optimistic lock)."""
+
+    code = "conflict"
+
+    def __init__(self, message: str = N_(
+            "This record was changed by someone else since you opened it. "
+            "Reload it and apply your change again."), **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)

@@ -1,0 +1,63 @@
+"""The transaction boundary of a service verb.
+
+``@verb`` commits on success. On a domain error it rolls back; a ``PermissionDenied`` also
+leaves exactly one 'denied' audit entry, committed on its own after the rollback (R-ROLE-3,
+security F). Verbs that call other verbs use ``other_verb.inner`` to stay in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from models.enums import AuditOutcome
+from portal import audit
+from portal.services.errors import N_, Conflict, DomainError, PermissionDenied
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def record_denied(session: Session, actor: Any, exc: PermissionDenied) -> None:
+    session.rollback()
+    audit.record(session, actor, exc.action, exc.target, outcome=AuditOutcome.DENIED.value,
+                 detail=exc.message)
+    session.commit()
+
+
+def verb(func: Callable[P, R]) -> Callable[P, R]:
+    @wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        session: Session = args[0]  # type: ignore[assignment]
+        actor = args[1] if len(args) > 1 else kwargs.get("actor")
+        try:
+            result = func(*args, **kwargs)
+            session.commit()
+            return result
+        except PermissionDenied as exc:
+            record_denied(session, actor, exc)
+            raise
+        except DomainError:
+            session.rollback()
+            raise
+        except StaleDataError as exc:
+            session.rollback()
+            raise Conflict() from exc
+        except IntegrityError as exc:
+            session.rollback()
+            raise Conflict(N_("The change conflicts with existing data (%(detail)s)."),
+                           detail=str(exc.orig).splitlines()[0][:200]) from exc
+
+    wrapper.inner = func  # type: ignore[attr-defined]
+    return wrapper
+
+
+def check_version(obj: Any, expected: int | None) -> None:
+    """Web forms and API inputs carry the version the user saw; a different one is a conflict."""
+    if expected is not None and int(expected) != obj.version:
+        raise Conflict()
