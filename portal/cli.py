@@ -101,3 +101,18 @@ def demo_data_command() -> None:
     click.echo(summary)
 
 
+
+
+def _load_command_modules() -> None:
+    """Each area adds its commands in ``portal/cli_<area>.py``; import them all here."""
+    import importlib
+    import pkgutil
+
+    import portal
+
+    for info in pkgutil.iter_modules(portal.__path__):
+        if info.name.startswith("cli_"):
+            importlib.import_module(f"portal.{info.name}")
+
+
+_load_command_modules()

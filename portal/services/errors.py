@@ -72,3 +72,13 @@ class Conflict(DomainError):
             "This record was changed by someone else since you opened it. "
             "Reload it and apply your change again."), **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
+
+
+class OutOfScope(NotFound):
+    """The row exists but the user may not see it: answered exactly like ``NotFound``, but
+    recorded in the audit log as a denied attempt."""
+
+    def __init__(self, action: str, target: object = None) -> None:
+        self.action = action
+        self.target = target
+        super().__init__()

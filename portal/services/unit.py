@@ -17,13 +17,13 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from models.enums import AuditOutcome
 from portal import audit
-from portal.services.errors import N_, Conflict, DomainError, PermissionDenied
+from portal.services.errors import N_, Conflict, DomainError, NotFound, OutOfScope, PermissionDenied
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def record_denied(session: Session, actor: Any, exc: PermissionDenied) -> None:
+def record_denied(session: Session, actor: Any, exc: PermissionDenied | OutOfScope) -> None:
     session.rollback()
     audit.record(session, actor, exc.action, exc.target, outcome=AuditOutcome.DENIED.value,
                  detail=exc.message)
@@ -39,7 +39,7 @@ def verb(func: Callable[P, R]) -> Callable[P, R]:
             result = func(*args, **kwargs)
             session.commit()
             return result
-        except PermissionDenied as exc:
+        except (PermissionDenied, OutOfScope) as exc:
             record_denied(session, actor, exc)
             raise
         except DomainError:
@@ -61,3 +61,27 @@ def check_version(obj: Any, expected: int | None) -> None:
     """Web forms and API inputs carry the version the user saw; a different one is a conflict."""
     if expected is not None and int(expected) != obj.version:
         raise Conflict()
+
+
+M = TypeVar("M")
+
+
+def load(session: Session, actor: Any, model: type[M], ident: Any, action: str = "view") -> M:
+    """Load one row through the policy. Missing and out-of-scope ids give the same NotFound;
+    the out-of-scope one is also audited as denied (via ``@verb``)."""
+    from sqlalchemy import select
+
+    from portal import policy
+
+    try:
+        pk = int(ident)
+    except (TypeError, ValueError):
+        raise NotFound() from None
+    pk_col = model.__table__.primary_key.columns.values()[0]  # type: ignore[attr-defined]
+    obj = session.scalar(policy.scope(select(model), actor, model, action).where(pk_col == pk))
+    if obj is not None:
+        return obj
+    if session.get(model, pk) is not None:
+        raise OutOfScope(action if "." in action else f"{policy.MODEL_AREA[model]}.{action}",
+                         (model.__name__, pk))
+    raise NotFound()
