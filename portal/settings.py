@@ -1,0 +1,54 @@
+"""Rule thresholds companies tune. Defaults are the numbers of domain.md; a row in the
+``settings`` table overrides them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models.settings import Setting
+
+DEFAULTS: dict[str, Any] = {
+    "customer.ownership_validity_days": 60,
+    "customer.first_follow_up_days": 3,
+    "customer.second_follow_up_days": 1,
+    "customer.follow_up_interval_days": 7,
+    "customer.sms_only_streak": 3,
+    "customer.service_lapse_days": 90,
+    "complaint.inquiry_hours": 24,
+    "complaint.close_working_days": 3,
+    "complaint.max_extension_working_days": 7,
+    "complaint.escalation_hours": 24,
+    "complaint.transfer_after_overdue_days": 3,
+    "complaint.retention_days": 365,
+    "complaint.compensation_gm_threshold": 5000,
+    "complaint.serial_digits": 4,
+    "credit.review_interval_days": 92,
+    "credit.max_term_days": 30,
+    "credit.max_temporary_term_days_b": 15,
+    "file.copy_link_minutes": 10,
+    "file.max_upload_mb": 10,
+}
+
+
+def get(session: Session, key: str) -> Any:
+    """The value in force for ``key`` (the settings row, else the default)."""
+    cache = session.info.setdefault("settings_cache", {})
+    if key in cache:
+        return cache[key]
+    raw = session.scalar(select(Setting.value).where(Setting.key == key))
+    if raw is None:
+        if key not in DEFAULTS:
+            raise KeyError(f"unknown setting {key!r}")
+        value = DEFAULTS[key]
+    else:
+        value = json.loads(raw)
+    cache[key] = value
+    return value
+
+
+def forget(session: Session) -> None:
+    session.info.pop("settings_cache", None)
