@@ -11,8 +11,8 @@ from flask import Flask, redirect, request, url_for
 from flask_admin import Admin, AdminIndexView, expose
 from flask_login import current_user
 
-AREA_MODULES = ["customers", "reception", "complaints", "credit", "files", "org", "users",
-                "settings", "audit", "grants"]
+AREA_MODULES = ["customers", "reception", "complaints", "credit", "files", "imports", "reports",
+                "org", "users", "settings", "audit", "grants"]
 
 
 class HomeView(AdminIndexView):
