@@ -7,7 +7,17 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Flask,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
@@ -83,6 +93,12 @@ def init_app(app: Flask) -> None:
     login_manager.user_loader(load_user)
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "strong"
+
+    @app.before_request
+    def _resolve_user_afresh() -> None:
+        """Flask-Login caches the user on ``g``; a request must never inherit the user an
+        earlier request resolved in a shared app context (tests, CLI-pushed contexts)."""
+        g.pop("_login_user", None)
 
     @login_manager.unauthorized_handler
     def _unauthorized():  # noqa: ANN202

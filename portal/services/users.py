@@ -126,3 +126,131 @@ def reset_password(session: Session, actor: User, user: User, new_password: str)
     user.locked_until = None
     audit.record(session, actor, "user.reset_password", user)
     return user
+
+
+USER_FIELDS = ("full_name", "email", "phone", "department_id", "branch_id", "language")
+
+
+def _clean_user_data(session: Session, data: dict) -> dict:
+    """Only the declared account fields; roles, clearance and versions never ride along."""
+    from models.org import Branch, Department
+
+    clean = {k: data[k] for k in USER_FIELDS if k in data}
+    if "full_name" in clean and not (clean["full_name"] or "").strip():
+        raise ValidationFailed(N_("A full name is required."), field="full_name")
+    dept = clean.get("department_id")
+    if dept is not None and session.get(Department, int(dept)) is None:
+        raise ValidationFailed(N_("Unknown department."), field="department_id")
+    branch_id = clean.get("branch_id")
+    if branch_id is not None:
+        branch = session.get(Branch, int(branch_id))
+        if branch is None:
+            raise ValidationFailed(N_("Unknown branch."), field="branch_id")
+        if dept is None:
+            clean["department_id"] = branch.department_id
+        elif int(dept) != branch.department_id:
+            raise ValidationFailed(N_("The branch belongs to another department."),
+                                   field="branch_id")
+    return clean
+
+
+@verb
+def create_user(session: Session, actor: User, data: dict) -> User:
+    """Create an account (system administrator). Roles are assigned separately by the
+    security administrator (三员分立)."""
+    if not policy.can(actor, "user.add"):
+        raise PermissionDenied("user.add", User)
+    username = (data.get("username") or "").strip()
+    if not username or len(username) > 64:
+        raise ValidationFailed(N_("A username of at most 64 characters is required."),
+                               field="username")
+    if session.scalar(select(User.id).where(User.username == username)):
+        raise ValidationFailed(N_("The username %(username)s is taken."), field="username",
+                               username=username)
+    password = data.get("password") or ""
+    problem = password_problem(password)
+    if problem:
+        raise ValidationFailed(N_("The password is too weak: %(reason)s."), field="password",
+                               reason=problem)
+    fields = _clean_user_data(session, data)
+    fields.setdefault("full_name", username)
+    user = User(username=username, password_hash=hash_password(password), **fields)
+    session.add(user)
+    session.flush()
+    audit.record(session, actor, "user.create", user, after=audit.snapshot(user))
+    return user
+
+
+@verb
+def update_user(session: Session, actor: User, user_id: int, data: dict,
+                expected_version: int | None = None) -> User:
+    from portal.services.unit import check_version, load
+
+    user = load(session, actor, User, user_id, "user.change")
+    if not policy.can(actor, "user.change", user):
+        raise PermissionDenied("user.change", user)
+    check_version(user, expected_version)
+    before = audit.snapshot(user, list(USER_FIELDS))
+    for key, value in _clean_user_data(session, data).items():
+        setattr(user, key, value)
+    if before["branch_id"] != user.branch_id or before["department_id"] != user.department_id:
+        user.session_version += 1  # scope changed: old sessions must re-read it
+    session.flush()
+    audit.record(session, actor, "user.change", user, before=before,
+                 after=audit.snapshot(user, list(USER_FIELDS)))
+    return user
+
+
+@verb
+def deactivate_user(session: Session, actor: User, user_id: int, reason: str) -> User:
+    """R-ROLE-4: a leaving member of staff loses every session and API token at once, and
+    their customers are redistributed in the branch (R-CUST-6)."""
+    from models.org import ApiToken
+    from portal.services.unit import load
+
+    user = load(session, actor, User, user_id, "user.deactivate")
+    if not policy.can(actor, "user.deactivate", user):
+        raise PermissionDenied("user.deactivate", user)
+    if not (reason or "").strip():
+        raise ValidationFailed(N_("Give a reason."), field="reason")
+    if user.id == actor.id:
+        raise ValidationFailed(N_("You cannot deactivate your own account."), field="user")
+    if not user.is_active:
+        raise ValidationFailed(N_("The account is already inactive."), field="user")
+    user.is_active = False
+    user.session_version += 1
+    now = utcnow()
+    for token in session.scalars(select(ApiToken).where(ApiToken.user_id == user.id,
+                                                         ApiToken.revoked_at.is_(None))):
+        token.revoked_at = now
+    session.flush()
+    audit.record(session, actor, "user.deactivate", user, detail=reason,
+                 before={"is_active": True}, after={"is_active": False})
+    _redistribute_customers(session, actor, user, reason)
+    return user
+
+
+@verb
+def set_on_leave(session: Session, actor: User, user_id: int, on_leave: bool,
+                 reason: str) -> User:
+    """Long leave counts like leaving for the customers (R-CUST-6); the account stays."""
+    from portal.services.unit import load
+
+    user = load(session, actor, User, user_id, "user.change")
+    if not policy.can(actor, "user.change", user):
+        raise PermissionDenied("user.change", user)
+    user.on_leave = bool(on_leave)
+    session.flush()
+    audit.record(session, actor, "user.set_on_leave", user, detail=reason,
+                 after={"on_leave": user.on_leave})
+    if user.on_leave:
+        _redistribute_customers(session, actor, user, reason)
+    return user
+
+
+def _redistribute_customers(session: Session, actor: User, user: User, reason: str) -> None:
+    """Hand the user's customers to the branch's remaining salespeople, as a consequence of
+    the account change the actor is allowed to make."""
+    from portal.services import customers
+
+    customers.redistribute_on_departure(session, actor, user, reason)
