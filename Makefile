@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export FLASK_APP := wsgi
 
-.PHONY: run test install lint translations bench clean serve
+.PHONY: run test install lint translations extract bench clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -17,6 +17,12 @@ install: $(STAMP) translations
 
 translations: $(STAMP)
 	$(BIN)/pybabel compile -f -d portal/translations -D messages >/dev/null
+
+# Re-extract the messages after changing UI text, then translate the new entries in
+# portal/translations/zh_Hans_CN/LC_MESSAGES/messages.po.
+extract: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l -k N_ -o portal/translations/messages.pot .
+	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations -l zh_Hans_CN
 
 run: install
 	$(BIN)/flask portal migrate

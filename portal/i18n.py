@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Flask, current_app, redirect, request, session, url_for
 from flask_babel import get_locale
 from flask_login import current_user
@@ -22,9 +24,7 @@ def select_locale() -> str:
 
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale,
-                   default_translation_directories="translations")
-    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(
-        __import__("pathlib").Path(__file__).parent / "translations")
+                   default_translation_directories=str(Path(__file__).parent / "translations"))
 
     @app.route("/lang/<code>")
     def set_language(code: str):  # noqa: ANN202
