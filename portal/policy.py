@@ -395,6 +395,19 @@ SCOPE_FILTERS: dict[type, Callable[[User, str], ColumnElement[bool]]] = {
 SCOPE_FILTERS[ComplaintEvent] = _child_of(ComplaintEvent.complaint_id, Complaint)
 SCOPE_FILTERS[ComplaintReminder] = _child_of(ComplaintReminder.complaint_id, Complaint)
 SCOPE_FILTERS[CreditApproval] = _child_of(CreditApproval.credit_line_id, CreditLine)
+SCOPE_FILTERS[FileScopeMember] = _child_of(FileScopeMember.file_id, ConfidentialFile)
+SCOPE_FILTERS[FileLevelChange] = _child_of(FileLevelChange.file_id, ConfidentialFile)
+
+
+def _copy_request_filter(user: User, scope_name: str) -> ColumnElement[bool]:
+    """A requester always sees their own requests; approvers see those of files in scope."""
+    if scope_name == _ALL:
+        return true()
+    return or_(CopyRequest.requested_by_id == user.id,
+               _child_of(CopyRequest.file_id, ConfidentialFile)(user, scope_name))
+
+
+SCOPE_FILTERS[CopyRequest] = _copy_request_filter
 
 # ---------------------------------------------------------------------------------------------
 # Grants in force for a user (read once per transaction; changes apply on the next request)
