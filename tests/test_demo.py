@@ -1,0 +1,313 @@
+"""Demo data (issue 2, issue 5 "the demo data shows each rule in action"): loaded into a freshly
+migrated database, it has every role, every workflow state and every time-driven case, keeps the
+rules of domain.md, is idempotent, and every demo account signs in through the real login form."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from models import (
+    AuditEntry,
+    Complaint,
+    ComplaintCounter,
+    ComplaintEvent,
+    ConfidentialFile,
+    CreditApproval,
+    CreditEvaluation,
+    CreditLine,
+    Customer,
+    FollowUp,
+    OwnerChange,
+    ReceptionRecord,
+    RoleAssignment,
+    User,
+)
+from models.enums import ComplaintStatus, Role
+from portal import audit, clock, demo, settings
+from portal.services import complaints as complaint_service
+from portal.services import customers as customer_service
+
+CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+CODE_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+
+@pytest.fixture
+def loaded(session):  # noqa: ANN001, ANN201
+    summary = demo.load(session)
+    assert summary.startswith("demo data loaded")
+    return summary
+
+
+def _count(session, model) -> int:  # noqa: ANN001
+    return session.scalar(select(func.count()).select_from(model))
+
+
+def _latest_evaluations(session) -> dict[int, CreditEvaluation]:  # noqa: ANN001
+    latest: dict[int, CreditEvaluation] = {}
+    for ev in session.scalars(select(CreditEvaluation).order_by(CreditEvaluation.evaluated_at)):
+        latest[ev.customer_id] = ev
+    return latest
+
+
+def test_demo_has_every_role_and_about_300_customers(session, loaded):
+    held = {r.role for r in session.scalars(
+        select(RoleAssignment).join(User, RoleAssignment.user_id == User.id)
+        .where(User.is_active.is_(True), RoleAssignment.revoked_at.is_(None)))}
+    assert held == {r.value for r in Role}
+    assert {role for _u, role, _p, _d in demo.DEMO_LOGINS} == {r.value for r in Role}
+    sales = session.scalars(select(User).join(RoleAssignment, RoleAssignment.user_id == User.id)
+                            .where(RoleAssignment.role == "sales", User.is_active.is_(True))).all()
+    assert len(sales) == 6 and len({u.branch_id for u in sales}) == 3
+    assert 280 <= _count(session, Customer) <= 320
+    kinds = Counter(session.scalars(select(Customer.kind)))
+    assert set(kinds) == {"end", "dealer", "supplier", "special"}
+    statuses = set(session.scalars(select(Customer.status)))
+    assert {"prospect", "active", "dormant", "closed"} <= statuses
+    # no classified files here: the files area adds those
+    assert _count(session, ConfidentialFile) == 0
+
+
+def test_demo_clearances_follow_the_roles(session, loaded):
+    users = {u.username: u for u in session.scalars(select(User))}
+    assert users["gm"].clearance == 4
+    assert users["auditor1"].clearance == 4
+    assert users["manager1"].clearance == users["manager2"].clearance == 3
+    assert all(users[f"sales{i}"].clearance in (1, 2) for i in range(1, 7))
+    assert all(users[n].clearance == 1 for n in ("sysadmin1", "secadmin1", "secauditor1"))
+
+
+def test_demo_customers_have_unique_phones_and_valid_credit_codes(session, loaded):
+    phones = session.scalars(select(Customer.phone_normalized)).all()
+    assert len(phones) == len(set(phones))
+    assert all(re.fullmatch(r"1[358]\d{9}", p) for p in phones)
+    codes = session.scalars(select(Customer.credit_code)
+                            .where(Customer.credit_code.is_not(None))).all()
+    assert len(codes) >= 80 and len(codes) == len(set(codes))
+    for code in codes:
+        assert len(code) == 18
+        total = sum(CODE_CHARS.index(ch) * w for ch, w in zip(code[:17], CODE_WEIGHTS,
+                                                                strict=True))
+        assert code[17] == CODE_CHARS[(31 - total % 31) % 31], code
+    names = session.scalars(select(Customer.name_normalized)).all()
+    assert len(names) == len(set(names)), "R-CUST-1: one archive per customer"
+
+
+def test_R_CUST_7_demo_owner_history_ends_with_the_current_owner(session, loaded):
+    history: dict[int, list[OwnerChange]] = defaultdict(list)
+    for oc in session.scalars(select(OwnerChange).order_by(OwnerChange.changed_at,
+                                                           OwnerChange.id)):
+        history[oc.customer_id].append(oc)
+    customers = session.scalars(select(Customer)).all()
+    for c in customers:
+        assert history[c.id], c.code
+        assert history[c.id][-1].to_user_id == c.owner_id, c.code
+    moved = [h for h in history.values() if len(h) > 1]
+    assert len(moved) >= 5
+    # the owners are salespeople of the customer's branch
+    users = {u.id: u for u in session.scalars(select(User))}
+    assert all(users[c.owner_id].branch_id == c.branch_id for c in customers)
+
+
+def test_R_CUST_4_demo_shows_void_cards_expired_ownership_and_service_lapse(session, loaded):
+    now = clock.now()
+    void = session.scalars(select(Customer)
+                           .where(customer_service.is_void_sql(session, now))).all()
+    assert 1 <= len(void) <= 3, [c.code for c in void]
+    for c in void:
+        assert customer_service.effective_status(c, now) == "void"
+    never_followed = [c for c in void if not c.follow_ups]
+    assert never_followed and never_followed[0].registered_at < now - timedelta(days=10)
+    expired = session.scalars(select(Customer).where(
+        customer_service.ownership_expired_sql(session, now))).all()
+    assert expired and all(c.registered_at < now - timedelta(days=60) for c in expired)
+    lapsed = session.scalar(select(func.count()).select_from(Customer).where(
+        customer_service.service_lapsed_sql(session, now)))
+    assert lapsed >= 1
+    # the data keep the cadence otherwise: most prospects are followed up on time
+    prospects = session.scalar(select(func.count()).select_from(Customer)
+                               .where(Customer.status == "prospect"))
+    assert prospects >= 50
+    assert _count(session, FollowUp) > 1000
+
+
+def test_R_RECV_demo_reception_records_of_the_last_60_days(session, loaded):
+    records = session.scalars(select(ReceptionRecord)).all()
+    assert len(records) >= 300
+    now = clock.now()
+    assert all(now - timedelta(days=61) <= r.arrived_at <= now for r in records)
+    assert {r.kind for r in records} == {"visit", "call"}
+    assert {r.visitor_class for r in records} == {"a", "b", "c"}
+    venue = {"a": "vip_room", "b": "business_room", "c": "lounge"}
+    for r in records:
+        assert r.venue == ("phone" if r.kind == "call" else venue[r.visitor_class])
+    assert any(r.is_returning and r.customer_id for r in records)
+    named = [r for r in records if r.designated_staff_id]
+    assert named and all(not r.used_rotation_turn for r in named)
+    assert any(r.outcome == "deal" for r in records)
+
+
+def test_R_COMP_6_demo_complaints_in_every_state_with_allowed_steps(session, loaded):
+    found = session.scalars(select(Complaint)).all()
+    assert {c.status for c in found} == {s.value for s in ComplaintStatus}
+    assert {c.severity for c in found} == {"general", "major"}
+    for c in found:
+        events = session.scalars(select(ComplaintEvent).where(ComplaintEvent.complaint_id == c.id)
+                                 .order_by(ComplaintEvent.id)).all()
+        assert events[0].from_status is None and events[0].to_status == "registered"
+        for ev in events[1:]:
+            assert ev.to_status in complaint_service.TRANSITIONS[ev.from_status], c.number
+        assert events[-1].to_status == c.status
+        # R-COMP-5: the person complained about never handles, approves or closes it
+        if c.accused_user_id is not None:
+            assert c.handler_id != c.accused_user_id
+            assert all(ev.actor_id != c.accused_user_id for ev in events[1:])
+        if c.status in ("closed", "rejected"):
+            assert c.retain_until is not None and c.closed_at is not None   # R-COMP-9
+        if c.severity == "major":
+            assert c.escalated_at is not None and c.major_reason
+    threshold = Decimal(str(settings.get(session, "complaint.compensation_gm_threshold")))
+    big = [c for c in found if c.compensation_amount > threshold
+           and c.status in ("approved", "replied", "closed")]
+    gm = session.scalar(select(User.id).where(User.username == "gm"))
+    assert big and all(c.compensation_approved_by_id == gm for c in big)   # R-COMP-10
+
+
+def test_R_COMP_1_demo_numbers_are_unique_and_continue_after_the_demo(session, loaded):
+    found = session.scalars(select(Complaint).order_by(Complaint.registered_at)).all()
+    numbers = [c.number for c in found]
+    assert len(numbers) == len(set(numbers))
+    serials: dict[str, list[int]] = defaultdict(list)
+    for c in found:
+        assert re.fullmatch(r"\d{8}", c.number), c.number
+        period = c.registered_at.astimezone(clock.COMPANY_TZ).strftime("%y%m")
+        assert c.number[:4] == period
+        serials[period].append(int(c.number[4:]))
+    counters = {row.period: row.last_serial for row in session.scalars(select(ComplaintCounter))}
+    for period, used in serials.items():
+        assert used == list(range(1, len(used) + 1)), period      # gap-free, in order
+        assert counters[period] == len(used)
+    period = clock.now().astimezone(clock.COMPANY_TZ).strftime("%y%m")
+    following = complaint_service.next_number(session, clock.now())
+    assert following == f"{period}{counters.get(period, 0) + 1:04d}"
+    session.rollback()
+
+
+def test_R_COMP_7_demo_has_an_overdue_complaint_with_a_reminder(session, loaded):
+    now = clock.now()
+    overdue = [c for c in session.scalars(select(Complaint))
+               if complaint_service.is_overdue(c, now)]
+    assert overdue
+    assert any(c.reminders for c in overdue)
+    assert any(now - c.deadline_at > timedelta(days=3) for c in overdue)
+    # the other open complaints are still within their deadline
+    open_ = [c for c in session.scalars(select(Complaint))
+             if c.status in complaint_service.OPEN_STATUSES]
+    assert len(open_) > len(overdue)
+
+
+def test_R_CRED_demo_ratings_lines_and_time_driven_cases(session, loaded):
+    latest = _latest_evaluations(session)
+    ratings = Counter(ev.rating for ev in latest.values())
+    assert set(ratings) == {"A", "B", "C"}
+    lines = session.scalars(select(CreditLine)).all()
+    by_customer: dict[int, list[CreditLine]] = defaultdict(list)
+    for line in lines:
+        by_customer[line.customer_id].append(line)
+    # a C-rated customer has no credit at all (R-CRED-4)
+    c_rated = [cid for cid, ev in latest.items() if ev.rating == "C"]
+    assert c_rated and all(not by_customer[cid] for cid in c_rated)
+    assert {"proposed", "reviewed", "approved"} <= {line.status for line in lines}
+    users = {u.id: u for u in session.scalars(select(User))}
+    for line in lines:
+        ev = line.evaluation
+        assert ev.rating != "C"
+        assert line.term_days <= 30
+        if ev.rating == "B":
+            assert line.collateral_value > 0 or line.status == "rejected"
+            if line.status != "rejected":
+                assert line.limit_amount <= min(ev.avg_monthly_shipments,
+                                                ev.avg_monthly_receipts, ev.collateral_value)
+                if line.kind == "temporary":
+                    assert line.term_days <= 15
+        else:
+            assert line.limit_amount <= ev.avg_monthly_receipts
+        # R-CRED-5: proposal → finance review → general manager approval, three people
+        steps = session.scalars(select(CreditApproval).where(
+            CreditApproval.credit_line_id == line.id).order_by(CreditApproval.id)).all()
+        assert steps[0].step == "propose"
+        assert users[steps[0].actor_id].roles == {"dept_manager"}
+        if line.status in ("approved", "superseded"):
+            assert [s.step for s in steps] == ["propose", "review", "approve"]
+            assert users[steps[1].actor_id].roles == {"finance"}
+            assert users[steps[2].actor_id].roles == {"general_manager"}
+    # R-CRED-6: a raise is marked and explained
+    assert any(line.is_raise and line.raise_reason for line in lines)
+    # R-CRED-7: one customer's evaluation is older than a quarter
+    interval = timedelta(days=int(settings.get(session, "credit.review_interval_days")))
+    now = clock.now()
+    assert [cid for cid, ev in latest.items() if now - ev.evaluated_at > interval]
+    # R-CRED-8: one customer above the limit in force
+    in_force = {line.customer_id: line.limit_amount for line in lines
+                if line.status == "approved"}
+    over = [c for c in session.scalars(select(Customer).where(Customer.id.in_(in_force)))
+            if c.outstanding_balance > in_force[c.id]]
+    assert len(over) == 1
+
+
+def test_demo_load_is_idempotent_and_audited_once(session, loaded):
+    before = {m.__name__: _count(session, m)
+              for m in (User, Customer, Complaint, ReceptionRecord, CreditLine, AuditEntry)}
+    assert demo.load(session) == "demo data already loaded"
+    after = {m.__name__: _count(session, m)
+             for m in (User, Customer, Complaint, ReceptionRecord, CreditLine, AuditEntry)}
+    assert after == before
+    entries = session.scalars(select(AuditEntry).where(AuditEntry.action == "demo.load")).all()
+    assert len(entries) == 1 and entries[0].actor_name == "demo"
+    assert audit.verify(session).ok
+
+
+def test_every_demo_user_signs_in_through_the_login_form(session, loaded, app):
+    for username in demo.DEMO_USERNAMES:
+        c = app.test_client()
+        resp = c.post("/login", data={"username": username, "password": demo.DEMO_PASSWORD})
+        assert resp.status_code == 302, username
+    # the salesperson who left cannot
+    resp = app.test_client().post("/login", data={"username": "zhaoqiang",
+                                                  "password": demo.DEMO_PASSWORD})
+    assert resp.status_code == 401
+
+
+def test_demo_data_command_and_banner(app, session):
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["portal", "demo-data"])
+    assert first.exit_code == 0 and "demo data loaded" in first.output
+    second = runner.invoke(args=["portal", "demo-data"])
+    assert second.exit_code == 0 and "already loaded" in second.output
+    banner = runner.invoke(args=["portal", "banner"])
+    assert banner.exit_code == 0
+    assert "http://127.0.0.1:5000/admin" in banner.output
+    assert "http://127.0.0.1:5000/graphql" in banner.output
+    for username, _role, password, _d in demo.DEMO_LOGINS:
+        assert re.search(rf"^\s+{username}\s.*{password}", banner.output, re.M), username
+    assert "安全保密管理员 / Security administrator" in banner.output
+
+
+def test_banner_in_production_says_nothing_about_demo_users(database_url, tmp_path):
+    from portal import create_app
+    from portal.extensions import db
+
+    prod = create_app("production", SQLALCHEMY_DATABASE_URI=database_url,
+                      SECRET_KEY="production-secret-key-123", AUDIT_HMAC_KEY="audit-key-1234",
+                      STORAGE_PATH=str(tmp_path / "storage"))
+    with prod.app_context():
+        out = prod.test_cli_runner().invoke(args=["portal", "banner"])
+        db.engine.dispose()
+    assert out.exit_code == 0
+    assert "http://127.0.0.1:5000/admin" in out.output
+    assert demo.DEMO_PASSWORD not in out.output and "sales1" not in out.output
