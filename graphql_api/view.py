@@ -1,18 +1,128 @@
-"""The /graphql endpoint: POST JSON only, no batching, GraphiQL only in development."""
+"""The /graphql endpoint.
+
+POST with ``Content-Type: application/json`` only: no queries over GET, no batching (JSON
+arrays), no multipart, no form or text/plain posts. GET serves GraphiQL only when
+GRAPHQL_GRAPHIQL is on (development). Authentication before anything is parsed:
+
+- ``Authorization: Bearer <token>`` (a personal API token from /account/tokens), or
+- the portal's session cookie (same-origin front ends); then mutations also need a valid
+  ``X-CSRFToken`` header (the token the portal pages carry).
+
+No or bad credentials → 401 with a JSON error, recorded once in the audit log.
+"""
 
 from __future__ import annotations
 
-from flask import Flask
+from typing import Any
+
+from flask import Flask, Request, Response, current_app, g, jsonify, request
+from flask_login import current_user
+from flask_wtf.csrf import ValidationError, validate_csrf
 from strawberry.flask.views import GraphQLView
 
-from portal.extensions import csrf
+from graphql_api.context import Context
+from models.enums import AuditOutcome
+from models.org import User
+from portal import audit
+from portal.extensions import csrf, db
+from portal.services import tokens
+
+DEFAULT_MAX_BODY = 256 * 1024
+
+
+def _refuse(status: int, message: str, code: str) -> Response:
+    resp = jsonify(errors=[{"message": message, "extensions": {"code": code}}])
+    resp.status_code = status
+    if status == 401:
+        resp.headers["WWW-Authenticate"] = 'Bearer realm="graphql"'
+    return resp
+
+
+def _audit_denied(user: Any, detail: str) -> None:
+    db.session.rollback()
+    audit.record(db.session, user, "graphql.access", "graphql", outcome=AuditOutcome.DENIED.value,
+                 detail=detail)
+    db.session.commit()
+
+
+def authenticate() -> tuple[User | None, str, str]:
+    """(user, method, reason for refusal)."""
+    header = request.headers.get("Authorization")
+    if header is not None:
+        scheme, _, raw = header.partition(" ")
+        if scheme.lower() != "bearer" or not raw.strip():
+            return None, "token", "malformed Authorization header"
+        user, reason = tokens.authenticate(db.session, raw.strip())
+        if user is None:
+            return None, "token", reason
+        db.session.commit()  # last-used time
+        return user, "token", ""
+    if current_user.is_authenticated:
+        return db.session.get(User, current_user.id), "cookie", ""
+    return None, "", "no credentials"
+
+
+def _csrf_ok() -> bool:
+    try:
+        validate_csrf(request.headers.get("X-CSRFToken"))
+    except ValidationError:
+        return False
+    return True
+
+
+class PortalGraphQLView(GraphQLView):
+    def dispatch_request(self) -> Any:
+        config = current_app.config
+        if request.method == "GET":
+            if self.graphql_ide and self.should_render_graphql_ide(
+                    self.request_adapter_class(request)):
+                return self.render_graphql_ide(request)
+            return _refuse(405, "Use POST with a JSON body.", "METHOD_NOT_ALLOWED")
+        if request.mimetype != "application/json":
+            return _refuse(415, "Send the query as JSON (Content-Type: application/json).",
+                           "UNSUPPORTED_MEDIA_TYPE")
+        limit = int(config.get("GRAPHQL_MAX_BODY_BYTES", DEFAULT_MAX_BODY))
+        if request.content_length is None or request.content_length > limit:
+            return _refuse(413, f"The request body must be at most {limit} bytes.",
+                           "PAYLOAD_TOO_LARGE")
+        body = request.get_data(cache=True)
+        if len(body) > limit:
+            return _refuse(413, f"The request body must be at most {limit} bytes.",
+                           "PAYLOAD_TOO_LARGE")
+        if body.lstrip()[:1] == b"[":
+            return _refuse(400, "Batching is not supported: send one operation per request.",
+                           "BATCHING_DISABLED")
+        user, method, reason = authenticate()
+        if user is None:
+            _audit_denied(None, f"GraphQL refused: {reason}")
+            return _refuse(401, "Authentication required: send a valid API token "
+                                "(Authorization: Bearer …) or log in.", "UNAUTHENTICATED")
+        g.graphql_context = Context(
+            request=request, response=Response(status=200, content_type="application/json"),
+            session=db.session, user=user, auth_method=method,
+            csrf_ok=method == "cookie" and _csrf_ok(), request_id=g.get("request_id", ""),
+            config=config)
+        response = super().dispatch_request()
+        ctx: Context = g.graphql_context
+        if ctx.refusal_status and isinstance(response, Response):
+            if ctx.refusal_status == 403:
+                _audit_denied(user, "GraphQL mutation with the session cookie but without a "
+                                    "valid X-CSRFToken")
+            response.status_code = ctx.refusal_status
+        return response
+
+    def get_context(self, request: Request, response: Response) -> Context:
+        ctx: Context = g.graphql_context
+        ctx.response = response
+        return ctx
 
 
 def register(app: Flask) -> None:
     from graphql_api.schema import schema
 
-    view = GraphQLView.as_view("graphql", schema=schema,
-                               graphql_ide="graphiql" if app.config["GRAPHQL_GRAPHIQL"] else None,
-                               allow_queries_via_get=False)
-    csrf.exempt(view)
+    ide = "graphiql" if app.config["GRAPHQL_GRAPHIQL"] else None
+    view = PortalGraphQLView.as_view("graphql", schema=schema, graphql_ide=ide,
+                                     allow_queries_via_get=False,
+                                     multipart_uploads_enabled=False)
+    csrf.exempt(view)  # tokens need no CSRF; cookie mutations are checked in limits.csrf_rule
     app.add_url_rule("/graphql", view_func=view, methods=["GET", "POST"])

@@ -1,0 +1,19 @@
+"""The root mutation, composed from one class per area. Every mutation calls the same
+service verb the portal uses."""
+
+from __future__ import annotations
+
+import strawberry
+
+from graphql_api.mutations.complaints import ComplaintMutations
+from graphql_api.mutations.credit import CreditMutations
+from graphql_api.mutations.customers import CustomerMutations
+from graphql_api.mutations.files import FileMutations
+from graphql_api.mutations.reception import ReceptionMutations
+from graphql_api.mutations.users import UserMutations
+
+
+@strawberry.type
+class Mutation(CustomerMutations, ReceptionMutations, ComplaintMutations, CreditMutations,
+               FileMutations, UserMutations):
+    pass

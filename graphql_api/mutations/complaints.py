@@ -1,0 +1,113 @@
+"""Complaint mutations: registration and every workflow move (portal/services/complaints.py)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import strawberry
+from strawberry.types import Info
+
+from graphql_api.ids import expect_id
+from graphql_api.mutations.common import Payload, data_of, run
+from graphql_api.types import enums as E
+from graphql_api.types.complaints import ComplaintNode
+from models import Complaint
+from portal.services import complaints as svc
+
+UNSET = strawberry.UNSET
+
+
+@strawberry.input
+class ComplaintInput:
+    customer_id: strawberry.ID
+    channel: E.ComplaintChannel
+    type: E.ComplaintType
+    description: str
+    cause: E.ComplaintCause | None = UNSET
+    severity: E.Severity | None = UNSET
+    major_reason: str | None = UNSET
+    accused_user_id: strawberry.ID | None = UNSET
+    responsible_department_id: strawberry.ID | None = UNSET
+
+
+_IDS = {"customer_id": "Customer", "accused_user_id": "User",
+        "responsible_department_id": "Department"}
+
+
+def _id(value: strawberry.ID) -> int:
+    return expect_id(value, "Complaint", "complaintId")
+
+
+@strawberry.type
+class ComplaintMutations:
+    @strawberry.mutation
+    def register_complaint(self, info: Info,
+                           input: ComplaintInput) -> Payload[ComplaintNode]:  # noqa: A002
+        return run(info, ComplaintNode,
+                   lambda s, u: svc.register_complaint(s, u, data_of(input, ids=_IDS)))
+
+    @strawberry.mutation
+    def assign_complaint(self, info: Info, complaint_id: strawberry.ID,
+                         handler_id: strawberry.ID, note: str | None = None,
+                         expected_version: int | None = None) -> Payload[ComplaintNode]:
+        return run(info, ComplaintNode, lambda s, u: svc.assign(
+            s, u, _id(complaint_id), expect_id(handler_id, "User", "handlerId"),
+            expected_version=expected_version, note=note))
+
+    @strawberry.mutation
+    def start_investigation(self, info: Info, complaint_id: strawberry.ID,
+                            note: str | None = None,
+                            expected_version: int | None = None) -> Payload[ComplaintNode]:
+        return run(info, ComplaintNode, lambda s, u: svc.start_investigation(
+            s, u, _id(complaint_id), note=note, expected_version=expected_version))
+
+    @strawberry.mutation
+    def propose_resolution(self, info: Info, complaint_id: strawberry.ID, resolution: str,
+                           compensation_amount: Decimal = Decimal("0"),
+                           expected_version: int | None = None) -> Payload[ComplaintNode]:
+        return run(info, ComplaintNode, lambda s, u: svc.propose_resolution(
+            s, u, _id(complaint_id), resolution, compensation_amount=compensation_amount,
+            expected_version=expected_version))
+
+    @strawberry.mutation
+    def approve_complaint(self, info: Info, complaint_id: strawberry.ID, accept: bool = True,
+                          note: str | None = None,
+                          expected_version: int | None = None) -> Payload[ComplaintNode]:
+        return run(info, ComplaintNode, lambda s, u: svc.approve(
+            s, u, _id(complaint_id), accept=accept, note=note,
+            expected_version=expected_version))
+
+    @strawberry.mutation
+    def reply_complaint(self, info: Info, complaint_id: strawberry.ID, note: str | None = None,
+                        expected_version: int | None = None) -> Payload[ComplaintNode]:
+        return run(info, ComplaintNode, lambda s, u: svc.reply(
+            s, u, _id(complaint_id), note=note, expected_version=expected_version))
+
+    @strawberry.mutation
+    def close_complaint(self, info: Info, complaint_id: strawberry.ID, satisfaction: int,
+                        note: str | None = None,
+                        expected_version: int | None = None) -> Payload[ComplaintNode]:
+        return run(info, ComplaintNode, lambda s, u: svc.close(
+            s, u, _id(complaint_id), satisfaction, note=note,
+            expected_version=expected_version))
+
+    @strawberry.mutation
+    def reject_complaint(self, info: Info, complaint_id: strawberry.ID, reason: str,
+                         expected_version: int | None = None) -> Payload[ComplaintNode]:
+        return run(info, ComplaintNode, lambda s, u: svc.reject(
+            s, u, _id(complaint_id), reason, expected_version=expected_version))
+
+    @strawberry.mutation
+    def extend_complaint(self, info: Info, complaint_id: strawberry.ID, reason: str,
+                         working_days: int,
+                         expected_version: int | None = None) -> Payload[ComplaintNode]:
+        return run(info, ComplaintNode, lambda s, u: svc.extend(
+            s, u, _id(complaint_id), reason, working_days, expected_version=expected_version))
+
+    @strawberry.mutation
+    def remind_complaint(self, info: Info, complaint_id: strawberry.ID,
+                         note: str | None = None) -> Payload[ComplaintNode]:
+        def call(s, u):  # noqa: ANN001, ANN202
+            svc.remind(s, u, _id(complaint_id), note=note)
+            return s.get(Complaint, _id(complaint_id))
+        return run(info, ComplaintNode, call)

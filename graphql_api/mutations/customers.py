@@ -1,0 +1,116 @@
+"""Customer mutations: the verbs of portal/services/customers.py."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.types import Info
+
+from graphql_api.ids import expect_id
+from graphql_api.mutations.common import Payload, data_of, run
+from graphql_api.types import enums as E
+from graphql_api.types.customers import CustomerContactNode, CustomerNode, FollowUpNode
+from portal.services import customers as svc
+
+UNSET = strawberry.UNSET
+
+
+@strawberry.input(description="A new customer archive. Owner and branch default to you.")
+class CustomerInput:
+    name: str
+    kind: E.CustomerKind | None = UNSET
+    special_category: str | None = UNSET
+    phone: str | None = UNSET
+    credit_code: str | None = UNSET
+    address: str | None = UNSET
+    website: str | None = UNSET
+    source: E.CustomerSource | None = UNSET
+    importance: E.Importance | None = UNSET
+    intent: E.Intent | None = UNSET
+    notes: str | None = UNSET
+    owner_id: strawberry.ID | None = UNSET
+    branch_id: strawberry.ID | None = UNSET
+    referrer_id: strawberry.ID | None = UNSET
+
+
+@strawberry.input(description="Fields to correct; fields left out are unchanged. Owner, "
+                  "status and branch change only through their own mutations.")
+class CustomerPatch:
+    name: str | None = UNSET
+    kind: E.CustomerKind | None = UNSET
+    special_category: str | None = UNSET
+    phone: str | None = UNSET
+    credit_code: str | None = UNSET
+    address: str | None = UNSET
+    website: str | None = UNSET
+    source: E.CustomerSource | None = UNSET
+    importance: E.Importance | None = UNSET
+    intent: E.Intent | None = UNSET
+    notes: str | None = UNSET
+
+
+@strawberry.input
+class ContactInput:
+    name: str
+    title: str | None = UNSET
+    phone: str | None = UNSET
+    email: str | None = UNSET
+    is_primary: bool | None = UNSET
+
+
+_IDS = {"owner_id": "User", "branch_id": "Branch", "referrer_id": "Customer"}
+
+
+def _cid(value: strawberry.ID) -> int:
+    return expect_id(value, "Customer", "customerId")
+
+
+@strawberry.type
+class CustomerMutations:
+    @strawberry.mutation
+    def create_customer(self, info: Info, input: CustomerInput  # noqa: A002
+                        ) -> Payload[CustomerNode]:
+        return run(info, CustomerNode,
+                   lambda s, u: svc.create_customer(s, u, data_of(input, ids=_IDS)))
+
+    @strawberry.mutation
+    def update_customer(self, info: Info, customer_id: strawberry.ID,
+                        input: CustomerPatch,  # noqa: A002
+                        expected_version: int | None = None) -> Payload[CustomerNode]:
+        return run(info, CustomerNode, lambda s, u: svc.update_customer(
+            s, u, _cid(customer_id), data_of(input), expected_version=expected_version))
+
+    @strawberry.mutation
+    def add_contact(self, info: Info, customer_id: strawberry.ID,
+                    input: ContactInput) -> Payload[CustomerContactNode]:  # noqa: A002
+        return run(info, CustomerContactNode, lambda s, u: svc.add_contact(
+            s, u, _cid(customer_id), data_of(input)))
+
+    @strawberry.mutation
+    def record_follow_up(self, info: Info, customer_id: strawberry.ID, kind: E.FollowUpKind,
+                         happened_at: datetime | None = None,
+                         notes: str | None = None) -> Payload[FollowUpNode]:
+        return run(info, FollowUpNode, lambda s, u: svc.record_follow_up(
+            s, u, _cid(customer_id), kind.value, happened_at=happened_at, notes=notes))
+
+    @strawberry.mutation
+    def record_deal(self, info: Info, customer_id: strawberry.ID) -> Payload[CustomerNode]:
+        return run(info, CustomerNode, lambda s, u: svc.record_deal(s, u, _cid(customer_id)))
+
+    @strawberry.mutation
+    def reassign_owner(self, info: Info, customer_id: strawberry.ID,
+                       new_owner_id: strawberry.ID, reason: str) -> Payload[CustomerNode]:
+        return run(info, CustomerNode, lambda s, u: svc.reassign_owner(
+            s, u, _cid(customer_id), expect_id(new_owner_id, "User", "newOwnerId"), reason))
+
+    @strawberry.mutation
+    def claim_customer(self, info: Info, customer_id: strawberry.ID) -> Payload[CustomerNode]:
+        return run(info, CustomerNode,
+                   lambda s, u: svc.claim_customer(s, u, _cid(customer_id)))
+
+    @strawberry.mutation
+    def close_customer(self, info: Info, customer_id: strawberry.ID,
+                       reason: str) -> Payload[CustomerNode]:
+        return run(info, CustomerNode,
+                   lambda s, u: svc.close_customer(s, u, _cid(customer_id), reason))

@@ -1,0 +1,59 @@
+"""Account mutations (system administrator): the verbs of portal/services/users.py. Roles and
+clearances are not here: they belong to the security administrator's portal pages."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from graphql_api.ids import expect_id
+from graphql_api.mutations.common import Payload, data_of, run
+from graphql_api.types.org import UserNode
+from portal.services import users as svc
+
+UNSET = strawberry.UNSET
+_IDS = {"department_id": "Department", "branch_id": "Branch"}
+
+
+@strawberry.input
+class NewUserInput:
+    username: str
+    password: str
+    full_name: str | None = UNSET
+    email: str | None = UNSET
+    phone: str | None = UNSET
+    department_id: strawberry.ID | None = UNSET
+    branch_id: strawberry.ID | None = UNSET
+    language: str | None = UNSET
+
+
+@strawberry.input
+class UserPatch:
+    full_name: str | None = UNSET
+    email: str | None = UNSET
+    phone: str | None = UNSET
+    department_id: strawberry.ID | None = UNSET
+    branch_id: strawberry.ID | None = UNSET
+    language: str | None = UNSET
+
+
+def _uid(value: strawberry.ID) -> int:
+    return expect_id(value, "User", "userId")
+
+
+@strawberry.type
+class UserMutations:
+    @strawberry.mutation
+    def create_user(self, info: Info, input: NewUserInput) -> Payload[UserNode]:  # noqa: A002
+        return run(info, UserNode, lambda s, u: svc.create_user(s, u, data_of(input, ids=_IDS)))
+
+    @strawberry.mutation
+    def update_user(self, info: Info, user_id: strawberry.ID, input: UserPatch,  # noqa: A002
+                    expected_version: int | None = None) -> Payload[UserNode]:
+        return run(info, UserNode, lambda s, u: svc.update_user(
+            s, u, _uid(user_id), data_of(input, ids=_IDS), expected_version=expected_version))
+
+    @strawberry.mutation
+    def deactivate_user(self, info: Info, user_id: strawberry.ID,
+                        reason: str) -> Payload[UserNode]:
+        return run(info, UserNode, lambda s, u: svc.deactivate_user(s, u, _uid(user_id), reason))

@@ -1,0 +1,141 @@
+"""Relay-style connections with keyset (cursor) pagination.
+
+The cursor is opaque to clients: base64 of ``[order key, value, id]``. Pages are cut with a
+keyset condition on (order column, id), never OFFSET, so page 1000 costs what page 1 costs.
+``totalCount`` counts only the rows the user may see (the same scoped, filtered statement).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Generic, TypeVar
+
+import strawberry
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import Session
+from strawberry.types import Info
+
+from graphql_api.loaders import Batch
+from graphql_api.permissions import ShownError
+from portal import policy
+
+T = TypeVar("T")
+DEFAULT_PAGE_SIZE = 20
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[T]):
+    cursor: str
+    node: T
+
+
+@strawberry.type
+class Connection(Generic[T]):
+    edges: list[Edge[T]]
+    page_info: PageInfo
+    _count_stmt: strawberry.Private[Select]
+    _session: strawberry.Private[Session]
+
+    @strawberry.field(description="Rows visible to you that match the filter (all pages).")
+    def total_count(self) -> int:
+        return int(self._session.scalar(self._count_stmt) or 0)
+
+    @strawberry.field(description="The nodes of this page (shortcut for edges { node }).")
+    def nodes(self) -> list[T]:
+        return [e.node for e in self.edges]
+
+
+@dataclass(frozen=True)
+class Order:
+    """A sort: ``key`` names it in cursors; ``column`` None means by id only."""
+
+    key: str
+    column: Any
+    descending: bool = False
+
+
+def _encode(order: Order, value: Any, pk: int) -> str:
+    if isinstance(value, datetime):
+        tagged: list[Any] = ["t", value.isoformat()]
+    elif isinstance(value, date):
+        tagged = ["d", value.isoformat()]
+    else:
+        tagged = ["v", value]
+    raw = json.dumps([order.key, tagged, pk], ensure_ascii=False, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str, order: Order) -> tuple[Any, int]:
+    bad = ShownError("after: invalid cursor for this ordering.", code="BAD_CURSOR")
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        key, (tag, value), pk = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise bad from None
+    if key != order.key or not isinstance(pk, int):
+        raise bad
+    try:
+        if tag == "t":
+            value = datetime.fromisoformat(value)
+        elif tag == "d":
+            value = date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise bad from None
+    return value, pk
+
+
+def check_first(info: Info, first: int | None) -> int:
+    limit = int(info.context.config["GRAPHQL_MAX_PAGE_SIZE"])
+    n = DEFAULT_PAGE_SIZE if first is None else first
+    if n < 0 or n > limit:
+        raise ShownError(f"first must be between 0 and {limit}.", code="LIMIT_EXCEEDED",
+                         limit="pageSize", max=limit)
+    return min(n, limit)
+
+
+def paginate(info: Info, model: type, cls: Any, where: list[Any], order: Order,
+             first: int | None, after: str | None) -> Connection:
+    """One page of ``model`` rows the user may see, matching ``where``, as a connection."""
+    ctx = info.context
+    n = check_first(info, first)
+    count_stmt = select(func.count()).select_from(
+        policy.scope(select(model.id), ctx.user, model).where(*where).subquery())
+    stmt = ctx.loaders.scoped(model).where(*where)
+    pk = model.id
+    col = order.column
+    if after:
+        value, last = _decode(after, order)
+        if col is None:
+            stmt = stmt.where(pk < last if order.descending else pk > last)
+        elif order.descending:
+            stmt = stmt.where(or_(col < value, and_(col == value, pk < last)))
+        else:
+            stmt = stmt.where(or_(col > value, and_(col == value, pk > last)))
+    keys = [col] if col is not None else []
+    keys.append(pk)
+    stmt = stmt.order_by(*[k.desc() if order.descending else k.asc() for k in keys])
+    rows = ctx.loaders.rows(stmt.limit(n + 1)) if n else []
+    has_next = len(rows) > n
+    rows = rows[:n]
+    batch = Batch(rows)
+    attr = col.key if col is not None else None
+    edges = [Edge(cursor=_encode(order, getattr(r, attr) if attr else None, r.id),
+                  node=cls.from_model(r, batch)) for r in rows]
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(has_next_page=has_next, has_previous_page=bool(after),
+                           start_cursor=edges[0].cursor if edges else None,
+                           end_cursor=edges[-1].cursor if edges else None),
+        _count_stmt=count_stmt, _session=ctx.session)

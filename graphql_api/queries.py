@@ -1,0 +1,422 @@
+"""The root query: ``node``, ``me`` and one connection per exposed model, every one scoped by
+``policy.scope`` (the same restriction the portal's lists use)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import strawberry
+from sqlalchemy import and_, or_, select
+from strawberry.types import Info
+
+from graphql_api.ids import expect_id, parse_global
+from graphql_api.pagination import Connection, Order, paginate
+from graphql_api.permissions import ShownError
+from graphql_api.types import enums as E
+from graphql_api.types.audit import AuditEntryNode
+from graphql_api.types.base import Node
+from graphql_api.types.complaints import ComplaintNode
+from graphql_api.types.credit import CreditApprovalNode, CreditEvaluationNode, CreditLineNode
+from graphql_api.types.customers import (
+    CustomerNode,
+    FollowUpNode,
+    OwnerChangeNode,
+)
+from graphql_api.types.files import FileNode
+from graphql_api.types.org import BranchNode, DepartmentNode, UserNode, Viewer
+from graphql_api.types.reception import ReceptionRecordNode
+from models import (
+    AuditEntry,
+    Branch,
+    Complaint,
+    ConfidentialFile,
+    CreditApproval,
+    CreditEvaluation,
+    CreditLine,
+    Customer,
+    Department,
+    FollowUp,
+    OwnerChange,
+    ReceptionRecord,
+    User,
+)
+from portal import policy
+from portal.normalize import normalize_credit_code, normalize_name, normalize_phone
+
+# GraphQL type name → (model, wrapper): what node(id:) can return. Contacts and complaint
+# events are left out on purpose: they are readable only through their guarded parent field.
+NODE_TYPES: dict[str, tuple[type, type]] = {
+    "Customer": (Customer, CustomerNode),
+    "OwnerChange": (OwnerChange, OwnerChangeNode),
+    "FollowUp": (FollowUp, FollowUpNode),
+    "ReceptionRecord": (ReceptionRecord, ReceptionRecordNode),
+    "Complaint": (Complaint, ComplaintNode),
+    "CreditEvaluation": (CreditEvaluation, CreditEvaluationNode),
+    "CreditLine": (CreditLine, CreditLineNode),
+    "CreditApproval": (CreditApproval, CreditApprovalNode),
+    "ConfidentialFile": (ConfidentialFile, FileNode),
+    "User": (User, UserNode),
+    "Department": (Department, DepartmentNode),
+    "Branch": (Branch, BranchNode),
+    "AuditEntry": (AuditEntry, AuditEntryNode),
+}
+
+# The connections of the root query: field name → model (used by the parity tests too).
+CONNECTION_MODELS: dict[str, type] = {
+    "customers": Customer, "receptionRecords": ReceptionRecord, "complaints": Complaint,
+    "creditEvaluations": CreditEvaluation, "creditLines": CreditLine,
+    "files": ConfidentialFile, "users": User, "departments": Department, "branches": Branch,
+    "auditEntries": AuditEntry,
+}
+
+
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _between(column, start: datetime | None, end: datetime | None) -> list:  # noqa: ANN001
+    out = []
+    if start is not None:
+        out.append(column >= start)
+    if end is not None:
+        out.append(column < end)
+    return out
+
+
+def _search_text(text: str | None) -> str | None:
+    text = (text or "").strip()
+    if len(text) > 100:
+        raise ShownError("search: at most 100 characters.", code="BAD_REQUEST")
+    return text or None
+
+
+# --- ordering ---------------------------------------------------------------------------
+
+
+@strawberry.enum
+class CustomerOrder(enum.Enum):
+    ID_ASC = "id_asc"
+    ID_DESC = "id_desc"
+    NAME_ASC = "name_asc"
+    CODE_ASC = "code_asc"
+    REGISTERED_AT_ASC = "registered_at_asc"
+    REGISTERED_AT_DESC = "registered_at_desc"
+
+
+_CUSTOMER_ORDERS = {
+    CustomerOrder.ID_ASC: Order("id", None),
+    CustomerOrder.ID_DESC: Order("id-", None, True),
+    CustomerOrder.NAME_ASC: Order("name", Customer.name),
+    CustomerOrder.CODE_ASC: Order("code", Customer.code),
+    CustomerOrder.REGISTERED_AT_ASC: Order("reg", Customer.registered_at),
+    CustomerOrder.REGISTERED_AT_DESC: Order("reg-", Customer.registered_at, True),
+}
+
+
+@strawberry.enum
+class TimeOrder(enum.Enum):
+    """Generic order for lists that have one natural time column."""
+
+    ID_ASC = "id_asc"
+    ID_DESC = "id_desc"
+    NEWEST_FIRST = "newest_first"
+    OLDEST_FIRST = "oldest_first"
+
+
+def _time_order(order: TimeOrder | None, column) -> Order:  # noqa: ANN001
+    if order is None or order is TimeOrder.ID_ASC:
+        return Order("id", None)
+    if order is TimeOrder.ID_DESC:
+        return Order("id-", None, True)
+    if order is TimeOrder.NEWEST_FIRST:
+        return Order("t-", column, True)
+    return Order("t", column)
+
+
+# --- filters ----------------------------------------------------------------------------
+
+
+@strawberry.input
+class CustomerFilter:
+    owner: strawberry.ID | None = None
+    branch: strawberry.ID | None = None
+    department: strawberry.ID | None = None
+    status: list[E.CustomerStatus] | None = None
+    importance: list[E.Importance] | None = None
+    registered_from: datetime | None = None
+    registered_before: datetime | None = None
+    search: str | None = strawberry.field(
+        default=None, description="Name, code, or (where you may read contacts) phone or "
+                                  "credit code.")
+
+
+def customer_conditions(info: Info, f: CustomerFilter | None) -> list:
+    if f is None:
+        return []
+    user = info.context.user
+    out: list = []
+    if f.owner is not None:
+        out.append(Customer.owner_id == expect_id(f.owner, "User", "owner"))
+    if f.branch is not None:
+        out.append(Customer.branch_id == expect_id(f.branch, "Branch", "branch"))
+    if f.department is not None:
+        out.append(Customer.department_id == expect_id(f.department, "Department",
+                                                       "department"))
+    if f.status:
+        out.append(Customer.status.in_([s.value for s in f.status]))
+    if f.importance:
+        out.append(Customer.importance.in_([s.value for s in f.importance]))
+    out += _between(Customer.registered_at, f.registered_from, f.registered_before)
+    text = _search_text(f.search)
+    if text:
+        ors = [Customer.name_normalized.like(_like(normalize_name(text)), escape="\\"),
+               Customer.code.like(_like(text.upper()), escape="\\")]
+        # searching by phone or credit code must not reveal them to who may not read them
+        contact_rows = policy.scope(select(Customer.id), user, Customer, "customer_contact.view")
+        phone = normalize_phone(text)
+        if phone and len(phone) >= 3:
+            ors.append(and_(Customer.phone_normalized.like(_like(phone), escape="\\"),
+                            Customer.id.in_(contact_rows)))
+        code = normalize_credit_code(text)
+        if code:
+            ors.append(and_(Customer.credit_code_normalized == code,
+                            Customer.id.in_(contact_rows)))
+        out.append(or_(*ors))
+    return out
+
+
+@strawberry.input
+class ComplaintFilter:
+    customer: strawberry.ID | None = None
+    status: list[E.ComplaintStatus] | None = None
+    severity: E.Severity | None = None
+    handler: strawberry.ID | None = None
+    registered_from: datetime | None = None
+    registered_before: datetime | None = None
+    search: str | None = strawberry.field(default=None, description="Complaint number.")
+
+
+def complaint_conditions(f: ComplaintFilter | None) -> list:
+    if f is None:
+        return []
+    out: list = []
+    if f.customer is not None:
+        out.append(Complaint.customer_id == expect_id(f.customer, "Customer", "customer"))
+    if f.status:
+        out.append(Complaint.status.in_([s.value for s in f.status]))
+    if f.severity is not None:
+        out.append(Complaint.severity == f.severity.value)
+    if f.handler is not None:
+        out.append(Complaint.handler_id == expect_id(f.handler, "User", "handler"))
+    out += _between(Complaint.registered_at, f.registered_from, f.registered_before)
+    text = _search_text(f.search)
+    if text:
+        out.append(Complaint.number.like(_like(text), escape="\\"))
+    return out
+
+
+@strawberry.input
+class ReceptionFilter:
+    branch: strawberry.ID | None = None
+    customer: strawberry.ID | None = None
+    outcome: list[E.ReceptionOutcome] | None = None
+    arrived_from: datetime | None = None
+    arrived_before: datetime | None = None
+    search: str | None = strawberry.field(default=None,
+                                          description="Visitor name, company or phone.")
+
+
+def reception_conditions(f: ReceptionFilter | None) -> list:
+    if f is None:
+        return []
+    out: list = []
+    if f.branch is not None:
+        out.append(ReceptionRecord.branch_id == expect_id(f.branch, "Branch", "branch"))
+    if f.customer is not None:
+        out.append(ReceptionRecord.customer_id == expect_id(f.customer, "Customer",
+                                                            "customer"))
+    if f.outcome:
+        out.append(ReceptionRecord.outcome.in_([o.value for o in f.outcome]))
+    out += _between(ReceptionRecord.arrived_at, f.arrived_from, f.arrived_before)
+    text = _search_text(f.search)
+    if text:
+        pattern = _like(text)
+        out.append(or_(ReceptionRecord.visitor_name.like(pattern, escape="\\"),
+                       ReceptionRecord.visitor_company.like(pattern, escape="\\"),
+                       ReceptionRecord.visitor_phone.like(pattern, escape="\\")))
+    return out
+
+
+@strawberry.input
+class CreditFilter:
+    customer: strawberry.ID | None = None
+    line_status: list[E.CreditLineStatus] | None = strawberry.field(
+        default=None, description="Credit lines only.")
+    rating: list[E.Rating] | None = strawberry.field(default=None,
+                                                     description="Evaluations only.")
+    from_: datetime | None = strawberry.field(default=None, name="from")
+    before: datetime | None = None
+
+
+@strawberry.input
+class FileFilter:
+    customer: strawberry.ID | None = None
+    level: list[E.Level] | None = None
+    search: str | None = strawberry.field(default=None, description="Title.")
+
+
+@strawberry.input
+class UserFilter:
+    branch: strawberry.ID | None = None
+    department: strawberry.ID | None = None
+    search: str | None = strawberry.field(default=None, description="Username or full name.")
+
+
+@strawberry.input
+class AuditFilter:
+    actor: strawberry.ID | None = None
+    action: str | None = None
+    outcome: E.AuditOutcome | None = None
+    from_: datetime | None = strawberry.field(default=None, name="from")
+    before: datetime | None = None
+
+
+# --- the root query ---------------------------------------------------------------------
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description='Any object by its global id ("Customer:42"); null when it '
+                      "does not exist or you may not see it (the two are identical).")
+    def node(self, info: Info, id: strawberry.ID) -> Node | None:  # noqa: A002
+        parsed = parse_global(id)
+        if parsed is None or parsed[0] not in NODE_TYPES:
+            return None
+        model, cls = NODE_TYPES[parsed[0]]
+        obj = info.context.loaders.get(model, parsed[1])
+        return cls.from_model(obj) if obj is not None else None
+
+    @strawberry.field(description="You: your account and the actions granted to you.")
+    def me(self, info: Info) -> Viewer:
+        user = info.context.user
+        actions = sorted(f"{area}.{verb}" for area, verbs in policy.AREAS.items()
+                         for verb in verbs if policy.can(user, f"{area}.{verb}"))
+        return Viewer(_m=user, user=UserNode.from_model(user), email=user.email,
+                      phone=user.phone, clearance=user.clearance, language=user.language,
+                      allowed_actions=actions)
+
+    @strawberry.field
+    def customers(self, info: Info, first: int | None = None, after: str | None = None,
+                  filter: CustomerFilter | None = None,  # noqa: A002
+                  order_by: CustomerOrder = CustomerOrder.ID_ASC) -> Connection[CustomerNode]:
+        return paginate(info, Customer, CustomerNode, customer_conditions(info, filter),
+                        _CUSTOMER_ORDERS[order_by], first, after)
+
+    @strawberry.field
+    def complaints(self, info: Info, first: int | None = None, after: str | None = None,
+                   filter: ComplaintFilter | None = None,  # noqa: A002
+                   order_by: TimeOrder | None = None) -> Connection[ComplaintNode]:
+        return paginate(info, Complaint, ComplaintNode, complaint_conditions(filter),
+                        _time_order(order_by, Complaint.registered_at), first, after)
+
+    @strawberry.field
+    def reception_records(self, info: Info, first: int | None = None, after: str | None = None,
+                          filter: ReceptionFilter | None = None,  # noqa: A002
+                          order_by: TimeOrder | None = None
+                          ) -> Connection[ReceptionRecordNode]:
+        return paginate(info, ReceptionRecord, ReceptionRecordNode,
+                        reception_conditions(filter),
+                        _time_order(order_by, ReceptionRecord.arrived_at), first, after)
+
+    @strawberry.field
+    def credit_evaluations(self, info: Info, first: int | None = None, after: str | None = None,
+                           filter: CreditFilter | None = None,  # noqa: A002
+                           order_by: TimeOrder | None = None
+                           ) -> Connection[CreditEvaluationNode]:
+        where: list = []
+        if filter is not None:
+            if filter.customer is not None:
+                where.append(CreditEvaluation.customer_id == expect_id(
+                    filter.customer, "Customer", "customer"))
+            if filter.rating:
+                where.append(CreditEvaluation.rating.in_([r.value for r in filter.rating]))
+            where += _between(CreditEvaluation.evaluated_at, filter.from_, filter.before)
+        return paginate(info, CreditEvaluation, CreditEvaluationNode, where,
+                        _time_order(order_by, CreditEvaluation.evaluated_at), first, after)
+
+    @strawberry.field
+    def credit_lines(self, info: Info, first: int | None = None, after: str | None = None,
+                     filter: CreditFilter | None = None,  # noqa: A002
+                     order_by: TimeOrder | None = None) -> Connection[CreditLineNode]:
+        where: list = []
+        if filter is not None:
+            if filter.customer is not None:
+                where.append(CreditLine.customer_id == expect_id(filter.customer, "Customer",
+                                                                 "customer"))
+            if filter.line_status:
+                where.append(CreditLine.status.in_([s.value for s in filter.line_status]))
+            where += _between(CreditLine.proposed_at, filter.from_, filter.before)
+        return paginate(info, CreditLine, CreditLineNode, where,
+                        _time_order(order_by, CreditLine.proposed_at), first, after)
+
+    @strawberry.field
+    def files(self, info: Info, first: int | None = None, after: str | None = None,
+              filter: FileFilter | None = None,  # noqa: A002
+              order_by: TimeOrder | None = None) -> Connection[FileNode]:
+        where: list = []
+        if filter is not None:
+            if filter.customer is not None:
+                where.append(ConfidentialFile.customer_id == expect_id(
+                    filter.customer, "Customer", "customer"))
+            if filter.level:
+                where.append(ConfidentialFile.level.in_([lv.value for lv in filter.level]))
+            text = _search_text(filter.search)
+            if text:
+                where.append(ConfidentialFile.title.like(_like(text), escape="\\"))
+        return paginate(info, ConfidentialFile, FileNode, where,
+                        _time_order(order_by, ConfidentialFile.uploaded_at), first, after)
+
+    @strawberry.field
+    def users(self, info: Info, first: int | None = None, after: str | None = None,
+              filter: UserFilter | None = None) -> Connection[UserNode]:  # noqa: A002
+        where: list = []
+        if filter is not None:
+            if filter.branch is not None:
+                where.append(User.branch_id == expect_id(filter.branch, "Branch", "branch"))
+            if filter.department is not None:
+                where.append(User.department_id == expect_id(filter.department, "Department",
+                                                             "department"))
+            text = _search_text(filter.search)
+            if text:
+                where.append(or_(User.username.like(_like(text), escape="\\"),
+                                 User.full_name.like(_like(text), escape="\\")))
+        return paginate(info, User, UserNode, where, Order("id", None), first, after)
+
+    @strawberry.field
+    def departments(self, info: Info, first: int | None = None, after: str | None = None
+                    ) -> Connection[DepartmentNode]:
+        return paginate(info, Department, DepartmentNode, [], Order("id", None), first, after)
+
+    @strawberry.field
+    def branches(self, info: Info, first: int | None = None, after: str | None = None,
+                 department: strawberry.ID | None = None) -> Connection[BranchNode]:
+        where = [] if department is None else [
+            Branch.department_id == expect_id(department, "Department", "department")]
+        return paginate(info, Branch, BranchNode, where, Order("id", None), first, after)
+
+    @strawberry.field(description="The audit log; empty unless you hold audit.view.")
+    def audit_entries(self, info: Info, first: int | None = None, after: str | None = None,
+                      filter: AuditFilter | None = None,  # noqa: A002
+                      order_by: TimeOrder | None = None) -> Connection[AuditEntryNode]:
+        where: list = []
+        if filter is not None:
+            if filter.actor is not None:
+                where.append(AuditEntry.actor_id == expect_id(filter.actor, "User", "actor"))
+            if filter.action:
+                where.append(AuditEntry.action == filter.action)
+            if filter.outcome is not None:
+                where.append(AuditEntry.outcome == filter.outcome.value)
+            where += _between(AuditEntry.at, filter.from_, filter.before)
+        return paginate(info, AuditEntry, AuditEntryNode, where,
+                        _time_order(order_by, AuditEntry.at), first, after)

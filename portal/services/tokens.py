@@ -1,0 +1,108 @@
+"""Personal API tokens for the GraphQL API.
+
+A token is shown once, at creation; only its SHA-256 is stored (plus a short prefix so the
+owner can tell tokens apart). A token works while it is not revoked, not expired and its user
+is active (deactivating a user also revokes the tokens, R-ROLE-4).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models.org import ApiToken, User
+from portal import audit, clock, policy
+from portal.services.errors import N_, PermissionDenied, RuleViolation, ValidationFailed
+from portal.services.unit import load, verb
+
+TOKEN_PREFIX = "cat_"  # "customer archive token", makes leaked tokens easy to grep for
+PREFIX_LENGTH = 12
+MAX_NAME_LENGTH = 100
+EXPIRY_CHOICES_DAYS = (7, 30, 90, 180, 365)
+MAX_EXPIRY_DAYS = 365
+LAST_USED_RESOLUTION = timedelta(minutes=1)  # do not write on every request
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def token_state(token: ApiToken, now: datetime | None = None) -> str:
+    """``active``, ``expired`` or ``revoked`` (derived at read time)."""
+    now = now or clock.now()
+    if token.revoked_at is not None:
+        return "revoked"
+    if token.expires_at is not None and token.expires_at <= now:
+        return "expired"
+    return "active"
+
+
+@verb
+def create_token(session: Session, actor: User, name: str,
+                 expires_in_days: int) -> tuple[ApiToken, str]:
+    """Create a token for ``actor``; returns the row and the raw token (shown once)."""
+    if not policy.can(actor, "token.add"):
+        raise PermissionDenied("token.add", ApiToken)
+    name = (name or "").strip()
+    if not name:
+        raise ValidationFailed(N_("A name is required."), field="name")
+    if len(name) > MAX_NAME_LENGTH:
+        raise ValidationFailed(N_("The name is longer than %(max)s characters."), field="name",
+                               max=MAX_NAME_LENGTH)
+    try:
+        days = int(expires_in_days)
+    except (TypeError, ValueError):
+        raise ValidationFailed(N_("Choose an expiry."), field="expires_in_days") from None
+    if not 1 <= days <= MAX_EXPIRY_DAYS:
+        raise RuleViolation(N_("A token expires after at most %(max)s days."),
+                            field="expires_in_days", max=MAX_EXPIRY_DAYS)
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(user_id=actor.id, name=name, prefix=raw[:PREFIX_LENGTH],
+                     token_hash=hash_token(raw), created_at=clock.now(),
+                     expires_at=clock.now() + timedelta(days=days))
+    session.add(token)
+    session.flush()
+    audit.record(session, actor, "token.add", token,
+                 after={"name": name, "prefix": token.prefix,
+                        "expires_at": token.expires_at})
+    return token, raw
+
+
+@verb
+def revoke_token(session: Session, actor: User, token_id: int) -> ApiToken:
+    """Revoke one of the actor's own tokens (other people's ids answer "not found")."""
+    token = load(session, actor, ApiToken, token_id, "token.change")
+    if token.revoked_at is None:
+        token.revoked_at = clock.now()
+        audit.record(session, actor, "token.revoke", token, after={"prefix": token.prefix})
+    return token
+
+
+def list_tokens(session: Session, actor: User) -> list[ApiToken]:
+    """The actor's own tokens, newest first."""
+    stmt = policy.scope(select(ApiToken), actor, ApiToken).where(ApiToken.user_id == actor.id)
+    return list(session.scalars(stmt.order_by(ApiToken.id.desc())).all())
+
+
+def authenticate(session: Session, raw: str | None) -> tuple[User | None, str]:
+    """The user a raw bearer token belongs to, or ``(None, reason)``. Updates last-used time
+    (at most once a minute) in the caller's transaction; the caller commits."""
+    if not raw or not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
+        return None, "malformed token"
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(raw)))
+    if token is None:
+        return None, "unknown token"
+    now = clock.now()
+    state = token_state(token, now)
+    if state != "active":
+        return None, f"{state} token {token.prefix}"
+    user = session.get(User, token.user_id)
+    if user is None or not user.is_active:
+        return None, f"inactive user, token {token.prefix}"
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
+        token.last_used_at = now
+    return user, ""
