@@ -2,10 +2,48 @@
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
 from flask import Flask
+from jinja2 import ChoiceLoader, FileSystemLoader
+
+HERE = Path(__file__).resolve().parent
+TEMPLATES = HERE / "templates"
+TRANSLATIONS = HERE / "translations"
+
+log = logging.getLogger(__name__)
+
+
+def _compile_catalogs() -> None:
+    """Compile the portal's .po files when their .mo is missing or older (also done by
+    ``make translations``); a read-only install simply keeps the shipped .mo files."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po in TRANSLATIONS.glob("*/LC_MESSAGES/*.po"):
+        mo = po.with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        try:
+            with po.open("rb") as src:
+                catalog = read_po(src)
+            with mo.open("wb") as dst:
+                write_mo(dst, catalog)
+        except OSError as exc:  # pragma: no cover - read-only installs
+            log.warning("cannot compile %s: %s", po, exc)
 
 
 def init_admin(app: Flask) -> None:
     from admin_views.registry import build_admin
 
+    # Our templates (admin/master.html, admin/index.html, …) win over Flask-Admin's own.
+    app.jinja_loader = ChoiceLoader([FileSystemLoader(str(TEMPLATES)), app.jinja_loader])
+    _compile_catalogs()
+    babel_cfg = app.extensions.get("babel")
+    if babel_cfg is not None and str(TRANSLATIONS) not in babel_cfg.translation_directories:
+        babel_cfg.translation_directories.append(str(TRANSLATIONS))
+    from admin_views.base import company_time
+
+    app.jinja_env.filters["portal_dt"] = company_time
     build_admin(app)

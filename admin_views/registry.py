@@ -1,18 +1,35 @@
 """Builds the Admin instance for one app and registers every area's views.
 
-Each module named in ``AREA_MODULES`` exposes ``register(admin)``.
+Each module named in ``AREA_MODULES`` exposes ``register(admin)``. The home page shows, per
+user, the counts their grants make meaningful; every count is computed through the policy and
+links to the matching filtered list.
 """
 
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
+from typing import Any
 
 from flask import Flask, redirect, request, url_for
 from flask_admin import Admin, AdminIndexView, expose
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from sqlalchemy import func, select
+
+from portal import policy
+from portal.extensions import db
 
 AREA_MODULES = ["customers", "reception", "complaints", "credit", "files", "imports", "reports",
                 "org", "users", "settings", "audit", "grants"]
+
+
+@dataclass
+class HomeCard:
+    label: Any
+    count: int
+    url: str | None
+    tone: str = "primary"
 
 
 class HomeView(AdminIndexView):
@@ -24,13 +41,67 @@ class HomeView(AdminIndexView):
     def inaccessible_callback(self, name, **kwargs):  # noqa: ANN001, ANN003, ANN201
         return redirect(url_for("login", next=request.full_path.rstrip("?")))
 
+    def _view_for(self, model: type) -> Any:
+        for view in self.admin._views:
+            if getattr(view, "model", None) is model and hasattr(view, "presets"):
+                return view
+        return None
+
+    def _card(self, model: type, label: Any, preset: str | None, tone: str = "primary"
+              ) -> HomeCard | None:
+        """Count of ``model`` rows in the user's scope (narrowed by the view's preset)."""
+        if not policy.can(current_user, "view", model):
+            return None
+        view = self._view_for(model)
+        stmt = policy.scope(select(func.count()).select_from(model), current_user, model)
+        if preset and view is not None and preset in view.presets:
+            stmt = stmt.where(view.presets[preset][1](current_user))
+        elif preset:
+            return None
+        count = db.session.scalar(stmt) or 0
+        url = None
+        if view is not None:
+            url = url_for(f"{view.endpoint}.index_view", **({"preset": preset} if preset else {}))
+        return HomeCard(label, count, url, tone)
+
+    def cards(self) -> list[HomeCard]:
+        from models import Complaint, CreditEvaluation, CreditLine, Customer, ReceptionRecord
+
+        user = current_user
+        scope_labels = {"own": _l("我的客户"), "branch": _l("本展厅客户"),
+                        "department": _l("本部门客户"), "all": _l("全部客户")}
+        wanted: list[tuple[type, Any, str | None, str]] = []
+        if policy.can(user, "customer.be_owner"):
+            wanted += [(Customer, _l("我的客户"), "mine", "primary"),
+                       (Customer, _l("待回访客户"), "follow_up_due", "warning")]
+        scopes = policy.scopes_for(user, "customer.view")
+        if scopes and not policy.can(user, "customer.be_owner"):
+            widest = next(s for s in ("all", "department", "branch", "own") if s in scopes)
+            wanted.append((Customer, scope_labels[widest], None, "primary"))
+        if scopes and policy.can(user, "customer.reassign"):
+            wanted.append((Customer, _l("废卡 / 可重新分配"), "void", "warning"))
+        wanted += [
+            (Complaint, _l("处理中的投诉"), "open", "info"),
+            (Complaint, _l("超时投诉"), "overdue", "danger"),
+            (CreditEvaluation, _l("到期待复评的信用评定"), "review_due", "warning"),
+            (CreditLine, _l("待审核 / 审批的授信"), "pending", "info"),
+            (ReceptionRecord, _l("今日接待"), "today", "success"),
+        ]
+        cards = []
+        for model, label, preset, tone in wanted:
+            card = self._card(model, label, preset, tone)
+            if card is not None:
+                cards.append(card)
+        return cards
+
     @expose("/")
     def index(self):  # noqa: ANN201
-        return self.render("admin/index.html")
+        cards = self.cards() if current_user.is_authenticated else []
+        return self.render("admin/index.html", cards=cards)
 
 
 def build_admin(app: Flask) -> Admin:
-    admin = Admin(app, name="客户档案", index_view=HomeView(url="/admin"))
+    admin = Admin(app, name=_l("客户档案"), index_view=HomeView(name=_l("首页"), url="/admin"))
     for name in AREA_MODULES:
         try:
             module = importlib.import_module(f"admin_views.{name}")

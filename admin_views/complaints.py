@@ -1,0 +1,131 @@
+"""客户投诉: register, then the workflow buttons (assign, investigate, propose, approve, reply,
+close, reject, extend, remind), each calling ``portal.services.complaints``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_admin import expose
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_
+from wtforms import DecimalField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, NumberRange, Optional
+
+from admin_views import common
+from admin_views.base import ScopedModelView, add_view, service
+from admin_views.workflow import Operation, WorkflowMixin
+from models import Complaint, Department, User
+from portal import clock
+
+SERVICES = "portal.services.complaints"
+OPEN = ("registered", "assigned", "investigating", "proposed", "approved", "replied")
+
+
+def _open(user: Any) -> Any:
+    return Complaint.status.in_(OPEN)
+
+
+def _overdue(user: Any) -> Any:
+    """Open and past its deadline (derived at read time, never stored)."""
+    return and_(Complaint.status.in_(OPEN), Complaint.deadline_at < clock.now())
+
+
+def _op(name: str, label: Any, action: str, fields: dict[str, Any] | None = None,
+        tone: str = "primary", function: str | None = None) -> Operation:
+    return Operation(name, label, f"complaint.{action}", f"{SERVICES}:{function or name}",
+                     fields or {}, tone=tone)
+
+
+class ComplaintView(WorkflowMixin, ScopedModelView):
+    column_list = ("number", "customer", "type", "cause", "severity", "status", "registered_at",
+                   "deadline_at", "handler", "received_by")
+    column_details_list = ("number", "customer", "channel", "type", "cause", "severity",
+                           "major_reason", "description", "accused_user", "received_by",
+                           "handler", "responsible_department", "status", "registered_at",
+                           "deadline_at", "extended", "extension_reason", "resolution",
+                           "compensation_amount", "rejection_reason", "satisfaction",
+                           "closed_at")
+    column_export_list = ("number", "customer", "channel", "type", "cause", "severity",
+                          "status", "registered_at", "deadline_at", "handler", "description",
+                          "resolution", "compensation_amount", "satisfaction", "closed_at")
+    column_searchable_list = ("number",)
+    column_default_sort = ("registered_at", True)
+    column_filters = (
+        common.choice_filter(Complaint.status, _l("状态"), common.COMPLAINT_STATUS),
+        common.choice_filter(Complaint.type, _l("类别"), common.COMPLAINT_TYPE),
+        common.choice_filter(Complaint.severity, _l("严重程度"), common.SEVERITY),
+        common.choice_filter(Complaint.cause, _l("原因"), common.COMPLAINT_CAUSE),
+        common.ScopedFilterEqual(Complaint.handler_id, _l("处理人"), User),
+        common.ScopedFilterEqual(Complaint.responsible_department_id, _l("责任部门"),
+                                 Department),
+    )
+    column_choices = {"channel": common.COMPLAINT_CHANNEL, "type": common.COMPLAINT_TYPE,
+                      "cause": common.COMPLAINT_CAUSE, "severity": common.SEVERITY,
+                      "status": common.COMPLAINT_STATUS}
+    column_labels = dict(common.COMMON_LABELS, **{
+        "number": _l("投诉编号"), "channel": _l("渠道"), "type": _l("类别"),
+        "cause": _l("原因"), "severity": _l("严重程度"), "major_reason": _l("重大原因"),
+        "description": _l("投诉内容"), "accused_user": _l("被投诉人"),
+        "received_by": _l("首问责任人"), "handler": _l("处理人"),
+        "responsible_department": _l("责任部门"), "registered_at": _l("登记时间"),
+        "deadline_at": _l("处理时限"), "extended": _l("已延期"),
+        "extension_reason": _l("延期原因"), "resolution": _l("处理方案"),
+        "compensation_amount": _l("赔偿 / 补偿"), "rejection_reason": _l("不予受理原因"),
+        "satisfaction": _l("满意度回访"), "closed_at": _l("结案时间"),
+    })
+    form_columns = ("customer", "channel", "type", "cause", "severity", "major_reason",
+                    "description", "accused_user", "responsible_department")
+    form_choices = {"channel": common.COMPLAINT_CHANNEL, "type": common.COMPLAINT_TYPE,
+                    "cause": common.COMPLAINT_CAUSE, "severity": common.SEVERITY}
+    form_ajax_refs = {"customer": {"fields": ("name", "code"), "page_size": 10}}
+    create_service = f"{SERVICES}:register_complaint"
+    operations = (
+        _op("assign", _l("分派"), "assign",
+            {"handler_id": IntegerField(_l("处理人编号"), validators=[DataRequired()])}),
+        _op("start_investigation", _l("开始调查"), "handle"),
+        _op("propose_resolution", _l("提出处理方案"), "handle",
+            {"resolution": TextAreaField(_l("处理方案"), validators=[DataRequired()]),
+             "compensation_amount": DecimalField(_l("赔偿 / 补偿"), default=0,
+                                                 validators=[Optional(), NumberRange(min=0)])}),
+        _op("approve", _l("批准方案"), "approve", tone="success"),
+        _op("reply", _l("答复客户"), "handle"),
+        _op("close", _l("结案"), "close",
+            {"satisfaction": SelectField(_l("满意度回访"), coerce=int,
+                                         choices=[(i, str(i)) for i in range(5, 0, -1)])},
+            tone="success"),
+        _op("reject", _l("不予受理"), "reject",
+            {"reason": TextAreaField(_l("原因"), validators=[DataRequired()])}, tone="danger"),
+        _op("extend", _l("申请延期"), "extend",
+            {"reason": StringField(_l("原因"), validators=[DataRequired()]),
+             "working_days": IntegerField(_l("延长工作日"), validators=[
+                 DataRequired(), NumberRange(min=1, max=30)])}, tone="warning"),
+        _op("remind", _l("催办"), "remind",
+            {"note": StringField(_l("催办说明"), validators=[Optional()])}, tone="warning"),
+    )
+    endpoint_verbs = {"workflow_view": tuple(sorted({o.action for o in operations}))}
+    presets = {"open": (_l("处理中的投诉"), _open), "overdue": (_l("超时投诉"), _overdue)}
+
+    def allowed_transitions(self, obj: Any) -> set[str] | None:
+        fn = service(f"{SERVICES}:allowed_operations")
+        if fn is None:
+            return None
+        result = fn(obj)
+        return {str(getattr(r, "value", r)) for r in result} if result is not None else None
+
+    def supports(self, endpoint: str) -> bool:
+        if endpoint == "workflow_view":
+            return any(service(o.function) is not None for o in self.operations)
+        return super().supports(endpoint)
+
+    def render(self, template: str, **kwargs: Any) -> Any:
+        if template == self.details_template and "model" in kwargs:
+            kwargs["workflow_buttons"] = self.workflow_buttons(kwargs["model"])
+        return super().render(template, **kwargs)
+
+    @expose("/workflow/", methods=("GET", "POST"))
+    def workflow_view(self) -> Any:
+        return self.workflow_page()
+
+
+def register(admin: Any) -> None:
+    add_view(admin, ComplaintView, Complaint, _l("客户投诉"), _l("客户"), endpoint="complaint")

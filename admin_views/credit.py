@@ -1,0 +1,152 @@
+"""客户信用: evaluations (客户信用评定表) and credit lines (授信) with the propose → review →
+approve chain, all through ``portal.services.credit``."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask_admin import expose
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, select
+from sqlalchemy.orm import aliased
+from wtforms import StringField
+from wtforms.validators import Optional
+
+from admin_views import common
+from admin_views.base import ScopedModelView, actor, add_view, service
+from admin_views.workflow import Operation, WorkflowMixin
+from models import CreditEvaluation, CreditLine
+from portal import clock
+from portal.extensions import db
+
+SERVICES = "portal.services.credit"
+ANSWERS = ("years_of_cooperation", "bad_debt_2y", "promise_keeping", "debt_disputes",
+           "capital_strength", "operating_condition", "serious_decline", "illegal_operation",
+           "ordered_to_stop", "accounts_frozen_risk", "avg_monthly_shipments",
+           "avg_monthly_receipts", "receipts_meet_standard", "collateral_value")
+
+
+def _review_due(user: Any) -> Any:
+    """The customer's latest evaluation is older than the review interval (R-CRED-4)."""
+    from portal import settings
+
+    days = settings.get(db.session, "credit.review_interval_days")
+    newer = aliased(CreditEvaluation)
+    has_newer = select(newer.id).where(newer.customer_id == CreditEvaluation.customer_id,
+                                       newer.evaluated_at > CreditEvaluation.evaluated_at)
+    return and_(CreditEvaluation.evaluated_at < clock.now() - timedelta(days=days),
+                ~has_newer.exists())
+
+
+def _pending(user: Any) -> Any:
+    return CreditLine.status.in_(("proposed", "reviewed"))
+
+
+CREDIT_LABELS = dict(common.COMMON_LABELS, **{
+    "rating": _l("信用等级"), "rating_reason": _l("评定依据"), "evaluated_by": _l("评定人"),
+    "evaluated_at": _l("评定时间"), "years_of_cooperation": _l("合作年限"),
+    "bad_debt_2y": _l("两年内坏账"), "promise_keeping": _l("履约情况"),
+    "debt_disputes": _l("债务纠纷"), "capital_strength": _l("资金实力"),
+    "operating_condition": _l("经营状况"), "serious_decline": _l("经营严重下滑"),
+    "illegal_operation": _l("违法经营"), "ordered_to_stop": _l("被责令停业"),
+    "accounts_frozen_risk": _l("账户冻结风险"), "avg_monthly_shipments": _l("月均发货额"),
+    "avg_monthly_receipts": _l("月均回款额"), "receipts_meet_standard": _l("回款达标"),
+    "collateral_value": _l("抵押担保"), "limit_amount": _l("信用额度"),
+    "term_days": _l("回款期限（天）"), "is_raise": _l("提额"), "raise_reason": _l("提额理由"),
+    "proposed_by": _l("提出人"), "proposed_at": _l("提出时间"), "reviewed_by": _l("审核人"),
+    "reviewed_at": _l("审核时间"), "approved_by": _l("审批人"), "approved_at": _l("审批时间"),
+    "valid_from": _l("生效日期"), "valid_until": _l("失效日期"), "evaluation": _l("信用评定"),
+})
+
+
+class CreditEvaluationView(ScopedModelView):
+    column_list = ("customer", "rating", "evaluated_at", "evaluated_by")
+    column_details_list = ("customer", "rating", "rating_reason", *ANSWERS, "evaluated_by",
+                           "evaluated_at")
+    column_export_list = ("customer", "rating", "rating_reason", *ANSWERS, "evaluated_at")
+    column_default_sort = ("evaluated_at", True)
+    column_filters = (common.choice_filter(CreditEvaluation.rating, _l("信用等级"),
+                                           common.RATING),)
+    column_choices = {"promise_keeping": common.QUALITY3, "operating_condition": common.QUALITY3,
+                      "capital_strength": common.CAPITAL}
+    column_labels = CREDIT_LABELS
+    form_columns = ("customer", *ANSWERS)
+    form_choices = {"promise_keeping": common.QUALITY3, "operating_condition": common.QUALITY3,
+                    "capital_strength": common.CAPITAL}
+    form_ajax_refs = {"customer": {"fields": ("name", "code"), "page_size": 10}}
+    create_service = f"{SERVICES}:evaluate"
+    endpoint_verbs = {"create_view": ("credit.evaluate",), "ajax_lookup": ("credit.evaluate",)}
+    presets = {"review_due": (_l("到期待复评的信用评定"), _review_due)}
+
+    def call_create(self, fn: Any, data: dict[str, Any]) -> Any:
+        customer_id = data.pop("customer_id", None)
+        return fn(db.session, actor(), customer_id, data)
+
+
+class CreditLineView(WorkflowMixin, ScopedModelView):
+    column_list = ("customer", "kind", "limit_amount", "term_days", "status", "proposed_by",
+                   "proposed_at", "valid_until")
+    column_details_list = ("customer", "evaluation", "kind", "limit_amount", "term_days",
+                           "collateral_value", "status", "is_raise", "raise_reason",
+                           "proposed_by", "proposed_at", "reviewed_by", "reviewed_at",
+                           "approved_by", "approved_at", "valid_from", "valid_until")
+    column_export_list = ("customer", "kind", "limit_amount", "term_days", "collateral_value",
+                          "status", "proposed_at", "approved_at", "valid_from", "valid_until")
+    column_default_sort = ("proposed_at", True)
+    column_filters = (
+        common.choice_filter(CreditLine.status, _l("状态"), common.LINE_STATUS),
+        common.choice_filter(CreditLine.kind, _l("类型"), common.LINE_KIND),
+    )
+    column_choices = {"kind": common.LINE_KIND, "status": common.LINE_STATUS}
+    column_labels = CREDIT_LABELS
+    form_columns = ("customer", "kind", "limit_amount", "term_days", "collateral_value",
+                    "is_raise", "raise_reason")
+    form_choices = {"kind": common.LINE_KIND}
+    form_ajax_refs = {"customer": {"fields": ("name", "code"), "page_size": 10}}
+    create_service = f"{SERVICES}:propose_line"
+    _note = {"note": StringField(_l("意见"), validators=[Optional()])}
+    operations = (
+        Operation("review_accept", _l("审核通过"), "credit.review", f"{SERVICES}:review_line",
+                  dict(_note), {"accept": True}, "success"),
+        Operation("review_reject", _l("审核驳回"), "credit.review", f"{SERVICES}:review_line",
+                  dict(_note), {"accept": False}, "danger"),
+        Operation("approve_accept", _l("批准"), "credit.approve", f"{SERVICES}:approve_line",
+                  dict(_note), {"accept": True}, "success"),
+        Operation("approve_reject", _l("不批准"), "credit.approve", f"{SERVICES}:approve_line",
+                  dict(_note), {"accept": False}, "danger"),
+    )
+    endpoint_verbs = {"create_view": ("credit.propose",), "ajax_lookup": ("credit.propose",),
+                      "workflow_view": ("credit.review", "credit.approve")}
+    presets = {"pending": (_l("待审核 / 审批的授信"), _pending)}
+
+    def call_create(self, fn: Any, data: dict[str, Any]) -> Any:
+        customer_id = data.pop("customer_id", None)
+        return fn(db.session, actor(), customer_id, data)
+
+    def allowed_transitions(self, obj: Any) -> set[str] | None:
+        if obj.status == "proposed":
+            return {"review_accept", "review_reject"}
+        if obj.status == "reviewed":
+            return {"approve_accept", "approve_reject"}
+        return set()
+
+    def supports(self, endpoint: str) -> bool:
+        if endpoint == "workflow_view":
+            return any(service(o.function) is not None for o in self.operations)
+        return super().supports(endpoint)
+
+    def render(self, template: str, **kwargs: Any) -> Any:
+        if template == self.details_template and "model" in kwargs:
+            kwargs["workflow_buttons"] = self.workflow_buttons(kwargs["model"])
+        return super().render(template, **kwargs)
+
+    @expose("/workflow/", methods=("GET", "POST"))
+    def workflow_view(self) -> Any:
+        return self.workflow_page()
+
+
+def register(admin: Any) -> None:
+    add_view(admin, CreditEvaluationView, CreditEvaluation, _l("信用评定"), _l("客户信用"),
+             endpoint="creditevaluation")
+    add_view(admin, CreditLineView, CreditLine, _l("授信"), _l("客户信用"), endpoint="creditline")

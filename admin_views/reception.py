@@ -1,0 +1,69 @@
+"""接待记录 (来人来电登记): register and update through ``portal.services.reception``."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_
+
+from admin_views import common
+from admin_views.base import ScopedModelView, add_view
+from models import Branch, ReceptionRecord, User
+from portal import clock
+
+SERVICES = "portal.services.reception"
+
+
+def _today(user: Any) -> Any:
+    """Arrived on the company's calendar day (China time), compared in UTC."""
+    day = clock.today()
+    start = datetime.combine(day, time.min, tzinfo=clock.COMPANY_TZ)
+    return and_(ReceptionRecord.arrived_at >= start,
+                ReceptionRecord.arrived_at < start + timedelta(days=1))
+
+
+class ReceptionRecordView(ScopedModelView):
+    column_list = ("arrived_at", "kind", "visitor_class", "visitor_name", "visitor_company",
+                   "visitor_phone", "branch", "received_by", "assigned_to", "customer",
+                   "outcome")
+    column_details_list = ("arrived_at", "departed_at", "kind", "visitor_class", "venue",
+                           "visitor_name", "visitor_company", "visitor_phone", "purpose",
+                           "branch", "received_by", "assigned_to", "designated_staff",
+                           "customer", "is_returning", "used_rotation_turn", "outcome")
+    column_export_list = ("arrived_at", "departed_at", "kind", "visitor_class", "venue",
+                          "visitor_name", "visitor_company", "visitor_phone", "purpose",
+                          "branch", "received_by", "assigned_to", "customer", "outcome")
+    column_searchable_list = ("visitor_name", "visitor_phone", "visitor_company")
+    column_default_sort = ("arrived_at", True)
+    column_filters = (
+        common.ScopedFilterEqual(ReceptionRecord.branch_id, _l("门店/展厅"), Branch),
+        common.ScopedFilterEqual(ReceptionRecord.assigned_to_id, _l("接待人"), User),
+        common.choice_filter(ReceptionRecord.kind, _l("来访 / 来电"), common.RECEPTION_KIND),
+        common.choice_filter(ReceptionRecord.outcome, _l("结果"), common.RECEPTION_OUTCOME),
+    )
+    column_choices = {"kind": common.RECEPTION_KIND, "visitor_class": common.VISITOR_CLASS,
+                      "venue": common.VENUE, "outcome": common.RECEPTION_OUTCOME}
+    column_labels = dict(common.COMMON_LABELS, **{
+        "arrived_at": _l("到达时间"), "departed_at": _l("离开时间"), "kind": _l("来访 / 来电"),
+        "visitor_class": _l("来客类别"), "venue": _l("接待地点"), "visitor_name": _l("来客姓名"),
+        "visitor_company": _l("来客单位"), "visitor_phone": _l("来客电话"),
+        "purpose": _l("来意"), "received_by": _l("登记人"), "assigned_to": _l("接待人"),
+        "designated_staff": _l("指定接待人"), "is_returning": _l("老客户"),
+        "used_rotation_turn": _l("轮流接待"), "outcome": _l("结果"),
+    })
+    form_columns = ("kind", "visitor_class", "venue", "visitor_name", "visitor_company",
+                    "visitor_phone", "purpose", "designated_staff", "customer", "departed_at",
+                    "outcome")
+    form_choices = {"kind": common.RECEPTION_KIND, "visitor_class": common.VISITOR_CLASS,
+                    "venue": common.VENUE, "outcome": common.RECEPTION_OUTCOME}
+    form_ajax_refs = {"customer": {"fields": ("name", "code"), "page_size": 10}}
+    create_service = f"{SERVICES}:register_reception"
+    update_service = f"{SERVICES}:update_reception"
+    presets = {"today": (_l("今日接待"), _today)}
+
+
+def register(admin: Any) -> None:
+    add_view(admin, ReceptionRecordView, ReceptionRecord, _l("接待记录"), _l("客户"),
+             endpoint="receptionrecord")

@@ -1,0 +1,118 @@
+"""Reports in the portal: monthly complaint statistics (R-COMP-8), reception statistics
+(R-RECV-3), credit usage and the over-limit list (R-CRED-7, R-CRED-8). Each page shows the
+headline figures, server-rendered SVG bar charts and tables, and exports CSV. The data comes
+from ``portal.services.reports`` and is scoped by the policy; the page needs ``report.view``
+and the CSV export ``report.export``."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import Response, abort, flash, redirect, request, url_for
+from flask_admin import BaseView, expose
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
+
+from admin_views.base import actor, record_denied, translated
+from portal import clock, policy
+from portal.extensions import db
+from portal.services import reports
+from portal.services.errors import N_, DomainError, PermissionDenied, ValidationFailed
+
+TABS = [("complaints", _l("客户投诉"), "reports.complaints"),
+        ("reception", _l("来人来电"), "reports.reception"),
+        ("credit", _l("授信使用"), "reports.credit"),
+        ("over_limit", _l("超额度客户"), "reports.over_limit")]
+PERIODS = [("day", _l("按日")), ("week", _l("按周")), ("month", _l("按月"))]
+
+
+class ReportsView(BaseView):
+    """The report pages, guarded by ``report.view``."""
+
+    def is_accessible(self) -> bool:
+        user = actor()
+        return user is not None and policy.can(user, "report.view")
+
+    def inaccessible_callback(self, name: str, **kwargs: Any) -> Any:
+        if actor() is None:
+            return redirect(url_for("login", next=request.full_path.rstrip("?")))
+        record_denied("report.view", "reports")
+        return abort(403)
+
+    def _show(self, active: str, build: Any, params: list[tuple], filename: str) -> Any:
+        report = None
+        try:
+            report = build()
+        except PermissionDenied:  # already audited by the service verb
+            abort(403)
+        except DomainError as exc:
+            flash(translated(exc), "error")
+        wants_csv = request.args.get("format") == "csv"
+        can_export = policy.can(actor(), "report.export")
+        if wants_csv and report is not None:
+            if not can_export:
+                record_denied("report.export", filename)
+                abort(403)
+            return Response(reports.to_csv(report), mimetype="text/csv; charset=utf-8",
+                            headers={"Content-Disposition":
+                                     f'attachment; filename="{filename}.csv"',
+                                     "Cache-Control": "no-store"})
+        args = {k: v for k, v in request.args.items() if k != "format"}
+        csv_url = url_for(request.endpoint, **args, format="csv")
+        charts = [Markup(c.svg()) for c in report.charts] if report else []  # noqa: S704
+        return self.render("admin/reports/report.html", tabs=TABS, active=active,
+                           report=report, charts=charts, params=params,
+                           can_export=can_export, csv_url=csv_url,
+                           ), 200 if report is not None else 400
+
+    @expose("/")
+    def index(self) -> Any:
+        return redirect(url_for(".complaints"))
+
+    @expose("/complaints")
+    def complaints(self) -> Any:
+        year, month = reports.default_month()
+        value = request.args.get("month") or f"{year:04d}-{month:02d}"
+        try:
+            y, m = (int(x) for x in value.split("-"))
+        except ValueError:
+            y, m = 0, 0
+
+        def build() -> Any:
+            if not (2000 <= y <= 2100 and 1 <= m <= 12):
+                raise ValidationFailed(N_("Enter a month as YYYY-MM."), field="month")
+            return reports.complaint_report(db.session, actor(), y, m)
+
+        return self._show("complaints", build, [("month", _l("月份"), "month", value, None)],
+                          f"complaints-{value}")
+
+    @expose("/reception")
+    def reception(self) -> Any:
+        period = request.args.get("period") or "day"
+        today = clock.today()
+        start = request.args.get("start") or date(today.year, today.month, 1).isoformat()
+        end = request.args.get("end") or today.isoformat()
+        params = [("period", _l("统计周期"), "select", period, PERIODS),
+                  ("start", _l("开始"), "date", start, None),
+                  ("end", _l("结束"), "date", end, None)]
+        return self._show("reception",
+                          lambda: reports.reception_report(db.session, actor(), period, start,
+                                                           end),
+                          params, f"reception-{start}-{end}")
+
+    @expose("/credit")
+    def credit(self) -> Any:
+        month = request.args.get("month") or f"{clock.today():%Y-%m}"
+        return self._show("credit", lambda: reports.credit_usage(db.session, actor(), month),
+                          [("month", _l("月份"), "month", month, None)], f"credit-{month}")
+
+    @expose("/over-limit")
+    def over_limit(self) -> Any:
+        return self._show("over_limit", lambda: reports.over_limit(db.session, actor()), [],
+                          f"over-limit-{clock.today():%Y%m%d}")
+
+
+def register(admin: Any) -> None:
+    admin.add_view(ReportsView(name=_l("统计报表"), category=_l("报表"), endpoint="reports",
+                               url="reports"))

@@ -1,0 +1,179 @@
+"""账号 (users): the system administrator creates, edits, deactivates accounts and resets
+passwords; the security administrator assigns roles and clearances (三员分立, R-ROLE-2)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, redirect, request
+from flask_admin import expose
+from flask_admin.actions import action
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Length
+
+from admin_views import common
+from admin_views.base import ScopedModelView, actor, add_view, service
+from models import Branch, Department, User
+from models.enums import Role
+from portal import policy
+from portal.extensions import db
+
+SERVICES = "portal.services.users"
+ROLE_CHOICES = [(r.value, f"{policy.ROLE_LABELS[r][1]} ({r.value})") for r in Role]
+
+
+def _roles(view: Any, context: Any, model: User, name: str) -> str:
+    labels = {r.value: policy.ROLE_LABELS[r][1] for r in Role}
+    return "、".join(labels.get(r, r) for r in sorted(model.roles))
+
+
+class ReasonForm(FlaskForm):
+    reason = StringField(_l("原因"), validators=[DataRequired(), Length(max=300)])
+
+
+class PasswordForm(FlaskForm):
+    new_password = PasswordField(_l("新密码"), validators=[DataRequired(), Length(max=200)])
+
+
+class RoleForm(FlaskForm):
+    op = SelectField(_l("操作"), choices=[("grant", _l("授予角色")), ("revoke", _l("撤销角色")),
+                                          ("clearance", _l("设置涉密等级"))])
+    role = SelectField(_l("角色"), choices=ROLE_CHOICES)
+    clearance = SelectField(_l("涉密等级"), coerce=int, choices=common.LEVEL)
+
+
+class UserView(ScopedModelView):
+    column_list = ("username", "full_name", "department", "branch", "roles", "is_active",
+                   "on_leave", "clearance", "last_login_at")
+    column_details_list = ("username", "full_name", "email", "phone", "department", "branch",
+                           "roles", "is_active", "on_leave", "clearance", "language",
+                           "failed_logins", "locked_until", "last_login_at", "created_at")
+    column_export_list = ("username", "full_name", "email", "phone", "department", "branch",
+                          "roles", "is_active", "on_leave", "clearance")
+    column_searchable_list = ("username", "full_name")
+    column_filters = (
+        common.ScopedFilterEqual(User.department_id, _l("部门"), Department),
+        common.ScopedFilterEqual(User.branch_id, _l("门店/展厅"), Branch),
+        common.choice_filter(User.is_active, _l("在职"), [("1", _l("是")), ("0", _l("否"))]),
+    )
+    column_formatters = {"roles": _roles}
+    column_choices = {"clearance": common.LEVEL, "language": common.LANGUAGE}
+    computed_columns = {"roles": None}
+    column_labels = dict(common.COMMON_LABELS, **{
+        "username": _l("用户名"), "full_name": _l("姓名"), "email": _l("邮箱"),
+        "roles": _l("角色"), "is_active": _l("在职"), "on_leave": _l("长期休假"),
+        "clearance": _l("涉密等级"), "language": _l("界面语言"), "failed_logins": _l("登录失败次数"),
+        "locked_until": _l("锁定至"), "last_login_at": _l("最近登录"), "password": _l("初始密码"),
+    })
+    form_create_only = ("username", "password")
+    form_columns = ("full_name", "email", "phone", "department", "branch", "language")
+    form_extra_fields = {"password": PasswordField(_l("初始密码"), validators=[DataRequired()])}
+    form_choices = {"language": common.LANGUAGE}
+    create_service = f"{SERVICES}:create_user"
+    update_service = f"{SERVICES}:update_user"
+    action_verbs = {"deactivate": "user.deactivate"}
+    endpoint_verbs = {"deactivate_view": ("user.deactivate",),
+                      "password_view": ("user.reset_password",),
+                      "roles_view": ("grant.change", "user.set_clearance")}
+
+    def get_edit_form(self) -> Any:
+        extra = self.form_extra_fields
+        self.form_extra_fields = None
+        try:
+            return super().get_edit_form()
+        finally:
+            self.form_extra_fields = extra
+
+    def supports(self, endpoint: str) -> bool:
+        needed = {"deactivate_view": "deactivate_user", "password_view": "reset_password",
+                  "roles_view": "grant_role"}.get(endpoint)
+        if needed:
+            return service(f"{SERVICES}:{needed}") is not None
+        return super().supports(endpoint)
+
+    @action("deactivate", _l("停用账号"))
+    def action_deactivate(self, ids: list[str]) -> Any:
+        return redirect(self.get_url(".deactivate_view", ids=",".join(ids)))
+
+    def render(self, template: str, **kwargs: Any) -> Any:
+        if template == self.details_template and "model" in kwargs:
+            model = kwargs["model"]
+            links = []
+            for endpoint, label, act in (("password_view", _l("重置密码"), "user.reset_password"),
+                                         ("deactivate_view", _l("停用账号"), "user.deactivate"),
+                                         ("roles_view", _l("角色与涉密等级"), "grant.change"),
+                                         ("roles_view", _l("角色与涉密等级"),
+                                          "user.set_clearance")):
+                url = self.get_url(f".{endpoint}", ids=model.id)
+                if self.supports(endpoint) and policy.can(actor(), act, model) and \
+                        all(u != url for u, _label in links):
+                    links.append((url, label))
+            kwargs["action_links"] = links
+        return super().render(template, **kwargs)
+
+    def _page(self, form: Any, rows: list[Any], title: Any, submit: Any) -> Any:
+        return self.render("admin/portal_form.html", form=form, rows=rows, title=title,
+                           submit=submit, ids=",".join(self.selected_ids()),
+                           return_url=self.get_url(".index_view"))
+
+    @expose("/deactivate/", methods=("GET", "POST"))
+    def deactivate_view(self) -> Any:
+        ids = self.selected_ids()
+        rows, _refused = self.scoped_rows(ids, "user.deactivate")
+        if not rows:
+            abort(404)
+        form = ReasonForm()
+        if request.method == "POST" and form.validate():
+            fn = service(f"{SERVICES}:deactivate_user")
+            self.each_row(ids, "user.deactivate",
+                          lambda row: fn(db.session, actor(), row.id, form.reason.data))
+            return redirect(self.get_url(".index_view"))
+        return self._page(form, rows, _l("停用账号"), _l("停用"))
+
+    def _one(self, verb: str) -> User:
+        ids = self.selected_ids()
+        if len(ids) != 1:
+            abort(404)
+        rows, _refused = self.scoped_rows(ids, verb)
+        if not rows:
+            abort(404)
+        return rows[0]
+
+    @expose("/password/", methods=("GET", "POST"))
+    def password_view(self) -> Any:
+        user = self._one("user.reset_password")
+        form = PasswordForm()
+        if request.method == "POST" and form.validate() and self.run_service(
+                service(f"{SERVICES}:reset_password"), user, form.new_password.data):
+            flash(gettext("密码已重置。"), "success")
+            return redirect(self.get_url(".details_view", id=user.id))
+        return self._page(form, [user], _l("重置密码"), _l("重置"))
+
+    @expose("/roles/", methods=("GET", "POST"))
+    def roles_view(self) -> Any:
+        user = self._one("user.view")
+        form = RoleForm()
+        form.clearance.data = form.clearance.data if request.method == "POST" else user.clearance
+        if request.method == "POST" and form.validate():
+            op = form.op.data
+            if op == "clearance":
+                ok = self.run_service(service(f"{SERVICES}:set_clearance"), user,
+                                      form.clearance.data)
+            elif op == "grant":
+                ok = self.run_service(service(f"{SERVICES}:grant_role"), user, form.role.data)
+            else:
+                ok = self.run_service(service(f"{SERVICES}:revoke_role"), user, form.role.data)
+            if ok:
+                flash(gettext("已保存。"), "success")
+                return redirect(self.get_url(".details_view", id=user.id))
+        held = db.session.scalars(select(User).where(User.id == user.id)).one()
+        title = f"{gettext('角色与涉密等级')}: {held} — {_roles(self, None, held, 'roles') or '-'}"
+        return self._page(form, [], title, _l("保存"))
+
+
+def register(admin: Any) -> None:
+    add_view(admin, UserView, User, _l("账号"), _l("组织与账号"), endpoint="user")

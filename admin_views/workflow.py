@@ -1,0 +1,92 @@
+"""Workflow buttons on a details page: each operation is one service verb, guarded by one
+policy action; its parameters come from a small form. Used by complaints and credit lines."""
+
+from __future__ import annotations
+
+import inspect as pyinspect
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import abort, flash, redirect, request
+from flask_babel import gettext
+from flask_wtf import FlaskForm
+
+from admin_views.base import actor, service
+from portal import policy
+
+
+@dataclass
+class Operation:
+    name: str
+    label: Any
+    action: str  # the policy action, e.g. "complaint.approve"
+    function: str  # "module:function" of the service verb
+    fields: dict[str, Any] = field(default_factory=dict)  # kwarg name → unbound wtforms field
+    fixed: dict[str, Any] = field(default_factory=dict)  # kwargs always passed
+    tone: str = "primary"
+
+
+def call_verb(fn: Any, session: Any, user: Any, pk: Any, values: dict[str, Any]) -> Any:
+    """Call ``fn(session, actor, pk, **values)`` passing only the keywords it accepts (the
+    services of other areas may take fewer optional parameters)."""
+    params = pyinspect.signature(fn).parameters
+    if not any(p.kind == p.VAR_KEYWORD for p in params.values()):
+        values = {k: v for k, v in values.items() if k in params}
+    return fn(session, user, pk, **values)
+
+
+class WorkflowMixin:
+    """Adds ``/workflow/?id=…&op=…`` to a ScopedModelView."""
+
+    operations: tuple[Operation, ...] = ()
+
+    def op(self, name: str) -> Operation | None:
+        return next((o for o in self.operations if o.name == name), None)
+
+    def available_ops(self: Any, obj: Any) -> list[Operation]:
+        allowed = self.allowed_transitions(obj)
+        ops = []
+        for o in self.operations:
+            if service(o.function) is None or not policy.can(actor(), o.action, obj):
+                continue
+            if allowed is not None and o.name not in allowed:
+                continue
+            ops.append(o)
+        return ops
+
+    def allowed_transitions(self, obj: Any) -> set[str] | None:
+        return None
+
+    def workflow_buttons(self: Any, obj: Any) -> list[tuple[str, Any, str]]:
+        return [(self.get_url(".workflow_view", id=obj.id, op=o.name), o.label, o.tone)
+                for o in self.available_ops(obj)]
+
+    def workflow_page(self: Any) -> Any:
+        o = self.op(request.args.get("op", ""))
+        if o is None:
+            abort(404)
+        obj = self.get_one_for(request.args.get("id"), o.action)
+        if o not in self.available_ops(obj):
+            abort(403) if not policy.can(actor(), o.action, obj) else abort(404)
+        form_class = type("WorkflowForm", (FlaskForm,), dict(o.fields))
+        form = form_class()
+        if request.method == "POST" and form.validate():
+            values = dict(o.fixed)
+            values.update({k: form[k].data for k in o.fields})
+            if "expected_version" not in values and hasattr(obj, "version"):
+                values["expected_version"] = _int(request.form.get("version"))
+            fn = service(o.function)
+            if self.run_service(lambda s, a: call_verb(fn, s, a, obj.id, values)):
+                flash(gettext("已保存。"), "success")
+                return redirect(self.get_url(".details_view", id=obj.id))
+        return self.render("admin/portal_form.html", form=form, rows=[obj], title=o.label,
+                           submit=o.label, ids=None, version=getattr(obj, "version", None),
+                           return_url=self.get_url(".details_view", id=obj.id))
+
+
+def _int(raw: Any) -> int | None:
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        return None
+

@@ -1,0 +1,152 @@
+"""Rule settings and the working-day calendar, edited by the system administrator. Every
+change is audited; settings take effect on the next request (``portal.settings`` caches per
+transaction)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from models.org import User
+from models.settings import CalendarDay, Setting
+from portal import audit, policy
+from portal import settings as portal_settings
+from portal.services.errors import N_, PermissionDenied, ValidationFailed
+from portal.services.unit import check_version, verb
+
+DAY_KINDS = ("holiday", "workday")
+
+
+def parse_value(key: str, raw: Any) -> Any:
+    """A setting's new value, of the same type as its default (numbers stay numbers)."""
+    if key not in portal_settings.DEFAULTS:
+        raise ValidationFailed(N_("Unknown setting %(key)s."), field="key", key=key)
+    default = portal_settings.DEFAULTS[key]
+    if isinstance(raw, str):
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = raw.strip()
+    else:
+        value = raw
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, int | float):
+        ok = isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
+        if ok and isinstance(default, int) and float(value).is_integer():
+            value = int(value)
+    else:
+        ok = isinstance(value, type(default))
+    if not ok:
+        raise ValidationFailed(N_("%(key)s needs a value like %(example)s."), field="value",
+                               key=key, example=json.dumps(default))
+    return value
+
+
+def _require(actor: User, verb_name: str, target: Any) -> None:
+    if not policy.can(actor, f"setting.{verb_name}", target):
+        raise PermissionDenied(f"setting.{verb_name}", target)
+
+
+@verb
+def update_setting(session: Session, actor: User, key: str, data: dict[str, Any],
+                   expected_version: int | None = None) -> Setting:
+    _require(actor, "change", Setting)
+    value = parse_value(key, data.get("value"))
+    row = session.get(Setting, key)
+    if row is None:
+        row = Setting(key=key, value=json.dumps(value), updated_by_id=actor.id)
+        session.add(row)
+        before = None
+    else:
+        check_version(row, expected_version)
+        before = {"value": row.value}
+        row.value = json.dumps(value)
+        row.updated_by_id = actor.id
+    if "description" in data:
+        row.description = (data.get("description") or "").strip()[:300] or None
+    session.flush()
+    portal_settings.forget(session)
+    audit.record(session, actor, "setting.change", row, before=before,
+                 after={"value": row.value})
+    return row
+
+
+@verb
+def reset_setting(session: Session, actor: User, key: str) -> None:
+    """Deleting a row brings the default of domain.md back."""
+    _require(actor, "delete", Setting)
+    row = session.get(Setting, key)
+    if row is None:
+        raise ValidationFailed(N_("Unknown setting %(key)s."), field="key", key=key)
+    before = {"value": row.value}
+    session.delete(row)
+    session.flush()
+    portal_settings.forget(session)
+    audit.record(session, actor, "setting.delete", ("Setting", key), before=before)
+
+
+def _day(raw: Any) -> date:
+    if isinstance(raw, date):
+        return raw
+    try:
+        return date.fromisoformat(str(raw))
+    except ValueError:
+        raise ValidationFailed(N_("Give a date like 2026-10-01."), field="day") from None
+
+
+def _kind_and_name(data: dict[str, Any]) -> tuple[str, str | None]:
+    kind = str(data.get("kind") or "")
+    if kind not in DAY_KINDS:
+        raise ValidationFailed(N_("Choose holiday or make-up working day."), field="kind")
+    name = (data.get("name") or "").strip()[:100] or None
+    return kind, name
+
+
+@verb
+def add_calendar_day(session: Session, actor: User, data: dict[str, Any]) -> CalendarDay:
+    _require(actor, "change", CalendarDay)
+    day = _day(data.get("day"))
+    kind, name = _kind_and_name(data)
+    if session.get(CalendarDay, day) is not None:
+        raise ValidationFailed(N_("%(day)s is already in the calendar."), field="day",
+                               day=day.isoformat())
+    row = CalendarDay(day=day, kind=kind, name=name)
+    session.add(row)
+    session.flush()
+    audit.record(session, actor, "setting.calendar_add", ("CalendarDay", day.isoformat()),
+                 after={"kind": kind, "name": name})
+    return row
+
+
+@verb
+def update_calendar_day(session: Session, actor: User, day: Any, data: dict[str, Any],
+                        expected_version: int | None = None) -> CalendarDay:
+    _require(actor, "change", CalendarDay)
+    row = session.get(CalendarDay, _day(day))
+    if row is None:
+        raise ValidationFailed(N_("%(day)s is not in the calendar."), field="day", day=str(day))
+    kind, name = _kind_and_name({"kind": data.get("kind", row.kind),
+                                 "name": data.get("name", row.name)})
+    before = {"kind": row.kind, "name": row.name}
+    row.kind, row.name = kind, name
+    session.flush()
+    audit.record(session, actor, "setting.calendar_change", ("CalendarDay", row.day.isoformat()),
+                 before=before, after={"kind": kind, "name": name})
+    return row
+
+
+@verb
+def delete_calendar_day(session: Session, actor: User, day: Any) -> None:
+    _require(actor, "delete", CalendarDay)
+    row = session.get(CalendarDay, _day(day))
+    if row is None:
+        raise ValidationFailed(N_("%(day)s is not in the calendar."), field="day", day=str(day))
+    before = {"kind": row.kind, "name": row.name}
+    session.delete(row)
+    session.flush()
+    audit.record(session, actor, "setting.calendar_delete", ("CalendarDay", row.day.isoformat()),
+                 before=before)
