@@ -26,6 +26,7 @@ DEFAULTS: dict[str, Any] = {
     "complaint.retention_days": 365,
     "complaint.compensation_gm_threshold": 5000,
     "complaint.serial_digits": 4,
+    "complaint.repeat_days": 90,
     "credit.review_interval_days": 92,
     "credit.max_term_days": 30,
     "credit.max_temporary_term_days_b": 15,

@@ -1,0 +1,140 @@
+"""Reports: complaint statistics (R-COMP-8), reception (R-RECV-3), credit usage and over-limit
+(R-CRED-7, R-CRED-8) — service, SVG charts, CSV export and the portal pages."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from models import AuditEntry
+from portal import clock
+from portal.services import complaints, credit, reports
+from portal.services.errors import PermissionDenied
+
+NOW = datetime(2025, 3, 20, 2, 0, tzinfo=UTC)
+A = {"years_of_cooperation": 3, "bad_debt_2y": False, "promise_keeping": "good",
+     "debt_disputes": False, "capital_strength": "strong", "operating_condition": "good",
+     "illegal_operation": False, "ordered_to_stop": False, "avg_monthly_shipments": "90000",
+     "avg_monthly_receipts": "80000", "receipts_meet_standard": True}
+
+
+def _denied(session, action: str) -> int:
+    return session.scalar(select(func.count(AuditEntry.id)).where(
+        AuditEntry.action == action, AuditEntry.outcome == "denied"))
+
+
+@pytest.fixture
+def data(session, world):
+    with clock.frozen(NOW):
+        for owner, ctype in (("sales1", "complaint"), ("sales1", "inquiry"),
+                             ("sales4", "complaint")):
+            complaints.register_complaint(session, world.service, {
+                "customer_id": world.customers[owner][1].id, "channel": "phone",
+                "type": ctype, "cause": "quality", "description": "<b>坏了</b>"})
+        c = world.customers["sales1"][0]
+        credit.evaluate(session, world.finance, c.id, A)
+        line = credit.propose_line(session, world.manager, c.id, {
+            "kind": "temporary", "limit_amount": "50000", "term_days": 30})
+        credit.review_line(session, world.finance, line.id, True)
+        credit.approve_line(session, world.gm, line.id, True)
+        credit.approve_over_limit(session, world.gm, c.id, "30000", "年底大单", 30)
+        credit.record_transaction(session, world.finance, c.id, "order", "60000")
+    return world
+
+
+def test_R_COMP_8_chart_is_an_escaped_svg_with_one_bar_per_item():
+    svg = reports.bar_chart_svg("按原因", [("<script>alert(1)</script>", 3), ("服务", 1.5)])
+    assert svg.startswith("<svg") and svg.endswith("</svg>")
+    assert svg.count("<rect") == 2 and "<script>" not in svg and "&lt;script&gt;" in svg
+    assert ">3<" in svg and "1.50" in svg
+    assert "无数据" in reports.bar_chart_svg("空", [])
+
+
+def test_R_COMP_8_csv_export_neutralises_formulas_and_keeps_chinese():
+    r = reports.Report("x", "测试", figures=[("合计", 2)],
+                       tables=[reports.Table("表", ["a", "b"], [["=HYPERLINK(1)", 5]])])
+    text = reports.to_csv(r)
+    assert text.startswith("\ufeff测试") and "'=HYPERLINK(1)" in text and "合计,2" in text
+
+
+def test_R_COMP_8_complaint_report_is_scoped(session, data):
+    with clock.frozen(NOW):
+        gm = reports.complaint_report(session, data.gm, 2025, 3)
+        m2 = reports.complaint_report(session, data.manager2, 2025, 3)
+    assert dict(gm.figures)["投诉总数 / total"] == 3
+    assert dict(m2.figures)["投诉总数 / total"] == 1
+    by_type = next(t for t in gm.tables if t.title.startswith("按类型"))
+    assert by_type.rows == [["咨询", 1], ["投诉", 2]]
+    assert len(gm.charts) == 5
+
+
+def test_R_COMP_8_reports_need_report_view(session, data):
+    with pytest.raises(PermissionDenied):
+        reports.complaint_report(session, data.sysadmin, 2025, 3)
+
+
+def test_R_COMP_8_default_month_is_previous_until_the_10th():
+    assert reports.default_month(date(2025, 3, 10)) == (2025, 2)
+    assert reports.default_month(date(2025, 1, 5)) == (2024, 12)
+    assert reports.default_month(date(2025, 3, 11)) == (2025, 3)
+
+
+def test_R_CRED_8_over_limit_and_usage_reports(session, data):
+    with clock.frozen(NOW):
+        r = reports.over_limit(session, data.finance)
+        usage = reports.credit_usage(session, data.finance, "2025-03")
+        assert reports.over_limit(session, data.sales4).tables[0].rows == []
+    assert r.tables[0].rows[0][2:] == [50000, 60000, 10000]
+    assert usage.tables[0].rows[0][4] == "120.0%"
+
+
+def test_R_COMP_8_portal_page_shows_charts_and_exports_csv(session, data, login):
+    gm = login(data.gm)
+    with clock.frozen(NOW):
+        page = gm.get("/admin/reports/complaints?month=2025-03")
+        assert page.status_code == 200
+        html = page.get_data(as_text=True)
+        assert html.count("<svg") == 5 and "客户投诉月度统计 2025-03" in html
+        export = gm.get("/admin/reports/complaints?month=2025-03&format=csv")
+    assert export.status_code == 200 and export.mimetype == "text/csv"
+    assert "attachment" in export.headers["Content-Disposition"]
+    assert "投诉总数 / total,3" in export.get_data(as_text=True)
+
+
+def test_R_COMP_8_portal_page_is_scoped_and_guarded(session, data, login):
+    with clock.frozen(NOW):
+        html = login(data.manager2).get("/admin/reports/complaints?month=2025-03") \
+            .get_data(as_text=True)
+        assert "<th>投诉总数 / total</th><td>1</td>" in html
+        before = _denied(session, "report.view")
+        assert login(data.sysadmin).get("/admin/reports/complaints").status_code == 403
+        assert _denied(session, "report.view") == before + 1
+        service = login(data.service)  # may view, may not export
+        assert service.get("/admin/reports/complaints?month=2025-03").status_code == 200
+        assert service.get("/admin/reports/complaints?month=2025-03&format=csv") \
+            .status_code == 403
+        assert _denied(session, "report.export") == 1
+        bad = login(data.gm).get("/admin/reports/complaints?month=2025-13")
+        assert bad.status_code == 400
+
+
+def test_R_RECV_3_reception_report_page(session, data, login):
+    with clock.frozen(NOW):
+        page = login(data.gm).get("/admin/reports/reception?period=week&start=2025-03-01"
+                                  "&end=2025-03-20")
+    assert page.status_code == 200
+    assert "来人来电统计" in page.get_data(as_text=True)
+    assert "<svg" in page.get_data(as_text=True)
+
+
+def test_R_CRED_8_over_limit_page_and_credit_usage_page(session, data, login):
+    with clock.frozen(NOW):
+        fin = login(data.finance)
+        page = fin.get("/admin/reports/over-limit")
+        assert page.status_code == 200 and "10000" in page.get_data(as_text=True)
+        usage = login(data.gm).get("/admin/reports/credit?month=2025-03")
+        assert usage.status_code == 200 and "<svg" in usage.get_data(as_text=True)
+        csv = login(data.gm).get("/admin/reports/over-limit?format=csv")
+    assert csv.status_code == 200 and "60000" in csv.get_data(as_text=True)
