@@ -51,6 +51,14 @@ def create_app(config_name: str | None = None, **overrides: object) -> Flask:
     auth.init_app(app)
     web.init_app(app)
 
+    from portal import tokens_web
+
+    tokens_web.init_app(app)
+
+    from portal import files_web
+
+    files_web.init_app(app)
+
     from admin_views import init_admin
 
     init_admin(app)

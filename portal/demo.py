@@ -347,6 +347,9 @@ def load(session: Session) -> str:
     audit.record(session, None, "demo.load", None, actor_name="demo",
                  detail=", ".join(f"{k}={v}" for k, v in counts.items()))
     session.commit()
+    from portal.services import files as _files  # classified demo files (files area)
+
+    counts["classified files"] = _files.load_demo_files(session)
     return ("demo data loaded: " + COMPANY_NAME + " — "
             + ", ".join(f"{v} {k}" for k, v in counts.items()))
 

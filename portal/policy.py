@@ -296,8 +296,19 @@ def _in_scope(user: User, scope_name: str, obj: Any) -> bool:
             or user.id in chain.owners
     if scope_name == _DEP:
         return (user.department_id is not None and chain.department_id == user.department_id) \
-            or user.id in chain.owners
+            or user.id in chain.owners or _file_customer_in_department(user, obj)
     return False
+
+
+def _file_customer_in_department(user: User, obj: Any) -> bool:
+    """A file whose department differs from its customer's belongs to both departments, as in
+    its SQL twin ``_file_row_filter`` (found by the no-read-up property test)."""
+    if isinstance(obj, FileScopeMember | CopyRequest | FileLevelChange):
+        obj = obj.file
+    if not isinstance(obj, ConfidentialFile) or obj.customer is None \
+            or user.department_id is None:
+        return False
+    return obj.customer.department_id == user.department_id
 
 
 def _customer_filter(user: User, scope_name: str) -> ColumnElement[bool]:
@@ -347,7 +358,10 @@ def _file_row_filter(user: User, scope_name: str) -> ColumnElement[bool]:
     if scope_name == _ALL:
         return true()
     mine = or_(ConfidentialFile.uploaded_by_id == user.id,
-               ConfidentialFile.responsible_manager_id == user.id)
+               ConfidentialFile.responsible_manager_id == user.id,
+               # the customer's owner is in the chain whatever the scope (as in ``chain_of``)
+               ConfidentialFile.customer_id.in_(
+                   select(Customer.id).where(Customer.owner_id == user.id)))
     by_customer = and_(ConfidentialFile.customer_id.is_not(None),
                        _via_customer(ConfidentialFile.customer_id)(user, scope_name))
     parts = [mine, by_customer]
@@ -553,10 +567,17 @@ def group_visible(user: Any, group: str, obj: Any = None) -> bool:
 # ---------------------------------------------------------------------------------------------
 
 
+def _company_today() -> date:
+    """The company's date from the controllable clock (not the server's local date)."""
+    from portal import clock
+
+    return clock.today()
+
+
 def effective_level(f: ConfidentialFile, today: date | None = None) -> int:
     """The level in force: a classified file whose secrecy period has passed reads as public
     (R-FILE-4, derived at read time)."""
-    today = today or date.today()
+    today = today or _company_today()
     if f.level > Level.INTERNAL and f.secrecy_until is not None and f.secrecy_until < today:
         return Level.PUBLIC.value
     return f.level
@@ -603,7 +624,7 @@ def can_read_file(user: Any, f: ConfidentialFile, today: date | None = None) -> 
 
 def file_read_filter(user: Any, today: date | None = None) -> ColumnElement[bool]:
     """SQL twin of ``can_read_file`` for lists, counts, search and export."""
-    today = today or date.today()
+    today = today or _company_today()
     level = _effective_level_sql(today)
     cleared = level <= _clearance(user)
     if scopes_for(user, "file.read_all_levels"):

@@ -69,8 +69,9 @@ def test_demo_has_every_role_and_about_300_customers(session, loaded):
     assert set(kinds) == {"end", "dealer", "supplier", "special"}
     statuses = set(session.scalars(select(Customer.status)))
     assert {"prospect", "active", "dormant", "closed"} <= statuses
-    # no classified files here: the files area adds those
-    assert _count(session, ConfidentialFile) == 0
+    # classified files come from the files area (files.load_demo_files, one per level + one
+    # expired); their visibility is checked in tests/files/test_demo_files.py
+    assert _count(session, ConfidentialFile) == 6
 
 
 def test_demo_clearances_follow_the_roles(session, loaded):
