@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from portal import policy
 from portal.extensions import db
 
-AREA_MODULES = ["customers", "reception", "complaints", "credit", "files", "imports", "reports",
+AREA_MODULES = ["customers", "receptions", "complaints", "credit", "files", "imports", "reports",
                 "org", "users", "settings", "audit", "grants"]
 
 
