@@ -43,6 +43,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--output", default=None,
                     help="report path (default BENCHMARKS.md; the smoke writes none)")
     ap.add_argument("--json", default=None, help="also dump raw results as JSON here")
+    ap.add_argument("--baseline", default=None,
+                    help="an earlier --json result: its ratios are shown next to this run's")
+    ap.add_argument("--notes", default=None,
+                    help="a text file of notes (one per paragraph) added to the report")
     return ap.parse_args(argv)
 
 
@@ -63,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901
 
         cluster = pgcluster.Cluster()
         log(f"starting a throwaway PostgreSQL cluster in {cluster.datadir}")
-        cluster.start()
+        cluster.start(reuse=args.reuse)
         base = cluster.url()
     base = appdb.normalize_url(base) if base else None
     pg_version = None
@@ -91,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901
             url = appdb.existing_database(base, size) if args.reuse else None
             saved = appdb.WORK / f"generation_{size}.json"
             if url and saved.exists():
-                log(f"{size:,}: reusing {url}")
+                log(f"{size:,}: reusing {url} (migrating it to head)")
+                appdb.migrate(url)  # new revisions (indexes) apply to a kept database too
                 layout = datagen.layout_from_db(create_engine(url))
                 timings = json.loads(saved.read_text())
             else:
@@ -145,6 +150,11 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901
             log("stopping the throwaway PostgreSQL cluster")
             cluster.stop()
     res["elapsed_s"] = time.perf_counter() - t_start
+    if args.baseline:
+        res["baseline"] = json.loads(Path(args.baseline).read_text())
+    if args.notes:
+        res["notes"] += [" ".join(p.split()) for p in
+                         Path(args.notes).read_text().split("\n\n") if p.strip()]
     if args.json:
         Path(args.json).write_text(json.dumps(res, indent=1, default=str))
     out = args.output or (None if args.smoke else str(ROOT / "BENCHMARKS.md"))

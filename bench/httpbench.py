@@ -16,6 +16,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -203,20 +204,31 @@ def _nodes(data: dict, key: str) -> int:
     return len(conn.get("nodes") or conn.get("edges") or [])
 
 
-def run(env: Env, base_url: str | None, duration: int = 10, postgraphile: bool = True) -> dict:
+def run(env: Env, base_url: str | None, duration: int = 10, postgraphile: bool = True,
+        rounds: int | None = None) -> dict:
+    """Both servers stay up; each round runs wrk on ours then on PostGraphile for every role,
+    so every ratio compares two runs a few seconds apart (the machine's load drifts).
+    Figures are medians over the rounds; the ratio is the median of the per-round ratios."""
     out: dict[str, Any] = {"rows": [], "notes": []}
     if not env.pg:
         return {"skipped": "needs PostgreSQL (PostGraphile and a comparable server)"}
     if not ensure_wrk():
         return {"skipped": "wrk is not installed (apt-get install wrk)"}
+    rounds = max(1, rounds if rounds is not None else env.runs)
     out["setup"] = (f"Load: `wrk -t2 -c8 -d{duration}s --latency` on loopback, POST of the same "
                     "G2 query. Ours: gunicorn, 2 sync workers, production config, Bearer "
                     "token, policy on. PostGraphile: one Node process, JWT role → RLS policies "
-                    "(sales → owner, supervisor → branch, general manager → all). Load "
-                    "generator, servers and PostgreSQL share the machine's 2 cores.")
+                    "(sales → owner, supervisor → branch, general manager → all). Both servers "
+                    f"run side by side; {rounds} rounds, each running ours then PostGraphile "
+                    "for every role; medians over the rounds, and the ratio is the median of "
+                    "the per-round ratios. Load generator, servers and PostgreSQL share the "
+                    "machine's 2 cores.")
     procs: list[subprocess.Popen] = []
+    rls = False
     try:
-        ours: dict[str, dict] = {}
+        ours_port = theirs_port = None
+        q = env.plan.list_query(100, scalars=["id", "code", "name", "status"], nested=True) \
+            if env.plan.ok else ""
         if env.plan.ok:
             port = _port()
             g = subprocess.Popen(
@@ -227,21 +239,9 @@ def run(env: Env, base_url: str | None, duration: int = 10, postgraphile: bool =
             procs.append(g)
             if not _wait(port):
                 return {"skipped": "gunicorn did not start"}
-            q = env.plan.list_query(100, scalars=["id", "code", "name", "status"], nested=True)
-            for label in ROLES:
-                check = _post(port, {"query": q}, env.headers[label])
-                if check.get("errors"):
-                    out["notes"].append(f"ours as {label}: {check['errors'][0].get('message')}")
-                r = wrk(f"http://127.0.0.1:{port}/graphql", json.dumps({"query": q}),
-                        env.headers[label], duration, f"ours_{label}")
-                r.update(server="Flask + Strawberry (gunicorn ×2)", role=label,
-                         rows=_nodes(check, "customers"))
-                ours[label] = r
-            _stop(g)
-            procs.remove(g)
+            ours_port = port
         else:
             out["notes"].append(f"ours skipped: {env.plan.reason}")
-        theirs: dict[str, dict] = {}
         if postgraphile:
             cli = ensure_postgraphile()
             if cli is None:
@@ -249,6 +249,7 @@ def run(env: Env, base_url: str | None, duration: int = 10, postgraphile: bool =
             else:
                 out["postgraphile"] = PGL_VERSION
                 install_rls(env.url, env.who)
+                rls = True
                 port = _port()
                 p = subprocess.Popen(
                     ["node", str(cli), "-c", _pg_plain_url(env.url), "--schema", "public",
@@ -263,35 +264,74 @@ def run(env: Env, base_url: str | None, duration: int = 10, postgraphile: bool =
                     out["notes"].append(f"PostGraphile did not start: {err!r}")
                 else:
                     time.sleep(2)
-                    for label in ROLES:
-                        hdr = {"Authorization": f"Bearer {jwt_for(env.who[label])}"}
-                        check = _post(port, {"query": PGL_G2}, hdr)
-                        if check.get("errors"):
-                            out["notes"].append(
-                                f"PostGraphile as {label}: {check['errors'][0].get('message')}")
-                        r = wrk(f"http://127.0.0.1:{port}/graphql",
-                                json.dumps({"query": PGL_G2}), hdr, duration, f"pgl_{label}")
-                        r.update(server=f"PostGraphile {PGL_VERSION} (RLS)", role=label,
-                                 rows=_nodes(check, "allCustomers"))
-                        theirs[label] = r
-                _stop(p)
-                procs.remove(p)
-                remove_rls(env.url)
+                    theirs_port = port
+        ours_hdr = env.headers
+        theirs_hdr = {label: {"Authorization": f"Bearer {jwt_for(env.who[label])}"}
+                      for label in ROLES}
+        rows_ours: dict[str, int] = {}
+        rows_theirs: dict[str, int] = {}
+        for label in ROLES:  # one checked request each (and a warm-up)
+            if ours_port:
+                check = _post(ours_port, {"query": q}, ours_hdr[label])
+                if check.get("errors"):
+                    out["notes"].append(f"ours as {label}: {check['errors'][0].get('message')}")
+                rows_ours[label] = _nodes(check, "customers")
+            if theirs_port:
+                check = _post(theirs_port, {"query": PGL_G2}, theirs_hdr[label])
+                if check.get("errors"):
+                    out["notes"].append(
+                        f"PostGraphile as {label}: {check['errors'][0].get('message')}")
+                rows_theirs[label] = _nodes(check, "allCustomers")
+        runs: dict[tuple[str, str], list[dict]] = {}
+        for _ in range(rounds):
+            for label in ROLES:
+                if ours_port:
+                    runs.setdefault(("ours", label), []).append(wrk(
+                        f"http://127.0.0.1:{ours_port}/graphql", json.dumps({"query": q}),
+                        ours_hdr[label], duration, f"ours_{label}"))
+                if theirs_port:
+                    runs.setdefault(("theirs", label), []).append(wrk(
+                        f"http://127.0.0.1:{theirs_port}/graphql",
+                        json.dumps({"query": PGL_G2}), theirs_hdr[label], duration,
+                        f"pgl_{label}"))
         for label in ROLES:
-            if label in ours:
-                r = ours[label]
-                r["ratio"] = (r["rps"] / theirs[label]["rps"]
-                              if label in theirs and theirs[label]["rps"] else None)
+            mine = runs.get(("ours", label), [])
+            theirs = runs.get(("theirs", label), [])
+            if mine:
+                r = _summary(mine)
+                ratios = [a["rps"] / b["rps"] for a, b in zip(mine, theirs, strict=False)
+                          if b["rps"]]
+                r.update(server="Flask + Strawberry (gunicorn ×2)", role=label,
+                         rows=rows_ours.get(label),
+                         ratio=statistics.median(ratios) if ratios else None,
+                         ratios=ratios)
                 out["rows"].append(r)
-            if label in theirs:
-                out["rows"].append(theirs[label])
+            if theirs:
+                r = _summary(theirs)
+                r.update(server=f"PostGraphile {PGL_VERSION} (RLS)", role=label,
+                         rows=rows_theirs.get(label))
+                out["rows"].append(r)
         for r in out["rows"]:
+            extra = ""
+            if r.get("ratios"):
+                extra = "; per-round ratios " + ", ".join(f"{x:.2f}" for x in r["ratios"])
             out["notes"].append(f"{r['server']} as {r['role']}: {r.get('rows')} customers per "
-                                f"response, {r.get('requests')} requests")
+                                f"response, {r.get('requests')} requests in all{extra}")
     finally:
         for p in procs:
             _stop(p)
+        if rls:
+            remove_rls(env.url)
     return out
+
+
+def _summary(runs: list[dict]) -> dict:
+    """Medians of several wrk runs (requests and non-2xx: totals)."""
+    med = statistics.median
+    return {"rps": med([r["rps"] for r in runs]), "p50": med([r["p50"] for r in runs]),
+            "p99": med([r["p99"] for r in runs]),
+            "non2xx": sum(r["non2xx"] for r in runs),
+            "requests": sum(r["requests"] for r in runs), "raw": runs[-1].get("raw", "")}
 
 
 def _stop(p: subprocess.Popen) -> None:

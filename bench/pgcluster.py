@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -58,8 +59,18 @@ class Cluster:
             argv = ["runuser", "-u", "postgres", "--", *argv]
         return subprocess.run(argv, check=True, capture_output=True, text=True, **kw)
 
-    def start(self) -> None:
+    def start(self, reuse: bool = False) -> None:
+        """initdb a fresh cluster; with ``reuse``, start the one kept in ``datadir`` instead
+        (its generated databases survive between runs: ``python -m bench --reuse``)."""
         ensure_installed()
+        if reuse and (self.datadir / "PG_VERSION").exists():
+            self._stop_stale()
+            ports = re.findall(r"^port = (\d+)", (self.datadir / "postgresql.conf").read_text(),
+                               re.M)
+            if ports:
+                self.port = int(ports[-1])
+                self._start_server()
+                return
         if self.datadir.exists():
             self._stop_stale()
             shutil.rmtree(self.datadir)
@@ -90,6 +101,9 @@ checkpoint_timeout = 30min
 autovacuum = on
 jit = off
 """)
+        self._start_server()
+
+    def _start_server(self) -> None:
         self._run([_find_bin("pg_ctl"), "-D", str(self.datadir), "-l",
                    str(self.datadir / "server.log"), "-w", "-t", "60", "start"])
         self.started = True

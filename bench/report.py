@@ -122,6 +122,8 @@ def render(res: dict[str, Any]) -> str:
         _export_section(a, res["export"])
     if res.get("admin_compare"):
         _admin_compare(a, res["admin_compare"])
+    if res.get("baseline"):
+        _baseline_section(a, res)
     if res.get("notes"):
         a("## Notes")
         a("")
@@ -129,6 +131,33 @@ def render(res: dict[str, Any]) -> str:
             a(f"- {n}")
         a("")
     return "\n".join(L) + "\n"
+
+
+def _baseline_section(a, res: dict) -> None:  # noqa: ANN001
+    """Ratios of this run next to those of an earlier run (``--baseline old.json``): only
+    ratios are compared, each taken within its own run."""
+    base = res["baseline"]
+    a(f"## Before / after (ratios only; before: the run of {base.get('date', '?')})")
+    a("")
+    a("| measure | role | before | after |")
+    a("|---|---|---:|---:|")
+    size = next(iter(res["sizes"]), None)
+    old_size = base.get("sizes", {}).get(size or "", {})
+    old_rows = {(r["query"], r["role"]): r for r in old_size.get("ratios", {}).get("rows", [])
+                if "ratio" in r}
+    for r in res["sizes"].get(size or "", {}).get("ratios", {}).get("rows", []):
+        old = old_rows.get((r["query"], r["role"]))
+        if "ratio" in r:
+            a(f"| GraphQL ÷ Core+orjson: {r['query']} | {r['role']} | "
+              f"{x(old['ratio']) if old else '–'} | {x(r['ratio'])} |")
+    old_http = {(r["role"]): r for r in base.get("http", {}).get("rows", [])
+                if r.get("ratio") is not None}
+    for r in res.get("http", {}).get("rows", []):
+        if r.get("ratio") is not None:
+            old = old_http.get(r["role"])
+            a(f"| HTTP G2 req/s ÷ PostGraphile | {r['role']} | "
+              f"{x(old['ratio']) if old else '–'} | {x(r['ratio'])} |")
+    a("")
 
 
 def _size_section(a, size: int, m: dict) -> None:  # noqa: ANN001, C901

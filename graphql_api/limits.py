@@ -12,6 +12,9 @@ counts as LIST_FACTOR items. Scalars are free.
 
 from __future__ import annotations
 
+import json
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -191,8 +194,40 @@ def csrf_rule(ctx: Any, operation_name: str | None) -> type[ValidationRule]:
     return CsrfRule
 
 
+class _LRU:
+    """A small thread-safe LRU (gunicorn may run threads)."""
+
+    def __init__(self, maxsize: int) -> None:
+        self.maxsize = maxsize
+        self.data: OrderedDict[Any, Any] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: Any) -> Any:
+        with self.lock:
+            value = self.data.get(key)
+            if value is not None:
+                self.data.move_to_end(key)
+            return value
+
+    def put(self, key: Any, value: Any) -> None:
+        with self.lock:
+            self.data[key] = value
+            self.data.move_to_end(key)
+            while len(self.data) > self.maxsize:
+                self.data.popitem(last=False)
+
+
+# Parsed documents by (query text, token limit), and validation results by everything the
+# rules depend on. Front ends send the same few query texts over and over: parsing and
+# validating them again (limits included) is about a tenth of a small request.
+_PARSED = _LRU(256)
+_VALIDATED = _LRU(512)
+MAX_CACHED_QUERY = 20_000  # characters; longer texts are parsed and validated every time
+
+
 class Limits(SchemaExtension):
-    """Installs the limits (and the introspection switch) for each operation."""
+    """Installs the limits (and the introspection switch) for each operation, and caches the
+    parsed document and the validation result of a query text."""
 
     def on_operation(self) -> Iterator[None]:
         ec = self.execution_context
@@ -202,7 +237,50 @@ class Limits(SchemaExtension):
         rules: list[type[ValidationRule]] = [make_rule(config, ec.variables, ec.operation_name)]
         if not config.get("GRAPHQL_INTROSPECTION", True):
             rules.append(NoSchemaIntrospectionCustomRule)
-        if ctx.auth_method == "cookie" and not ctx.csrf_ok:
+        # the CSRF rule has a side effect (the 403 status): never cached
+        self._cacheable = not (ctx.auth_method == "cookie" and not ctx.csrf_ok)
+        if not self._cacheable:
             rules.append(csrf_rule(ctx, ec.operation_name))
         ec.validation_rules = ec.validation_rules + tuple(rules)
         yield
+
+    def on_parse(self) -> Iterator[None]:
+        ec = self.execution_context
+        query = ec.query
+        key = None
+        if query and len(query) <= MAX_CACHED_QUERY and ec.graphql_document is None:
+            key = (query, ec.parse_options.get("max_tokens"))
+            hit = _PARSED.get(key)
+            if hit is not None:
+                ec.graphql_document = hit  # strawberry then skips parsing
+                key = None
+        yield
+        if key is not None and ec.graphql_document is not None:
+            _PARSED.put(key, ec.graphql_document)
+
+    def _validation_key(self) -> Any:
+        ec = self.execution_context
+        query = ec.query
+        if not self._cacheable or not query or len(query) > MAX_CACHED_QUERY:
+            return None
+        try:
+            variables = json.dumps(ec.variables or {}, sort_keys=True, default=str)
+        except (TypeError, ValueError):
+            return None
+        config = ec.context.config
+        limits = tuple(config.get(k) for k in (
+            "GRAPHQL_MAX_DEPTH", "GRAPHQL_MAX_ALIASES", "GRAPHQL_MAX_COST",
+            "GRAPHQL_MAX_PAGE_SIZE", "GRAPHQL_MAX_TOKENS", "GRAPHQL_INTROSPECTION"))
+        return (query, ec.operation_name, variables, limits)
+
+    def on_validate(self) -> Iterator[None]:
+        ec = self.execution_context
+        key = self._validation_key() if ec.pre_execution_errors is None else None
+        if key is not None:
+            hit = _VALIDATED.get(key)
+            if hit is not None:
+                ec.pre_execution_errors = list(hit)  # strawberry then skips validation
+                key = None
+        yield
+        if key is not None and ec.pre_execution_errors is not None:
+            _VALIDATED.put(key, tuple(ec.pre_execution_errors))

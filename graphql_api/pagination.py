@@ -43,10 +43,16 @@ class Edge(Generic[T]):
 
 @strawberry.type
 class Connection(Generic[T]):
-    edges: list[Edge[T]]
     page_info: PageInfo
     _count_stmt: strawberry.Private[Select]
     _session: strawberry.Private[Session]
+    _nodes: strawberry.Private[list]
+    _cursor: strawberry.Private[Any]  # node → its cursor (computed only if asked for)
+
+    @strawberry.field
+    def edges(self) -> list[Edge[T]]:
+        cursor = self._cursor
+        return [Edge(cursor=cursor(n), node=n) for n in self._nodes]
 
     @strawberry.field(description="Rows visible to you that match the filter (all pages).")
     def total_count(self) -> int:
@@ -54,7 +60,7 @@ class Connection(Generic[T]):
 
     @strawberry.field(description="The nodes of this page (shortcut for edges { node }).")
     def nodes(self) -> list[T]:
-        return [e.node for e in self.edges]
+        return self._nodes
 
 
 @dataclass(frozen=True)
@@ -112,9 +118,12 @@ def paginate(info: Info, model: type, cls: Any, where: list[Any], order: Order,
     n = check_first(info, first)
     count_stmt = select(func.count()).select_from(
         policy.scope(select(model.id), ctx.user, model).where(*where).subquery())
-    stmt = ctx.loaders.scoped(model).where(*where)
     pk = model.id
     col = order.column
+    # only the columns the selected fields need (and the cursor's order column)
+    cols = ctx.loaders.wanted(info, cls, model, (("nodes",), ("edges", "node")),
+                              (col.key,) if col is not None else ())
+    stmt = ctx.loaders.scoped(model, cols=cols).where(*where)
     if after:
         value, last = _decode(after, order)
         if col is None:
@@ -126,16 +135,19 @@ def paginate(info: Info, model: type, cls: Any, where: list[Any], order: Order,
     keys = [col] if col is not None else []
     keys.append(pk)
     stmt = stmt.order_by(*[k.desc() if order.descending else k.asc() for k in keys])
-    rows = ctx.loaders.rows(stmt.limit(n + 1)) if n else []
+    rows = ctx.loaders.rows(stmt.limit(n + 1), model) if n else []
     has_next = len(rows) > n
     rows = rows[:n]
-    batch = Batch(rows)
+    batch = Batch(rows, model)
     attr = col.key if col is not None else None
-    edges = [Edge(cursor=_encode(order, getattr(r, attr) if attr else None, r.id),
-                  node=cls.from_model(r, batch)) for r in rows]
+
+    def cursor(node: Any) -> str:
+        r = node._m
+        return _encode(order, getattr(r, attr) if attr else None, r.id)
+
+    nodes = [cls.from_model(r, batch) for r in rows]
     return Connection(
-        edges=edges,
         page_info=PageInfo(has_next_page=has_next, has_previous_page=bool(after),
-                           start_cursor=edges[0].cursor if edges else None,
-                           end_cursor=edges[-1].cursor if edges else None),
-        _count_stmt=count_stmt, _session=ctx.session)
+                           start_cursor=cursor(nodes[0]) if nodes else None,
+                           end_cursor=cursor(nodes[-1]) if nodes else None),
+        _count_stmt=count_stmt, _session=ctx.session, _nodes=nodes, _cursor=cursor)

@@ -24,7 +24,7 @@ class FieldForbidden(ShownError):
 def check_visible(info: Info, node: Any, name: str) -> None:
     """Raise FORBIDDEN (the field becomes ``null``) unless policy ``visible_fields`` lets the
     user read ``name`` on this row. Does not touch the attribute (no lazy load)."""
-    if name not in info.context.loaders.visible(node._m):
+    if name not in info.context.loaders.visible(node._m, node._b.model):
         raise FieldForbidden(type(node).__strawberry_definition__.name, _camel(name))
 
 

@@ -10,6 +10,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from graphql_api.errors import MaskUnexpected, log_errors
+from graphql_api.execution import FastExecutionContext
 from graphql_api.limits import Limits
 from graphql_api.mutations import Mutation
 from graphql_api.queries import Query
@@ -46,4 +47,5 @@ schema = PortalSchema(
     # extension classes: Strawberry builds a fresh instance per request
     extensions=[Limits, MaskUnexpected],
     config=StrawberryConfig(disable_field_suggestions=True),
+    execution_context_class=FastExecutionContext,
 )

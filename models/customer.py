@@ -40,6 +40,10 @@ class Customer(VersionedMixin, TimestampMixin, Base):
         Index("ix_customers_branch_id_id", "branch_id", "id"),
         Index("ix_customers_department_id_id", "department_id", "id"),
         Index("ix_customers_owner_id_id", "owner_id", "id"),
+        # prefix search (LIKE 'x%') on PostgreSQL under any collation: migration 0003
+        Index("ix_customers_name_normalized_prefix", "name_normalized",
+              postgresql_ops={"name_normalized": "varchar_pattern_ops"}),
+        Index("ix_customers_code_prefix", "code", postgresql_ops={"code": "varchar_pattern_ops"}),
         Index("uq_customers_credit_code_normalized", "credit_code_normalized", unique=True,
               sqlite_where=text("credit_code_normalized IS NOT NULL"),
               postgresql_where=text("credit_code_normalized IS NOT NULL")),

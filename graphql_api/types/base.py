@@ -21,23 +21,49 @@ class Node:
 
 
 class FromModel:
-    """Mixin: ``from_model(row, batch)`` copies exactly ``SCALARS`` (converting ``ENUMS``) —
-    never the whole row, so a new column is not exposed by accident."""
+    """Mixin: a node wraps one row (an ORM object or a plain row) and exposes exactly
+    ``SCALARS`` (converting ``ENUMS``) — never the whole row, so a new column is not exposed by
+    accident.
+
+    ``from_model`` does not copy anything: the node's fields are properties reading the row
+    when (and only if) the query selects them, so a page of a thousand rows does not pay for
+    the sixteen columns nobody asked for."""
 
     SCALARS: tuple[str, ...] = ()
     ENUMS: dict[str, type[enum.Enum]] = {}
 
     @classmethod
     def from_model(cls, m: Any, batch: Batch | None = None) -> Any:
-        values: dict[str, Any] = {}
+        if "_readers_installed" not in cls.__dict__:
+            cls._install_readers()
+        node = object.__new__(cls)
+        d = node.__dict__
+        d["_m"] = m
+        d["_b"] = batch if batch is not None else Batch([m])
+        return node
+
+    @classmethod
+    def _install_readers(cls) -> None:
+        """Turn the exposed fields into read-only properties over the row. Done on first use,
+        after Strawberry has read the class (a property in the class body would look like a
+        default value to the dataclass machinery); nodes are never built with ``__init__``."""
+        type_name = cls.__strawberry_definition__.name  # type: ignore[attr-defined]
+
+        def make(name: str, conv: Any) -> property:
+            if conv is None:
+                return property(lambda self: getattr(self._m, name))
+
+            def read(self: Any) -> Any:
+                value = getattr(self._m, name)
+                return conv(value) if value is not None else None
+            return property(read)
+
         for name in cls.SCALARS:
-            value = getattr(m, name)
-            conv = cls.ENUMS.get(name)
-            if conv is not None and value is not None:
-                value = conv(value)
-            values[name] = value
-        return cls(id=strawberry.ID(to_global(cls.__strawberry_definition__.name, m.id)),  # type: ignore[call-arg, attr-defined]
-                   database_id=m.id, _m=m, _b=batch or Batch([m]), **values)
+            setattr(cls, name, make(name, cls.ENUMS.get(name)))
+        cls.id = property(  # type: ignore[assignment]
+            lambda self: strawberry.ID(to_global(type_name, self._m.id)))
+        cls.database_id = property(lambda self: self._m.id)  # type: ignore[attr-defined]
+        cls._readers_installed = True  # type: ignore[attr-defined]
 
 
 def one(info: Info, node: Any, fk_attr: str, model: type, cls: Any) -> Any:
@@ -45,7 +71,8 @@ def one(info: Info, node: Any, fk_attr: str, model: type, cls: Any) -> Any:
     fk = getattr(node._m, fk_attr)
     if fk is None:
         return None
-    mapping, batch = info.context.loaders.to_one(node._b, fk_attr, model)
+    cols = info.context.loaders.wanted(info, cls, model)
+    mapping, batch = info.context.loaders.to_one(node._b, fk_attr, model, cols)
     obj = mapping.get(fk)
     return cls.from_model(obj, batch) if obj is not None else None
 
@@ -53,5 +80,6 @@ def one(info: Info, node: Any, fk_attr: str, model: type, cls: Any) -> Any:
 def many(info: Info, node: Any, model: type, fk_col: Any, cls: Any,
          order_by: tuple[Any, ...] = ()) -> list[Any]:
     """A to-many relationship, loaded for the whole batch and scoped (hidden rows absent)."""
-    grouped, batch = info.context.loaders.to_many(node._b, model, fk_col, order_by)
+    cols = info.context.loaders.wanted(info, cls, model, extra=(fk_col.key,))
+    grouped, batch = info.context.loaders.to_many(node._b, model, fk_col, order_by, cols)
     return [cls.from_model(o, batch) for o in grouped.get(node._m.id, ())]
