@@ -122,7 +122,10 @@ def init_app(app: Flask) -> None:
                 db.session.commit()
                 error = _("Invalid username or password.")
             else:
+                lang = session.get("lang")  # the language picked on the login page stays
                 session.clear()  # rotate: nothing from before login survives
+                if lang in current_app.config["LANGUAGES"]:
+                    session["lang"] = lang
                 login_user(user, remember=False)
                 session.permanent = True
                 audit.record(db.session, user, "auth.login", user)

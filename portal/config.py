@@ -9,8 +9,15 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
-class ConfigError(RuntimeError):
-    """Raised for a configuration that cannot work; printed as one line, not a traceback."""
+class ConfigError(RuntimeError, SystemExit):
+    """Raised for a configuration that cannot work; printed as one line, not a traceback.
+    Also a SystemExit, so when nothing catches it (``wsgi.py`` imported by ``flask`` or a WSGI
+    server) the interpreter prints ``error: <message>`` and exits 1 instead of a traceback;
+    ``except Exception`` / ``except RuntimeError`` still catch it."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.code = f"error: {message}"
 
 
 

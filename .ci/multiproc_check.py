@@ -1,0 +1,440 @@
+#!/usr/bin/env python3
+"""Multi-process check of the production deployment (docs/deployment.md) on loopback.
+
+Starts a throwaway PostgreSQL cluster and a Redis server (Debian packages), migrates, creates a
+small company, serves ``wsgi:app`` with gunicorn (3 workers, PORTAL_CONFIG=production,
+RATELIMIT_STORAGE_URI=redis://…), runs a bounded load of mixed reads and writes from several
+roles (threads, ≤ 60 s), then asserts:
+
+- zero 5xx over every request;
+- the per-account login lockout holds across workers (5 wrong passwords, then the right one
+  is refused);
+- the per-address login rate limit holds across workers (the first 429 comes within the
+  configured 20 per minute, and stays);
+- ``flask portal audit-verify`` passes;
+- complaint numbers are unique and gap-free;
+- no lost update: a counter kept in a customer's notes, incremented concurrently by two users
+  with ``expectedVersion``, ends at exactly the number of successful increments.
+
+Runs only when ``MULTIPROC_CHECK=1`` (otherwise it says so and exits 0). Needs root (PostgreSQL
+runs as the ``postgres`` user) or an existing server in ``MULTIPROC_PG_URL``.
+Options via env: MULTIPROC_SECONDS (default 30, max 60), MULTIPROC_THREADS (default 8).
+Prints one line starting with ``multiproc:`` and exits 1 on any failed check.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / ".venv" / "bin"
+sys.path.insert(0, str(ROOT))
+
+SECONDS = min(60, int(os.environ.get("MULTIPROC_SECONDS", "30")))
+THREADS = int(os.environ.get("MULTIPROC_THREADS", "8"))
+WORKERS = 3
+PASSWORD = "Test-password-1"  # tests/factories.py
+
+
+def log(msg: str) -> None:
+    print(f"multiproc: {msg}", flush=True)
+
+
+def free_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_port(port: int, timeout: float = 30) -> None:
+    end = time.time() + timeout
+    while time.time() < end:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port}")
+
+
+def find_pgbin() -> Path:
+    pg_ctl = shutil.which("pg_ctl")
+    if pg_ctl:
+        return Path(os.path.realpath(pg_ctl)).parent
+    for d in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+        if (d / "initdb").exists():
+            return d
+    raise RuntimeError("no PostgreSQL found (apt-get install postgresql)")
+
+
+class Services:
+    """The throwaway PostgreSQL cluster, Redis and gunicorn; all stopped in ``close``."""
+
+    def __init__(self, work: Path) -> None:
+        self.work = work
+        self.procs: list[subprocess.Popen] = []
+        self.pgdir: Path | None = None
+        self.pgbin: Path | None = None
+
+    def start_postgres(self) -> str:
+        if os.environ.get("MULTIPROC_PG_URL"):
+            return os.environ["MULTIPROC_PG_URL"]
+        self.pgbin = find_pgbin()
+        self.pgdir = Path(tempfile.mkdtemp(prefix="multiproc-pg."))
+        shutil.chown(self.pgdir, "postgres")
+        os.chmod(self.pgdir, 0o700)
+        port = free_port()
+        run_as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        subprocess.run(run_as + [str(self.pgbin / "initdb"), "-D", str(self.pgdir / "data"),
+                                 "-U", "postgres", "--auth=trust", "--encoding=UTF8",
+                                 "--locale=C", "--no-sync"], check=True, cwd=self.pgdir,
+                       stdout=subprocess.DEVNULL)
+        subprocess.run(run_as + [str(self.pgbin / "pg_ctl"), "-D", str(self.pgdir / "data"),
+                                 "-l", str(self.pgdir / "server.log"), "-w", "-t", "60", "-o",
+                                 f"-c listen_addresses=127.0.0.1 -p {port} -k {self.pgdir} "
+                                 "-c fsync=off -c synchronous_commit=off "
+                                 "-c max_connections=200", "start"],
+                       check=True, cwd=self.pgdir, stdout=subprocess.DEVNULL)
+        return f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+
+    def start_redis(self) -> str:
+        exe = shutil.which("redis-server")
+        if not exe:
+            raise RuntimeError("no redis-server (apt-get install redis-server)")
+        port = free_port()
+        self.procs.append(subprocess.Popen(
+            [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.work)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT))
+        wait_port(port)
+        return f"redis://127.0.0.1:{port}/0"
+
+    def start_gunicorn(self, env: dict[str, str]) -> str:
+        port = free_port()
+        logf = open(self.work / "gunicorn.log", "wb")  # noqa: SIM115
+        self.procs.append(subprocess.Popen(
+            [str(VENV / "gunicorn"), "--workers", str(WORKERS), "--bind", f"127.0.0.1:{port}",
+             "--timeout", "60", "--error-logfile", "-", "wsgi:app"],
+            cwd=ROOT, env=env, stdout=logf, stderr=subprocess.STDOUT))
+        wait_port(port, 60)
+        return f"http://127.0.0.1:{port}"
+
+    def close(self) -> None:
+        for p in reversed(self.procs):
+            p.terminate()
+            try:
+                p.wait(15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        if self.pgdir is not None and self.pgbin is not None:
+            run_as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+            subprocess.run(run_as + [str(self.pgbin / "pg_ctl"), "-D", str(self.pgdir / "data"),
+                                     "-m", "fast", "-w", "stop"], cwd=self.pgdir,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+            shutil.rmtree(self.pgdir, ignore_errors=True)
+
+
+# ------------------------------------------------------------------------------ HTTP
+
+class Stats:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.status: Counter[int] = Counter()
+        self.kinds: Counter[str] = Counter()
+        self.errors: list[str] = []
+
+    def add(self, kind: str, status: int, detail: str = "") -> None:
+        with self.lock:
+            self.status[status] += 1
+            self.kinds[kind] += 1
+            if status >= 500 and len(self.errors) < 10:
+                self.errors.append(f"{kind} {status} {detail[:300]}")
+
+
+class Browser:
+    """A portal user: cookies kept by hand (production cookies are ``Secure``, and this
+    check speaks plain HTTP on loopback, where a cookie jar would not send them)."""
+
+    _TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+    def __init__(self, base: str, stats: Stats) -> None:
+        import requests
+
+        self.requests = requests
+        self.base = base
+        self.stats = stats
+        self.cookies: dict[str, str] = {}
+
+    def _send(self, method: str, path: str, kind: str, **kw):  # noqa: ANN003, ANN202
+        headers = kw.pop("headers", {})
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        resp = self.requests.request(method, self.base + path, headers=headers,
+                                     allow_redirects=False, timeout=30, **kw)
+        self.cookies.update(resp.cookies.get_dict())
+        self.stats.add(kind, resp.status_code, resp.text if resp.status_code >= 500 else "")
+        return resp
+
+    def get(self, path: str, kind: str = "portal read"):  # noqa: ANN201
+        return self._send("GET", path, kind)
+
+    def login(self, username: str, password: str = PASSWORD):  # noqa: ANN201
+        page = self.get("/login", "login page")
+        token = self._TOKEN.search(page.text).group(1)
+        return self._send("POST", "/login", "login", data={
+            "username": username, "password": password, "csrf_token": token})
+
+
+def gql(base: str, token: str, stats: Stats, kind: str, query: str, variables=None):  # noqa: ANN001, ANN201
+    import requests
+
+    resp = requests.post(base + "/graphql", json={"query": query, "variables": variables or {}},
+                         headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    stats.add(kind, resp.status_code, resp.text if resp.status_code >= 500 else "")
+    return resp
+
+
+COUNTER_READ = '{ node(id: "Customer:%d") { ... on Customer { notes version } } }'
+COUNTER_WRITE = """mutation($id: ID!, $n: String!, $v: Int) { updateCustomer(customerId: $id,
+  input: {notes: $n}, expectedVersion: $v) { ok errors { code } } }"""
+COMPLAINT = """mutation($c: ID!, $d: String!) { registerComplaint(input: {customerId: $c,
+  channel: PHONE, type: COMPLAINT, cause: SERVICE, description: $d}) { ok errors { code message }
+  result { number } } }"""
+RECEPTION = """mutation($n: String!) { registerReception(input: {kind: VISIT, visitorClass: C,
+  visitorName: $n}) { ok errors { code message } } }"""
+
+
+def main() -> int:  # noqa: C901, PLR0915
+    if os.environ.get("MULTIPROC_CHECK") != "1":
+        log("skipped (set MULTIPROC_CHECK=1 to run)")
+        return 0
+    work = Path(tempfile.mkdtemp(prefix="multiproc."))
+    services = Services(work)
+    failures: list[str] = []
+    try:
+        t0 = time.time()
+        admin_url = services.start_postgres()
+        redis_url = services.start_redis()
+        from sqlalchemy import create_engine, text
+        from sqlalchemy.engine import make_url
+
+        admin = make_url(admin_url)
+        engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+        dbname = f"multiproc_{os.getpid()}"
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}"'))
+            conn.execute(text(f'CREATE DATABASE "{dbname}"'))
+        engine.dispose()
+        db_url = admin.set(database=dbname).render_as_string(hide_password=False)
+        env = dict(os.environ, PORTAL_CONFIG="production", DATABASE_URL=db_url,
+                   SECRET_KEY="multiproc-check-secret-key-0123456789",
+                   AUDIT_HMAC_KEY="multiproc-check-audit-key-0123456789",
+                   RATELIMIT_STORAGE_URI=redis_url, STORAGE_PATH=str(work / "storage"),
+                   FLASK_APP="wsgi")
+        env.pop("MULTIPROC_CHECK", None)
+        subprocess.run([str(VENV / "flask"), "--app", "wsgi", "portal", "migrate"], cwd=ROOT,
+                       env=env, check=True, stdout=subprocess.DEVNULL)
+
+        # the company: tests/factories.py's world, API tokens for the load
+        os.environ.update({k: env[k] for k in ("PORTAL_CONFIG", "DATABASE_URL", "SECRET_KEY",
+                                                "AUDIT_HMAC_KEY", "STORAGE_PATH")})
+        from portal import create_app
+        from portal.extensions import db
+        from tests.factories import build_world
+        from tests.graphql.conftest import make_token
+
+        app = create_app("production")
+        logging.getLogger().setLevel(logging.WARNING)  # the app's INFO lines are for servers
+        with app.app_context():
+            w = build_world(db.session)
+            tok = {name: make_token(db.session, getattr(w, name)) for name in (
+                "sales1", "supervisor", "service", "reception", "gm", "auditor", "manager")}
+            counter_id = w.customers["sales1"][0].id
+            w.customers["sales1"][0].notes = "0"
+            db.session.commit()
+            complaint_customers = [c.id for cs in w.customers.values() for c in cs]
+            sales2, service_name = w.sales2.username, w.service.username
+            lock_user = w.sales3.username
+            db.session.remove()
+            db.engine.dispose()
+
+        base = services.start_gunicorn(env)
+        log(f"services up in {time.time() - t0:.1f}s: gunicorn {WORKERS} workers at {base}, "
+            f"PostgreSQL, Redis")
+        stats = Stats()
+
+        # portal sessions (3 logins: well under the 20/min per-address limit)
+        portal_users = {}
+        for name in (sales2, service_name):
+            b = Browser(base, stats)
+            r = b.login(name)
+            if r.status_code != 302:
+                failures.append(f"login of {name} answered {r.status_code}")
+            portal_users[name] = b
+
+        increments = Counter()
+        conflicts = Counter()
+        numbers: list[str] = []
+        lock = threading.Lock()
+        stop = time.time() + SECONDS
+
+        def increment(who: str) -> None:
+            r = gql(base, tok[who], stats, "counter read", COUNTER_READ % counter_id)
+            node = (r.json().get("data") or {}).get("node") if r.status_code == 200 else None
+            if not node:
+                return
+            n = int(node["notes"] or 0)
+            r = gql(base, tok[who], stats, "counter write", COUNTER_WRITE, {
+                "id": f"Customer:{counter_id}", "n": str(n + 1), "v": node["version"]})
+            if r.status_code == 200:
+                p = r.json()["data"]["updateCustomer"]
+                with lock:
+                    if p["ok"]:
+                        increments[who] += 1
+                    elif [e["code"] for e in p["errors"]] == ["conflict"]:
+                        conflicts[who] += 1
+
+        def worker(i: int) -> None:
+            k = 0
+            while time.time() < stop:
+                k += 1
+                step = (i + k) % 8
+                if step in (0, 1):
+                    increment("sales1" if step == 0 else "supervisor")
+                elif step == 2:
+                    cid = complaint_customers[(i * 7 + k) % len(complaint_customers)]
+                    r = gql(base, tok["service"], stats, "complaint write", COMPLAINT,
+                            {"c": f"Customer:{cid}", "d": f"负载测试投诉 {i}-{k}"})
+                    if r.status_code == 200:
+                        p = r.json()["data"]["registerComplaint"]
+                        if p["ok"]:
+                            with lock:
+                                numbers.append(p["result"]["number"])
+                elif step == 3:
+                    gql(base, tok["reception"], stats, "reception write", RECEPTION,
+                        {"n": f"访客{i}-{k}"})
+                elif step == 4:
+                    gql(base, tok["gm"], stats, "graphql read",
+                        "{ customers(first: 50) { totalCount nodes { name owner { username } } } }")
+                elif step == 5:
+                    gql(base, tok["auditor"], stats, "graphql read",
+                        "{ auditEntries(first: 20) { totalCount nodes { action outcome } } }")
+                elif step == 6:
+                    portal_users[sales2].get("/admin/customer/")
+                else:
+                    portal_users[service_name].get("/admin/complaint/")
+
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(THREADS)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        total = sum(stats.status.values())
+        log(f"load: {total} requests in {SECONDS}s from {THREADS} threads "
+            f"({dict(stats.kinds)})")
+
+        # --- lockout across workers (every request is a new connection: any worker)
+        b = Browser(base, stats)
+        for _ in range(5):
+            b.login(lock_user, "wrong-password")
+        r = b.login(lock_user)
+        lockout_ok = r.status_code != 302
+        if not lockout_ok:
+            failures.append("lockout: the right password logged in after 5 failures")
+
+        # --- per-address rate limit across workers (20 per minute in the configuration)
+        first_429 = None
+        used_before = stats.kinds["login"]  # login POSTs already counted in this minute
+        probe = Browser(base, stats)
+        page = probe.get("/login", "login page")
+        form = {"username": "nobody", "password": "x",
+                "csrf_token": Browser._TOKEN.search(page.text).group(1)}
+        for attempt in range(1, 81):
+            r = probe._send("POST", "/login", "rate limit probe", data=form)
+            if r.status_code == 429:
+                first_429 = attempt
+                break
+        limit_ok = first_429 is not None and first_429 + used_before <= 21  # 20 per minute
+        if first_429 is not None:
+            after = [probe._send("POST", "/login", "rate limit probe", data=form).status_code
+                     for _ in range(6)]
+            limit_ok = limit_ok and all(s == 429 for s in after)
+        if not limit_ok:
+            failures.append(f"rate limit: first 429 at attempt {first_429} (+{used_before} "
+                            "earlier logins); per-process stores would allow ~3x20")
+
+        # --- zero 5xx
+        n5xx = sum(n for s, n in stats.status.items() if s >= 500)
+        if n5xx:
+            failures.append(f"{n5xx} responses were 5xx: {stats.errors[:3]}")
+
+        # --- audit chain
+        verify = subprocess.run([str(VENV / "flask"), "--app", "wsgi", "portal",
+                                 "audit-verify"], cwd=ROOT, env=env, capture_output=True,
+                                text=True)
+        audit_ok = verify.returncode == 0
+        if not audit_ok:
+            failures.append(f"audit-verify failed: {verify.stdout[-300:]}{verify.stderr[-300:]}")
+
+        # --- complaint numbers and the counter, read from the database
+        engine = create_engine(make_url(db_url))
+        with engine.connect() as conn:
+            all_numbers = [r[0] for r in conn.execute(text(
+                "SELECT number FROM complaints ORDER BY number"))]
+            final = conn.execute(text("SELECT notes FROM customers WHERE id = :i"),
+                                 {"i": counter_id}).scalar_one()
+        engine.dispose()
+        by_period: dict[str, list[int]] = {}
+        for num in all_numbers:
+            by_period.setdefault(num[:4], []).append(int(num[4:]))
+        gapless = all(sorted(v) == list(range(1, len(v) + 1)) for v in by_period.values())
+        if not gapless or len(set(all_numbers)) != len(all_numbers) \
+                or sorted(numbers) != sorted(all_numbers):
+            failures.append(f"complaint numbers not gap-free/unique: {by_period}")
+        successes = sum(increments.values())
+        no_lost = int(final or 0) == successes
+        if not no_lost:
+            failures.append(f"lost update: counter {final}, {successes} successful increments")
+
+        summary = {
+            "requests": total, "5xx": n5xx, "status": dict(stats.status),
+            "lockout_holds": lockout_ok, "rate_limit_first_429": first_429,
+            "audit_verify": audit_ok, "complaints": len(all_numbers), "gap_free": gapless,
+            "increments": successes, "conflicts": sum(conflicts.values()),
+            "counter_final": final, "seconds": SECONDS, "workers": WORKERS,
+        }
+        out = os.environ.get("MULTIPROC_SUMMARY_FILE")
+        if out:
+            Path(out).write_text(json.dumps(summary, indent=2))
+        log(f"{total} requests {n5xx} 5xx | lockout {'holds' if lockout_ok else 'BROKEN'} | "
+            f"rate limit 429 at attempt {first_429} (+{used_before} earlier) | audit chain "
+            f"{'verified' if audit_ok else 'BROKEN'} | complaints {len(all_numbers)} "
+            f"{'gap-free' if gapless else 'WITH GAPS'} | counter {final} = {successes} "
+            f"increments, {sum(conflicts.values())} conflicts detected")
+        if failures:
+            for f in failures:
+                log("FAILED: " + f)
+            tail = (work / "gunicorn.log").read_text(errors="replace")[-2000:]
+            print(tail, file=sys.stderr)
+            return 1
+        return 0
+    finally:
+        services.close()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
