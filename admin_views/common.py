@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from admin_views.base import actor
+from models.enums import ComplaintCause
 from portal import policy
 from portal.extensions import db
 
@@ -34,7 +35,7 @@ COMPLAINT_CHANNEL = [("phone", _l("电话")), ("visit", _l("来访")), ("letter"
                      ("head_office", _l("总部转办"))]
 COMPLAINT_TYPE = [("inquiry", _l("咨询")), ("suggestion", _l("建议")),
                   ("complaint", _l("投诉"))]
-COMPLAINT_CAUSE = [("quality", _l("质量")), ("service", _l("服务")), ("attitude", _l("态度")),
+COMPLAINT_CAUSE = [("quality", _l("质量")), (ComplaintCause.SERVICE.value, _l("服务")), ("attitude", _l("态度")),
                    ("delivery", _l("交付")), ("billing", _l("收费")), ("other", _l("其他"))]
 SEVERITY = [("general", _l("一般投诉")), ("major", _l("重大投诉"))]
 COMPLAINT_STATUS = [("registered", _l("已登记")), ("assigned", _l("已分派")),

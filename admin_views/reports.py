@@ -21,7 +21,7 @@ from portal.services import reports
 from portal.services.errors import N_, DomainError, PermissionDenied, ValidationFailed
 
 TABS = [("complaints", _l("客户投诉"), "reports.complaints"),
-        ("reception", _l("来人来电"), "reports.reception"),
+        ("receptions", _l("来人来电"), "reports.reception"),
         ("credit", _l("授信使用"), "reports.credit"),
         ("over_limit", _l("超额度客户"), "reports.over_limit")]
 PERIODS = [("day", _l("按日")), ("week", _l("按周")), ("month", _l("按月"))]
@@ -96,7 +96,7 @@ class ReportsView(BaseView):
         params = [("period", _l("统计周期"), "select", period, PERIODS),
                   ("start", _l("开始"), "date", start, None),
                   ("end", _l("结束"), "date", end, None)]
-        return self._show("reception",
+        return self._show("receptions",
                           lambda: reports.reception_report(db.session, actor(), period, start,
                                                            end),
                           params, f"reception-{start}-{end}")

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Branch, User
+from models.enums import ComplaintCause
 from portal import clock, policy
 from portal.services import complaints, credit
 from portal.services.errors import N_, PermissionDenied
@@ -27,7 +28,7 @@ from portal.services.errors import N_, PermissionDenied
 # Labels of the closed vocabularies (Chinese UI words of domain.md's glossary).
 LABELS: dict[str, dict[str, str]] = {
     "type": {"inquiry": "咨询", "suggestion": "建议", "complaint": "投诉"},
-    "cause": {"quality": "品质", "service": "服务", "attitude": "态度", "delivery": "交付",
+    "cause": {"quality": "品质", ComplaintCause.SERVICE.value: "服务", "attitude": "态度", "delivery": "交付",
               "billing": "收费", "other": "其他"},
     "severity": {"general": "一般投诉", "major": "重大投诉"},
     "status": {"registered": "已登记", "assigned": "已分派", "investigating": "调查中",
@@ -165,10 +166,13 @@ def _check(actor: User) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def complaint_report(session: Session, actor: User, year: int, month: int) -> Report:
-    """R-COMP-8 monthly complaint statistics (scoped)."""
+def complaint_report(session: Session, actor: User, year: int, month: int, *,
+                     stats: dict[str, Any] | None = None) -> Report:
+    """R-COMP-8 monthly complaint statistics (scoped). ``stats``: the result of
+    ``complaints.monthly_statistics`` when the caller already has it (GraphQL)."""
     _check(actor)
-    s = complaints.monthly_statistics(session, actor, year, month)
+    s = stats if stats is not None else complaints.monthly_statistics(session, actor, year,
+                                                                      month)
     r = Report("complaints", f"客户投诉月度统计 {s['period']}")
     r.figures = [("投诉总数 / total", s["total"]), ("已结案 / closed", s["closed"]),
                  ("按时结案率 / on-time rate", _pct(s["on_time_rate"])),
@@ -190,10 +194,11 @@ def complaint_report(session: Session, actor: User, year: int, month: int) -> Re
 
 
 def reception_report(session: Session, actor: User, period: str = "day",
-                     start: Any = None, end: Any = None) -> Report:
-    """R-RECV-3 reception statistics, from ``portal.services.reception.statistics``."""
+                     start: Any = None, end: Any = None, *, stats: Any = None) -> Report:
+    """R-RECV-3 reception statistics, from ``portal.services.reception.statistics`` (or its
+    result ``stats`` when the caller already has it)."""
     _check(actor)
-    r = Report("reception", "来人来电统计")
+    r = Report("receptions", "来人来电统计")
     try:
         from portal.services import reception
     except ModuleNotFoundError as exc:  # the reception area is not installed
@@ -202,7 +207,8 @@ def reception_report(session: Session, actor: User, period: str = "day",
         r.notice = N_("Reception statistics are not available (the reception service is "
                       "missing).")
         return r
-    stats = reception.statistics(session, actor, period, start, end)
+    if stats is None:
+        stats = reception.statistics(session, actor, period, start, end)
     data = stats.as_dict()
     r.title = f"来人来电统计 {data['start']} — {data['end']} ({period})"
     total = data["total"]
@@ -239,11 +245,14 @@ def reception_report(session: Session, actor: User, period: str = "day",
     return r
 
 
-def credit_usage(session: Session, actor: User, month: str | None = None) -> Report:
-    """Credit usage of a month (R-CRED-7): limit, outstanding balance, usage."""
+def credit_usage(session: Session, actor: User, month: str | None = None, *,
+                 rows: list[dict[str, Any]] | None = None) -> Report:
+    """Credit usage of a month (R-CRED-7): limit, outstanding balance, usage. ``rows``: the
+    result of ``credit.usage_report`` when the caller already has it."""
     _check(actor)
     month = month or f"{clock.today():%Y-%m}"
-    rows = credit.usage_report(session, actor, month)
+    if rows is None:
+        rows = credit.usage_report(session, actor, month)
     r = Report("credit", f"授信额度执行情况 {month}")
     over = sum(1 for row in rows if row["over_limit"])
     r.figures = [("授信客户 / customers with credit", len(rows)),
@@ -262,10 +271,13 @@ def credit_usage(session: Session, actor: User, month: str | None = None) -> Rep
     return r
 
 
-def over_limit(session: Session, actor: User) -> Report:
-    """Customers above their limit, for collection (R-CRED-8)."""
+def over_limit(session: Session, actor: User, *,
+               rows: list[dict[str, Any]] | None = None) -> Report:
+    """Customers above their limit, for collection (R-CRED-8). ``rows``: the result of
+    ``credit.over_limit_customers`` when the caller already has it."""
     _check(actor)
-    rows = credit.over_limit_customers(session, actor)
+    if rows is None:
+        rows = credit.over_limit_customers(session, actor)
     r = Report("over_limit", f"超额度客户（催收） {clock.today():%Y-%m-%d}")
     r.figures = [("超额度客户 / customers over limit", len(rows)),
                  ("超出合计 / total excess", sum((row["excess"] for row in rows), Decimal(0)))]
