@@ -15,14 +15,18 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) translations
 
+# Compile both catalogs (English msgids -> Chinese, Chinese msgids -> English); the .mo files
+# are not in git. The app also compiles missing or stale .mo files at start-up.
 translations: $(STAMP)
-	$(BIN)/pybabel compile -f -d portal/translations -D messages >/dev/null
+	$(BIN)/pybabel compile -d portal/translations -D messages >/dev/null
+	$(BIN)/pybabel compile -d admin_views/translations -D messages >/dev/null
 
-# Re-extract the messages after changing UI text, then translate the new entries in
-# portal/translations/zh_Hans_CN/LC_MESSAGES/messages.po.
+# Re-extract the messages after changing UI text (babel.cfg; keywords _, gettext, lazy_gettext,
+# _l, N_), split them by language and update both catalogs; then translate the new entries:
+# English msgids in portal/translations/zh_Hans_CN/LC_MESSAGES/messages.po, Chinese msgids in
+# admin_views/translations/en/LC_MESSAGES/messages.po (tests/test_i18n.py checks both).
 extract: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l -k N_ -o portal/translations/messages.pot .
-	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations -l zh_Hans_CN
+	$(BIN)/python -m portal.translations.catalogs extract
 
 run: install
 	$(BIN)/flask portal migrate

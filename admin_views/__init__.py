@@ -16,22 +16,12 @@ log = logging.getLogger(__name__)
 
 
 def _compile_catalogs() -> None:
-    """Compile the portal's .po files when their .mo is missing or older (also done by
-    ``make translations``); a read-only install simply keeps the shipped .mo files."""
-    from babel.messages.mofile import write_mo
-    from babel.messages.pofile import read_po
+    """Compile both catalogs (portal/translations and admin_views/translations) when their .mo
+    is missing or older than the .po (also done by ``make translations``), so a fresh clone
+    works without make; a read-only install simply keeps the shipped .mo files."""
+    from portal.translations.catalogs import compile_stale
 
-    for po in TRANSLATIONS.glob("*/LC_MESSAGES/*.po"):
-        mo = po.with_suffix(".mo")
-        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
-            continue
-        try:
-            with po.open("rb") as src:
-                catalog = read_po(src)
-            with mo.open("wb") as dst:
-                write_mo(dst, catalog)
-        except OSError as exc:  # pragma: no cover - read-only installs
-            log.warning("cannot compile %s: %s", po, exc)
+    compile_stale()
 
 
 def init_admin(app: Flask) -> None:

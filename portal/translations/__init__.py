@@ -1,0 +1,1 @@
+"""Message catalogs (see catalogs.py)."""
