@@ -81,6 +81,16 @@ def database_url(template_db: str, tmp_path: Path) -> Iterator[str]:
         yield f"sqlite:///{path}"
 
 
+@pytest.fixture(autouse=True)
+def _real_clock() -> Iterator[None]:
+    """No test inherits a clock another test froze and did not restore."""
+    from portal import clock
+
+    clock.set_now(None)
+    yield
+    clock.set_now(None)
+
+
 @pytest.fixture
 def app_overrides() -> dict:
     """Override in a test module to change the app's configuration."""

@@ -152,20 +152,21 @@ def _concurrent_registrations(app, world, n: int) -> list[str]:
             with app.app_context(), Session(engine) as s:
                 actor = s.get(User, actor_id)
                 barrier.wait(timeout=30)
-                with clock.frozen(MONDAY):
-                    c = svc.register_complaint(s, actor, {
-                        "customer_id": customer_id, "channel": "hotline",
-                        "type": "inquiry", "cause": "other", "description": "并发登记"})
+                c = svc.register_complaint(s, actor, {
+                    "customer_id": customer_id, "channel": "hotline",
+                    "type": "inquiry", "cause": "other", "description": "并发登记"})
                 with lock:
                     numbers.append(c.number)
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
     threads = [threading.Thread(target=worker) for _ in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    # the clock is process-wide: freeze it once for all writers, not per thread
+    with clock.frozen(MONDAY):
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
     engine.dispose()
     assert not errors, errors
     return numbers
