@@ -18,3 +18,10 @@ def test_migrations_seed_default_grants(session):
 def test_world_builds(world, login):
     c = login(world.sales1)
     assert c.get("/admin/").status_code == 200
+
+
+def test_anonymous_typename_probe_reads_nothing_else(client):
+    for query in ("{ customers(first: 1) { totalCount } }", "{ __typename me { id } }",
+                  "{ a: __typename }", "mutation { __typename }"):
+        resp = client.post("/graphql", json={"query": query})
+        assert resp.status_code == 401, query
