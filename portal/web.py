@@ -7,11 +7,12 @@ import logging
 
 from flask import Flask, g, jsonify, render_template, request
 from flask_login import current_user
+from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 
 from portal import audit
-from portal.extensions import db
+from portal.extensions import db, login_manager
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +41,36 @@ def init_app(app: Flask) -> None:
         log.error("database unavailable: %s", str(exc.orig).splitlines()[0] if exc.orig else exc)
         db.session.rollback()
         db.engine.dispose()
+        # Render as anonymous: resolving the logged-in user (templates, locale) would query
+        # the unreachable database again and turn this 503 into a 500.
+        g._login_user = login_manager.anonymous_user()
         if request.path.startswith("/graphql"):
             return jsonify(errors=[{"message": "Service temporarily unavailable."}]), 503
         return render_template("error.html", code=503,
                                message="The database is unavailable. Try again shortly."), 503
+
+    @app.errorhandler(DataError)
+    def _data_refused(exc: DataError):  # noqa: ANN202
+        """Input the database refuses as data (a NUL byte, a number out of range, a value too
+        long for its column): the client's mistake, 400, not a server error."""
+        log.warning("database refused input (request %s): %s", g.get("request_id"),
+                    str(exc.orig).splitlines()[0] if exc.orig else exc)
+        db.session.rollback()
+        if request.path.startswith("/graphql"):
+            return jsonify(errors=[{"message": "Invalid input."}]), 400
+        return render_template("error.html", code=400, message="Invalid input."), 400
+
+    @app.errorhandler(CSRFError)
+    def _csrf_refused(exc: CSRFError):  # noqa: ANN202
+        """A POST without a valid CSRF token: 400, nothing done, one 'denied' audit entry."""
+        db.session.rollback()
+        who = current_user if current_user.is_authenticated else None
+        audit.record(db.session, who, "auth.csrf", "request", outcome="denied",
+                     detail=f"{request.method} {request.path}: {exc.description}"[:500])
+        db.session.commit()
+        return render_template("error.html", code=400,
+                               message="The form expired or did not come from this site. "
+                                       "Reload the page and try again."), 400
 
     @app.errorhandler(404)
     def _not_found(exc):  # noqa: ANN001, ANN202

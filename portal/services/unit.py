@@ -77,6 +77,8 @@ def load(session: Session, actor: Any, model: type[M], ident: Any, action: str =
         pk = int(ident)
     except (TypeError, ValueError):
         raise NotFound() from None
+    if not -(2**31) <= pk < 2**31:  # beyond the integer column: no such row, not a 500
+        raise NotFound()
     pk_col = model.__table__.primary_key.columns.values()[0]  # type: ignore[attr-defined]
     obj = session.scalar(policy.scope(select(model), actor, model, action).where(pk_col == pk))
     if obj is not None:
