@@ -312,12 +312,16 @@ def _file_customer_in_department(user: User, obj: Any) -> bool:
 
 
 def _customer_filter(user: User, scope_name: str) -> ColumnElement[bool]:
+    """Branch and department scopes include what the user owns (as ``_in_scope`` does), so
+    an owner moved to another branch still sees their customers in lists and checks alike."""
+    own = Customer.owner_id == user.id
     if scope_name == _OWN:
-        return Customer.owner_id == user.id
+        return own
     if scope_name == _BR:
-        return Customer.branch_id == user.branch_id if user.branch_id else false()
+        return or_(own, Customer.branch_id == user.branch_id) if user.branch_id else own
     if scope_name == _DEP:
-        return Customer.department_id == user.department_id if user.department_id else false()
+        return or_(own, Customer.department_id == user.department_id) \
+            if user.department_id else own
     return true()
 
 

@@ -5,7 +5,6 @@ another branch while keeping customers and their grant is widened to ``branch``.
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
 from models import Customer, Grant
@@ -13,9 +12,6 @@ from portal import policy
 from portal.services import grants, users
 
 
-@pytest.mark.xfail(strict=True, reason="policy: branch/department scope includes the owner in "
-                   "Python (_in_scope) but not in SQL (_customer_filter): can() and lists differ "
-                   "for an owner whose customers stay in another branch")
 def test_branch_scope_python_and_sql_agree_for_a_moved_owner(world, session) -> None:  # noqa: ANN001
     g = session.scalar(select(Grant).where(Grant.role == "sales", Grant.area == "customer",
                                            Grant.action == "view"))
