@@ -302,6 +302,16 @@ class AuditFilter:
     before: datetime | None = None
 
 
+def _audit_file_view(info: Info, f: ConfidentialFile) -> None:
+    """Opening one classified file's details is a view the audit log records (R-FILE-6), as
+    the portal's details page does."""
+    from portal import audit
+
+    session = info.context.session
+    audit.record(session, info.context.user, "file.view", f, detail="graphql node")
+    session.commit()
+
+
 # --- the root query ---------------------------------------------------------------------
 
 
@@ -315,6 +325,8 @@ class Query(ReportQueries):  # the report fields: graphql_api/reports.py
             return None
         model, cls = NODE_TYPES[parsed[0]]
         obj = info.context.loaders.get(model, parsed[1])
+        if obj is not None and model is ConfidentialFile:
+            _audit_file_view(info, obj)
         return cls.from_model(obj) if obj is not None else None
 
     @strawberry.field(description="You: your account and the actions granted to you.")
