@@ -53,9 +53,11 @@ class ReceptionRecordView(ScopedModelView):
         "designated_staff": _l("指定接待人"), "is_returning": _l("老客户"),
         "used_rotation_turn": _l("轮流接待"), "outcome": _l("结果"),
     })
-    form_columns = ("kind", "visitor_class", "venue", "visitor_name", "visitor_company",
-                    "visitor_phone", "purpose", "designated_staff", "customer", "departed_at",
-                    "outcome")
+    # Who was asked for, the archive link and visit/call are facts of the registration:
+    # update_reception refuses them, so only the create form has them.
+    form_create_only = ("kind", "designated_staff", "customer")
+    form_columns = ("visitor_class", "venue", "visitor_name", "visitor_company",
+                    "visitor_phone", "purpose", "departed_at", "outcome")
     form_choices = {"kind": common.RECEPTION_KIND, "visitor_class": common.VISITOR_CLASS,
                     "venue": common.VENUE, "outcome": common.RECEPTION_OUTCOME}
     form_ajax_refs = {"customer": {"fields": ("name", "code"), "page_size": 10}}

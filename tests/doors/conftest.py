@@ -1,0 +1,68 @@
+"""Both doors of every service verb: the portal (a logged-in client posting the admin form a
+user would submit) and GraphQL (the mutation with an API token). Each helper asserts the write
+succeeded; the tests then check what a user would see: the row, the history, the audit entry."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from models import AuditEntry
+from portal import clock
+from tests.graphql.conftest import api  # noqa: F401 - the ``api(user)`` fixture
+
+_FLASH_ERROR = re.compile(r'alert-(?:danger|error)[^>]*>(.*?)</div>', re.S)
+
+
+def audit_mark(session) -> int:  # noqa: ANN001
+    return session.scalar(select(func.coalesce(func.max(AuditEntry.seq), 0))) or 0
+
+
+def audit_since(session, mark: int) -> list[tuple[str, str]]:  # noqa: ANN001
+    session.expire_all()
+    rows = session.scalars(select(AuditEntry).where(AuditEntry.seq > mark)
+                           .order_by(AuditEntry.seq))
+    return [(e.action, e.outcome) for e in rows]
+
+
+def post_form(client, url: str, data: dict[str, Any]):  # noqa: ANN001, ANN201
+    """POST a portal form; a successful submit redirects (a refused one re-renders the form
+    with the error, which is shown in the assertion message)."""
+    resp = client.post(url, data=data)
+    if resp.status_code != 302:
+        body = resp.get_data(as_text=True)
+        errors = [re.sub(r"<[^>]+>|\s+", " ", m).strip() for m in _FLASH_ERROR.findall(body)]
+        field_errors = re.findall(r'class="[^"]*(?:invalid-feedback|help-block)[^"]*"[^>]*>'
+                                  r'(.*?)</', body, re.S)
+        raise AssertionError(f"POST {url} → {resp.status_code}: {errors} {field_errors}")
+    return resp
+
+
+def gql_ok(client_api, query: str, variables: dict[str, Any], name: str) -> dict | None:  # noqa: ANN001
+    """Run a mutation and assert ``ok`` with no errors; return its ``result``."""
+    out = client_api(query, variables)
+    assert not out.get("errors"), out
+    payload = out["data"][name]
+    assert payload["ok"] and payload["errors"] == [], payload
+    return payload["result"]
+
+
+def gid(kind: str, pk: int) -> str:
+    return f"{kind}:{pk}"
+
+
+def expire_ownership(session, customer) -> None:  # noqa: ANN001
+    """建档有效期 passed without a deal (R-CUST-2): a ground to claim or reassign it."""
+    customer.status = "prospect"
+    customer.deal_at = None
+    customer.ownership_expires_at = clock.now() - timedelta(days=1)
+    session.commit()
+
+
+@pytest.fixture
+def sales1_customer(world):  # noqa: ANN001, ANN201
+    return world.customers["sales1"][0]

@@ -1,0 +1,215 @@
+"""Customer verbs (portal/services/customers.py) through the portal and through GraphQL.
+Verbs without a portal form (add contact, record deal, claim, close) have only the GraphQL
+test; the missing door is listed in the helper's report, not invented here."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from models import Customer, CustomerContact, FollowUp, OwnerChange
+from tests.doors.conftest import audit_mark, audit_since, expire_ownership, gid, gql_ok, post_form
+
+CREATE_FORM = {"name": "苏州门户新客户有限公司", "kind": "end", "phone": "13911112222",
+               "source": "walk_in", "importance": "B", "intent": "warm", "notes": "门户登记"}
+
+
+def _by_name(session, name: str) -> Customer:  # noqa: ANN001
+    session.expire_all()
+    return session.scalar(select(Customer).where(Customer.name == name))
+
+
+# --- create (R-CUST-2: a new prospect's ownership starts with a validity period) --------------
+
+
+def test_R_CUST_2_create_customer_through_portal(session, world, login):  # noqa: ANN001
+    mark = audit_mark(session)
+    post_form(login(world.sales1), "/admin/customer/new/", CREATE_FORM)
+    c = _by_name(session, CREATE_FORM["name"])
+    assert c is not None and c.owner_id == world.sales1.id and c.branch_id == world.b1.id
+    assert c.status == "prospect" and c.ownership_expires_at is not None
+    assert [(oc.from_user_id, oc.to_user_id) for oc in c.owner_changes] == \
+        [(None, world.sales1.id)]
+    assert ("customer.add", "ok") in audit_since(session, mark)
+
+
+def test_R_CUST_2_create_customer_through_graphql(session, world, api):  # noqa: ANN001
+    mark = audit_mark(session)
+    result = gql_ok(api(world.sales1), """
+        mutation($input: CustomerInput!) { createCustomer(input: $input) {
+          ok errors { code message field rule } result { id name } } }""",
+                    {"input": {"name": "杭州接口新客户有限公司", "kind": "END",
+                               "phone": "13933334444", "importance": "B"}}, "createCustomer")
+    assert result["name"] == "杭州接口新客户有限公司"
+    c = _by_name(session, "杭州接口新客户有限公司")
+    assert c.owner_id == world.sales1.id and c.ownership_expires_at is not None
+    assert ("customer.add", "ok") in audit_since(session, mark)
+
+
+# --- update with the version the user read ---------------------------------------------------
+
+
+def test_update_customer_with_version_through_portal(session, world, login, sales1_customer):  # noqa: ANN001
+    c = sales1_customer
+    version = c.version
+    mark = audit_mark(session)
+    form = {**CREATE_FORM, "name": c.name, "phone": c.phone, "notes": "门户更正备注",
+            "importance": "A", "version": str(version)}
+    post_form(login(world.sales1), f"/admin/customer/edit/?id={c.id}", form)
+    session.expire_all()
+    assert c.notes == "门户更正备注" and c.importance == "A" and c.version == version + 1
+    assert ("customer.change", "ok") in audit_since(session, mark)
+
+
+def test_update_customer_with_version_through_graphql(session, world, api, sales1_customer):  # noqa: ANN001
+    c = sales1_customer
+    version = c.version
+    mark = audit_mark(session)
+    gql_ok(api(world.sales1), """
+        mutation($id: ID!, $input: CustomerPatch!, $v: Int) {
+          updateCustomer(customerId: $id, input: $input, expectedVersion: $v) {
+            ok errors { code message field rule } result { id } } }""",
+           {"id": gid("Customer", c.id), "input": {"notes": "接口更正备注", "importance": "A"},
+            "v": version}, "updateCustomer")
+    session.expire_all()
+    assert c.notes == "接口更正备注" and c.importance == "A" and c.version == version + 1
+    assert ("customer.change", "ok") in audit_since(session, mark)
+
+
+# --- add contact (no portal form) ------------------------------------------------------------
+
+
+def test_add_contact_through_graphql(session, world, api, sales1_customer):  # noqa: ANN001
+    c = sales1_customer
+    mark = audit_mark(session)
+    gql_ok(api(world.sales1), """
+        mutation($id: ID!, $input: ContactInput!) { addContact(customerId: $id, input: $input) {
+          ok errors { code message field rule } result { id } } }""",
+           {"id": gid("Customer", c.id), "input": {"name": "王经理", "phone": "13800001111",
+                                                   "isPrimary": True}}, "addContact")
+    session.expire_all()
+    contact = session.scalar(select(CustomerContact).where(CustomerContact.customer_id == c.id))
+    assert contact.name == "王经理" and contact.is_primary
+    assert ("customer_contact.add", "ok") in audit_since(session, mark)
+
+
+# --- follow-up (R-CUST-4 cadence) ------------------------------------------------------------
+
+
+def _follow_ups(session, customer_id: int) -> list[FollowUp]:  # noqa: ANN001
+    session.expire_all()
+    return list(session.scalars(select(FollowUp).where(FollowUp.customer_id == customer_id)))
+
+
+def test_R_CUST_4_record_follow_up_through_portal(session, world, login, sales1_customer):  # noqa: ANN001
+    c = sales1_customer
+    mark = audit_mark(session)
+    post_form(login(world.sales1), f"/admin/customer/follow-up/?ids={c.id}",
+              {"ids": str(c.id), "kind": "visit", "notes": "上门拜访"})
+    [fu] = _follow_ups(session, c.id)
+    assert fu.kind == "visit" and fu.notes == "上门拜访" and fu.next_due_at is not None
+    assert any(a.startswith("customer.follow_up") and o == "ok"
+               for a, o in audit_since(session, mark))
+
+
+def test_R_CUST_4_record_follow_up_through_graphql(session, world, api, sales1_customer):  # noqa: ANN001
+    c = sales1_customer
+    mark = audit_mark(session)
+    gql_ok(api(world.sales1), """
+        mutation($id: ID!) { recordFollowUp(customerId: $id, kind: CALL, notes: "电话回访") {
+          ok errors { code message field rule } result { id } } }""",
+           {"id": gid("Customer", c.id)}, "recordFollowUp")
+    [fu] = _follow_ups(session, c.id)
+    assert fu.kind == "call" and fu.notes == "电话回访" and fu.next_due_at is not None
+    assert any(a.startswith("customer.follow_up") and o == "ok"
+               for a, o in audit_since(session, mark))
+
+
+# --- record deal (R-CUST-2: a deal makes the ownership permanent; no portal form) -----------
+
+
+def test_R_CUST_2_record_deal_through_graphql(session, world, api, sales1_customer):  # noqa: ANN001
+    c = sales1_customer
+    mark = audit_mark(session)
+    gql_ok(api(world.sales1), """
+        mutation($id: ID!) { recordDeal(customerId: $id) {
+          ok errors { code message field rule } result { id } } }""",
+           {"id": gid("Customer", c.id)}, "recordDeal")
+    session.expire_all()
+    assert c.status == "active" and c.deal_at is not None and c.ownership_expires_at is None
+    assert ("customer.deal", "ok") in audit_since(session, mark)
+
+
+# --- reassign owner (R-CUST-7: every change of owner is recorded) ----------------------------
+
+
+def _last_change(session, customer_id: int) -> OwnerChange:  # noqa: ANN001
+    session.expire_all()
+    return session.scalars(select(OwnerChange).where(OwnerChange.customer_id == customer_id)
+                           .order_by(OwnerChange.id.desc())).first()
+
+
+def test_R_CUST_7_reassign_owner_through_portal(session, world, login, sales1_customer):  # noqa: ANN001
+    c = sales1_customer
+    expire_ownership(session, c)
+    mark = audit_mark(session)
+    post_form(login(world.supervisor), f"/admin/customer/reassign/?ids={c.id}",
+              {"ids": str(c.id), "new_owner": str(world.sales2.id), "reason": "建档过期移交"})
+    session.expire_all()
+    assert c.owner_id == world.sales2.id
+    oc = _last_change(session, c.id)
+    assert (oc.from_user_id, oc.to_user_id, oc.changed_by_id) == \
+        (world.sales1.id, world.sales2.id, world.supervisor.id)
+    assert "建档过期移交" in oc.reason and "R-CUST-2" in oc.reason
+    assert any(o == "ok" and "reassign" in a for a, o in audit_since(session, mark))
+
+
+def test_R_CUST_7_reassign_owner_through_graphql(session, world, api, sales1_customer):  # noqa: ANN001
+    c = sales1_customer
+    expire_ownership(session, c)
+    mark = audit_mark(session)
+    gql_ok(api(world.supervisor), """
+        mutation($id: ID!, $to: ID!) {
+          reassignOwner(customerId: $id, newOwnerId: $to, reason: "建档过期移交") {
+            ok errors { code message field rule } result { id } } }""",
+           {"id": gid("Customer", c.id), "to": gid("User", world.sales2.id)}, "reassignOwner")
+    session.expire_all()
+    assert c.owner_id == world.sales2.id
+    oc = _last_change(session, c.id)
+    assert (oc.from_user_id, oc.to_user_id, oc.changed_by_id) == \
+        (world.sales1.id, world.sales2.id, world.supervisor.id)
+    assert any(o == "ok" and "reassign" in a for a, o in audit_since(session, mark))
+
+
+# --- claim (R-CUST-2: an expired ownership may be claimed in the branch; no portal form) ----
+
+
+def test_R_CUST_2_claim_customer_through_graphql(session, world, api, sales1_customer):  # noqa: ANN001
+    c = sales1_customer
+    expire_ownership(session, c)
+    mark = audit_mark(session)
+    gql_ok(api(world.sales2), """
+        mutation($id: ID!) { claimCustomer(customerId: $id) {
+          ok errors { code message field rule } result { id } } }""",
+           {"id": gid("Customer", c.id)}, "claimCustomer")
+    session.expire_all()
+    assert c.owner_id == world.sales2.id
+    oc = _last_change(session, c.id)
+    assert (oc.from_user_id, oc.to_user_id) == (world.sales1.id, world.sales2.id)
+    assert "R-CUST-2" in oc.reason
+    assert ("customer.claim", "ok") in audit_since(session, mark)
+
+
+# --- close (R-CUST-8: closed, never deleted; no portal form) ---------------------------------
+
+
+def test_R_CUST_8_close_customer_through_graphql(session, world, api, sales1_customer):  # noqa: ANN001
+    c = sales1_customer
+    mark = audit_mark(session)
+    gql_ok(api(world.manager), """
+        mutation($id: ID!) { closeCustomer(customerId: $id, reason: "客户注销") {
+          ok errors { code message field rule } result { id } } }""",
+           {"id": gid("Customer", c.id)}, "closeCustomer")
+    session.expire_all()
+    assert session.get(Customer, c.id) is not None
+    assert c.status == "closed" and c.closed_at is not None
+    assert ("customer.close", "ok") in audit_since(session, mark)
