@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_admin import expose
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_
 from wtforms import DecimalField, IntegerField, SelectField, StringField, TextAreaField
@@ -111,20 +110,6 @@ class ComplaintView(WorkflowMixin, ScopedModelView):
             return None
         result = fn(obj)
         return {str(getattr(r, "value", r)) for r in result} if result is not None else None
-
-    def supports(self, endpoint: str) -> bool:
-        if endpoint == "workflow_view":
-            return any(service(o.function) is not None for o in self.operations)
-        return super().supports(endpoint)
-
-    def render(self, template: str, **kwargs: Any) -> Any:
-        if template == self.details_template and "model" in kwargs:
-            kwargs["workflow_buttons"] = self.workflow_buttons(kwargs["model"])
-        return super().render(template, **kwargs)
-
-    @expose("/workflow/", methods=("GET", "POST"))
-    def workflow_view(self) -> Any:
-        return self.workflow_page()
 
 
 def register(admin: Any) -> None:

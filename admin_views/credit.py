@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask_admin import expose
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, select
 from sqlalchemy.orm import aliased
@@ -14,7 +13,7 @@ from wtforms import StringField
 from wtforms.validators import Optional
 
 from admin_views import common
-from admin_views.base import ScopedModelView, actor, add_view, service
+from admin_views.base import ScopedModelView, actor, add_view
 from admin_views.workflow import Operation, WorkflowMixin
 from models import CreditEvaluation, CreditLine
 from portal import clock
@@ -60,7 +59,15 @@ CREDIT_LABELS = dict(common.COMMON_LABELS, **{
 })
 
 
-class CreditEvaluationView(ScopedModelView):
+class _CustomerChildView(ScopedModelView):
+    """The create verbs of this area take ``(session, actor, customer_id, data)``."""
+
+    def call_create(self, fn: Any, data: dict[str, Any]) -> Any:
+        customer_id = data.pop("customer_id", None)
+        return fn(db.session, actor(), customer_id, data)
+
+
+class CreditEvaluationView(_CustomerChildView):
     column_list = ("customer", "rating", "evaluated_at", "evaluated_by")
     column_details_list = ("customer", "rating", "rating_reason", *ANSWERS, "evaluated_by",
                            "evaluated_at")
@@ -79,12 +86,8 @@ class CreditEvaluationView(ScopedModelView):
     endpoint_verbs = {"create_view": ("credit.evaluate",), "ajax_lookup": ("credit.evaluate",)}
     presets = {"review_due": (_l("到期待复评的信用评定"), _review_due)}
 
-    def call_create(self, fn: Any, data: dict[str, Any]) -> Any:
-        customer_id = data.pop("customer_id", None)
-        return fn(db.session, actor(), customer_id, data)
 
-
-class CreditLineView(WorkflowMixin, ScopedModelView):
+class CreditLineView(WorkflowMixin, _CustomerChildView):
     column_list = ("customer", "kind", "limit_amount", "term_days", "status", "proposed_by",
                    "proposed_at", "valid_until")
     column_details_list = ("customer", "evaluation", "kind", "limit_amount", "term_days",
@@ -120,30 +123,12 @@ class CreditLineView(WorkflowMixin, ScopedModelView):
                       "workflow_view": ("credit.review", "credit.approve")}
     presets = {"pending": (_l("待审核 / 审批的授信"), _pending)}
 
-    def call_create(self, fn: Any, data: dict[str, Any]) -> Any:
-        customer_id = data.pop("customer_id", None)
-        return fn(db.session, actor(), customer_id, data)
-
     def allowed_transitions(self, obj: Any) -> set[str] | None:
         if obj.status == "proposed":
             return {"review_accept", "review_reject"}
         if obj.status == "reviewed":
             return {"approve_accept", "approve_reject"}
         return set()
-
-    def supports(self, endpoint: str) -> bool:
-        if endpoint == "workflow_view":
-            return any(service(o.function) is not None for o in self.operations)
-        return super().supports(endpoint)
-
-    def render(self, template: str, **kwargs: Any) -> Any:
-        if template == self.details_template and "model" in kwargs:
-            kwargs["workflow_buttons"] = self.workflow_buttons(kwargs["model"])
-        return super().render(template, **kwargs)
-
-    @expose("/workflow/", methods=("GET", "POST"))
-    def workflow_view(self) -> Any:
-        return self.workflow_page()
 
 
 def register(admin: Any) -> None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import abort, flash, redirect, request
+from flask_admin import expose
 from flask_babel import gettext
 from flask_wtf import FlaskForm
 
@@ -36,9 +37,24 @@ def call_verb(fn: Any, session: Any, user: Any, pk: Any, values: dict[str, Any])
 
 
 class WorkflowMixin:
-    """Adds ``/workflow/?id=…&op=…`` to a ScopedModelView."""
+    """Adds ``/workflow/?id=…&op=…`` to a ScopedModelView (list it before ScopedModelView in
+    the bases) and the workflow buttons to its details page."""
 
     operations: tuple[Operation, ...] = ()
+
+    def supports(self, endpoint: str) -> bool:
+        if endpoint == "workflow_view":
+            return any(service(o.function) is not None for o in self.operations)
+        return super().supports(endpoint)  # type: ignore[misc]
+
+    def render(self: Any, template: str, **kwargs: Any) -> Any:
+        if template == self.details_template and "model" in kwargs:
+            kwargs["workflow_buttons"] = self.workflow_buttons(kwargs["model"])
+        return super().render(template, **kwargs)
+
+    @expose("/workflow/", methods=("GET", "POST"))
+    def workflow_view(self) -> Any:
+        return self.workflow_page()
 
     def op(self, name: str) -> Operation | None:
         return next((o for o in self.operations if o.name == name), None)

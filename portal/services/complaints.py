@@ -399,14 +399,9 @@ def assign(session: Session, actor: User, complaint_id: int, handler_id: int,
     if not policy.can(handler, "complaint.handle", c):
         raise ValidationFailed(N_("%(user)s cannot handle complaints."), field="handler_id",
                                user=handler.username)
-    ev = _event(session, c, actor, S.ASSIGNED.value, note)
-    c.status = S.ASSIGNED.value
-    c.updated_at = clock.now()
-    session.flush()
-    _notify_step(session, c, ev, [handler.id, previous],
-                 f"Complaint {c.number} assigned to {handler.full_name}.")
-    audit.record(session, actor, "complaint.assign", c, before=before, after=_snap(c))
-    return c
+    return _advance(session, actor, c, S.ASSIGNED.value, note, before=before,
+                    action="complaint.assign", users=[handler.id, previous],
+                    message=f"Complaint {c.number} assigned to {handler.full_name}.")
 
 
 def _handle_step(session: Session, actor: User, complaint_id: int, to_status: str,
@@ -417,19 +412,31 @@ def _handle_step(session: Session, actor: User, complaint_id: int, to_status: st
     return c, _snap(c)
 
 
+def _advance(session: Session, actor: User, c: Complaint, to_status: str, note: str | None, *,
+             before: dict, action: str, users: list[int | None], message: str,
+             changes: dict[str, Any] | None = None, now: datetime | None = None) -> Complaint:
+    """Record the step event, move ``c`` to ``to_status`` (plus ``changes``), tell the first
+    responder and ``users``, and audit ``action``."""
+    ev = _event(session, c, actor, to_status, note)
+    c.status = to_status
+    for name, value in (changes or {}).items():
+        setattr(c, name, value)
+    c.updated_at = now if now is not None else clock.now()
+    session.flush()
+    _notify_step(session, c, ev, users, message)
+    audit.record(session, actor, action, c, before=before, after=_snap(c))
+    return c
+
+
 @verb
 def start_investigation(session: Session, actor: User, complaint_id: int,
                         note: str | None = None,
                         expected_version: int | None = None) -> Complaint:
     c, before = _handle_step(session, actor, complaint_id, S.INVESTIGATING.value,
                              expected_version, note)
-    ev = _event(session, c, actor, S.INVESTIGATING.value, note)
-    c.status = S.INVESTIGATING.value
-    c.updated_at = clock.now()
-    session.flush()
-    _notify_step(session, c, ev, [], f"Complaint {c.number}: investigation started.")
-    audit.record(session, actor, "complaint.handle", c, before=before, after=_snap(c))
-    return c
+    return _advance(session, actor, c, S.INVESTIGATING.value, note, before=before,
+                    action="complaint.handle", users=[],
+                    message=f"Complaint {c.number}: investigation started.")
 
 
 def approval_actions(session: Session, c: Complaint) -> list[str]:
@@ -484,17 +491,13 @@ def approve(session: Session, actor: User, complaint_id: int, accept: bool = Tru
                 threshold=settings.get(session, "complaint.compensation_gm_threshold"))
     if not accept:
         note = _text(note, "note", N_("Say why the resolution is sent back."))
-    before = _snap(c)
-    ev = _event(session, c, actor, to_status, note)
-    c.status = to_status
+    changes = {}
     if accept and c.compensation_amount and c.compensation_amount > 0:
-        c.compensation_approved_by_id = actor.id
-    c.updated_at = clock.now()
-    session.flush()
-    _notify_step(session, c, ev, [c.handler_id],
-                 f"Complaint {c.number}: resolution {'approved' if accept else 'sent back'}.")
-    audit.record(session, actor, "complaint.approve", c, before=before, after=_snap(c))
-    return c
+        changes["compensation_approved_by_id"] = actor.id
+    return _advance(
+        session, actor, c, to_status, note, before=_snap(c), action="complaint.approve",
+        users=[c.handler_id], changes=changes,
+        message=f"Complaint {c.number}: resolution {'approved' if accept else 'sent back'}.")
 
 
 @verb
@@ -503,13 +506,16 @@ def reply(session: Session, actor: User, complaint_id: int, note: str | None = N
     """The approved resolution was communicated to the customer."""
     c, before = _handle_step(session, actor, complaint_id, S.REPLIED.value, expected_version,
                              note)
-    ev = _event(session, c, actor, S.REPLIED.value, note)
-    c.status = S.REPLIED.value
-    c.updated_at = clock.now()
-    session.flush()
-    _notify_step(session, c, ev, [], f"Complaint {c.number}: the customer has the answer.")
-    audit.record(session, actor, "complaint.handle", c, before=before, after=_snap(c))
-    return c
+    return _advance(session, actor, c, S.REPLIED.value, note, before=before,
+                    action="complaint.handle", users=[],
+                    message=f"Complaint {c.number}: the customer has the answer.")
+
+
+def _ended(session: Session, now: datetime) -> dict[str, Any]:
+    """The columns a closed or rejected complaint gets: closed now, kept for the retention
+    period (R-COMP-9)."""
+    return {"closed_at": now, "retain_until": now + timedelta(
+        days=int(settings.get(session, "complaint.retention_days")))}
 
 
 @verb
@@ -527,17 +533,10 @@ def close(session: Session, actor: User, complaint_id: int, satisfaction: Any,
                                field="satisfaction")
     before = _snap(c)
     now = clock.now()
-    ev = _event(session, c, actor, S.CLOSED.value, note)
-    c.status = S.CLOSED.value
-    c.satisfaction = score
-    c.closed_at = now
-    c.retain_until = now + timedelta(days=int(settings.get(session,
-                                                           "complaint.retention_days")))
-    c.updated_at = now
-    session.flush()
-    _notify_step(session, c, ev, [c.handler_id], f"Complaint {c.number} closed.")
-    audit.record(session, actor, "complaint.close", c, before=before, after=_snap(c))
-    return c
+    return _advance(session, actor, c, S.CLOSED.value, note, before=before,
+                    action="complaint.close", users=[c.handler_id],
+                    message=f"Complaint {c.number} closed.", now=now,
+                    changes={"satisfaction": score, **_ended(session, now)})
 
 
 @verb
@@ -549,17 +548,10 @@ def reject(session: Session, actor: User, complaint_id: int, reason: str,
     text = _text(reason, "reason", N_("Say why the complaint is unfounded."))
     before = _snap(c)
     now = clock.now()
-    ev = _event(session, c, actor, S.REJECTED.value, text)
-    c.status = S.REJECTED.value
-    c.rejection_reason = text
-    c.closed_at = now
-    c.retain_until = now + timedelta(days=int(settings.get(session,
-                                                           "complaint.retention_days")))
-    c.updated_at = now
-    session.flush()
-    _notify_step(session, c, ev, [c.handler_id], f"Complaint {c.number} rejected: {text}")
-    audit.record(session, actor, "complaint.reject", c, before=before, after=_snap(c))
-    return c
+    return _advance(session, actor, c, S.REJECTED.value, text, before=before,
+                    action="complaint.reject", users=[c.handler_id],
+                    message=f"Complaint {c.number} rejected: {text}", now=now,
+                    changes={"rejection_reason": text, **_ended(session, now)})
 
 
 @verb

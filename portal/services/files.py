@@ -290,9 +290,8 @@ def _notify(session: Session, user_id: int | None, kind: str, target: Any, messa
     return True
 
 
-def _file_for(session: Session, actor: Any, file_id: Any, action: str) -> ConfidentialFile:
-    """Load a file the actor may ``action`` (row scope AND no read up for reads); anything else
-    is NotFound (audited as denied when the file exists)."""
+def _get_file(session: Session, file_id: Any) -> ConfidentialFile:
+    """The file with this id, no policy check; a missing or malformed id is NotFound."""
     try:
         pk = int(file_id)
     except (TypeError, ValueError):
@@ -302,10 +301,17 @@ def _file_for(session: Session, actor: Any, file_id: Any, action: str) -> Confid
     f = session.get(ConfidentialFile, pk)
     if f is None:
         raise NotFound()
+    return f
+
+
+def _file_for(session: Session, actor: Any, file_id: Any, action: str) -> ConfidentialFile:
+    """Load a file the actor may ``action`` (row scope AND no read up for reads); anything else
+    is NotFound (audited as denied when the file exists)."""
+    f = _get_file(session, file_id)
     if not policy.can(actor, action, f) or (
             action in ("file.view", "file.download", "file.export")
             and not policy.can_read_file(actor, f, _today())):
-        raise OutOfScope(action, ("ConfidentialFile", pk))
+        raise OutOfScope(action, ("ConfidentialFile", f.id))
     return f
 
 
@@ -699,15 +705,7 @@ def may_decide(actor: Any, req: CopyRequest) -> bool:
 
 
 def _classify_target(session: Session, actor: User, file_id: Any) -> ConfidentialFile:
-    try:
-        pk = int(file_id)
-    except (TypeError, ValueError):
-        raise NotFound() from None
-    if not -(2**31) <= pk < 2**31:  # beyond the integer column: no such row, not a 500
-        raise NotFound()
-    f = session.get(ConfidentialFile, pk)
-    if f is None:
-        raise NotFound()
+    f = _get_file(session, file_id)
     if not policy.can(actor, "file.classify", f):
         raise PermissionDenied("file.classify", f)
     return f
@@ -825,15 +823,7 @@ def may_name_scope(actor: Any, f: ConfidentialFile, today: date | None = None) -
 @verb
 def add_scope_member(session: Session, actor: User, file_id: Any,
                      user_id: Any) -> FileScopeMember:
-    try:
-        pk = int(file_id)
-    except (TypeError, ValueError):
-        raise NotFound() from None
-    if not -(2**31) <= pk < 2**31:  # beyond the integer column: no such row, not a 500
-        raise NotFound()
-    f = session.get(ConfidentialFile, pk)
-    if f is None:
-        raise NotFound()
+    f = _get_file(session, file_id)
     if not may_name_scope(actor, f):
         if policy.effective_level(f, _today()) <= Level.INTERNAL and \
                 policy.can(actor, "file.view", f):
