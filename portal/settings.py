@@ -32,6 +32,7 @@ DEFAULTS: dict[str, Any] = {
     "credit.max_temporary_term_days_b": 15,
     "file.copy_link_minutes": 10,
     "file.max_upload_mb": 10,
+    "file.user_quota_mb": 500,
 }
 
 

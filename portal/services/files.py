@@ -382,6 +382,19 @@ def upload_file(session: Session, actor: User, data: dict[str, Any], content: by
         raise
 
 
+def _check_quota(session: Session, actor: User, incoming: int) -> None:
+    """Each person's uploads share a quota (settings ``file.user_quota_mb``), so one account
+    cannot fill the storage (security campaign E)."""
+    from sqlalchemy import func
+
+    quota_mb = float(settings.get(session, "file.user_quota_mb"))
+    used = session.scalar(select(func.coalesce(func.sum(ConfidentialFile.size_bytes), 0))
+                          .where(ConfidentialFile.uploaded_by_id == actor.id)) or 0
+    if used + incoming > quota_mb * 1024 * 1024:
+        raise ValidationFailed(N_("Your upload quota of %(quota)s MB is used up."),
+                               field="content", quota=f"{quota_mb:g}")
+
+
 @verb
 def _upload(session: Session, actor: User, data: dict[str, Any], content: bytes,
             filename: str, store: storage.Storage, pending: _Pending) -> ConfidentialFile:
@@ -395,6 +408,7 @@ def _upload(session: Session, actor: User, data: dict[str, Any], content: bytes,
     if len(content) > limit_mb * 1024 * 1024:
         raise ValidationFailed(N_("The file is larger than %(limit)s MB."), field="content",
                                limit=f"{limit_mb:g}")
+    _check_quota(session, actor, len(content))
     name, ext = check_filename(filename)
     kind = sniff(content)
     if ext and ext not in kind.extensions:

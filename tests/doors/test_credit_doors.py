@@ -1,6 +1,7 @@
 """Credit verbs (portal/services/credit.py) through the portal and through GraphQL: evaluate,
 the propose → finance review → general manager approval chain, transactions and over-limit
-approvals. Transactions and over-limit approvals have no portal form (GraphQL only)."""
+approvals. Transactions and over-limit approvals are buttons of the customer details page
+(finance records transactions, the general manager approves over-limit)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from models import (
 )
 from portal.services import credit as svc
 from tests.doors.conftest import audit_mark, audit_since, gid, gql_ok, post_form
+from tests.doors.test_customer_doors import details_offers, flashed
 
 A_ANSWERS = {
     "years_of_cooperation": 3, "bad_debt_2y": False, "promise_keeping": "good",
@@ -150,7 +152,7 @@ def test_R_CRED_5_chain_through_graphql(session, world, api):  # noqa: ANN001
         ["credit.propose", "credit.review", "credit.approve"]
 
 
-# --- transactions and over-limit approvals (R-CRED-8; no portal form) ------------------------
+# --- transactions and over-limit approvals (R-CRED-8) -----------------------------------------
 
 
 def _line_in_force(session, world, customer) -> CreditLine:  # noqa: ANN001
@@ -197,3 +199,74 @@ def test_R_CRED_8_approve_over_limit_through_graphql(session, world, api):  # no
     session.expire_all()
     tx = session.scalar(select(CustomerTransaction).where(CustomerTransaction.customer_id == c.id))
     assert tx.over_limit_approval_id == ola.id and c.outstanding_balance == Decimal("65000")
+
+
+def test_R_CRED_8_record_transaction_through_portal(session, world, login):  # noqa: ANN001
+    c = world.customers["sales1"][0]
+    _line_in_force(session, world, c)
+    assert not details_offers(login(world.sales1), c.id, "transaction")  # sales: no grant
+    client = login(world.finance)
+    assert details_offers(client, c.id, "transaction")
+    assert client.get(f"/admin/customer/transaction/?id={c.id}").status_code == 200  # the form
+    mark = audit_mark(session)
+    post_form(client, f"/admin/customer/transaction/?id={c.id}",
+              {"kind": "order", "amount": "40000", "reference": "SO-1"})
+    assert "已登记交易" in flashed(client)
+    session.expire_all()
+    assert c.outstanding_balance == Decimal("40000")
+    tx = session.scalar(select(CustomerTransaction).where(CustomerTransaction.customer_id == c.id))
+    assert (tx.kind, tx.amount, tx.reference, tx.recorded_by_id) == \
+        ("order", Decimal("40000"), "SO-1", world.finance.id)
+    assert ("credit.record_transaction", "ok") in audit_since(session, mark)
+
+
+def test_R_CRED_8_order_over_the_line_through_portal_is_refused_and_changes_nothing(
+        session, world, login):  # noqa: ANN001
+    c = world.customers["sales1"][0]
+    _line_in_force(session, world, c)  # limit 50000
+    client = login(world.finance)
+    resp = client.post(f"/admin/customer/transaction/?id={c.id}",
+                       data={"kind": "order", "amount": "60000"})
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 200 and "alert-" in body and "60000" in body
+    session.expire_all()
+    assert not c.outstanding_balance
+    assert session.scalar(select(CustomerTransaction).where(
+        CustomerTransaction.customer_id == c.id)) is None
+
+
+def test_R_CRED_8_approve_over_limit_through_portal(session, world, login):  # noqa: ANN001
+    c = world.customers["sales1"][0]
+    _line_in_force(session, world, c)
+    assert not details_offers(login(world.finance), c.id, "over-limit")  # finance: no grant
+    client = login(world.gm)
+    assert details_offers(client, c.id, "over-limit")
+    assert client.get(f"/admin/customer/over-limit/?id={c.id}").status_code == 200  # the form
+    mark = audit_mark(session)
+    post_form(client, f"/admin/customer/over-limit/?id={c.id}",
+              {"amount": "20000", "reason": "年底大单", "valid_days": "10"})
+    assert "已批准超额度" in flashed(client)
+    session.expire_all()
+    ola = session.scalar(select(OverLimitApproval).where(OverLimitApproval.customer_id == c.id))
+    assert ola.amount == Decimal("20000") and ola.approved_by_id == world.gm.id
+    assert ola.reason == "年底大单"
+    assert ("credit.approve_over_limit", "ok") in audit_since(session, mark)
+    # the approval now lets an order beyond the line through the portal, linked to it
+    post_form(login(world.finance), f"/admin/customer/transaction/?id={c.id}",
+              {"kind": "order", "amount": "65000"})
+    session.expire_all()
+    tx = session.scalar(select(CustomerTransaction).where(CustomerTransaction.customer_id == c.id))
+    assert tx.over_limit_approval_id == ola.id and c.outstanding_balance == Decimal("65000")
+
+
+def test_R_CRED_8_approve_over_limit_page_refused_for_finance(session, world, login):  # noqa: ANN001
+    c = world.customers["sales1"][0]
+    client = login(world.finance)
+    mark = audit_mark(session)
+    resp = client.post(f"/admin/customer/over-limit/?id={c.id}",
+                                     data={"amount": "20000", "reason": "x", "valid_days": "10"})
+    assert resp.status_code == 403
+    assert [o for _a, o in audit_since(session, mark)] == ["denied"]
+    session.expire_all()
+    assert session.scalar(select(OverLimitApproval).where(
+        OverLimitApproval.customer_id == c.id)) is None

@@ -1,6 +1,6 @@
 """Customer verbs (portal/services/customers.py) through the portal and through GraphQL.
-Verbs without a portal form (add contact, record deal, claim, close) have only the GraphQL
-test; the missing door is listed in the helper's report, not invented here."""
+Add contact, record deal, claim and close are buttons of the customer details page (shown only
+when the policy allows them for that row), each a small form calling the service."""
 
 from __future__ import annotations
 
@@ -8,6 +8,17 @@ from sqlalchemy import select
 
 from models import Customer, CustomerContact, FollowUp, OwnerChange
 from tests.doors.conftest import audit_mark, audit_since, expire_ownership, gid, gql_ok, post_form
+
+
+def details_offers(client, customer_id: int, page: str) -> bool:  # noqa: ANN001
+    """Whether the customer details page shows the button of ``page`` (e.g. "close")."""
+    body = client.get(f"/admin/customer/details/?id={customer_id}").get_data(as_text=True)
+    return f"/admin/customer/{page}/?id={customer_id}" in body
+
+
+def flashed(client) -> str:  # noqa: ANN001
+    """The text of the next page (the flashed messages of the last redirect)."""
+    return client.get("/admin/").get_data(as_text=True)
 
 CREATE_FORM = {"name": "苏州门户新客户有限公司", "kind": "end", "phone": "13911112222",
                "source": "walk_in", "importance": "B", "intent": "warm", "notes": "门户登记"}
@@ -75,7 +86,49 @@ def test_update_customer_with_version_through_graphql(session, world, api, sales
     assert ("customer.change", "ok") in audit_since(session, mark)
 
 
-# --- add contact (no portal form) ------------------------------------------------------------
+# --- add contact ------------------------------------------------------------------------------
+
+
+def test_add_contact_through_portal(session, world, login, sales1_customer):  # noqa: ANN001
+    c = sales1_customer
+    client = login(world.sales1)
+    assert details_offers(client, c.id, "contact")
+    assert client.get(f"/admin/customer/contact/?id={c.id}").status_code == 200  # the form
+    mark = audit_mark(session)
+    post_form(client, f"/admin/customer/contact/?id={c.id}",
+              {"name": "王经理", "title": "采购经理", "phone": "13800001111", "is_primary": "y"})
+    assert "已添加联系人" in flashed(client)
+    session.expire_all()
+    contact = session.scalar(select(CustomerContact).where(CustomerContact.customer_id == c.id))
+    assert (contact.name, contact.title, contact.phone, contact.is_primary) == \
+        ("王经理", "采购经理", "13800001111", True)
+    assert ("customer_contact.add", "ok") in audit_since(session, mark)
+
+
+def test_add_contact_through_portal_refused_value_changes_nothing(session, world, login,
+                                                                   sales1_customer):  # noqa: ANN001
+    c = sales1_customer
+    client = login(world.sales1)
+    resp = client.post(f"/admin/customer/contact/?id={c.id}",
+                       data={"name": "王经理", "email": "not-an-address"})
+    assert resp.status_code == 200 and "not-an-address" in resp.get_data(as_text=True)
+    session.expire_all()
+    assert session.scalar(select(CustomerContact).where(
+        CustomerContact.customer_id == c.id)) is None
+
+
+def test_add_contact_page_refused_without_the_grant(session, world, login, sales1_customer):  # noqa: ANN001
+    """Finance reads every archive but may not change contacts: no button, and 403."""
+    c = sales1_customer
+    client = login(world.finance)
+    assert not details_offers(client, c.id, "contact")
+    mark = audit_mark(session)
+    assert client.post(f"/admin/customer/contact/?id={c.id}", data={"name": "X"}) \
+        .status_code == 403
+    assert [o for _a, o in audit_since(session, mark)] == ["denied"]
+    session.expire_all()
+    assert session.scalar(select(CustomerContact).where(
+        CustomerContact.customer_id == c.id)) is None
 
 
 def test_add_contact_through_graphql(session, world, api, sales1_customer):  # noqa: ANN001
@@ -124,7 +177,22 @@ def test_R_CUST_4_record_follow_up_through_graphql(session, world, api, sales1_c
                for a, o in audit_since(session, mark))
 
 
-# --- record deal (R-CUST-2: a deal makes the ownership permanent; no portal form) -----------
+# --- record deal (R-CUST-2: a deal makes the ownership permanent) -----------------------------
+
+
+def test_R_CUST_2_record_deal_through_portal(session, world, login, sales1_customer):  # noqa: ANN001
+    c = sales1_customer
+    expire_ownership(session, c)  # a prospect without a deal
+    client = login(world.sales1)
+    assert details_offers(client, c.id, "deal")
+    assert client.get(f"/admin/customer/deal/?id={c.id}").status_code == 200  # the form
+    mark = audit_mark(session)
+    post_form(client, f"/admin/customer/deal/?id={c.id}", {})
+    assert "已登记成交" in flashed(client)
+    session.expire_all()
+    assert c.status == "active" and c.deal_at is not None and c.ownership_expires_at is None
+    assert ("customer.deal", "ok") in audit_since(session, mark)
+    assert not details_offers(client, c.id, "deal")  # done: the button is gone
 
 
 def test_R_CUST_2_record_deal_through_graphql(session, world, api, sales1_customer):  # noqa: ANN001
@@ -180,7 +248,35 @@ def test_R_CUST_7_reassign_owner_through_graphql(session, world, api, sales1_cus
     assert any(o == "ok" and "reassign" in a for a, o in audit_since(session, mark))
 
 
-# --- claim (R-CUST-2: an expired ownership may be claimed in the branch; no portal form) ----
+# --- claim (R-CUST-2: an expired ownership may be claimed in the branch) ----------------------
+
+
+def test_R_CUST_2_claim_customer_through_portal(session, world, login, sales1_customer):  # noqa: ANN001
+    c = sales1_customer
+    expire_ownership(session, c)
+    client = login(world.sales2)
+    listing = client.get("/admin/customer/claim/").get_data(as_text=True)
+    assert f"/admin/customer/claim/?id={c.id}" in listing  # the branch's claimable archives
+    mark = audit_mark(session)
+    post_form(client, f"/admin/customer/claim/?id={c.id}", {})
+    assert "已认领该客户档案" in flashed(client)
+    session.expire_all()
+    assert c.owner_id == world.sales2.id
+    oc = _last_change(session, c.id)
+    assert (oc.from_user_id, oc.to_user_id) == (world.sales1.id, world.sales2.id)
+    assert "R-CUST-2" in oc.reason
+    assert ("customer.claim", "ok") in audit_since(session, mark)
+
+
+def test_R_CUST_2_claim_of_a_protected_archive_through_portal_changes_nothing(
+        session, world, login, sales1_customer):  # noqa: ANN001
+    """A valid registration is not claimable: not listed, and not reachable by id."""
+    c = sales1_customer
+    client = login(world.sales2)
+    assert f"?id={c.id}" not in client.get("/admin/customer/claim/").get_data(as_text=True)
+    assert client.post(f"/admin/customer/claim/?id={c.id}", data={}).status_code == 404
+    session.expire_all()
+    assert c.owner_id == world.sales1.id
 
 
 def test_R_CUST_2_claim_customer_through_graphql(session, world, api, sales1_customer):  # noqa: ANN001
@@ -199,7 +295,28 @@ def test_R_CUST_2_claim_customer_through_graphql(session, world, api, sales1_cus
     assert ("customer.claim", "ok") in audit_since(session, mark)
 
 
-# --- close (R-CUST-8: closed, never deleted; no portal form) ---------------------------------
+# --- close (R-CUST-8: closed, never deleted) --------------------------------------------------
+
+
+def test_R_CUST_8_close_customer_through_portal(session, world, login, sales1_customer):  # noqa: ANN001
+    c = sales1_customer
+    assert not details_offers(login(world.sales1), c.id, "close")  # sales may not close
+    client = login(world.manager)
+    assert details_offers(client, c.id, "close")
+    assert client.get(f"/admin/customer/close/?id={c.id}").status_code == 200  # the form
+    mark = audit_mark(session)
+    post_form(client, f"/admin/customer/close/?id={c.id}", {"reason": "客户注销"})
+    assert "客户档案已关闭" in flashed(client)
+    session.expire_all()
+    assert session.get(Customer, c.id) is not None
+    assert c.status == "closed" and c.closed_at is not None
+    assert ("customer.close", "ok") in audit_since(session, mark)
+    # a closed archive: no more close, contact or deal buttons; a second close is refused
+    assert not details_offers(client, c.id, "close")
+    resp = client.post(f"/admin/customer/close/?id={c.id}", data={"reason": "再次关闭"})
+    assert resp.status_code == 200 and "alert-" in resp.get_data(as_text=True)
+    assert [a for a, o in audit_since(session, mark) if a == "customer.close"] == \
+        ["customer.close"]
 
 
 def test_R_CUST_8_close_customer_through_graphql(session, world, api, sales1_customer):  # noqa: ANN001

@@ -165,3 +165,19 @@ def test_R_FILE_4_classified_upload_gets_a_secrecy_period(world, session, upload
     assert g.secrecy_until is None
     with pytest.raises(ValidationFailed):
         upload(world.gm, Level.SECRET, secrecy_until="2000-01-01")
+
+
+def test_upload_quota_per_person_refuses_and_stores_nothing(world, session, upload,
+                                                            storage_root):
+    session.add(Setting(key="file.user_quota_mb", value="1"))
+    session.commit()
+    settings.forget(session)
+    upload(world.gm, Level.INTERNAL, content=b"a" * (600 * 1024), name="first.txt")
+    stored = storage_files(storage_root)
+    with pytest.raises(ValidationFailed) as exc:
+        upload(world.gm, Level.INTERNAL, content=b"b" * (600 * 1024), name="second.txt")
+    assert exc.value.field == "content" and "quota" in exc.value.message
+    assert storage_files(storage_root) == stored
+    assert session.scalar(select(func.count()).select_from(ConfidentialFile)) == 1
+    # the quota is per person: someone else still uploads
+    upload(world.manager, Level.INTERNAL, content=b"c" * (600 * 1024), name="theirs.txt")
