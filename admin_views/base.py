@@ -189,6 +189,12 @@ class ScopedAjaxLoader(QueryAjaxModelLoader):
 
     def get_one(self, pk: Any) -> Any:
         pk_col = inspect(self.model).primary_key[0]
+        if isinstance(pk_col.type, Integer):
+            # form data is text: PostgreSQL will not compare an integer with varchar
+            text_pk = str(pk).strip()
+            if not (text_pk.isascii() and text_pk.isdigit()) or int(text_pk) >= 2**31:
+                return None
+            pk = int(text_pk)
         with db.session.no_autoflush:
             return self.get_query().where(pk_col == pk).first()
 
