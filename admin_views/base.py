@@ -236,6 +236,19 @@ class CappedCount:
         return int(self._query.session.scalar(select(func.count()).select_from(sub)) or 0)
 
 
+
+def _columns_filtered_per_request(key: str) -> property:
+    """A column list Flask-Admin sets once at start-up, read back filtered to the fields the
+    current user may see."""
+
+    def get(self: Any) -> list[Any]:
+        return self._visible_columns(self.__dict__.get(key, []))
+
+    def set_(self: Any, value: list[Any]) -> None:
+        self.__dict__[key] = value
+
+    return property(get, set_)
+
 class ScopedModelView(ModelView):
     """Base of every model view of the portal. Subclasses declare:
 
@@ -585,29 +598,9 @@ class ScopedModelView(ModelView):
         return [c for c in columns if self._column_allowed(c[0], visible)]
 
     # Flask-Admin caches these at start-up; serve them filtered per request.
-    @property
-    def _list_columns(self) -> list[Any]:
-        return self._visible_columns(self.__dict__.get("_all_list_columns", []))
-
-    @_list_columns.setter
-    def _list_columns(self, value: list[Any]) -> None:
-        self.__dict__["_all_list_columns"] = value
-
-    @property
-    def _details_columns(self) -> list[Any]:
-        return self._visible_columns(self.__dict__.get("_all_details_columns", []))
-
-    @_details_columns.setter
-    def _details_columns(self, value: list[Any]) -> None:
-        self.__dict__["_all_details_columns"] = value
-
-    @property
-    def _export_columns(self) -> list[Any]:
-        return self._visible_columns(self.__dict__.get("_all_export_columns", []))
-
-    @_export_columns.setter
-    def _export_columns(self, value: list[Any]) -> None:
-        self.__dict__["_all_export_columns"] = value
+    _list_columns = _columns_filtered_per_request("_all_list_columns")
+    _details_columns = _columns_filtered_per_request("_all_details_columns")
+    _export_columns = _columns_filtered_per_request("_all_export_columns")
 
     def row_field_visible(self, obj: Any, name: str) -> bool:
         root = self._root(name)
@@ -784,8 +777,13 @@ class ScopedModelView(ModelView):
         if fn is None:
             abort(403)
         pk = getattr(model, self._pk_column().key)
+        return self.guarded(lambda: fn(db.session, actor(), pk))
+
+    def guarded(self, call: Callable[[], Any]) -> bool:
+        """Run a service call from a form: refused → 403 (audited by ``@verb``), missing or
+        out of scope → 404, a domain error → a flashed message with nothing changed."""
         try:
-            fn(db.session, actor(), pk)
+            call()
             return True
         except PermissionDenied:
             abort(403)

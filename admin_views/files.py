@@ -104,17 +104,7 @@ class _FileActions:
         return self.get_url(".details_view", id=f.id)
 
     def _run(self: Any, call: Any) -> bool:
-        try:
-            call()
-            return True
-        except PermissionDenied:
-            abort(403)
-        except NotFound:
-            abort(404)
-        except DomainError as exc:
-            db.session.rollback()
-            self._fail(exc)
-            return False
+        return self.guarded(call)
 
     @expose("/reclassify/", methods=("GET", "POST"))
     def reclassify_view(self: Any) -> Any:
