@@ -17,7 +17,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from graphql import GraphQLEnumType, GraphQLNonNull, GraphQLObjectType, Undefined, is_leaf_type
+from graphql import (
+    GraphQLEnumType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    Undefined,
+    is_leaf_type,
+)
 from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
@@ -118,16 +125,18 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
     def complete_list_value(self, return_type: Any, field_details_list: Any, info: Any,
                             path: Path, result: Any, position_context: Any) -> Any:
-        """A list of objects whose selected fields are all plain fields (a page of rows, the
-        complaints of a customer, …) is completed in one loop, without the per-item
-        machinery; anything unusual falls back to graphql-core for the whole list."""
-        fast = self._fast_list(return_type, field_details_list, info, result)
+        """A list of objects (a page of rows, the complaints of a customer, …) is completed
+        level by level: each selected field is computed for every item of the list in one
+        loop, and a relationship's objects (of all items at once) form the next level. Only
+        plain fields and side-effect-free resolvers (see ``_resolved``) are taken this way;
+        anything unusual falls back to graphql-core for the whole list."""
+        fast = self._fast_list(return_type, field_details_list, info, path, result)
         if fast is not None:
             return fast
         return super().complete_list_value(return_type, field_details_list, info, path,
                                            result, position_context)
 
-    def _fast_list(self, return_type: Any, field_details_list: Any, info: Any,
+    def _fast_list(self, return_type: Any, field_details_list: Any, info: Any, path: Path,
                    result: Any) -> list[Any] | None:
         manager = self.middleware_manager
         if (manager is not None and manager.middlewares) or not isinstance(result, list):
@@ -140,47 +149,212 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return None
         if any(d.node.directives for d in field_details_list):
             return None  # @stream and friends: the normal path
+        try:
+            return self._complete_level(item_type, item_non_null, field_details_list, info,
+                                        path, result)
+        except _Fallback:
+            return None
+        except Exception:  # noqa: BLE001  (the normal path reports it with its location)
+            return None
+
+    def _complete_level(self, item_type: GraphQLObjectType, item_non_null: bool,
+                        field_details_list: Any, info: Any, path: Path,
+                        items: list[Any]) -> list[Any]:
+        """The completed values of ``items`` (objects of ``item_type``, ``None`` allowed
+        unless ``item_non_null``), or ``_Fallback``."""
+        present = [item for item in items if item is not None]
+        if len(present) != len(items) and item_non_null:
+            raise _Fallback
+        if not present:
+            return [None] * len(items)
+        is_type_of = item_type.is_type_of
+        if is_type_of is not None:
+            for item in present:
+                if not is_type_of(item, info):
+                    raise _Fallback
         grouped, new_defer_usages, _forbidden = self.collect_subfields(item_type,
                                                                        field_details_list)
         if new_defer_usages:
-            return None
-        plan = _plan(item_type)
-        fields = []
+            raise _Fallback
+        plain = _plan(item_type)
+        resolved = _resolved(item_type, self.schema)
+        item_path = path.add_key(0, item_type.name)
+        names: list[str] = []
+        columns: list[list[Any]] = []
         for response_name, details in grouped.items():
             node = details[0].node
-            entry = plan.get(node.name.value)
-            if entry is None or node.arguments or node.directives:
-                return None
-            fields.append((response_name, *entry))
-        is_type_of = item_type.is_type_of
+            if node.arguments or node.directives:
+                raise _Fallback
+            field_name = node.name.value
+            names.append(response_name)
+            if field_name == "__typename":
+                columns.append([item_type.name] * len(present))
+                continue
+            entry = plain.get(field_name)
+            if entry is not None:
+                columns.append(_plain_column(entry, present))
+                continue
+            spec = resolved.get(field_name)
+            if spec is None:
+                raise _Fallback
+            columns.append(self._resolved_column(spec, item_type, details,
+                                                 item_path.add_key(response_name, None),
+                                                 present))
+        rows = [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
+        if len(rows) == len(items):
+            return rows
+        it = iter(rows)
+        return [None if item is None else next(it) for item in items]
+
+    def _resolved_column(self, spec: _Resolved, parent_type: GraphQLObjectType, details: Any,
+                         path: Path, items: list[Any]) -> list[Any]:
+        raw_info = self.build_resolve_info(spec.field_def, [d.node for d in details],
+                                           parent_type, path)
+        fn = spec.fn
+        if spec.with_info:
+            info = spec.info_class(_raw_info=raw_info, _field=spec.field)
+            values = [fn(item, info) for item in items]
+        else:
+            values = [fn(item) for item in items]
+        if spec.shape == _LEAF:
+            return _leaf_values(spec.inner, spec.memo, spec.non_null, values)
+        if spec.shape == _OBJECT:
+            if spec.non_null and any(v is None for v in values):
+                raise _Fallback
+            return self._complete_level(spec.inner, False, details, raw_info, path, values)
+        # a list per item: completed all together, then cut back into the items' lists
+        flat: list[Any] = []
+        sizes: list[int] = []
+        for value in values:
+            if value is None:
+                if spec.non_null:
+                    raise _Fallback
+                sizes.append(-1)
+                continue
+            if not isinstance(value, list | tuple):
+                raise _Fallback
+            flat.extend(value)
+            sizes.append(len(value))
+        if spec.shape == _LIST_LEAF:
+            done = _leaf_values(spec.inner, spec.memo, spec.inner_non_null, flat)
+        else:
+            done = self._complete_level(spec.inner, spec.inner_non_null, details, raw_info,
+                                        path, flat)
         out: list[Any] = []
-        append = out.append
-        try:
-            for item in result:
-                if item is None:
-                    if item_non_null:
-                        return None
-                    append(None)
-                    continue
-                if is_type_of is not None and not is_type_of(item, info):
-                    return None
-                data: dict[str, Any] = {}
-                for response_name, getter, leaf, non_null, memo in fields:
-                    value = (getattr(item, getter) if getter.__class__ is str
-                             else getter(item, None))
-                    if value is None:
-                        if non_null:
-                            return None
-                        data[response_name] = None
-                        continue
-                    coerced = _coerce(leaf, memo, value)
-                    if coerced is Undefined or coerced is None:
-                        return None
-                    data[response_name] = coerced
-                append(data)
-        except Exception:  # noqa: BLE001  (the normal path reports it with its location)
-            return None
+        start = 0
+        for size in sizes:
+            if size < 0:
+                out.append(None)
+            else:
+                out.append(done[start:start + size])
+                start += size
         return out
+
+
+class _Fallback(Exception):  # noqa: N818  (control flow, never shown)
+    """The fast path cannot answer exactly like graphql-core: use graphql-core."""
+
+
+_LEAF, _OBJECT, _LIST_LEAF, _LIST_OBJECT = range(4)
+
+
+class _Resolved:
+    """A field computed by a resolver that the fast path may call directly: a method of a
+    type marked ``FAST_RESOLVERS`` (its resolvers only read, through the request's
+    loaders), synchronous, taking ``self`` and optionally ``info``, without arguments,
+    field extensions (permission classes) or exception handlers."""
+
+    __slots__ = ("field", "field_def", "fn", "info_class", "inner", "inner_non_null", "memo",
+                 "non_null", "shape", "with_info")
+
+    def __init__(self, **kw: Any) -> None:
+        for key, value in kw.items():
+            setattr(self, key, value)
+
+
+_RESOLVED: dict[GraphQLObjectType, dict[str, _Resolved]] = {}
+
+
+def _resolved(parent_type: GraphQLObjectType, schema: Any) -> dict[str, _Resolved]:
+    found = _RESOLVED.get(parent_type)
+    if found is not None:
+        return found
+    found = {}
+    definition = (parent_type.extensions or {}).get("strawberry-definition")
+    origin = getattr(definition, "origin", None)
+    strawberry_schema = getattr(schema, "_strawberry_schema", None)
+    converter = getattr(strawberry_schema, "schema_converter", None)
+    if (getattr(origin, "FAST_RESOLVERS", False) and strawberry_schema is not None
+            and not getattr(converter, "_exception_handler_specs", ())):
+        info_class = strawberry_schema.config.info_class
+        for name, fdef in parent_type.fields.items():
+            spec = _resolved_spec(fdef, info_class)
+            if spec is not None:
+                found[name] = spec
+    _RESOLVED[parent_type] = found
+    return found
+
+
+def _resolved_spec(fdef: Any, info_class: Any) -> _Resolved | None:
+    field = (fdef.extensions or {}).get("strawberry-definition")
+    resolver = getattr(field, "base_resolver", None)
+    if resolver is None or field.extensions or fdef.args or field.arguments:
+        return None
+    if (resolver.is_async or resolver.self_parameter is None
+            or resolver.parent_parameter is not None or resolver.root_parameter is not None):
+        return None
+    params = list(resolver.signature.parameters.values())
+    info_param = resolver.info_parameter
+    if params[0] is not resolver.self_parameter or len(params) > 2:
+        return None
+    if len(params) == 2 and (info_param is None or params[1] is not info_param):
+        return None
+    t = fdef.type
+    non_null = isinstance(t, GraphQLNonNull)
+    if non_null:
+        t = t.of_type
+    inner, inner_non_null = t, False
+    if isinstance(t, GraphQLList):
+        inner = t.of_type
+        inner_non_null = isinstance(inner, GraphQLNonNull)
+        if inner_non_null:
+            inner = inner.of_type
+    if is_leaf_type(inner):
+        shape = _LIST_LEAF if inner is not t else _LEAF
+    elif isinstance(inner, GraphQLObjectType):
+        shape = _LIST_OBJECT if inner is not t else _OBJECT
+    else:
+        return None  # interfaces, unions: the normal path resolves the concrete type
+    memo = _ENUM_MEMO.setdefault(inner, {}) if isinstance(inner, GraphQLEnumType) else None
+    return _Resolved(field=field, field_def=fdef, fn=resolver.wrapped_func,
+                     info_class=info_class, inner=inner, inner_non_null=inner_non_null,
+                     memo=memo, non_null=non_null, shape=shape, with_info=len(params) == 2)
+
+
+def _plain_column(entry: tuple[Any, Any, bool, Any], items: list[Any]) -> list[Any]:
+    getter, leaf, non_null, memo = entry
+    if getter.__class__ is str:
+        values = [getattr(item, getter) for item in items]
+    else:
+        values = [getter(item, None) for item in items]
+    return _leaf_values(leaf, memo, non_null, values)
+
+
+def _leaf_values(leaf: Any, memo: dict[Any, Any] | None, non_null: bool,
+                 values: list[Any]) -> list[Any]:
+    out: list[Any] = []
+    append = out.append
+    for value in values:
+        if value is None:
+            if non_null:  # the normal path raises the located error
+                raise _Fallback
+            append(None)
+            continue
+        coerced = _coerce(leaf, memo, value)
+        if coerced is Undefined or coerced is None:
+            raise _Fallback
+        append(coerced)
+    return out
 
 
 def _ordered(grouped_field_set: Any, fast: dict[str, Any], rest: dict[str, Any]

@@ -12,7 +12,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from models.org import ApiToken, User
 from portal import audit, clock, policy
@@ -93,14 +93,18 @@ def authenticate(session: Session, raw: str | None) -> tuple[User | None, str]:
     (at most once a minute) in the caller's transaction; the caller commits."""
     if not raw or not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         return None, "malformed token"
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(raw)))
+    # one statement: the token, its user and the user's roles (what the policy reads next)
+    token = session.scalars(
+        select(ApiToken).where(ApiToken.token_hash == hash_token(raw))
+        .options(joinedload(ApiToken.user).joinedload(User.role_assignments))
+    ).unique().first()
     if token is None:
         return None, "unknown token"
     now = clock.now()
     state = token_state(token, now)
     if state != "active":
         return None, f"{state} token {token.prefix}"
-    user = session.get(User, token.user_id)
+    user = token.user
     if user is None or not user.is_active:
         return None, f"inactive user, token {token.prefix}"
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:

@@ -21,7 +21,20 @@ class Color(enum.Enum):
 
 
 @strawberry.type
+class Tag:
+    FAST_RESOLVERS = True  # resolvers called level by level (graphql_api.execution)
+    label: str
+
+    @strawberry.field
+    def shout(self) -> str:
+        if self.label == "bad":
+            raise ValueError("bad tag")
+        return self.label.upper()
+
+
+@strawberry.type
 class Item:
+    FAST_RESOLVERS = True
     name: str
     note: str | None
     color: Color
@@ -32,6 +45,29 @@ class Item:
         if self.name == "boom":
             raise ValueError("boom")
         return self.name.upper()
+
+    @strawberry.field
+    def tags(self, info: strawberry.Info) -> list[Tag]:
+        assert info.field_name == "tags"
+        return [Tag(label=f"{self.name}{i}") for i in range(self.count)] + (
+            [Tag(label="bad")] if self.name == "boom" else [])
+
+    @strawberry.field
+    def first_tag(self) -> Tag | None:
+        return Tag(label=self.name) if self.count % 2 else None
+
+    @strawberry.field
+    def twin(self) -> Item | None:
+        return Item(name=self.name * 2, note=self.note, color=self.color, count=0) \
+            if self.count < 3 else None
+
+    @strawberry.field
+    def letters(self) -> list[str]:
+        return list(self.name)
+
+    @strawberry.field
+    def must_tag(self) -> Tag:
+        return None if self.count == 2 else Tag(label="t")  # type: ignore[return-value]
 
 
 def _items() -> list[Any]:
@@ -87,6 +123,14 @@ QUERIES = [
     "{ badCount { name count } }",
     "{ raising { name upper } }",
     "{ items { upper name } one { upper } }",
+    # resolvers of FAST_RESOLVERS types: completed level by level
+    "{ items { name tags { label shout __typename } firstTag { label } } }",
+    "{ items { twin { name tags { label } twin { name } } letters } }",
+    "{ items { t1: tags { label } t2: tags { shout } } }",
+    "{ raising { name tags { label shout } } }",
+    "{ items { mustTag { label } } }",
+    "{ maybe { name firstTag { shout } } }",
+    "fragment T on Tag { shout } { items { tags { ...T label } } }",
 ]
 
 
@@ -116,3 +160,26 @@ def test_the_comparison_covers_errors_and_nulls() -> None:
     assert _result(PLAIN, "{ raising { upper } }")["errors"]
     assert _result(FAST, "{ items { color } }")["data"] == {
         "items": [{"color": "RED"}, {"color": "BLUE"}]}
+
+
+def test_relations_of_a_list_are_completed_without_graphql_core(monkeypatch) -> None:
+    """The fast path really is taken: no list or field goes through graphql-core below the
+    root field, while the answer stays the same."""
+    from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext as Core
+
+    calls: list[str] = []
+    original = Core.execute_field
+
+    def counting(self, parent_type, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        calls.append(parent_type.name)
+        return original(self, parent_type, *args, **kwargs)
+
+    monkeypatch.setattr(Core, "execute_field", counting)
+    query = "{ items { name tags { label shout } firstTag { label } twin { letters } } }"
+    assert _result(FAST, query) == _result(PLAIN, query)
+    calls.clear()
+    FAST.execute_sync(query)
+    assert calls == ["Query"]
+    calls.clear()
+    FAST.execute_sync("{ raising { name tags { shout } } }")  # a resolver raises: fallback
+    assert len(calls) > 1
