@@ -242,21 +242,23 @@ class Loaders:
     # -- statements ---------------------------------------------------------------------
 
     def scoped(self, model: type, action: str = "view",
-               cols: tuple[Any, ...] | None = None) -> Select:
+               cols: tuple[Any, ...] | None = None, per_row: bool = False) -> Select:
         """The scoped statement for a list of ``model``: plain rows of ``cols`` (default: every
-        readable column) for light models, ORM objects for the others."""
+        readable column) for light models, ORM objects for the others. ``per_row``: the
+        caller picks the rows by id (``policy.scope``)."""
         if not light(model):
-            return self.scoped_entities(model, action)
+            return self.scoped_entities(model, action, per_row)
         if cols is None:
             cols = columns(model) + (_COMPLAINT_CHAIN if model is Complaint else ())
         stmt = select(*cols)
         if model is Complaint and any(c is _COMPLAINT_CHAIN[0] for c in cols):
             stmt = stmt.select_from(Complaint).outerjoin(
                 _COMPLAINT_CUSTOMER, _COMPLAINT_CUSTOMER.id == Complaint.customer_id)
-        return policy.scope(stmt, self.user, model, action)
+        return policy.scope(stmt, self.user, model, action, per_row)
 
-    def scoped_entities(self, model: type, action: str = "view") -> Select:
-        stmt = policy.scope(select(model), self.user, model, action)
+    def scoped_entities(self, model: type, action: str = "view",
+                        per_row: bool = False) -> Select:
+        stmt = policy.scope(select(model), self.user, model, action, per_row)
         options = LOAD_OPTIONS.get(model)
         return stmt.options(*options) if options else stmt
 
@@ -268,7 +270,8 @@ class Loaders:
     def get(self, model: type, pk: int) -> Any | None:
         """One row (an ORM object) through the scope: out of scope answers exactly like
         missing."""
-        return self.session.scalar(self.scoped_entities(model).where(model.id == pk))
+        return self.session.scalar(self.scoped_entities(model, per_row=True)
+                                   .where(model.id == pk))
 
     def _in(self, column: Any, ids: set[int]) -> Any:
         """``column IN ids``; on PostgreSQL ``column = ANY(:array)``: one parameter, so the
@@ -288,7 +291,7 @@ class Loaders:
         hit = batch.cache.get(key)
         if hit is None:
             ids = {v for v in (getattr(o, fk_attr) for o in batch.objs) if v is not None}
-            stmt = self.scoped(model, cols=cols).where(self._in(model.id, ids))
+            stmt = self.scoped(model, cols=cols, per_row=True).where(self._in(model.id, ids))
             found = self.rows(stmt, model) if ids else []
             hit = ({o.id: o for o in found}, Batch(found, model))
             batch.cache[key] = hit
@@ -303,7 +306,8 @@ class Loaders:
             grouped: dict[int, list[Any]] = defaultdict(list)
             found: list[Any] = []
             if ids:
-                stmt = self.scoped(model, cols=cols).where(self._in(fk_col, ids))
+                stmt = self.scoped(model, cols=cols, per_row=True).where(
+                    self._in(fk_col, ids))
                 found = self.rows(stmt.order_by(*(order_by or (model.id,))), model)
                 for row in found:
                     grouped[getattr(row, fk_col.key)].append(row)
