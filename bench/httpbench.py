@@ -34,6 +34,8 @@ WORK = ROOT / "bench" / ".work"
 PGL_VERSION = "4.14.1"
 PGL_DIR = WORK / "pg"
 JWT_SECRET = "bench-jwt-secret-not-for-production"
+# ours runs 2 gunicorn workers on the 2 cores; PostGraphile gets as many Node processes
+PGL_WORKERS = int(os.environ.get("BENCH_PGL_WORKERS", "2"))
 
 
 def _port() -> int:
@@ -127,20 +129,25 @@ def install_rls(url: str, who: dict[str, Who]) -> None:
             conn.execute(text(f"ALTER TABLE {t} ENABLE ROW LEVEL SECURITY"))
         for w in who.values():
             r = role_name(w)
+            # the row rules of the floor (bench.floor.Who), the rows hanging off a customer
+            # written as a correlated EXISTS as our relationship loads do
+            # (portal.policy._via_customer), so that PostgreSQL may check a page's rows one by
+            # one rather than hash every customer of the branch
             if w.label == "sales":
-                cust = f"owner_id = {w.user_id}"
                 users = f"id = {w.user_id}"
             elif w.label == "supervisor":
-                cust = f"branch_id = {w.branch_id}"
                 users = f"id = {w.user_id} OR branch_id = {w.branch_id}"
             else:
-                cust, users = "true", "true"
-            via = "true" if cust == "true" else \
-                f"customer_id IN (SELECT id FROM customers WHERE {cust})"
-            comp = via if via == "true" else \
-                f"{via} OR received_by_id = {w.user_id} OR handler_id = {w.user_id}"
-            for t, cond in (("customers", cust), ("users", users), ("credit_lines", via),
-                            ("complaints", comp)):
+                users = "true"
+            cust = w.customer_rule_sql("customers")
+            via = {t: "true" if cust == "true" else
+                   f"EXISTS (SELECT 1 FROM customers c WHERE c.id = {t}.customer_id "
+                   f"AND {w.customer_rule_sql('c')})" for t in ("credit_lines", "complaints")}
+            comp = via["complaints"] if cust == "true" else \
+                f"{via['complaints']} OR received_by_id = {w.user_id} " \
+                f"OR handler_id = {w.user_id}"
+            for t, cond in (("customers", cust), ("users", users),
+                            ("credit_lines", via["credit_lines"]), ("complaints", comp)):
                 conn.execute(text(f"DROP POLICY IF EXISTS {r}_{t} ON {t}"))
                 conn.execute(text(f"CREATE POLICY {r}_{t} ON {t} FOR SELECT TO {r} "
                                   f"USING ({cond})"))
@@ -218,7 +225,9 @@ def run(env: Env, base_url: str | None, duration: int = 10, postgraphile: bool =
     out["setup"] = (f"Load: `wrk -t2 -c8 -d{duration}s --latency` on loopback, POST of the same "
                     "G2 query. Ours: gunicorn, 2 sync workers, production config, Bearer "
                     "token, policy on. PostGraphile: one Node process, JWT role → RLS policies "
-                    "(sales → owner, supervisor → branch, general manager → all). Both servers "
+                    "(sales → owner, supervisor → branch, general manager → all; credit lines and "
+                    "complaints through their customer, written as a correlated EXISTS as our "
+                    "loaders do). Both servers "
                     f"run side by side; {rounds} rounds, each running ours then PostGraphile "
                     "for every role; medians over the rounds, and the ratio is the median of "
                     "the per-round ratios. Load generator, servers and PostgreSQL share the "
@@ -255,6 +264,7 @@ def run(env: Env, base_url: str | None, duration: int = 10, postgraphile: bool =
                     ["node", str(cli), "-c", _pg_plain_url(env.url), "--schema", "public",
                      "--host", "127.0.0.1", "--port", str(port), "--jwt-secret", JWT_SECRET,
                      "--default-role", role_name(env.who["sales"]), "--disable-query-log",
+                     *(["--cluster-workers", str(PGL_WORKERS)] if PGL_WORKERS > 1 else []),
                      "--disable-graphiql"],
                     cwd=PGL_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                     start_new_session=True)
