@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export FLASK_APP := wsgi
+# the full benchmark (issue 7): both sizes, a throwaway PostgreSQL cluster, PostGraphile from npm;
+# about half an hour from nothing, less with BENCH_ARGS="... --reuse" once generated
+BENCH_ARGS ?= --sizes 100000,1000000 --runs 3 --http-duration 8
 
 .PHONY: run test install lint translations extract bench clean
 

@@ -116,12 +116,10 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901
             res["auth_note"] = env.auth_note
             envs[size] = env
             m: dict[str, Any] = {}
-            first = size == sizes[0]
-            if first:
-                log(f"{size:,}: statements per request")
-                m["statements"] = suite.statements(env)
-                log(f"{size:,}: GraphQL ÷ Core + orjson")
-                m["ratios"] = suite.ratios(env, (1000,) if args.smoke else (1000, 10000))
+            log(f"{size:,}: statements per request")
+            m["statements"] = suite.statements(env)
+            log(f"{size:,}: GraphQL ÷ Core + orjson")
+            m["ratios"] = suite.ratios(env, (1000,) if args.smoke else (1000, 10000))
             log(f"{size:,}: admin pages")
             m["admin"] = suite.admin_pages(env)
             if m["admin"].get("skipped"):
@@ -136,15 +134,20 @@ def main(argv: list[str] | None = None) -> int:  # noqa: C901
         if http:
             from bench import httpbench
 
-            log("HTTP throughput (gunicorn vs PostGraphile)")
-            res["http"] = httpbench.run(envs[sizes[0]], base, duration=args.http_duration,
-                                        postgraphile=not args.no_postgraphile)
-            if res["http"].get("skipped"):
-                _skip(res, f"HTTP throughput: {res['http']['skipped']}")
+            res["http"] = {}
+            for size in sizes:
+                log(f"{size:,}: HTTP throughput (gunicorn vs PostGraphile)")
+                h = httpbench.run(envs[size], base, duration=args.http_duration,
+                                  postgraphile=not args.no_postgraphile)
+                res["http"][str(size)] = h
+                if h.get("skipped"):
+                    _skip(res, f"HTTP throughput: {h['skipped']}")
         else:
             _skip(res, "HTTP throughput and PostGraphile: "
                   + ("not part of the smoke run" if args.smoke else "--no-http"))
-        res["versions"] = report.versions(pg_version, res.get("http", {}).get("postgraphile"))
+        res["versions"] = report.versions(pg_version, next(
+            (h.get("postgraphile") for h in res.get("http", {}).values()
+             if h.get("postgraphile")), None))
     finally:
         if cluster is not None:
             log("stopping the throwaway PostgreSQL cluster")

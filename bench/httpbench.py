@@ -224,7 +224,9 @@ def run(env: Env, base_url: str | None, duration: int = 10, postgraphile: bool =
     rounds = max(1, rounds if rounds is not None else env.runs)
     out["setup"] = (f"Load: `wrk -t2 -c8 -d{duration}s --latency` on loopback, POST of the same "
                     "G2 query. Ours: gunicorn, 2 sync workers, production config, Bearer "
-                    "token, policy on. PostGraphile: one Node process, JWT role → RLS policies "
+                    "token, policy on. PostGraphile: "
+                    f"{PGL_WORKERS} Node process{'es' if PGL_WORKERS > 1 else ''} "
+                    "(`--cluster-workers`), JWT role → RLS policies "
                     "(sales → owner, supervisor → branch, general manager → all; credit lines and "
                     "complaints through their customer, written as a correlated EXISTS as our "
                     "loaders do). Both servers "

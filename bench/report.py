@@ -114,10 +114,11 @@ def render(res: dict[str, Any]) -> str:
           f"{t.get('customers', 0):.1f} | {t.get('complaints', 0):.1f} | "
           f"{t.get('reception_records', 0):.1f} | {t.get('vacuum_analyze', 0):.1f} |")
     a("")
+    _targets_section(a, res)
     for size, m in res["sizes"].items():
         _size_section(a, int(size), m)
-    if res.get("http"):
-        _http_section(a, res["http"])
+    for size, h in http_by_size(res).items():
+        _http_section(a, int(size), h)
     if res.get("export"):
         _export_section(a, res["export"])
     if res.get("admin_compare"):
@@ -150,9 +151,9 @@ def _baseline_section(a, res: dict) -> None:  # noqa: ANN001
         if "ratio" in r:
             a(f"| GraphQL ÷ Core+orjson: {r['query']} | {r['role']} | "
               f"{x(old['ratio']) if old else '–'} | {x(r['ratio'])} |")
-    old_http = {(r["role"]): r for r in base.get("http", {}).get("rows", [])
-                if r.get("ratio") is not None}
-    for r in res.get("http", {}).get("rows", []):
+    old_http = {(r["role"]): r for r in next(iter(http_by_size(base).values()), {}).get(
+        "rows", []) if r.get("ratio") is not None}
+    for r in next(iter(http_by_size(res).values()), {}).get("rows", []):
         if r.get("ratio") is not None:
             old = old_http.get(r["role"])
             a(f"| HTTP G2 req/s ÷ PostGraphile | {r['role']} | "
@@ -235,8 +236,63 @@ def _size_section(a, size: int, m: dict) -> None:  # noqa: ANN001, C901
             a("")
 
 
-def _http_section(a, h: dict) -> None:  # noqa: ANN001
-    a("## HTTP: G2 nested page (100 customers × owner, credit lines, complaints)")
+def http_by_size(res: dict) -> dict[str, dict]:
+    """HTTP results per size (an older result JSON holds one, for its first size)."""
+    h = res.get("http") or {}
+    if "rows" in h or "skipped" in h:
+        return {next(iter(res.get("sizes") or {"0": 0})): h}
+    return h
+
+
+def _targets_section(a, res: dict) -> None:  # noqa: ANN001, C901
+    """The issue's targets, each with what this run measured."""
+    rows: list[tuple[str, str, str]] = []
+    for size, m in res["sizes"].items():
+        n = f"{int(size):,}"
+        st = m.get("statements") or {}
+        if st.get("rows"):
+            ok = all(r["constant"] and not r["errors"] for r in st["rows"])
+            g = {r["query"].split()[0]: r["counts"][0] for r in st["rows"] if r["role"] == "gm"}
+            rows.append((f"statements per request constant in page size (G1–G3), {n}",
+                         ", ".join(f"{k} {v}" for k, v in g.items()) + " (gm)",
+                         "met" if ok else "**not met**"))
+        for r in (m.get("ratios") or {}).get("rows", []):
+            if r["query"].startswith("G4 bulk (1000 ") and "ratio" in r:
+                rows.append((f"GraphQL ÷ Core + orjson ≤ 3× at 1k rows, {n}", x(r["ratio"]),
+                             "met" if r["ratio"] <= 3 else "**not met**"))
+    for size, h in http_by_size(res).items():
+        ratios = {r["role"]: r["ratio"] for r in h.get("rows", [])
+                  if r.get("ratio") is not None}
+        if ratios:
+            rows.append((f"HTTP G2 req/s ≥ 0.5× PostGraphile, {int(size):,}",
+                         ", ".join(f"{k} {x(v)}" for k, v in ratios.items()),
+                         "met" if min(ratios.values()) >= 0.5 else "**not met**"))
+    for r in res.get("admin_compare") or []:
+        if r["mode"] == "as shipped" and r["page"] == "page 1":
+            rows.append(("admin list page 1, largest ÷ smallest size ≤ 1.2×", x(r["ratio"]),
+                         "met" if r["ratio"] <= 1.2 else "**not met**"))
+    peaks = {size: d["admin CSV export"]["hwm_after_kib"] / 1024
+             for size, d in (res.get("export") or {}).items()
+             if "hwm_after_kib" in d.get("admin CSV export", {})}
+    if peaks:
+        flat = max(peaks.values()) <= 1.2 * min(peaks.values())
+        rows.append(("CSV export peak RSS ≤ 150 MiB and flat",
+                     ", ".join(f"{int(k):,}: {v:.0f} MiB" for k, v in peaks.items()),
+                     "met" if max(peaks.values()) <= 150 and flat else "**not met**"))
+    if not rows:
+        return
+    a("## Targets (issue 7)")
+    a("")
+    a("| target | measured | |")
+    a("|---|---|---|")
+    for t, v, ok in rows:
+        a(f"| {t} | {v} | {ok} |")
+    a("")
+
+
+def _http_section(a, size: int, h: dict) -> None:  # noqa: ANN001
+    a(f"## HTTP at {size:,} customers: G2 nested page (100 customers × owner, credit lines, "
+      "complaints)")
     a("")
     if h.get("skipped"):
         a(f"Skipped: {h['skipped']}")
