@@ -353,15 +353,18 @@ class CustomerView(ScopedModelView):
         return self._row_page("deal_view", ConfirmForm(),
                               lambda fn, s, u, pk: fn(s, u, pk), gettext("已登记成交。"))
 
+    def claimable_rows(self, user: Any) -> list[Customer]:
+        """The claimable archives of the user's branch (outside their own scope: a salesperson
+        finds here what they may claim), newest first, at most 200: the claim page's list and
+        the home page's count."""
+        rows = db.session.scalars(select(Customer).where(_claimable(user))
+                                  .order_by(Customer.id.desc()).limit(200))
+        return [r for r in rows if self.row_page_allowed("claim_view", r)]
+
     @expose("/claim/", methods=("GET", "POST"))
     def claim_view(self) -> Any:
         if request.method == "GET" and not request.args.get("id"):
-            # The claimable archives of the user's branch (outside their own scope: a
-            # salesperson finds here what they may claim).
-            user = actor()
-            rows = list(db.session.scalars(select(Customer).where(_claimable(user))
-                                           .order_by(Customer.id.desc()).limit(200)))
-            rows = [r for r in rows if self.row_page_allowed("claim_view", r)]
+            rows = self.claimable_rows(actor())
             return self.render("admin/customer_claim_list.html", rows=rows,
                                title=ROW_PAGES["claim_view"][2],
                                return_url=self.get_url(".index_view"))

@@ -92,7 +92,23 @@ class HomeView(AdminIndexView):
             card = self._card(model, label, preset, tone)
             if card is not None:
                 cards.append(card)
+            if preset == "mine":
+                claim = self._claim_card()
+                if claim is not None:
+                    cards.append(claim)
         return cards
+
+    def _claim_card(self) -> HomeCard | None:
+        """What the user may claim in their branch (R-CUST-2), linking to the claim page."""
+        from models import Customer
+
+        view = self._view_for(Customer)
+        if view is None or not policy.can(current_user, "customer.claim") \
+                or not hasattr(view, "claimable_rows") or not view.supports("claim_view"):
+            return None
+        rows = view.claimable_rows(current_user)
+        return HomeCard(_l("可认领客户"), len(rows), url_for(f"{view.endpoint}.claim_view"),
+                        "success")
 
     @expose("/")
     def index(self):  # noqa: ANN201

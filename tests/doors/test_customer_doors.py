@@ -257,6 +257,11 @@ def test_R_CUST_2_claim_customer_through_portal(session, world, login, sales1_cu
     client = login(world.sales2)
     listing = client.get("/admin/customer/claim/").get_data(as_text=True)
     assert f"/admin/customer/claim/?id={c.id}" in listing  # the branch's claimable archives
+    # the home page leads there, with the number of archives the list shows
+    home = client.get("/admin/").get_data(as_text=True)
+    shown = listing.count("/admin/customer/claim/?id=")
+    assert shown >= 1
+    assert f'href="/admin/customer/claim/" data-count="{shown}"' in home
     mark = audit_mark(session)
     post_form(client, f"/admin/customer/claim/?id={c.id}", {})
     assert "已认领该客户档案" in flashed(client)
@@ -274,6 +279,8 @@ def test_R_CUST_2_claim_of_a_protected_archive_through_portal_changes_nothing(
     c = sales1_customer
     client = login(world.sales2)
     assert f"?id={c.id}" not in client.get("/admin/customer/claim/").get_data(as_text=True)
+    assert 'href="/admin/customer/claim/" data-count="0"' in client.get("/admin/").get_data(
+        as_text=True)
     assert client.post(f"/admin/customer/claim/?id={c.id}", data={}).status_code == 404
     session.expire_all()
     assert c.owner_id == world.sales1.id
