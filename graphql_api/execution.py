@@ -1,16 +1,24 @@
-"""A faster execution context: plain scalar fields are completed inline.
+"""A faster execution context: plain fields and whole lists are completed inline.
 
 graphql-core runs every field through the same machinery (a ``Path``, a resolve-info object,
 Strawberry's resolver wrapper, ``complete_value``): about 4 µs per field, which dominates a
-page of a thousand rows. A *plain* field — a Strawberry field without resolver, extensions or
-arguments (``field.is_basic_field``: its value is ``getattr(source, python_name)``) whose type
-is a scalar or an enum — needs none of that: this context reads the attribute and coerces it
-with the type's own ``coerce_output_value``, exactly what ``complete_leaf_value`` does.
+page of a thousand rows. This context takes two short cuts.
 
-Anything else — fields with resolvers (the permission-guarded ones included), objects, lists,
-``__typename``, or a plain field whose value is missing or cannot be coerced — goes through
-the normal path, so errors, nulls and their locations are exactly graphql-core's. Nothing is
-skipped when a middleware (a schema extension with a ``resolve`` hook) is installed.
+- A *plain* field — a Strawberry field without resolver, extensions (permission classes) or
+  arguments, whose value is ``getattr(source, python_name)`` — of a scalar or enum type is read
+  and coerced with the type's own ``coerce_output_value``, exactly what
+  ``complete_leaf_value`` does.
+- A *list of objects* (a page of rows, the complaints of a customer, …) is completed level by
+  level: each selected field is computed for every item in one loop, and the objects a
+  relationship returns for all items form the next level. Besides plain fields and
+  ``__typename``, only resolvers of types marked ``FAST_RESOLVERS`` are taken this way: read-only
+  node resolvers, called directly (see ``_Resolved``).
+
+Whenever the answer could differ from graphql-core's — a resolver raises, a null in a non-null
+field, a value that cannot be coerced, arguments, directives, ``@defer``, interfaces and unions,
+awaitables, a middleware (a schema extension with a ``resolve`` hook) — the field or the whole
+list goes through graphql-core, so data, errors, nulls and their paths are exactly its own.
+A fallback runs the list's resolvers again: that is why they must not have side effects.
 """
 
 from __future__ import annotations
@@ -61,6 +69,8 @@ def _plan(parent_type: GraphQLObjectType) -> dict[str, tuple[Any, Any, bool, Any
         if not is_leaf_type(t):
             continue
         definition = (fdef.extensions or {}).get("strawberry-definition")
+        if getattr(definition, "extensions", None):
+            continue  # permission classes and other field extensions: the normal path
         python_name = getattr(definition, "python_name", None)
         # an enum's output coercion is a linear search over its values: memoised per type
         # (a closed vocabulary, so the memo stays small)
@@ -152,10 +162,8 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         try:
             return self._complete_level(item_type, item_non_null, field_details_list, info,
                                         path, result)
-        except _Fallback:
-            return None
-        except Exception:  # noqa: BLE001  (the normal path reports it with its location)
-            return None
+        except Exception:  # noqa: BLE001  (_Fallback, or an error the normal path reports
+            return None    # with its location)
 
     def _complete_level(self, item_type: GraphQLObjectType, item_non_null: bool,
                         field_details_list: Any, info: Any, path: Path,
@@ -167,11 +175,13 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             raise _Fallback
         if not present:
             return [None] * len(items)
+        is_awaitable = self.is_awaitable
         is_type_of = item_type.is_type_of
-        if is_type_of is not None:
-            for item in present:
-                if not is_type_of(item, info):
-                    raise _Fallback
+        for item in present:
+            if is_awaitable(item):
+                raise _Fallback  # graphql-core awaits it (or reports its error)
+            if is_type_of is not None and is_type_of(item, info) is not True:
+                raise _Fallback
         grouped, new_defer_usages, _forbidden = self.collect_subfields(item_type,
                                                                        field_details_list)
         if new_defer_usages:
@@ -217,6 +227,8 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         else:
             values = [fn(item) for item in items]
         if spec.shape == _LEAF:
+            if any(map(self.is_awaitable, values)):
+                raise _Fallback
             return _leaf_values(spec.inner, spec.memo, spec.non_null, values)
         if spec.shape == _OBJECT:
             if spec.non_null and any(v is None for v in values):
@@ -236,6 +248,8 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             flat.extend(value)
             sizes.append(len(value))
         if spec.shape == _LIST_LEAF:
+            if any(map(self.is_awaitable, flat)):
+                raise _Fallback
             done = _leaf_values(spec.inner, spec.memo, spec.inner_non_null, flat)
         else:
             done = self._complete_level(spec.inner, spec.inner_non_null, details, raw_info,

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import Select, and_, case, event, false, literal, or_, select, true
 from sqlalchemy.orm import Session, aliased, object_session
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.util import find_tables
 
 from models import (
     ApiToken,
@@ -555,6 +556,8 @@ def scope(stmt: Select, user: Any, model: type, action: str = "view",
     page of parents); the same rule is then written in the form that checks those rows one
     by one (see ``_via_customer``). The rows allowed are the same either way."""
     full_action = action if "." in action else f"{MODEL_AREA[model]}.{action}"
+    if per_row and not _selects_from(stmt, model):
+        per_row = False  # the EXISTS must correlate with the model's rows of the statement
     scopes = scopes_for(user, full_action, model)
     if not scopes:
         return stmt.where(false())
@@ -570,6 +573,12 @@ def scope(stmt: Select, user: Any, model: type, action: str = "view",
     if condition is not true():
         stmt = stmt.where(condition)
     return stmt
+
+
+def _selects_from(stmt: Select, model: type) -> bool:
+    """Whether the model's table is in the statement's FROM (alone or in a join)."""
+    table = model.__table__
+    return any(table in find_tables(f, include_joins=True) for f in stmt.get_final_froms())
 
 
 def visible_fields(user: Any, model: type, obj: Any = None) -> frozenset[str]:

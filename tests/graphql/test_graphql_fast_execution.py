@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import strawberry
+from strawberry.permission import BasePermission
 
 from graphql_api.execution import FastExecutionContext
 
@@ -18,6 +19,13 @@ from graphql_api.execution import FastExecutionContext
 class Color(enum.Enum):
     RED = "red"
     BLUE = "blue"
+
+
+class Deny(BasePermission):
+    message = "denied"
+
+    def has_permission(self, source: Any, info: Any, **kwargs: Any) -> bool:
+        return False
 
 
 @strawberry.type
@@ -64,6 +72,14 @@ class Item:
     @strawberry.field
     def letters(self) -> list[str]:
         return list(self.name)
+
+    secret: str | None = strawberry.field(default="s", permission_classes=[Deny])
+
+    @strawberry.field
+    def lazy_tag(self) -> Tag | None:
+        async def later() -> Tag:
+            return Tag(label="later")
+        return later()  # type: ignore[return-value]  (a sync resolver handing back a coroutine)
 
     @strawberry.field
     def must_tag(self) -> Tag:
@@ -131,6 +147,8 @@ QUERIES = [
     "{ items { mustTag { label } } }",
     "{ maybe { name firstTag { shout } } }",
     "fragment T on Tag { shout } { items { tags { ...T label } } }",
+    # a permission class on a field without resolver: the normal path checks it
+    "{ items { name secret } one { secret } }",
 ]
 
 
@@ -183,3 +201,16 @@ def test_relations_of_a_list_are_completed_without_graphql_core(monkeypatch) -> 
     calls.clear()
     FAST.execute_sync("{ raising { name tags { shout } } }")  # a resolver raises: fallback
     assert len(calls) > 1
+
+
+def test_awaitables_are_left_to_graphql_core() -> None:
+    """A sync resolver returning a coroutine: a synchronous execution cannot await it and
+    fails; the fast path must fail the same way, not report an object built from it."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the coroutines are never awaited
+        query = "{ items { lazyTag { __typename } } }"
+        fast, plain = _result(FAST, query), _result(PLAIN, query)
+    assert fast == plain
+    assert fast["data"] is None and fast["errors"]  # not an object built from the coroutine

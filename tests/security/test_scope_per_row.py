@@ -40,3 +40,22 @@ def test_per_row_scope_allows_exactly_the_rows_of_the_list_scope(demo_company) -
             nonempty += bool(listed) and listed != set(all_ids)
     # the comparison means something: many (model, user) pairs see some rows but not all
     assert compared > 100 and nonempty > 30
+
+
+def test_per_row_falls_back_when_the_statement_does_not_select_the_model(demo_company) -> None:  # noqa: ANN001
+    """A count without FROM: the list form's ``customer_id IN (…)`` brings the contacts into
+    the statement, a correlated EXISTS would have nothing to correlate with (and count 1
+    row), so the list form is used."""
+    from sqlalchemy import func
+
+    from models import CustomerContact
+
+    session = demo_company
+    restricted = 0
+    for user in session.scalars(select(User).order_by(User.id)):
+        plain = session.scalar(policy.scope(select(func.count()), user, CustomerContact))
+        per_row = session.scalar(policy.scope(select(func.count()), user, CustomerContact,
+                                              per_row=True))
+        assert per_row == plain, user.username
+        restricted += plain > 1
+    assert restricted  # some users' scope really filtered the contacts
