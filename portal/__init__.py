@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import uuid
 from pathlib import Path
 
@@ -51,6 +50,10 @@ def create_app(config_name: str | None = None, **overrides: object) -> Flask:
     auth.init_app(app)
     web.init_app(app)
 
+    from portal import observability
+
+    observability.init_app(app)
+
     from portal import tokens_web
 
     tokens_web.init_app(app)
@@ -83,8 +86,6 @@ def create_app(config_name: str | None = None, **overrides: object) -> Flask:
         response.headers["X-Request-Id"] = g.get("request_id", "")
         return response
 
-    if not app.debug and not app.testing:
-        logging.basicConfig(level=logging.INFO)
     return app
 
 

@@ -11,6 +11,8 @@ import contextvars
 import hashlib
 import hmac
 import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -109,11 +111,16 @@ def _lock_head(session: Session) -> AuditChainHead:
     return head
 
 
+# Called with (entry, seconds) after every append; portal/observability.py times appends.
+append_observers: list[Callable[[AuditEntry, float], None]] = []
+
+
 def record(session: Session, actor: Any, action: str, target: Any = None, *,
            before: dict[str, Any] | None = None, after: dict[str, Any] | None = None,
            outcome: str = AuditOutcome.OK.value, detail: str | None = None,
            actor_name: str | None = None) -> AuditEntry:
     """Append one entry in the caller's transaction. ``actor`` is a User or None (system)."""
+    started = time.perf_counter()
     ctx = request_context.get() or {}
     tgt = _target(target)
     head = _lock_head(session)
@@ -140,6 +147,8 @@ def record(session: Session, actor: Any, action: str, target: Any = None, *,
     head.last_hash = entry.hash
     head.mac = head_mac(head.seq, head.last_hash)
     session.flush()
+    for observe in append_observers:
+        observe(entry, time.perf_counter() - started)
     return entry
 
 

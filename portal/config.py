@@ -44,6 +44,11 @@ class BaseConfig:
     LOGIN_MAX_FAILURES = 5
     LOGIN_LOCK_MINUTES = 15
     RATELIMIT_STORAGE_URI = "memory://"
+    # operations (portal/observability.py): log lines as text or one JSON object per line;
+    # /metrics answers only with this bearer token (404 when unset)
+    LOG_FORMAT = "text"
+    LOG_LEVEL = "INFO"
+    METRICS_TOKEN: str | None = None
     RATELIMIT_LOGIN = "20 per minute"
     GRAPHQL_GRAPHIQL = False
     GRAPHQL_INTROSPECTION = True
@@ -82,6 +87,7 @@ class TestingConfig(BaseConfig):
 
 class ProductionConfig(BaseConfig):
     NAME = "production"
+    LOG_FORMAT = "json"
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     REMEMBER_COOKIE_HTTPONLY = True
@@ -119,6 +125,9 @@ ENV_OVERRIDES = {
     "RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",
     "S3_BUCKET": "S3_BUCKET",
     "S3_ENDPOINT_URL": "S3_ENDPOINT_URL",
+    "LOG_FORMAT": "LOG_FORMAT",
+    "LOG_LEVEL": "LOG_LEVEL",
+    "METRICS_TOKEN": "METRICS_TOKEN",
 }
 
 

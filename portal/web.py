@@ -8,8 +8,7 @@ import logging
 from flask import Flask, g, jsonify, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from sqlalchemy import text
-from sqlalchemy.exc import DataError, DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 
 from portal import audit
 from portal.extensions import db, login_manager
@@ -26,15 +25,6 @@ def init_app(app: Flask) -> None:
             "request_id": g.get("request_id"),
             "remote_addr": (request.remote_addr or "")[:64],
         })
-
-    @app.route("/healthz")
-    def health():  # noqa: ANN202
-        try:
-            db.session.execute(text("SELECT 1"))
-            return jsonify(status="ok", database="ok")
-        except DBAPIError:
-            db.session.rollback()
-            return jsonify(status="unavailable", database="unreachable"), 503
 
     @app.errorhandler(OperationalError)
     def _database_down(exc: OperationalError):  # noqa: ANN202

@@ -174,20 +174,24 @@ def test_all_connections_killed_between_requests_next_request_succeeds(world, se
 
 
 @needs_pg
-def test_healthz_503_while_the_database_is_down_and_200_after(world, login, client,  # noqa: ANN001
+def test_readyz_503_while_the_database_is_down_and_200_after(world, login, client,  # noqa: ANN001
                                                                pg_admin) -> None:
     conn, dbname = pg_admin
     c = login(world.sales1)
-    assert client.get("/healthz").status_code == 200
+    assert client.get("/readyz").status_code == 200
     end_request()
     try:
         conn.execute(text(f'ALTER DATABASE "{dbname}" ALLOW_CONNECTIONS false'))
         _kill_app_connections(conn, dbname)
         for _ in range(3):
-            resp = client.get("/healthz")
+            resp = client.get("/readyz")
             campaign.check_response(resp) if resp.status_code != 503 else None
             assert resp.status_code == 503, resp.get_data(as_text=True)
             assert resp.get_json()["status"] == "unavailable"
+            assert resp.get_json()["database"].startswith("unavailable")
+            end_request()
+            # liveness does not depend on the database: the app server is not restarted
+            assert client.get("/healthz").status_code == 200
             end_request()
         # a page and the API answer a clean 503 too (never a 500 with a trace)
         resp = c.get("/admin/customer/")
@@ -200,7 +204,7 @@ def test_healthz_503_while_the_database_is_down_and_200_after(world, login, clie
         end_request()
     finally:
         conn.execute(text(f'ALTER DATABASE "{dbname}" ALLOW_CONNECTIONS true'))
-    resp = client.get("/healthz")
+    resp = client.get("/readyz")
     campaign.check_response(resp)
     assert resp.status_code == 200 and resp.get_json()["status"] == "ok"
     end_request()

@@ -18,8 +18,9 @@ import pytest
 
 from tests.security import campaign
 
-# Rules an anonymous visitor may open: the login page, health, language switch, static assets.
-PUBLIC_ENDPOINTS = {"login", "health", "set_language", "static", "admin.static"}
+# Rules an anonymous visitor may open: the login page, liveness and readiness, language switch,
+# static assets. (/metrics needs its bearer token: refused here, tested in tests/ops.)
+PUBLIC_ENDPOINTS = {"login", "healthz", "readyz", "set_language", "static", "admin.static"}
 REFUSED = {401, 403, 404, 405, 415}
 
 
@@ -67,7 +68,7 @@ def test_anonymous_get_on_every_url_rule_is_refused(app, world, client, unchange
 
 
 def test_public_endpoints_hold_no_data(app, world, client) -> None:  # noqa: ANN001
-    for path in ("/login", "/healthz", "/lang/en"):
+    for path in ("/login", "/healthz", "/readyz", "/lang/en"):
         resp = campaign.check_response(client.get(path), path)
         campaign.count("authz_cases")
         body = resp.get_data(as_text=True)
