@@ -1,8 +1,9 @@
 """Import of customer archives (客户档案导入): upload an .xlsx or .csv, read the dry-run report
 row by row, then confirm.
 
-The parsed rows are kept between the two steps on the server, in a staging file named by a
-random id that only this user's session knows; the confirm step never trusts posted rows.
+The parsed rows are kept between the two steps in the database (``import_staging``), under a
+random token that only this user's session knows, so any app server can take the confirmation;
+the confirm step never trusts posted rows.
 Nothing is written by the dry run, nor by a file with problems unless the user ticks "import
 only the valid rows". Both steps call ``portal.services.customer_import`` (same rules as
 creating one archive by hand).
@@ -10,17 +11,9 @@ creating one archive by hand).
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-import re
-import secrets
-import tempfile
-import time
-from pathlib import Path
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, request, session, url_for
+from flask import abort, flash, redirect, request, session, url_for
 from flask_admin import BaseView, expose
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
@@ -29,74 +22,11 @@ from admin_views.base import actor, record_denied, translated
 from portal import policy
 from portal.extensions import db
 from portal.services import customer_import as imp
+from portal.services import import_staging
 from portal.services.errors import DomainError, PermissionDenied
 
 SESSION_KEY = "customer_import"
-STAGING_TTL_SECONDS = 3600
-_TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 ACTION = "customer.import"
-
-
-def staging_dir() -> Path:
-    configured = current_app.config.get("IMPORT_STAGING_PATH")
-    path = Path(configured) if configured else Path(tempfile.gettempdir()) / \
-        "portal-import-staging"
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return path
-
-
-def _staged_path(token: str) -> Path | None:
-    if not isinstance(token, str) or not _TOKEN_RE.match(token):
-        return None
-    return staging_dir() / f"{token}.json"
-
-
-def _sweep() -> None:
-    """Forget staged uploads nobody confirmed within the time limit."""
-    limit = time.time() - STAGING_TTL_SECONDS
-    for entry in staging_dir().glob("*.json"):
-        try:
-            if entry.stat().st_mtime < limit:
-                entry.unlink()
-        except OSError:
-            continue
-
-
-def stage(user_id: int, upload: imp.ImportFile) -> str:
-    token = secrets.token_urlsafe(24)
-    path = _staged_path(token)
-    assert path is not None
-    payload = {"user_id": user_id, "filename": upload.filename, "rows": upload.rows,
-               "lines": upload.lines, "unknown_headers": upload.unknown_headers}
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(payload, fh, ensure_ascii=False)
-    return token
-
-
-def load_staged(token: str, user_id: int) -> imp.ImportFile | None:
-    path = _staged_path(token)
-    if path is None or not path.exists():
-        return None
-    if path.stat().st_mtime < time.time() - STAGING_TTL_SECONDS:
-        discard(token)
-        return None
-    try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if payload.get("user_id") != user_id:
-        return None
-    return imp.ImportFile(filename=payload["filename"], rows=payload["rows"],
-                          lines=payload["lines"],
-                          unknown_headers=payload.get("unknown_headers", []))
-
-
-def discard(token: str | None) -> None:
-    path = _staged_path(token) if token else None
-    if path is not None:
-        with contextlib.suppress(OSError):
-            path.unlink()
 
 
 class CustomerImportView(BaseView):
@@ -150,9 +80,8 @@ class CustomerImportView(BaseView):
         report = self._run(imp.dry_run, upload)
         if report is None:
             return self._page(400)
-        _sweep()
-        discard(session.pop(SESSION_KEY, None))
-        token = stage(actor().id, upload)
+        import_staging.discard(db.session, session.pop(SESSION_KEY, None))
+        token = import_staging.stage(db.session, actor(), upload)
         session[SESSION_KEY] = token
         return self._page(report=report, token=token, upload=upload)
 
@@ -162,7 +91,7 @@ class CustomerImportView(BaseView):
         if not token or request.form.get("token") != token:
             flash(gettext("导入已过期或已完成，请重新上传文件。"), "error")
             return redirect(self.get_url(".index"))
-        upload = load_staged(token, actor().id)
+        upload = import_staging.load(db.session, actor(), token)
         if upload is None:
             session.pop(SESSION_KEY, None)
             flash(gettext("导入已过期或已完成，请重新上传文件。"), "error")
@@ -172,13 +101,13 @@ class CustomerImportView(BaseView):
         if report is None:
             dry = self._run(imp.dry_run, upload)
             return self._page(400, report=dry, token=token, upload=upload)
-        discard(session.pop(SESSION_KEY, None))
+        import_staging.discard(db.session, session.pop(SESSION_KEY, None))
         flash(gettext("已导入 %(n)s 条客户档案。", n=report.valid), "success")
         return self._page(report=report, upload=upload)
 
     @expose("/cancel", methods=("POST",))
     def cancel(self) -> Any:
-        discard(session.pop(SESSION_KEY, None))
+        import_staging.discard(db.session, session.pop(SESSION_KEY, None))
         flash(gettext("已取消导入，未写入任何数据。"), "info")
         return redirect(self.get_url(".index"))
 

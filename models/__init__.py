@@ -19,6 +19,7 @@ from models.customer import (
     OwnerChange,
 )
 from models.document import ConfidentialFile, CopyRequest, FileLevelChange, FileScopeMember
+from models.operations import ImportStaging
 from models.org import ApiToken, Branch, Department, Grant, RoleAssignment, User
 from models.reception import ReceptionRecord, RotationSlot
 from models.settings import CalendarDay, Notification, Setting
@@ -28,6 +29,6 @@ __all__ = [
     "ComplaintEvent", "ComplaintReminder", "ConfidentialFile", "CopyRequest", "CreditApproval",
     "CreditEvaluation", "CreditLine", "CreditUsageReview", "Customer", "CustomerContact",
     "CustomerCorrection", "CustomerTransaction", "Department", "FileLevelChange",
-    "FileScopeMember", "FollowUp", "Grant", "Notification", "OverLimitApproval", "OwnerChange",
+    "FileScopeMember", "FollowUp", "Grant", "ImportStaging", "Notification", "OverLimitApproval", "OwnerChange",
     "ReceptionRecord", "RoleAssignment", "RotationSlot", "Setting", "User",
 ]

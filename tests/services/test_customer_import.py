@@ -162,9 +162,14 @@ def test_csv_formula_text_in_a_name_is_invalid(world, session):
 
 
 @pytest.fixture
-def staging(app, tmp_path):  # noqa: ANN001, ANN201
-    app.config["IMPORT_STAGING_PATH"] = str(tmp_path / "staging")
-    return tmp_path / "staging"
+def staging(session):  # noqa: ANN001, ANN201
+    """The staged uploads (rows of ``import_stagings``) — a callable, re-read at each call."""
+    from models import ImportStaging
+
+    def _rows() -> list:
+        session.expire_all()
+        return session.scalars(select(ImportStaging)).all()
+    return _rows
 
 
 def _post_file(client, name: str, content: bytes):  # noqa: ANN001, ANN202
@@ -183,8 +188,8 @@ def test_portal_import_dry_run_then_confirm_valid_rows(world, session, login, st
     page = resp.get_data(as_text=True)
     assert resp.status_code == 200 and 'data-status="duplicate"' in page
     assert existing.code in page and _count(session) == before
-    staged = list(staging.glob("*.json"))
-    assert len(staged) == 1
+    staged = staging()
+    assert len(staged) == 1 and staged[0].user_id == world.sales1.id
     with client.session_transaction() as s:
         token = s["customer_import"]
     # a file with problems: confirming without "valid rows only" writes nothing
@@ -196,7 +201,7 @@ def test_portal_import_dry_run_then_confirm_valid_rows(world, session, login, st
     assert resp.status_code == 200
     assert _count(session) == before + 1
     assert session.scalars(select(Customer).where(Customer.name == "门户导入客户")).one()
-    assert list(staging.glob("*.json")) == []
+    assert staging() == []
     # the token is single-use
     resp = client.post("/admin/customer_import/confirm", data={"token": token,
                                                                "valid_only": "1"})
@@ -228,3 +233,49 @@ def test_portal_import_bad_file_is_a_clear_400(world, login, staging):
     resp = _post_file(client, "p.exe", b"MZ")
     assert resp.status_code == 400
     assert "xlsx" in resp.get_data(as_text=True)
+
+
+@pytest.fixture
+def second_server(database_url, tmp_path):  # noqa: ANN001, ANN201
+    """Another app server on the same database (built before the first app's context)."""
+    from portal import create_app
+
+    return create_app("testing", SQLALCHEMY_DATABASE_URI=database_url,
+                      STORAGE_PATH=str(tmp_path / "storage"))
+
+
+def test_dry_run_on_one_server_is_confirmed_on_another(second_server, world, session, login,
+                                                       staging):  # noqa: ANN001
+    """Issue 20: the staged rows live in the database, not in a temp folder of the server that
+    took the upload."""
+    client = login(world.sales1)
+    resp = _post_file(client, "p.csv", "客户名称,电话\n另一台服务器确认,13700000099\n".encode())
+    assert resp.status_code == 200
+    with client.session_transaction() as s:
+        cookie_session = dict(s)
+    token = cookie_session["customer_import"]
+    other = second_server.test_client()
+    with other.session_transaction() as s:
+        s.update(cookie_session)
+    with second_server.app_context():
+        resp = other.post("/admin/customer_import/confirm", data={"token": token})
+    assert resp.status_code == 200, resp.status_code
+    session.expire_all()
+    assert session.scalar(select(func.count(Customer.id)).where(
+        Customer.name == "另一台服务器确认")) == 1
+    assert staging() == []
+
+
+def test_a_staged_upload_expires_and_is_bound_to_its_user(world, session):  # noqa: ANN001
+    from datetime import timedelta
+
+    from portal import clock
+    from portal.services import import_staging
+
+    upload = imp.read_upload("x.csv", "客户名称\n过期测试\n".encode())
+    token = import_staging.stage(session, world.sales1, upload)
+    assert import_staging.load(session, world.sales2, token) is None
+    assert import_staging.load(session, world.sales1, token).rows == upload.rows
+    clock.set_now(clock.now() + import_staging.STAGING_TTL + timedelta(seconds=1))
+    assert import_staging.load(session, world.sales1, token) is None
+    assert import_staging.purge_expired(session) == 1
