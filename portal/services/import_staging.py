@@ -67,3 +67,8 @@ def discard(session: Session, token: str | None) -> None:
     if isinstance(token, str) and _TOKEN_RE.match(token):
         session.execute(delete(ImportStaging).where(ImportStaging.token_hash == _hash(token)))
         session.commit()
+
+
+def tick(session: Session, now: object) -> dict[str, int]:
+    """The scheduled command forgets expired stagings."""
+    return {"expired stagings removed": purge_expired(session)}
