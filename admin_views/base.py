@@ -58,6 +58,7 @@ from sqlalchemy.sql import operators
 from sqlalchemy.types import Unicode
 from wtforms import HiddenField
 
+from admin_views import display
 from models import Customer
 from models.enums import AuditOutcome
 from portal import audit, policy
@@ -163,6 +164,7 @@ def _fmt_bool(view: Any, value: Any, name: Any = None) -> str:
 
 LIST_TYPE_FORMATTERS = dict(typefmt.BASE_FORMATTERS)
 LIST_TYPE_FORMATTERS.update({datetime: _fmt_datetime, bool: _fmt_bool})
+LIST_TYPE_FORMATTERS.update(display.TYPE_FORMATTERS)  # money as ¥1,480,000.00
 EXPORT_TYPE_FORMATTERS = dict(typefmt.EXPORT_FORMATTERS)
 EXPORT_TYPE_FORMATTERS.update({datetime: _fmt_datetime})
 

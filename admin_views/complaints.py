@@ -10,7 +10,7 @@ from sqlalchemy import and_
 from wtforms import DecimalField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, NumberRange, Optional
 
-from admin_views import common
+from admin_views import common, display
 from admin_views.base import ScopedModelView, add_view, service
 from admin_views.workflow import Operation, WorkflowMixin
 from models import Complaint, Department, User
@@ -61,6 +61,10 @@ class ComplaintView(WorkflowMixin, ScopedModelView):
     column_choices = {"channel": common.COMPLAINT_CHANNEL, "type": common.COMPLAINT_TYPE,
                       "cause": common.COMPLAINT_CAUSE, "severity": common.SEVERITY,
                       "status": common.COMPLAINT_STATUS}
+    column_formatters = {
+        "status": display.choice_badge(common.COMPLAINT_STATUS, display.COMPLAINT_STATUS_TONES),
+        "deadline_at": display.complaint_deadline,
+    }
     column_labels = dict(common.COMMON_LABELS, **{
         "number": _l("投诉编号"), "channel": _l("渠道"), "type": _l("类别"),
         "cause": _l("原因"), "severity": _l("严重程度"), "major_reason": _l("重大原因"),

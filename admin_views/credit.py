@@ -12,7 +12,7 @@ from sqlalchemy.orm import aliased
 from wtforms import StringField
 from wtforms.validators import Optional
 
-from admin_views import common
+from admin_views import common, display
 from admin_views.base import ScopedModelView, actor, add_view
 from admin_views.workflow import Operation, WorkflowMixin
 from models import CreditEvaluation, CreditLine
@@ -102,6 +102,8 @@ class CreditLineView(WorkflowMixin, _CustomerChildView):
         common.choice_filter(CreditLine.kind, _l("类型"), common.LINE_KIND),
     )
     column_choices = {"kind": common.LINE_KIND, "status": common.LINE_STATUS}
+    column_formatters = {
+        "status": display.choice_badge(common.LINE_STATUS, display.LINE_STATUS_TONES)}
     column_labels = CREDIT_LABELS
     form_columns = ("customer", "kind", "limit_amount", "term_days", "collateral_value",
                     "is_raise", "raise_reason")

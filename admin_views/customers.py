@@ -23,7 +23,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from admin_views import common
+from admin_views import common, display
 from admin_views.base import ScopedModelView, actor, add_view, record_denied, service
 from models import Branch, Customer, FollowUp, User
 from portal import clock, policy
@@ -156,6 +156,11 @@ class CustomerView(ScopedModelView):
     column_default_sort = ("id", True)
     column_choices = {"kind": common.CUSTOMER_KIND, "source": common.CUSTOMER_SOURCE,
                       "intent": common.INTENT, "status": common.CUSTOMER_STATUS}
+    column_formatters = {
+        "status": display.customer_status(common.CUSTOMER_STATUS),
+        "intent": display.choice_badge(common.INTENT, display.INTENT_TONES),
+        "ownership_expires_at": display.ownership_validity,
+    }
     column_labels = dict(common.COMMON_LABELS, **{
         "code": _l("客户编号"), "name": _l("客户名称"), "kind": _l("客户类型"),
         "special_category": _l("特殊类别"), "credit_code": _l("统一社会信用代码"),

@@ -8,7 +8,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_
 
-from admin_views import common
+from admin_views import common, display
 from admin_views.base import ScopedModelView, add_view
 from models import Branch, ReceptionRecord, User
 from portal import clock
@@ -45,6 +45,8 @@ class ReceptionRecordView(ScopedModelView):
     )
     column_choices = {"kind": common.RECEPTION_KIND, "visitor_class": common.VISITOR_CLASS,
                       "venue": common.VENUE, "outcome": common.RECEPTION_OUTCOME}
+    column_formatters = {"outcome": display.choice_badge(common.RECEPTION_OUTCOME,
+                                                         display.RECEPTION_OUTCOME_TONES)}
     column_labels = dict(common.COMMON_LABELS, **{
         "arrived_at": _l("到达时间"), "departed_at": _l("离开时间"), "kind": _l("来访 / 来电"),
         "visitor_class": _l("来客类别"), "venue": _l("接待地点"), "visitor_name": _l("来客姓名"),

@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Flask, redirect, request, url_for
 from flask_admin import Admin, AdminIndexView, expose
+from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -117,7 +118,9 @@ class HomeView(AdminIndexView):
 
 
 def build_admin(app: Flask) -> Admin:
-    admin = Admin(app, name=_l("客户档案"), index_view=HomeView(name=_l("首页"), url="/admin"))
+    # Full-width (fluid) Bootstrap 4 layout: lists use the whole screen (issue 14).
+    admin = Admin(app, name=_l("客户档案"), index_view=HomeView(name=_l("首页"), url="/admin"),
+                  theme=Bootstrap4Theme(fluid=True))
     for name in AREA_MODULES:
         try:
             module = importlib.import_module(f"admin_views.{name}")
