@@ -34,6 +34,7 @@ extract: $(STAMP)
 run: install
 	$(BIN)/flask portal migrate
 	$(BIN)/flask portal demo-data
+	$(BIN)/flask portal calendar-import --skip-missing
 	$(BIN)/flask portal banner
 	$(BIN)/flask run --host 127.0.0.1 --port 5000
 

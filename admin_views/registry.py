@@ -111,10 +111,28 @@ class HomeView(AdminIndexView):
         return HomeCard(_l("可认领客户"), len(rows), url_for(f"{view.endpoint}.claim_view"),
                         "success")
 
+    def alerts(self) -> list[tuple[str, Any, str | None]]:
+        """(tone, message, link) shown above the cards."""
+        from models import CalendarDay
+        from portal.services import workcalendar
+
+        alerts: list[tuple[str, Any, str | None]] = []
+        if policy.can(current_user, "setting.change", CalendarDay):
+            warning = workcalendar.next_year_warning(db.session)
+            if warning is not None:
+                text = (_l("%(year)s 年的工作日历（法定节假日和调休）尚未设置：可一键导入。",
+                           year=warning.year) if warning.importable else
+                        _l("%(year)s 年的工作日历（法定节假日和调休）尚未设置：内置数据尚未包含该年，"
+                           "请在国务院办公厅公布后在月历中录入。", year=warning.year))
+                alerts.append(("warning", text,
+                               url_for("calendarday.month_view", month=f"{warning.year}-01")))
+        return alerts
+
     @expose("/")
     def index(self):  # noqa: ANN201
         cards = self.cards() if current_user.is_authenticated else []
-        return self.render("admin/index.html", cards=cards)
+        alerts = self.alerts() if current_user.is_authenticated else []
+        return self.render("admin/index.html", cards=cards, alerts=alerts)
 
 
 def build_admin(app: Flask) -> Admin:

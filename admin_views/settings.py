@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import calendar as pycalendar
+from datetime import date, timedelta
 from typing import Any
 
+from flask import flash, redirect, request, url_for
+from flask_admin import expose
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from admin_views import common
 from admin_views.base import ScopedModelView, actor, add_view
 from models import CalendarDay, Setting
+from portal import clock
 from portal import settings as portal_settings
 from portal.extensions import db
+from portal.services import workcalendar
 
 SERVICES = "portal.services.configuration"
 
@@ -47,6 +54,85 @@ class CalendarDayView(ScopedModelView):
     create_service = f"{SERVICES}:add_calendar_day"
     update_service = f"{SERVICES}:update_calendar_day"
     delete_service = f"{SERVICES}:delete_calendar_day"
+    list_template = "admin/calendar_list.html"
+    # The calendar belongs to the "setting" area, which has no "add": adding a day is a change
+    # of the settings (before, /new/ needed setting.add, which no grant can hold).
+    endpoint_verbs = {"create_view": ("change",), "month_view": ("view",),
+                      "set_days_view": ("change",), "import_view": ("change",)}
+
+    @expose("/month/")
+    def month_view(self) -> Any:
+        """The month grid: click a day to set it (节假日 / 调休上班日 / 正常)."""
+        today = clock.today()
+        year, month = _month_arg(request.args.get("month"), today)
+        selected = _date_arg(request.args.get("day"))
+        overrides = workcalendar.month_days(db.session, year, month)
+        weeks = []
+        for week in pycalendar.Calendar(firstweekday=0).monthdatescalendar(year, month):
+            cells = []
+            for d in week:
+                row = overrides.get(d)
+                kind = row.kind if row else ("weekend" if d.weekday() >= 5 else "normal")
+                working = kind == "workday" or (kind == "normal")
+                cells.append({"date": d, "in_month": d.month == month, "kind": kind,
+                              "name": row.name if row else None, "working": working,
+                              "today": d == today, "selected": d == selected})
+            weeks.append(cells)
+        prev_m = date(year, month, 1) - timedelta(days=1)
+        next_m = date(year, month, 28) + timedelta(days=7)
+        sel_row = overrides.get(selected) if selected else None
+        if selected and sel_row is None:
+            sel_row = db.session.get(CalendarDay, selected)
+        covered = workcalendar.official_years()
+        return self.render(
+            "admin/calendar_month.html", year=year, month=month, weeks=weeks,
+            selected=selected, selected_row=sel_row,
+            prev_month=f"{prev_m:%Y-%m}", next_month=f"{next_m:%Y-%m}",
+            this_month=f"{today:%Y-%m}", covered=covered,
+            year_configured=workcalendar.year_configured(db.session, year),
+            can_change=self.allowed("change"), list_url=self.get_url(".index_view"))
+
+    @expose("/set/", methods=("POST",))
+    def set_days_view(self) -> Any:
+        data = {k: request.form.get(k) for k in ("day", "until", "kind", "name")}
+        back = request.form.get("month") or (data["day"] or "")[:7]
+        if self.run_service(lambda s, a: workcalendar.set_days(s, a, data)):
+            flash(gettext("日历已保存。之后登记的投诉按新日历计算期限；已登记投诉的期限不变。"),
+                  "success")
+        return redirect(url_for(".month_view", month=back or None, day=data["day"] or None))
+
+    @expose("/import/", methods=("POST",))
+    def import_view(self) -> Any:
+        year = request.form.get("year") or ""
+        result: list[Any] = []
+
+        def run(s: Any, a: Any) -> Any:
+            result.append(workcalendar.import_official_year(s, a, year))
+        if self.run_service(run):
+            r = result[0]
+            flash(gettext("已导入 %(year)s 年法定节假日：%(holidays)s 天节假日，"
+                          "%(workdays)s 天调休上班日（%(changed)s 天有变化）。",
+                          year=r.year, holidays=r.holidays, workdays=r.workdays,
+                          changed=r.changed), "success")
+        month = f"{year}-01" if year.isdigit() else None
+        return redirect(url_for(".month_view", month=month))
+
+
+def _month_arg(raw: str | None, today: date) -> tuple[int, int]:
+    try:
+        y, m = (int(x) for x in (raw or "").split("-")[:2])
+        if 2000 <= y <= 2100 and 1 <= m <= 12:
+            return y, m
+    except ValueError:
+        pass
+    return today.year, today.month
+
+
+def _date_arg(raw: str | None) -> date | None:
+    try:
+        return date.fromisoformat(raw or "")
+    except ValueError:
+        return None
 
 
 def register(admin: Any) -> None:
