@@ -74,6 +74,15 @@ def create_app(config_name: str | None = None, **overrides: object) -> Flask:
 
     app.cli.add_command(portal_cli)
 
+    proxies = int(app.config.get("PROXY_COUNT") or 0)
+    if proxies > 0:
+        # behind nginx: the client address, scheme and host come from the X-Forwarded-*
+        # headers that exactly this many proxies set (the rate limit and the audit use it)
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies,  # type: ignore[method-assign]
+                                x_host=proxies)
+
     @app.before_request
     def _request_id() -> None:
         g.request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex[:16]

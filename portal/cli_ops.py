@@ -51,3 +51,21 @@ def restore_command(directory: Path) -> None:
         sys.exit(1)
     click.echo("restore verified: row counts and fingerprints match, audit chain intact, "
                "every file checksum OK")
+
+
+@portal_cli.command("serve", with_appcontext=False)
+@click.option("--bind", default="127.0.0.1:8000", show_default=True,
+              help="Address the proxy (nginx) forwards to.")
+@click.option("--workers", type=int, default=None,
+              help="Worker processes [default: 2 × cores + 1, at most 16].")
+@click.option("--timeout", type=int, default=120, show_default=True,
+              help="Seconds a request may take (streamed exports of a million rows included).")
+def serve_command(bind: str, workers: int | None, timeout: int) -> None:
+    """Serve the portal and the API in production with gunicorn (the ``prod`` extra)."""
+    from portal.server import ServerError, serve
+
+    try:
+        serve(bind=bind, workers=workers, timeout=timeout)
+    except ServerError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)

@@ -49,6 +49,8 @@ class BaseConfig:
     LOG_FORMAT = "text"
     LOG_LEVEL = "INFO"
     METRICS_TOKEN: str | None = None
+    # reverse proxies in front of the app that set X-Forwarded-For/-Proto/-Host (0 = none)
+    PROXY_COUNT = 0
     RATELIMIT_LOGIN = "20 per minute"
     GRAPHQL_GRAPHIQL = False
     GRAPHQL_INTROSPECTION = True
@@ -128,6 +130,7 @@ ENV_OVERRIDES = {
     "LOG_FORMAT": "LOG_FORMAT",
     "LOG_LEVEL": "LOG_LEVEL",
     "METRICS_TOKEN": "METRICS_TOKEN",
+    "PROXY_COUNT": "PROXY_COUNT",
 }
 
 
