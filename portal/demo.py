@@ -1166,9 +1166,35 @@ class _Builder:
                             self.now - timedelta(days=rng.uniform(1, 4)))
                 lines.append(self._line(c, ev, kind, limit, term, start, proposer, finance, gm,
                                         final=final))
+        suspended = self._suspended_by_c(candidates, plan, evaluations, finance, gm, manager_of)
+        evaluations += suspended[0]
+        lines += suspended[1]
         self.s.add_all(evaluations + lines + txs + reviews)
         self.counts["credit evaluations"] = len(evaluations)
         self.counts["credit lines"] = len(lines)
+
+    def _suspended_by_c(self, candidates: list[_Cust], plan: list[str],
+                        evaluations: list[CreditEvaluation], finance: int, gm: int,
+                        manager_of: dict[str, str]) -> tuple[list[CreditEvaluation], list[CreditLine]]:
+        """R-CRED-4 "a customer rated C after a line was approved has that line suspended at
+        once": the first C customer had an A rating and an approved line before its C rating
+        (own random stream, so the rest of the demo stays as it was)."""
+        rng = random.Random(16)
+        c_customers = [c for c, sc in zip(candidates, plan, strict=False) if sc == "C"]
+        if not c_customers:
+            return [], []
+        c = c_customers[0]
+        c_ev = max((e for e in evaluations if e.customer_id == c.obj.id), key=lambda e: e.evaluated_at, default=None)
+        c_at = c_ev.evaluated_at if c_ev is not None else self.work_time(3)
+        monthly = Decimal(rng.randrange(30, 300) * 10000)
+        a_ev = self._evaluation(c, "A", monthly, c_at - timedelta(days=120), finance)
+        line = self._line(c, a_ev, CreditLineKind.LONG_TERM,
+                          _round_limit(min(a_ev.avg_monthly_shipments,
+                                           a_ev.avg_monthly_receipts) * Decimal("0.6")), 30,
+                          a_ev.evaluated_at + timedelta(days=2), self.uid(manager_of[c.branch]),
+                          finance, gm, final=CreditLineStatus.APPROVED)
+        c.obj.notes = "授信批准后信用评定降为C级，授信已即时暂停（R-CRED-4）。"
+        return [a_ev], [line]
 
     def _evaluation(self, c: _Cust, target: str, monthly: Decimal, at: datetime,
                     evaluator: int, collateral: bool = False) -> CreditEvaluation:

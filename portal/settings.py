@@ -30,6 +30,7 @@ DEFAULTS: dict[str, Any] = {
     "credit.review_interval_days": 92,
     "credit.max_term_days": 30,
     "credit.max_temporary_term_days_b": 15,
+    "credit.temporary_line_months": 3,
     "file.copy_link_minutes": 10,
     "file.max_upload_mb": 10,
     "file.user_quota_mb": 500,

@@ -31,6 +31,7 @@ from models import (
 from models.enums import ComplaintStatus, Role
 from portal import audit, clock, demo, settings
 from portal.services import complaints as complaint_service
+from portal.services import credit as credit_service
 from portal.services import customers as customer_service
 
 CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -220,14 +221,19 @@ def test_R_CRED_demo_ratings_lines_and_time_driven_cases(session, loaded):
     by_customer: dict[int, list[CreditLine]] = defaultdict(list)
     for line in lines:
         by_customer[line.customer_id].append(line)
-    # a C-rated customer has no credit at all (R-CRED-4)
+    # a C-rated customer has no credit in force (R-CRED-4); one was rated C after its line
+    # was approved: that line is suspended at once
     c_rated = [cid for cid, ev in latest.items() if ev.rating == "C"]
-    assert c_rated and all(not by_customer[cid] for cid in c_rated)
+    assert c_rated and all(credit_service.line_in_force(session, cid) is None
+                           for cid in c_rated)
+    suspended = [line for cid in c_rated for line in by_customer[cid]]
+    assert len(suspended) == 1
+    assert credit_service.line_state(session, suspended[0]) == "suspended"
     assert {"proposed", "reviewed", "approved"} <= {line.status for line in lines}
     users = {u.id: u for u in session.scalars(select(User))}
     for line in lines:
         ev = line.evaluation
-        assert ev.rating != "C"
+        assert ev.rating != "C"  # the evaluation the line was approved on
         assert line.term_days <= 30
         if ev.rating == "B":
             assert line.collateral_value > 0 or line.status == "rejected"
@@ -255,7 +261,7 @@ def test_R_CRED_demo_ratings_lines_and_time_driven_cases(session, loaded):
     assert [cid for cid, ev in latest.items() if now - ev.evaluated_at > interval]
     # R-CRED-8: one customer above the limit in force
     in_force = {line.customer_id: line.limit_amount for line in lines
-                if line.status == "approved"}
+                if line.status == "approved" and line.customer_id not in c_rated}
     over = [c for c in session.scalars(select(Customer).where(Customer.id.in_(in_force)))
             if c.outstanding_balance > in_force[c.id]]
     assert len(over) == 1

@@ -63,11 +63,12 @@ REASONS: dict[str, tuple[str, str]] = {
     "b.operations_not_good": (N_("operations not good for 2 years"), "近两年经营状况一般"),
     "b.capital_not_strong": (N_("capital not strong"), "资金实力一般"),
     "b.receipts_below_standard": (N_("receipts do not meet the standard"), "回款未达标准"),
+    "b.promises_not_good": (N_("promise keeping not proven good"), "守信记录未达良好"),
 }
 
 # Data without which a customer cannot be rated A (R-CRED-1 "key data missing").
-KEY_FIELDS = ("years_of_cooperation", "bad_debt_2y", "illegal_operation", "ordered_to_stop",
-              "operating_condition", "capital_strength", "receipts_meet_standard",
+KEY_FIELDS = ("years_of_cooperation", "bad_debt_2y", "promise_keeping", "illegal_operation",
+              "ordered_to_stop", "operating_condition", "capital_strength", "receipts_meet_standard",
               "avg_monthly_receipts")
 
 BOOL_FIELDS = ("bad_debt_2y", "debt_disputes", "serious_decline", "illegal_operation",
@@ -126,6 +127,9 @@ def rate(answers: dict[str, Any]) -> RatingResult:
     years = answers.get("years_of_cooperation")
     if _present(answers, "years_of_cooperation") and Decimal(str(years)) < 1:
         b_reasons.append("b.new_customer")
+    if _present(answers, "promise_keeping") and \
+            answers["promise_keeping"] != Quality3.GOOD.value:
+        b_reasons.append("b.promises_not_good")  # "fair" is not "strict performance" (R-CRED-1)
     if _present(answers, "operating_condition") and \
             answers["operating_condition"] != Quality3.GOOD.value:
         b_reasons.append("b.operations_not_good")
@@ -195,6 +199,7 @@ def evaluate(session: Session, actor: User, customer_id: int, answers: dict[str,
     clean = _clean_answers(dict(answers))
     result = rate(clean)
     now = clock.now()
+    in_force = line_in_force(session, customer.id) if result.rating == Rating.C.value else None
     columns = {k: v for k, v in clean.items() if v is not None}
     ev = CreditEvaluation(customer_id=customer.id, rating=result.rating,
                           rating_reason=explain(result), evaluated_by_id=actor.id,
@@ -202,6 +207,15 @@ def evaluate(session: Session, actor: User, customer_id: int, answers: dict[str,
     session.add(ev)
     session.flush()
     audit.record(session, actor, "credit.evaluate", ev, after=audit.snapshot(ev))
+    if in_force is not None:
+        # R-CRED-4: a C rating suspends the line in force at once (see in_force_clause).
+        audit.record(session, actor, "credit.suspend", in_force,
+                     detail=f"rated C by evaluation {ev.id}")
+        recipients = [in_force.approved_by_id, in_force.proposed_by_id, customer.owner_id]
+        for uid in dict.fromkeys(u for u in recipients if u):
+            notify(session, uid, "credit.suspended", in_force,
+                   f"The credit line of {customer.name} is suspended: the customer is now "
+                   f"rated C.", f"credit.suspended:{in_force.id}:{uid}", now)
     return ev
 
 
@@ -218,9 +232,9 @@ def latest_evaluation(session: Session, customer_id: int) -> CreditEvaluation | 
 
 
 def monthly_amount(ev: CreditEvaluation) -> Decimal:
-    """"Average monthly amount" of R-CRED-4: the larger of average monthly shipments and
-    receipts (documented decision)."""
-    return max(ev.avg_monthly_shipments or ZERO, ev.avg_monthly_receipts or ZERO)
+    """"Average monthly amount" of R-CRED-4: the smaller of average monthly shipments and
+    receipts ("limit ≤ min(shipments, receipts)"); a missing figure counts as 0."""
+    return min(ev.avg_monthly_shipments or ZERO, ev.avg_monthly_receipts or ZERO)
 
 
 def check_caps(session: Session, ev: CreditEvaluation, kind: str, limit: Decimal, term: int,
@@ -255,14 +269,62 @@ def check_caps(session: Session, ev: CreditEvaluation, kind: str, limit: Decimal
                             rule="R-CRED-4", field="term_days", days=term_cap)
 
 
+def suspended_by_c_clause() -> ColumnElement[bool]:
+    """R-CRED-4 "a customer rated C after a line was approved has that line suspended at
+    once": an evaluation rated C on or after the line's approval. The suspension does not end
+    by itself when a later evaluation is better: a new line goes through the chain again."""
+    return select(CreditEvaluation.id).where(
+        CreditEvaluation.customer_id == CreditLine.customer_id,
+        CreditEvaluation.rating == Rating.C.value,
+        CreditEvaluation.evaluated_at >= CreditLine.approved_at).exists()
+
+
+def in_force_clause(today: date) -> ColumnElement[bool]:
+    """The one predicate of "in force" (R-CRED-4, R-CRED-5): approved, before its end date
+    (失效日期: a temporary line lapses on it) and not suspended by a later C rating."""
+    return and_(CreditLine.status == LS.APPROVED.value,
+                or_(CreditLine.valid_until.is_(None), CreditLine.valid_until > today),
+                ~suspended_by_c_clause())
+
+
+def line_state(session: Session, line: CreditLine, today: date | None = None) -> str:
+    """The status a user sees: ``suspended`` (C rating after approval) and ``lapsed`` (end
+    date reached) are derived from an approved line; other statuses are stored."""
+    if line.status != LS.APPROVED.value:
+        return line.status
+    today = today or clock.today()
+    if line.valid_until is not None and line.valid_until <= today:
+        return "lapsed"
+    if line.approved_at is not None and session.scalar(select(func.count(CreditEvaluation.id))
+                                                       .where(
+            CreditEvaluation.customer_id == line.customer_id,
+            CreditEvaluation.rating == Rating.C.value,
+            CreditEvaluation.evaluated_at >= line.approved_at)):
+        return "suspended"
+    return line.status
+
+
 def line_in_force(session: Session, customer_id: int, today: date | None = None
                   ) -> CreditLine | None:
-    """The approved line of the customer (R-CRED-5: only approved is in force)."""
+    """The line in force of the customer (see ``in_force_clause``)."""
     today = today or clock.today()
     return session.scalar(select(CreditLine).where(
-        CreditLine.customer_id == customer_id, CreditLine.status == LS.APPROVED.value,
-        or_(CreditLine.valid_until.is_(None), CreditLine.valid_until >= today))
+        CreditLine.customer_id == customer_id, in_force_clause(today))
         .order_by(CreditLine.approved_at.desc(), CreditLine.id.desc()).limit(1))
+
+
+def add_months(day: date, months: int) -> date:
+    """``day`` plus whole calendar months (clamped to the month's last day)."""
+    import calendar as _cal
+
+    month0 = day.month - 1 + months
+    year, month = day.year + month0 // 12, month0 % 12 + 1
+    return date(year, month, min(day.day, _cal.monthrange(year, month)[1]))
+
+
+def temporary_end(session: Session, start: date) -> date:
+    """The default end date of a temporary line (setting, default 3 months after start)."""
+    return add_months(start, int(settings.get(session, "credit.temporary_line_months")))
 
 
 def had_credit(session: Session, customer_id: int) -> bool:
@@ -328,6 +390,14 @@ def propose_line(session: Session, actor: User, customer_id: int, data: dict[str
             valid_until = date.fromisoformat(valid_until)
         except ValueError:
             raise ValidationFailed(N_("Enter a date."), field="valid_until") from None
+    if valid_until:
+        today = clock.today()
+        if valid_until <= today:
+            raise ValidationFailed(N_("The end date must be after today."), field="valid_until")
+        if kind == CreditLineKind.TEMPORARY.value and valid_until > temporary_end(session, today):
+            raise RuleViolation(N_("A temporary line ends at the latest on %(date)s."),
+                                rule="R-CRED-4", field="valid_until",
+                                date=temporary_end(session, today))
     now = clock.now()
     line = CreditLine(customer_id=customer.id, evaluation_id=ev.id, kind=kind,
                       limit_amount=limit, term_days=term, collateral_value=collateral,
@@ -402,6 +472,13 @@ def approve_line(session: Session, actor: User, line_id: int, accept: bool,
     before = _line_snap(line)
     now = clock.now()
     if accept:
+        ev = latest_evaluation(session, line.customer_id)
+        if ev is None:
+            raise RuleViolation(N_("Evaluate the customer's credit before proposing a line."),
+                                rule="R-CRED-4")
+        # R-CRED-4: the caps again, against the latest evaluation (it may have changed since).
+        check_caps(session, ev, line.kind, line.limit_amount, line.term_days,
+                   line.collateral_value or ZERO, had_credit(session, line.customer_id))
         current = line_in_force(session, line.customer_id)
         is_raise = current is not None and line.limit_amount > current.limit_amount
         if is_raise and not line.raise_reason:
@@ -420,6 +497,10 @@ def approve_line(session: Session, actor: User, line_id: int, accept: bool,
         line.status = LS.APPROVED.value
         line.approved_by_id, line.approved_at = actor.id, now
         line.valid_from = clock.today()
+        line.evaluation_id = ev.id
+        if line.kind == CreditLineKind.TEMPORARY.value:
+            end = temporary_end(session, line.valid_from)
+            line.valid_until = min(line.valid_until or end, end)
     else:
         if not note:
             raise ValidationFailed(N_("Say why the proposal is rejected."), field="note")
@@ -523,8 +604,7 @@ def record_transaction(session: Session, actor: User, customer_id: int, kind: st
 
 def _limit_subquery(today: date):
     return (select(CreditLine.customer_id, func.max(CreditLine.limit_amount).label("limit"))
-            .where(CreditLine.status == LS.APPROVED.value,
-                   or_(CreditLine.valid_until.is_(None), CreditLine.valid_until >= today))
+            .where(in_force_clause(today))
             .group_by(CreditLine.customer_id).subquery())
 
 
@@ -712,9 +792,7 @@ def tick(session: Session, now: datetime | None = None) -> dict[str, int]:
     session.commit()
 
     month = _previous_month(today)
-    lim_lines = session.scalars(select(CreditLine).where(
-        CreditLine.status == LS.APPROVED.value,
-        or_(CreditLine.valid_until.is_(None), CreditLine.valid_until >= today))).all()
+    lim_lines = session.scalars(select(CreditLine).where(in_force_clause(today))).all()
     for line in lim_lines:
         if line.approved_at and calendar.company_date(line.approved_at) >= today.replace(day=1):
             continue  # approved this month: nothing to review for last month

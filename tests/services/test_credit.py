@@ -203,7 +203,7 @@ def test_R_CRED_5_proposal_review_approval_puts_line_in_force(session, world):
         svc.review_line(session, world.finance, line.id, True)
         assert svc.line_in_force(session, _customer(world).id) is None
         svc.approve_line(session, world.gm, line.id, True)
-    assert svc.line_in_force(session, _customer(world).id).id == line.id
+        assert svc.line_in_force(session, _customer(world).id).id == line.id
     steps = session.scalars(select(CreditApproval.step).where(
         CreditApproval.credit_line_id == line.id).order_by(CreditApproval.id)).all()
     assert steps == ["propose", "review", "approve"]
