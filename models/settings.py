@@ -4,8 +4,9 @@ notifications the scheduled command records."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Date, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, VersionedMixin, one_of, utcnow
@@ -37,7 +38,11 @@ class CalendarDay(Base):
 
 class Notification(Base):
     """An event recorded by the scheduled command or a service, addressed to a user.
-    ``dedupe_key`` makes recording idempotent."""
+
+    ``message`` is an English msgid and ``params`` its parameters (JSON): the text is
+    translated when read, in the reader's language. Rows written before messages had
+    parameters have ``params`` NULL and are shown as stored. ``dedupe_key`` makes recording
+    idempotent. Written only through ``portal.services.notifications.notify``."""
 
     __tablename__ = "notifications"
     __table_args__ = (Index("ix_notifications_user_id_read_at", "user_id", "read_at"),)
@@ -48,6 +53,7 @@ class Notification(Base):
     target_type: Mapped[str | None] = mapped_column(String(64))
     target_id: Mapped[str | None] = mapped_column(String(64))
     message: Mapped[str] = mapped_column(Text)
+    params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None]

@@ -21,7 +21,6 @@ from models import (
     ComplaintReminder,
     Customer,
     Department,
-    Notification,
     User,
 )
 from models.enums import (
@@ -32,7 +31,7 @@ from models.enums import (
     Severity,
 )
 from portal import audit, clock, policy, settings
-from portal.services import calendar
+from portal.services import calendar, notifications
 from portal.services.errors import (
     N_,
     PermissionDenied,
@@ -72,7 +71,7 @@ COLLECTIVE_MIN_CUSTOMERS = 3
 
 
 # ---------------------------------------------------------------------------------------------
-# Notifications (idempotent through Notification.dedupe_key)
+# Idempotent inserts (used by the scheduled parts)
 # ---------------------------------------------------------------------------------------------
 
 
@@ -96,17 +95,6 @@ def _insert_ignore(session: Session, model: type, values: dict[str, Any], key: l
     stmt = (insert(table).values(**values).on_conflict_do_nothing(index_elements=key)
             .returning(*table.primary_key.columns))
     return session.execute(stmt).first() is not None
-
-
-def notify(session: Session, user_id: int | None, kind: str, target: Any, message: str,
-           dedupe_key: str, now: datetime | None = None) -> bool:
-    """Record one notification unless one with the same ``dedupe_key`` exists."""
-    target_type = type(target).__name__ if target is not None else None
-    target_id = str(getattr(target, "id", "")) if target is not None else None
-    return _insert_ignore(session, Notification, {
-        "user_id": user_id, "kind": kind[:48], "target_type": target_type,
-        "target_id": target_id, "message": message, "dedupe_key": dedupe_key[:200],
-        "created_at": now or clock.now()}, ["dedupe_key"])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -209,15 +197,13 @@ def _event(session: Session, c: Complaint, actor: User | None, to_status: str,
 
 
 def _notify_step(session: Session, c: Complaint, ev: ComplaintEvent, users: list[int | None],
-                 message: str, kind: str = "complaint.step") -> int:
+                 message: str, params: dict[str, Any] | None = None,
+                 kind: str = "complaint.step") -> int:
     """Tell the first responder (R-COMP-4) and the given users about a step."""
-    sent = 0
-    for uid in dict.fromkeys([c.received_by_id, *users]):
-        if uid is None:
-            continue
-        sent += notify(session, uid, kind, c, message,
-                       f"{kind}:{c.id}:{ev.id}:{uid}")
-    return sent
+    return notifications.notify(
+        session, user_ids=[u for u in dict.fromkeys([c.received_by_id, *users]) if u is not None],
+        kind=kind, message=message, params={"number": c.number, **(params or {})},
+        target=c, dedupe_key=f"{kind}:{c.id}:{ev.id}")
 
 
 def _ids(users: list[User]) -> list[int]:
@@ -318,10 +304,12 @@ def _escalate(session: Session, c: Complaint, now: datetime) -> int:
         session, "complaint.approve_major", c)
     sent = 0
     for uid in dict.fromkeys([*_ids(approvers), c.received_by_id]):
-        sent += notify(session, uid, "complaint.major", c,
-                       f"Major complaint {c.number}: {c.major_reason}. Needs escalation "
-                       f"and general-manager approval of the resolution.",
-                       f"complaint.major:{c.id}:{uid}", now)
+        sent += notifications.notify(
+            session, user_ids=[uid], kind="complaint.major",
+            message=N_("Major complaint %(number)s: escalated, the resolution needs the "
+                       "general manager's approval."),
+            params={"number": c.number}, target=c, dedupe_key=f"complaint.major:{c.id}",
+            now=now)
     return sent
 
 
@@ -401,7 +389,8 @@ def assign(session: Session, actor: User, complaint_id: int, handler_id: int,
                                user=handler.username)
     return _advance(session, actor, c, S.ASSIGNED.value, note, before=before,
                     action="complaint.assign", users=[handler.id, previous],
-                    message=f"Complaint {c.number} assigned to {handler.full_name}.")
+                    message=N_("Complaint %(number)s was assigned to %(handler)s."),
+                    params={"handler": handler.full_name}, kind="complaint.assigned")
 
 
 def _handle_step(session: Session, actor: User, complaint_id: int, to_status: str,
@@ -414,6 +403,7 @@ def _handle_step(session: Session, actor: User, complaint_id: int, to_status: st
 
 def _advance(session: Session, actor: User, c: Complaint, to_status: str, note: str | None, *,
              before: dict, action: str, users: list[int | None], message: str,
+             params: dict[str, Any] | None = None, kind: str = "complaint.step",
              changes: dict[str, Any] | None = None, now: datetime | None = None) -> Complaint:
     """Record the step event, move ``c`` to ``to_status`` (plus ``changes``), tell the first
     responder and ``users``, and audit ``action``."""
@@ -423,7 +413,7 @@ def _advance(session: Session, actor: User, c: Complaint, to_status: str, note: 
         setattr(c, name, value)
     c.updated_at = now if now is not None else clock.now()
     session.flush()
-    _notify_step(session, c, ev, users, message)
+    _notify_step(session, c, ev, users, message, params, kind)
     audit.record(session, actor, action, c, before=before, after=_snap(c))
     return c
 
@@ -436,7 +426,7 @@ def start_investigation(session: Session, actor: User, complaint_id: int,
                              expected_version, note)
     return _advance(session, actor, c, S.INVESTIGATING.value, note, before=before,
                     action="complaint.handle", users=[],
-                    message=f"Complaint {c.number}: investigation started.")
+                    message=N_("Complaint %(number)s: investigation started."))
 
 
 def approval_actions(session: Session, c: Complaint) -> list[str]:
@@ -468,7 +458,8 @@ def propose_resolution(session: Session, actor: User, complaint_id: int, resolut
     for action in approval_actions(session, c):
         approvers += _ids(policy.users_with(session, action, c))
     _notify_step(session, c, ev, [u for u in approvers if u != c.accused_user_id],
-                 f"Complaint {c.number}: a resolution awaits approval.")
+                 N_("Complaint %(number)s: a resolution awaits your approval."),
+                 kind="complaint.awaiting_approval")
     audit.record(session, actor, "complaint.handle", c, before=before, after=_snap(c))
     return c
 
@@ -497,7 +488,8 @@ def approve(session: Session, actor: User, complaint_id: int, accept: bool = Tru
     return _advance(
         session, actor, c, to_status, note, before=_snap(c), action="complaint.approve",
         users=[c.handler_id], changes=changes,
-        message=f"Complaint {c.number}: resolution {'approved' if accept else 'sent back'}.")
+        message=N_("Complaint %(number)s: the resolution was approved.") if accept
+        else N_("Complaint %(number)s: the resolution was sent back."))
 
 
 @verb
@@ -508,7 +500,7 @@ def reply(session: Session, actor: User, complaint_id: int, note: str | None = N
                              note)
     return _advance(session, actor, c, S.REPLIED.value, note, before=before,
                     action="complaint.handle", users=[],
-                    message=f"Complaint {c.number}: the customer has the answer.")
+                    message=N_("Complaint %(number)s: the customer has the answer."))
 
 
 def _ended(session: Session, now: datetime) -> dict[str, Any]:
@@ -535,7 +527,7 @@ def close(session: Session, actor: User, complaint_id: int, satisfaction: Any,
     now = clock.now()
     return _advance(session, actor, c, S.CLOSED.value, note, before=before,
                     action="complaint.close", users=[c.handler_id],
-                    message=f"Complaint {c.number} closed.", now=now,
+                    message=N_("Complaint %(number)s was closed."), now=now,
                     changes={"satisfaction": score, **_ended(session, now)})
 
 
@@ -550,7 +542,7 @@ def reject(session: Session, actor: User, complaint_id: int, reason: str,
     now = clock.now()
     return _advance(session, actor, c, S.REJECTED.value, text, before=before,
                     action="complaint.reject", users=[c.handler_id],
-                    message=f"Complaint {c.number} rejected: {text}", now=now,
+                    message=N_("Complaint %(number)s was rejected as unfounded."), now=now,
                     changes={"rejection_reason": text, **_ended(session, now)})
 
 
@@ -589,7 +581,8 @@ def extend(session: Session, actor: User, complaint_id: int, reason: str, workin
     c.updated_at = clock.now()
     session.flush()
     _notify_step(session, c, ev, [c.handler_id],
-                 f"Complaint {c.number}: deadline extended to {deadline:%Y-%m-%d}.")
+                 N_("Complaint %(number)s: the deadline was extended to %(deadline)s."),
+                 {"deadline": deadline.isoformat()})
     audit.record(session, actor, "complaint.extend", c, before=before, after=_snap(c))
     return c
 
@@ -614,11 +607,12 @@ def remind(session: Session, actor: User, complaint_id: int, note: str | None = 
         raise RuleViolation(N_("Only an open complaint can be reminded."), rule="R-COMP-7")
     now = clock.now()
     r = _record_reminder(session, c, actor, (note or "").strip() or "催办", now)
-    for uid in dict.fromkeys([c.handler_id, c.received_by_id]):
-        if uid is not None:
-            notify(session, uid, "complaint.reminder", c,
-                   f"Reminder for complaint {c.number}: {r.note}",
-                   f"complaint.reminder.manual:{r.id}:{uid}", now)
+    notifications.notify(
+        session, user_ids=[u for u in (c.handler_id, c.received_by_id) if u is not None],
+        kind="complaint.reminder",
+        message=N_("Reminder for complaint %(number)s from %(actor)s: please finish it."),
+        params={"number": c.number, "actor": actor.full_name}, target=c,
+        dedupe_key=f"complaint.reminder.manual:{r.id}", now=now)
     audit.record(session, actor, "complaint.remind", c, after=audit.snapshot(r))
     return r
 
@@ -736,16 +730,22 @@ def tick(session: Session, now: datetime | None = None) -> dict[str, int]:
     overdue = session.scalars(select(Complaint).where(overdue_clause(now))
                               .order_by(Complaint.id)).all()
     for c in overdue:
-        gate = notify(session, c.received_by_id, "complaint.overdue", c,
-                      f"Complaint {c.number} is overdue (deadline {c.deadline_at:%Y-%m-%d %H:%M} "
-                      f"UTC). 催办单 recorded.", f"complaint.overdue:{c.id}:{day}", now)
+        params = {"number": c.number, "deadline": c.deadline_at}
+        gate = notifications.notify(
+            session, user_ids=[c.received_by_id], kind="complaint.overdue",
+            message=N_("Complaint %(number)s is overdue (deadline %(deadline)s); a reminder "
+                       "was recorded."),
+            params=params, target=c, dedupe_key=f"complaint.overdue:{c.id}:{day}", now=now)
         if gate:
             r = _record_reminder(session, c, None, f"overdue since {c.deadline_at:%Y-%m-%d}",
                                  now)
             if c.handler_id:
-                notify(session, c.handler_id, "complaint.overdue", c,
-                       f"Complaint {c.number} is overdue: please finish it.",
-                       f"complaint.overdue:{c.id}:{day}:{c.handler_id}", now)
+                notifications.notify(
+                    session, user_ids=[c.handler_id], kind="complaint.overdue",
+                    message=N_("Complaint %(number)s is overdue (deadline %(deadline)s): "
+                               "please finish it."),
+                    params=params, target=c, dedupe_key=f"complaint.overdue:{c.id}:{day}:h",
+                    now=now)
             audit.record(session, None, "complaint.remind", c, after=audit.snapshot(r),
                          detail="scheduled reminder", actor_name="scheduler")
             counts["reminders"] += 1
@@ -753,12 +753,13 @@ def tick(session: Session, now: datetime | None = None) -> dict[str, int]:
             managers = [u for u in policy.users_with(session, "complaint.assign", c)
                         if u.department_id == c.responsible_department_id
                         and u.id != c.accused_user_id]
-            for uid in dict.fromkeys([c.received_by_id, *_ids(managers)]):
-                counts["transfer_suggestions"] += notify(
-                    session, uid, "complaint.transfer", c,
-                    f"Complaint {c.number} is more than {transfer_days:g} days overdue: "
-                    f"consider handing the customer to staff of another department.",
-                    f"complaint.transfer:{c.id}:{uid}", now)
+            counts["transfer_suggestions"] += notifications.notify(
+                session, user_ids=[c.received_by_id, *_ids(managers)],
+                kind="complaint.transfer",
+                message=N_("Complaint %(number)s is more than %(days)s days overdue: consider "
+                           "handing the customer to staff of another department."),
+                params={"number": c.number, "days": f"{transfer_days:g}"}, target=c,
+                dedupe_key=f"complaint.transfer:{c.id}", now=now)
         session.commit()
     return counts
 

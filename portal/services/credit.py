@@ -34,8 +34,8 @@ from models.enums import (
     TransactionKind,
 )
 from portal import audit, clock, policy, settings
-from portal.services import calendar
-from portal.services.complaints import _insert_ignore, notify
+from portal.services import calendar, notifications
+from portal.services.complaints import _insert_ignore
 from portal.services.errors import N_, PermissionDenied, RuleViolation, ValidationFailed
 from portal.services.unit import check_version, load, verb
 
@@ -212,10 +212,12 @@ def evaluate(session: Session, actor: User, customer_id: int, answers: dict[str,
         audit.record(session, actor, "credit.suspend", in_force,
                      detail=f"rated C by evaluation {ev.id}")
         recipients = [in_force.approved_by_id, in_force.proposed_by_id, customer.owner_id]
-        for uid in dict.fromkeys(u for u in recipients if u):
-            notify(session, uid, "credit.suspended", in_force,
-                   f"The credit line of {customer.name} is suspended: the customer is now "
-                   f"rated C.", f"credit.suspended:{in_force.id}:{uid}", now)
+        notifications.notify(
+            session, user_ids=[u for u in recipients if u], kind="credit.suspended",
+            message=N_("The credit line of %(customer)s is suspended: the customer is now "
+                       "rated C."),
+            params={"customer": customer.name}, target=in_force,
+            dedupe_key=f"credit.suspended:{in_force.id}", now=now)
     return ev
 
 
@@ -408,10 +410,12 @@ def propose_line(session: Session, actor: User, customer_id: int, data: dict[str
     session.add(line)
     session.flush()
     step = _step(session, line, "propose", actor, data.get("note"))
-    for u in policy.users_with(session, "credit.review", customer):
-        notify(session, u.id, "credit.review", line,
-               f"Credit line proposal for {customer.name} awaits the finance review.",
-               f"credit.review:{line.id}:{step.id}:{u.id}", now)
+    notifications.notify(
+        session, user_ids=[u.id for u in policy.users_with(session, "credit.review", customer)],
+        kind="credit.awaiting_review",
+        message=N_("Credit line #%(line)s of %(customer)s is waiting for your review."),
+        params={"line": line.id, "customer": customer.name}, target=line,
+        dedupe_key=f"credit.review:{line.id}:{step.id}", now=now)
     audit.record(session, actor, "credit.propose", line, after=_line_snap(line))
     return line
 
@@ -444,14 +448,21 @@ def review_line(session: Session, actor: User, line_id: int, accept: bool,
     line.reviewed_by_id, line.reviewed_at, line.updated_at = actor.id, now, now
     line.status = LS.REVIEWED.value if accept else LS.REJECTED.value
     step = _step(session, line, "review" if accept else "reject", actor, note)
-    recipients = [line.proposed_by_id]
+    params = {"line": line.id, "customer": line.customer.name}
     if accept:
-        recipients += [u.id for u in policy.users_with(session, "credit.approve", line.customer)]
-    for uid in dict.fromkeys(recipients):
-        notify(session, uid, "credit.approval", line,
-               f"Credit line for {line.customer.name}: finance review "
-               f"{'passed, awaiting approval' if accept else 'rejected'}.",
-               f"credit.approval:{line.id}:{step.id}:{uid}", now)
+        notifications.notify(
+            session, user_ids=[u.id for u in policy.users_with(session, "credit.approve",
+                                                               line.customer)],
+            kind="credit.awaiting_approval",
+            message=N_("Credit line #%(line)s of %(customer)s passed the finance review and "
+                       "is waiting for your approval."),
+            params=params, target=line, dedupe_key=f"credit.approval:{line.id}:{step.id}",
+            now=now)
+    notifications.notify(
+        session, user_ids=[line.proposed_by_id], kind="credit.reviewed",
+        message=N_("Credit line #%(line)s of %(customer)s passed the finance review.") if accept
+        else N_("Credit line #%(line)s of %(customer)s was rejected in the finance review."),
+        params=params, target=line, dedupe_key=f"credit.reviewed:{line.id}:{step.id}", now=now)
     audit.record(session, actor, "credit.review", line, before=before, after=_line_snap(line))
     return line
 
@@ -507,10 +518,13 @@ def approve_line(session: Session, actor: User, line_id: int, accept: bool,
         line.status = LS.REJECTED.value
     line.updated_at = now
     step = _step(session, line, "approve" if accept else "reject", actor, note)
-    for uid in dict.fromkeys([line.proposed_by_id, line.reviewed_by_id]):
-        notify(session, uid, "credit.approval", line,
-               f"Credit line for {line.customer.name} {'approved' if accept else 'rejected'}.",
-               f"credit.approval:{line.id}:{step.id}:{uid}", now)
+    notifications.notify(
+        session, user_ids=[u for u in (line.proposed_by_id, line.reviewed_by_id) if u],
+        kind="credit.decided",
+        message=N_("Credit line #%(line)s of %(customer)s was approved.") if accept
+        else N_("Credit line #%(line)s of %(customer)s was rejected."),
+        params={"line": line.id, "customer": line.customer.name}, target=line,
+        dedupe_key=f"credit.approval:{line.id}:{step.id}", now=now)
     audit.record(session, actor, "credit.approve", line, before=before, after=_line_snap(line))
     return line
 
@@ -783,11 +797,12 @@ def tick(session: Session, now: datetime | None = None) -> dict[str, int]:
         customer = ev.customer
         users = policy.users_with(session, "credit.review", customer)
         users += policy.users_with(session, "credit.evaluate", customer)
-        sent = 0
-        for uid in dict.fromkeys(u.id for u in users):
-            sent += notify(session, uid, "credit.review_due", customer,
-                           f"Credit evaluation of {customer.name} is older than a quarter: "
-                           f"review due.", f"credit.review_due:{ev.id}:{uid}", now)
+        sent = notifications.notify(
+            session, user_ids=[u.id for u in users], kind="credit.review_due",
+            message=N_("The credit evaluation of %(customer)s is older than a quarter: a "
+                       "review is due."),
+            params={"customer": customer.name}, target=customer,
+            dedupe_key=f"credit.review_due:{ev.id}", now=now)
         counts["reviews_due"] += 1 if sent else 0
     session.commit()
 
@@ -804,11 +819,11 @@ def tick(session: Session, now: datetime | None = None) -> dict[str, int]:
         customer = row["customer"]
         users = [customer.owner_id] + [u.id for u in policy.users_with(
             session, "credit.record_transaction", customer)]
-        sent = 0
-        for uid in dict.fromkeys(u for u in users if u):
-            sent += notify(session, uid, "credit.over_limit", customer,
-                           f"{customer.name} is over the credit limit by {row['excess']}: "
-                           f"collect.", f"credit.over_limit:{customer.id}:{today}:{uid}", now)
+        sent = notifications.notify(
+            session, user_ids=[u for u in users if u], kind="credit.over_limit",
+            message=N_("%(customer)s is over the credit limit: please collect."),
+            params={"customer": customer.name}, target=customer,
+            dedupe_key=f"credit.over_limit:{customer.id}:{today}", now=now)
         counts["over_limit_notices"] += 1 if sent else 0
     session.commit()
     return counts

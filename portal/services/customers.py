@@ -68,6 +68,7 @@ from models.reception import ReceptionRecord
 from models.settings import Notification
 from portal import audit, clock, policy, settings
 from portal.normalize import normalize_credit_code, normalize_name, normalize_phone
+from portal.services import notifications
 from portal.services.errors import (
     N_,
     NotFound,
@@ -1058,15 +1059,16 @@ def redistribute_customers_of(session: Session, actor: User, user_id: int,
 
 
 def _notify(session: Session, existing: set[str], user_id: int | None, kind: str,
-            customer: Customer, message: str, key: str) -> bool:
-    key = key[:200]
-    if key in existing:
+            customer: Customer, message: str, key: str, now: datetime) -> bool:
+    """One notification through ``notifications.notify``; ``existing`` (the keys already
+    recorded, read once per run) spares a statement per card already notified."""
+    if f"{key}:{user_id}"[:200] in existing:
         return False
-    session.add(Notification(user_id=user_id, kind=kind, target_type="Customer",
-                             target_id=str(customer.id), message=message, dedupe_key=key,
-                             created_at=clock.now()))
-    existing.add(key)
-    return True
+    existing.add(f"{key}:{user_id}"[:200])
+    return bool(notifications.notify(
+        session, user_ids=[user_id], kind=kind, message=message,
+        params={"code": customer.code, "customer": customer.name}, target=customer,
+        dedupe_key=key, now=now))
 
 
 def _managers(session: Session, cache: dict, customer: Customer, wide: bool) -> list[int]:
@@ -1106,26 +1108,27 @@ def _tick_once(session: Session, now: datetime) -> dict[str, int]:
     for c in session.scalars(select(Customer).where(is_void_sql(session, now))
                              .order_by(Customer.id)):
         due = follow_up_due(c)
-        msg = f"废卡 void card: {c.code} {c.name} — follow-up was due {due:%Y-%m-%d %H:%M} UTC"
-        for uid in [c.owner_id, *_managers(session, cache, c, wide=False)]:
+        msg = N_("Void card: %(code)s %(customer)s was not followed up in time.")
+        for uid in dict.fromkeys([c.owner_id, *_managers(session, cache, c, wide=False)]):
             if _notify(session, existing, uid, "customer.void", c, msg,
-                       f"customer.void:{c.id}:{due:%Y%m%d%H%M%S}:{uid}"):
+                       f"customer.void:{c.id}:{due:%Y%m%d%H%M%S}", now):
                 counts["customer.void"] += 1
     for c in session.scalars(select(Customer).where(ownership_expired_sql(session, now))
                              .order_by(Customer.id)):
         exp = c.ownership_expires_at
-        msg = f"建档有效期 expired: {c.code} {c.name} (since {exp:%Y-%m-%d}) — may be claimed"
-        for uid in [c.owner_id, *_managers(session, cache, c, wide=False)]:
+        msg = N_("The ownership of %(code)s %(customer)s has expired: the archive may be "
+                 "claimed.")
+        for uid in dict.fromkeys([c.owner_id, *_managers(session, cache, c, wide=False)]):
             if _notify(session, existing, uid, "customer.ownership_expired", c, msg,
-                       f"customer.expired:{c.id}:{exp:%Y%m%d%H%M%S}:{uid}"):
+                       f"customer.expired:{c.id}:{exp:%Y%m%d%H%M%S}", now):
                 counts["customer.ownership_expired"] += 1
     for c in session.scalars(select(Customer).where(service_lapsed_sql(session, now))
                              .order_by(Customer.id)):
         last = max(c.last_service_at or c.registered_at, cadence_baseline(c))
-        msg = f"服务不到位 service lapse: {c.code} {c.name} — no service since {last:%Y-%m-%d}"
-        for uid in [c.owner_id, *_managers(session, cache, c, wide=True)]:
+        msg = N_("Service lapse: %(code)s %(customer)s has had no service for too long.")
+        for uid in dict.fromkeys([c.owner_id, *_managers(session, cache, c, wide=True)]):
             if _notify(session, existing, uid, "customer.service_lapsed", c, msg,
-                       f"customer.lapsed:{c.id}:{last:%Y%m%d%H%M%S}:{uid}"):
+                       f"customer.lapsed:{c.id}:{last:%Y%m%d%H%M%S}", now):
                 counts["customer.service_lapsed"] += 1
     session.flush()
     return counts

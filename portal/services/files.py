@@ -50,6 +50,7 @@ from models import (
 )
 from models.enums import AuditOutcome, CopyRequestStatus, Level
 from portal import audit, clock, policy, settings, storage
+from portal.services import notifications
 from portal.services.errors import (
     N_,
     Conflict,
@@ -278,16 +279,6 @@ def _reason(reason: Any) -> str:
 
 def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _notify(session: Session, user_id: int | None, kind: str, target: Any, message: str,
-            dedupe_key: str) -> bool:
-    """Record one notification unless the same one exists (idempotent)."""
-    if session.scalar(select(Notification.id).where(Notification.dedupe_key == dedupe_key)):
-        return False
-    session.add(Notification(user_id=user_id, kind=kind, target_type=type(target).__name__,
-                             target_id=str(target.id), message=message, dedupe_key=dedupe_key))
-    return True
 
 
 def _get_file(session: Session, file_id: Any) -> ConfidentialFile:
@@ -535,10 +526,15 @@ def _read_verified(session: Session, actor: User, f: ConfidentialFile,
                      outcome=AuditOutcome.ERROR.value,
                      detail=f"stored content {problem}: {exc}")
         target = session.get(ConfidentialFile, file_id)
-        for u in policy.users_with(session, "file.classify", target):
-            _notify(session, u.id, "file.integrity", target,
-                    f"File #{file_id} failed its integrity check (content {problem}).",
-                    f"file.integrity:{file_id}:{f.sha256}:{problem}:{u.id}")
+        notifications.notify(
+            session, user_ids=[u.id for u in policy.users_with(session, "file.classify", target)],
+            kind="file.integrity",
+            message=N_("File #%(file)s failed its integrity check: its stored content is "
+                       "missing.") if problem == "missing"
+            else N_("File #%(file)s failed its integrity check: its stored content was "
+                    "altered."),
+            params={"file": file_id}, target=target,
+            dedupe_key=f"file.integrity:{file_id}:{f.sha256}:{problem}")
         session.commit()
         raise IntegrityFailure(N_("The stored content of this file failed its integrity "
                                   "check; the security administrator has been notified.")
@@ -610,11 +606,14 @@ def request_copy(session: Session, actor: User, file_id: Any, reason: str) -> Co
     session.flush()
     audit.record(session, actor, "file.request_copy", req,
                  after={"file_id": f.id, "reason": req.reason})
-    for u in policy.users_with(session, approver_action, f):
-        if u.id != actor.id:
-            _notify(session, u.id, "file.copy_request", req,
-                    f"{actor.full_name} asks to copy file #{f.id} ({level_label(f.level)}).",
-                    f"file.copy_request:{req.id}:{u.id}")
+    notifications.notify(
+        session, user_ids=[u.id for u in policy.users_with(session, approver_action, f)
+                           if u.id != actor.id],
+        kind="file.copy_request",
+        message=N_("%(requester)s asks to copy file #%(file)s: copy request #%(request)s is "
+                   "waiting for your decision."),
+        params={"requester": actor.full_name, "file": f.id, "request": req.id}, target=req,
+        dedupe_key=f"file.copy_request:{req.id}")
     return req
 
 
@@ -661,9 +660,11 @@ def decide_copy(session: Session, actor: User, request_id: Any, approve: bool,
     audit.record(session, actor, "file.approve_copy" if approve else "file.reject_copy", req,
                  after={"status": req.status, "file_id": f.id,
                         "expires_at": req.expires_at}, detail=note)
-    _notify(session, req.requested_by_id, "file.copy_decided", req,
-            f"Your copy request #{req.id} was {req.status}.",
-            f"file.copy_decided:{req.id}")
+    notifications.notify(
+        session, user_ids=[req.requested_by_id], kind="file.copy_decided",
+        message=N_("Your copy request #%(request)s was approved.") if approve
+        else N_("Your copy request #%(request)s was rejected."),
+        params={"request": req.id}, target=req, dedupe_key=f"file.copy_decided:{req.id}")
     return token
 
 
@@ -805,10 +806,12 @@ def tick(session: Session, now: datetime) -> dict[str, int]:
                      before={"level": f.level, "secrecy_until": f.secrecy_until},
                      after={"effective_level": Level.PUBLIC.value},
                      detail="secrecy period ended (R-FILE-4)", actor_name="scheduler")
-        message = f"File #{f.id} ({f.title}) was declassified: its secrecy period ended."
-        _notify(session, None, "file.declassify", f, message, key)
-        for uid in {f.uploaded_by_id, f.responsible_manager_id} - {None}:
-            _notify(session, uid, "file.declassify", f, message, f"{key}:{uid}")
+        notifications.notify(
+            session, user_ids=[None, *sorted({f.uploaded_by_id, f.responsible_manager_id}
+                                             - {None})],
+            kind="file.declassify",
+            message=N_("File #%(file)s was declassified: its secrecy period ended."),
+            params={"file": f.id}, target=f, dedupe_key=key, now=now)
         count += 1
     session.commit()
     return {"file.declassify": count}
