@@ -14,7 +14,12 @@ roles (threads, ≤ 60 s), then asserts:
 - ``flask portal audit-verify`` passes;
 - complaint numbers are unique and gap-free;
 - no lost update: a counter kept in a customer's notes, incremented concurrently by two users
-  with ``expectedVersion``, ends at exactly the number of successful increments.
+  with ``expectedVersion``, ends at exactly the number of successful increments;
+- several app servers for real (issue 20): a second gunicorn server runs beside the first; an
+  import dry run on one server is confirmed on the other;
+- a backup taken with ``flask portal backup`` is restored into a new database and store with
+  ``flask portal restore``, which verifies row counts and fingerprints, the audit chain and
+  every file checksum.
 
 Runs only when ``MULTIPROC_CHECK=1`` (otherwise it says so and exits 0). Needs root (PostgreSQL
 runs as the ``postgres`` user) or an existing server in ``MULTIPROC_PG_URL``.
@@ -122,12 +127,16 @@ class Services:
         wait_port(port)
         return f"redis://127.0.0.1:{port}/0"
 
-    def start_gunicorn(self, env: dict[str, str]) -> str:
+    def start_gunicorn(self, env: dict[str, str], logname: str = "gunicorn.log") -> str:
         port = free_port()
-        logf = open(self.work / "gunicorn.log", "wb")  # noqa: SIM115
+        logf = open(self.work / logname, "wb")  # noqa: SIM115
+        helptext = subprocess.run([str(VENV / "gunicorn"), "--help"], capture_output=True,
+                                  text=True).stdout
+        # gunicorn 27 opens one control socket per user by default: two servers would share it
+        extra = ["--no-control-socket"] if "--no-control-socket" in helptext else []
         self.procs.append(subprocess.Popen(
             [str(VENV / "gunicorn"), "--workers", str(WORKERS), "--bind", f"127.0.0.1:{port}",
-             "--timeout", "60", "--error-logfile", "-", "wsgi:app"],
+             "--timeout", "60", "--error-logfile", "-", *extra, "wsgi:app"],
             cwd=ROOT, env=env, stdout=logf, stderr=subprocess.STDOUT))
         wait_port(port, 60)
         return f"http://127.0.0.1:{port}"
@@ -217,6 +226,65 @@ RECEPTION = """mutation($n: String!) { registerReception(input: {kind: VISIT, vi
   visitorName: $n}) { ok errors { code message } } }"""
 
 
+def import_across_servers(base_a: str, base_b: str, username: str, stats: Stats,
+                          db_url: str) -> str | None:
+    """Dry run on server A, confirmation on server B (the staging lives in the database)."""
+    b = Browser(base_a, stats)
+    if b.login(username).status_code != 302:
+        return "import: login failed"
+    page = b.get("/admin/customer_import/", "import page")
+    csrf = Browser._TOKEN.search(page.text).group(1)
+    name = f"跨服务器导入{os.getpid()}"
+    body = f"客户名称,电话\n{name},1370{os.getpid() % 10_000_000:07d}\n".encode()
+    r = b._send("POST", "/admin/customer_import/upload", "import dry run",
+                data={"csrf_token": csrf}, files={"file": ("k.csv", body, "text/csv")})
+    token = re.search(r'name="token" value="([^"]+)"', r.text)
+    if r.status_code != 200 or not token:
+        return f"import: dry run answered {r.status_code} without a staging token"
+    csrf = Browser._TOKEN.search(r.text).group(1)
+    b.base = base_b
+    r = b._send("POST", "/admin/customer_import/confirm", "import confirm",
+                data={"csrf_token": csrf, "token": token.group(1)})
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        n = conn.execute(text("SELECT count(*) FROM customers WHERE name = :n"),
+                         {"n": name}).scalar_one()
+    engine.dispose()
+    if r.status_code != 200 or n != 1:
+        return f"import: confirm on the other server answered {r.status_code}, {n} rows written"
+    return None
+
+
+def backup_and_restore(env: dict[str, str], admin_url: str, work: Path) -> tuple[str | None, str]:
+    """``portal backup`` then ``portal restore`` into a new database and store."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    folder = work / "backup"
+    out = subprocess.run([str(VENV / "flask"), "--app", "wsgi", "portal", "backup",
+                          str(folder)], cwd=ROOT, env=env, capture_output=True, text=True)
+    if out.returncode != 0:
+        return f"backup failed: {out.stderr[-300:]}", ""
+    admin = make_url(admin_url)
+    name = f"multiproc_restored_{os.getpid()}"
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    target = dict(env, DATABASE_URL=admin.set(database=name).render_as_string(
+        hide_password=False), STORAGE_PATH=str(work / "restored-storage"))
+    out = subprocess.run([str(VENV / "flask"), "--app", "wsgi", "portal", "restore",
+                          str(folder)], cwd=ROOT, env=target, capture_output=True, text=True)
+    summary = next((line for line in out.stdout.splitlines() if line.startswith("restored")),
+                   "")
+    if out.returncode != 0 or "restore verified" not in out.stdout:
+        return f"restore failed: {out.stdout[-300:]}{out.stderr[-300:]}", summary
+    return None, summary
+
+
 def main() -> int:  # noqa: C901, PLR0915
     if os.environ.get("MULTIPROC_CHECK") != "1":
         log("skipped (set MULTIPROC_CHECK=1 to run)")
@@ -272,8 +340,9 @@ def main() -> int:  # noqa: C901, PLR0915
             db.engine.dispose()
 
         base = services.start_gunicorn(env)
-        log(f"services up in {time.time() - t0:.1f}s: gunicorn {WORKERS} workers at {base}, "
-            f"PostgreSQL, Redis")
+        second = services.start_gunicorn(env, "gunicorn-2.log")
+        log(f"services up in {time.time() - t0:.1f}s: two app servers (gunicorn {WORKERS} "
+            f"workers at {base}, {second}), PostgreSQL, Redis")
         stats = Stats()
 
         # portal sessions (3 logins: well under the 20/min per-address limit)
@@ -346,6 +415,13 @@ def main() -> int:  # noqa: C901, PLR0915
         log(f"load: {total} requests in {SECONDS}s from {THREADS} threads "
             f"({dict(stats.kinds)})")
 
+        # --- several servers: a dry run on one, the confirmation on the other (before the
+        # rate-limit probe uses up the sign-ins of this address)
+        problem = import_across_servers(base, second, sales2, stats, db_url)
+        import_ok = problem is None
+        if problem:
+            failures.append(problem)
+
         # --- lockout across workers (every request is a new connection: any worker)
         b = Browser(base, stats)
         for _ in range(5):
@@ -409,12 +485,20 @@ def main() -> int:  # noqa: C901, PLR0915
         if not no_lost:
             failures.append(f"lost update: counter {final}, {successes} successful increments")
 
+        # --- a backup restored elsewhere and verified
+        problem, restored = backup_and_restore(env, admin_url, work)
+        backup_ok = problem is None
+        if problem:
+            failures.append(problem)
+
         summary = {
             "requests": total, "5xx": n5xx, "status": dict(stats.status),
             "lockout_holds": lockout_ok, "rate_limit_first_429": first_429,
             "audit_verify": audit_ok, "complaints": len(all_numbers), "gap_free": gapless,
             "increments": successes, "conflicts": sum(conflicts.values()),
             "counter_final": final, "seconds": SECONDS, "workers": WORKERS,
+            "app_servers": 2, "import_across_servers": import_ok, "backup_restored": backup_ok,
+            "restored": restored,
         }
         out = os.environ.get("MULTIPROC_SUMMARY_FILE")
         if out:
@@ -423,11 +507,14 @@ def main() -> int:  # noqa: C901, PLR0915
             f"rate limit 429 at attempt {first_429} (+{used_before} earlier) | audit chain "
             f"{'verified' if audit_ok else 'BROKEN'} | complaints {len(all_numbers)} "
             f"{'gap-free' if gapless else 'WITH GAPS'} | counter {final} = {successes} "
-            f"increments, {sum(conflicts.values())} conflicts detected")
+            f"increments, {sum(conflicts.values())} conflicts detected | import dry run → "
+            f"confirm on the other server {'ok' if import_ok else 'FAILED'} | backup restored "
+            f"{'and verified' if backup_ok else 'FAILED'} ({restored})")
         if failures:
             for f in failures:
                 log("FAILED: " + f)
-            tail = (work / "gunicorn.log").read_text(errors="replace")[-2000:]
+            tail = (work / "gunicorn.log").read_text(errors="replace")[-2000:] + \
+                (work / "gunicorn-2.log").read_text(errors="replace")[-1000:]
             print(tail, file=sys.stderr)
             return 1
         return 0

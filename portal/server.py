@@ -44,6 +44,9 @@ def gunicorn_options(bind: str, workers: int | None, timeout: int) -> dict[str, 
         "accesslog": None,          # the app logs one line per request itself (observability)
         "errorlog": "-",
         "preload_app": False,
+        # gunicorn ≥ 27 opens a control socket at one path per user; two instances on a host
+        # (or a test beside a running server) would fight over it. Not needed to run the app.
+        "control_socket_disable": True,
     }
 
 
@@ -74,7 +77,7 @@ def serve(bind: str, workers: int | None, timeout: int) -> None:
     class PortalApplication(BaseApplication):
         def load_config(self) -> None:
             for key, value in options.items():
-                if value is not None:
+                if value is not None and key in self.cfg.settings:
                     self.cfg.set(key, value)
 
         def load(self) -> Any:
