@@ -22,7 +22,7 @@ from portal import policy
 from portal.extensions import db
 
 AREA_MODULES = ["customers", "receptions", "complaints", "credit", "files", "imports", "reports",
-                "org", "users", "settings", "audit", "grants"]
+                "org", "users", "settings", "audit", "grants", "inbox"]
 
 
 @dataclass

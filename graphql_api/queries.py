@@ -26,6 +26,7 @@ from graphql_api.types.customers import (
     OwnerChangeNode,
 )
 from graphql_api.types.files import FileNode
+from graphql_api.types.notifications import NotificationNode
 from graphql_api.types.org import BranchNode, DepartmentNode, UserNode, Viewer
 from graphql_api.types.reception import ReceptionRecordNode
 from models import (
@@ -39,6 +40,7 @@ from models import (
     Customer,
     Department,
     FollowUp,
+    Notification,
     OwnerChange,
     ReceptionRecord,
     User,
@@ -62,6 +64,7 @@ NODE_TYPES: dict[str, tuple[type, type]] = {
     "Department": (Department, DepartmentNode),
     "Branch": (Branch, BranchNode),
     "AuditEntry": (AuditEntry, AuditEntryNode),
+    "Notification": (Notification, NotificationNode),
 }
 
 # The connections of the root query: field name → model (used by the parity tests too).
@@ -408,6 +411,17 @@ class Query(ReportQueries):  # the report fields: graphql_api/reports.py
                 where.append(ConfidentialFile.title.like(_like(text), escape="\\"))
         return paginate(info, ConfidentialFile, FileNode, where,
                         _time_order(order_by, ConfidentialFile.uploaded_at), first, after)
+
+    @strawberry.field(description="Your notifications (待办), newest first; ``unread``: only "
+                      "those not yet marked read. The unread count is ``totalCount`` with "
+                      "unread: true.")
+    def my_notifications(self, info: Info, first: int | None = None, after: str | None = None,
+                         unread: bool = False) -> Connection[NotificationNode]:
+        where = [Notification.user_id == info.context.user.id]
+        if unread:
+            where.append(Notification.read_at.is_(None))
+        return paginate(info, Notification, NotificationNode, where,
+                        Order("id_desc", None, descending=True), first, after)
 
     @strawberry.field
     def users(self, info: Info, first: int | None = None, after: str | None = None,

@@ -9,11 +9,12 @@ from graphql_api.mutations.complaints import ComplaintMutations
 from graphql_api.mutations.credit import CreditMutations
 from graphql_api.mutations.customers import CustomerMutations
 from graphql_api.mutations.files import FileMutations
+from graphql_api.mutations.notifications import NotificationMutations
 from graphql_api.mutations.reception import ReceptionMutations
 from graphql_api.mutations.users import UserMutations
 
 
 @strawberry.type
 class Mutation(CustomerMutations, ReceptionMutations, ComplaintMutations, CreditMutations,
-               FileMutations, UserMutations):
+               FileMutations, UserMutations, NotificationMutations):
     pass
