@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_admin.contrib.sqla.fields import QuerySelectField
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_
 from wtforms import DecimalField, IntegerField, SelectField, StringField, TextAreaField
@@ -17,6 +18,20 @@ from models import Complaint, Department, User
 from portal import clock
 
 SERVICES = "portal.services.complaints"
+ESCALATION = "portal.services.complaint_escalation"
+
+
+def _handover_candidates() -> list[User]:
+    """Salespeople to hand a customer to (R-COMP-7); the verb keeps other departments only."""
+    fn = service(f"{ESCALATION}:handover_candidates")
+    from portal.extensions import db
+
+    return fn(db.session) if fn is not None else []
+
+
+def _person_label(user: User) -> str:
+    dept = user.department.name if user.department else ""
+    return f"{user.full_name}（{dept}）" if dept else user.full_name
 OPEN = ("registered", "assigned", "investigating", "proposed", "approved", "replied")
 
 
@@ -104,6 +119,17 @@ class ComplaintView(WorkflowMixin, ScopedModelView):
                  DataRequired(), NumberRange(min=1, max=30)])}, tone="warning"),
         _op("remind", _l("催办"), "remind",
             {"note": StringField(_l("催办说明"), validators=[Optional()])}, tone="warning"),
+        Operation("regrade_major", _l("升级为重大投诉"), "complaint.assign",
+                  f"{ESCALATION}:regrade_major",
+                  {"reason": TextAreaField(_l("重大原因"), validators=[DataRequired()])},
+                  tone="danger"),
+        Operation("hand_to_other_department", _l("移交其他部门"), "complaint.approve",
+                  f"{ESCALATION}:hand_to_other_department",
+                  {"new_owner_id": QuerySelectField(
+                      _l("新归属人"), query_factory=_handover_candidates,
+                      get_label=_person_label, validators=[DataRequired()]),
+                   "reason": TextAreaField(_l("原因"), validators=[DataRequired()])},
+                  tone="warning"),
     )
     endpoint_verbs = {"workflow_view": tuple(sorted({o.action for o in operations}))}
     presets = {"open": (_l("处理中的投诉"), _open), "overdue": (_l("超时投诉"), _overdue)}

@@ -906,7 +906,8 @@ class _Builder:
             (2, "investigating", "complaint", "general", "attitude", {"accused": "service2"}),
             (8, "investigating", "complaint", "general", "quality", {"overdue": 4}),
             (2, "proposed", "complaint", "general", "service", {}),
-            (5, "proposed", "complaint", "major", "quality", {"major": 1, "overdue": 1}),
+            (5, "proposed", "complaint", "major", "quality",
+             {"major": 1, "overdue": 1, "regraded": True}),   # R-COMP-3: re-graded later
             (5, "approved", "complaint", "general", "billing", {"extended": True}),
             (6, "approved", "complaint", "major", "delivery",
              {"major": 2, "extended": True, "compensation": 8000}),
@@ -1014,9 +1015,18 @@ class _Builder:
                                else self.uid("service1"), "满意度回访完成，结案"),
                     "rejected": (handler, "投诉不成立，驳回"),
                 }[st]
+                if opts.get("regraded") and st == "registered":
+                    note = "登记受理"
                 events.append(ComplaintEvent(from_status=prev, to_status=st, actor_id=actor,
                                              at=at, note=note))
                 prev = st
+                if opts.get("regraded") and st == "investigating":
+                    # R-COMP-3: found major during the investigation, escalated at once
+                    obj.escalated_at = at + timedelta(hours=1)
+                    events.append(ComplaintEvent(
+                        from_status=st, to_status=st, actor_id=self.uid(manager_of[dept]),
+                        at=obj.escalated_at,
+                        note="re-graded major: 客户已向厂家总部投诉，升级为重大投诉并上报总经理"))
             if status != "registered" and status != "rejected":
                 obj.handler_id = handler
             if ComplaintStatus(status) in _AFTER_PROPOSAL:

@@ -163,6 +163,8 @@ def test_R_COMP_6_demo_complaints_in_every_state_with_allowed_steps(session, loa
                                  .order_by(ComplaintEvent.id)).all()
         assert events[0].from_status is None and events[0].to_status == "registered"
         for ev in events[1:]:
+            if ev.to_status == ev.from_status:  # a note on the way (R-COMP-3 re-grade)
+                continue
             assert ev.to_status in complaint_service.TRANSITIONS[ev.from_status], c.number
         assert events[-1].to_status == c.status
         # R-COMP-5: the person complained about never handles, approves or closes it
@@ -173,6 +175,11 @@ def test_R_COMP_6_demo_complaints_in_every_state_with_allowed_steps(session, loa
             assert c.retain_until is not None and c.closed_at is not None   # R-COMP-9
         if c.severity == "major":
             assert c.escalated_at is not None and c.major_reason
+    # R-COMP-3: one complaint was re-graded major during its investigation, and escalated
+    regraded = [c for c in found if any((e.note or "").startswith("re-graded major")
+                                        for e in c.events)]
+    assert len(regraded) == 1 and regraded[0].severity == "major"
+    assert regraded[0].escalated_at > regraded[0].registered_at + timedelta(hours=2)
     threshold = Decimal(str(settings.get(session, "complaint.compensation_gm_threshold")))
     big = [c for c in found if c.compensation_amount > threshold
            and c.status in ("approved", "replied", "closed")]

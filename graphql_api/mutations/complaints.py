@@ -12,6 +12,7 @@ from graphql_api.mutations.common import Payload, data_of, run
 from graphql_api.types import enums as E
 from graphql_api.types.complaints import ComplaintNode
 from models import Complaint
+from portal.services import complaint_escalation as escalation
 from portal.services import complaints as svc
 
 UNSET = strawberry.UNSET
@@ -111,3 +112,20 @@ class ComplaintMutations:
             svc.remind(s, u, _id(complaint_id), note=note)
             return s.get(Complaint, _id(complaint_id))
         return run(info, ComplaintNode, call)
+
+    @strawberry.mutation(description="R-COMP-3: re-grade an open complaint major with a reason; "
+                                     "it is escalated at once.")
+    def regrade_complaint_major(self, info: Info, complaint_id: strawberry.ID, reason: str,
+                                expected_version: int | None = None) -> Payload[ComplaintNode]:
+        return run(info, ComplaintNode, lambda s, u: escalation.regrade_major(
+            s, u, _id(complaint_id), reason, expected_version=expected_version))
+
+    @strawberry.mutation(description="R-COMP-7: a complaint not resolved within 3 working days "
+                                     "of registration: hand its customer to a salesperson of "
+                                     "another department (a recorded change of owner).")
+    def hand_complaint_customer_to_other_department(
+            self, info: Info, complaint_id: strawberry.ID, new_owner_id: strawberry.ID,
+            reason: str, expected_version: int | None = None) -> Payload[ComplaintNode]:
+        return run(info, ComplaintNode, lambda s, u: escalation.hand_to_other_department(
+            s, u, _id(complaint_id), expect_id(new_owner_id, "User", "newOwnerId"), reason,
+            expected_version=expected_version))

@@ -88,13 +88,15 @@ class ComplaintStatistics:
     year: int
     month: int
     period: str = strawberry.field(description='"YYYY-MM".')
-    total: int
-    closed: int
+    total: int = strawberry.field(description="Cases registered in the month.")
+    closed: int = strawberry.field(
+        description="Cases closed in the month (汇总上月份结案的案件), whenever registered.")
     closed_on_time: int
     on_time_rate: float | None = strawberry.field(
-        description="Closed on time / closed (0..1); null when none was closed.")
+        description="Closed on time / closed in the month (0..1); null when none was closed.")
     avg_handling_hours: float | None = strawberry.field(
-        description="Average hours from registration to closing of the closed ones.")
+        description="Average hours from registration to closing of the cases closed in the "
+                    "month.")
     avg_satisfaction: float | None = strawberry.field(description="1..5; null when no score.")
     satisfaction_count: int
     open_overdue: int
@@ -104,6 +106,11 @@ class ComplaintStatistics:
         description="By responsible department (key and label: its name).")
     by_severity: list[ReportCount]
     by_status: list[ReportCount]
+    closed_by_type: list[ReportCount] = strawberry.field(
+        description="Cases closed in the month, by type.")
+    closed_by_cause: list[ReportCount]
+    closed_by_department: list[ReportCount]
+    closed_by_severity: list[ReportCount]
 
     @strawberry.field(description=CSV_DESCRIPTION)
     def csv(self, info: Info) -> str | None:
@@ -123,6 +130,10 @@ class ComplaintStatistics:
                    by_cause=counts("cause", stats["by_cause"]),
                    by_department=counts("department", stats["by_department"]),
                    by_severity=counts("severity", stats["by_severity"]),
+                   closed_by_type=counts("type", stats["closed_by_type"]),
+                   closed_by_cause=counts("cause", stats["closed_by_cause"]),
+                   closed_by_department=counts("department", stats["closed_by_department"]),
+                   closed_by_severity=counts("severity", stats["closed_by_severity"]),
                    by_status=counts("status", stats["by_status"]))
 
 

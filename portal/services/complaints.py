@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import and_, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 from sqlalchemy.sql.elements import ColumnElement
 
 from models import (
@@ -128,6 +128,11 @@ def allowed_operations(complaint: Complaint) -> set[str]:
         ops.add("remind")
         if not complaint.extended:
             ops.add("extend")
+    session = object_session(complaint)
+    if session is not None:  # R-COMP-3 re-grade, R-COMP-7 hand-over (issue 16)
+        from portal.services import complaint_escalation
+
+        ops |= complaint_escalation.extra_operations(session, complaint)
     return ops
 
 
@@ -647,34 +652,40 @@ def month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
 
 @verb
 def monthly_statistics(session: Session, actor: User, year: int, month: int) -> dict[str, Any]:
-    """R-COMP-8: complaints registered in the month (company time), within the actor's scope:
-    counts by type, cause, department, severity; on-time rate and average handling time of
-    those closed; average satisfaction."""
+    """R-COMP-8 (汇总上月份结案的案件), within the actor's scope: the cases registered in the month
+    (company time) by type, cause, department, severity and status (``total``, ``by_*``), and
+    the cases *closed* in the month whenever they were registered (``closed``,
+    ``closed_by_*``), with their on-time rate, average handling time and satisfaction."""
     if not policy.can(actor, "report.view"):
         raise PermissionDenied("report.view", "complaint_statistics")
     if not 1 <= int(month) <= 12:
         raise ValidationFailed(N_("Choose a month from 1 to 12."), field="month")
     start, end = month_bounds(int(year), int(month))
     in_month = and_(Complaint.registered_at >= start, Complaint.registered_at < end)
+    closed_in_month = and_(Complaint.status == S.CLOSED.value, Complaint.closed_at >= start,
+                           Complaint.closed_at < end)
 
-    def grouped(column: Any) -> dict[str, int]:
+    def grouped(column: Any, where: Any = in_month) -> dict[str, int]:
         stmt = policy.scope(select(column, func.count(Complaint.id)), actor, Complaint)
-        rows = session.execute(stmt.where(in_month).group_by(column).order_by(column)).all()
+        rows = session.execute(stmt.where(where).group_by(column).order_by(column)).all()
         return {str(k): int(n) for k, n in rows}
 
-    by_department: dict[str, int] = {}
-    stmt = policy.scope(select(Department.name, func.count(Complaint.id))
-                        .select_from(Complaint)
-                        .join(Department, Department.id == Complaint.responsible_department_id),
-                        actor, Complaint)
-    for name, n in session.execute(stmt.where(in_month).group_by(Department.name)
-                                   .order_by(Department.name)).all():
-        by_department[name] = int(n)
+    def by_department(where: Any) -> dict[str, int]:
+        out: dict[str, int] = {}
+        stmt = policy.scope(select(Department.name, func.count(Complaint.id))
+                            .select_from(Complaint)
+                            .join(Department,
+                                  Department.id == Complaint.responsible_department_id),
+                            actor, Complaint)
+        for name, n in session.execute(stmt.where(where).group_by(Department.name)
+                                       .order_by(Department.name)).all():
+            out[name] = int(n)
+        return out
 
     closed_rows = session.execute(policy.scope(
         select(Complaint.registered_at, Complaint.closed_at, Complaint.deadline_at,
                Complaint.satisfaction), actor, Complaint)
-        .where(in_month, Complaint.status == S.CLOSED.value)).all()
+        .where(closed_in_month)).all()
     hours = [(cl - reg).total_seconds() / 3600 for reg, cl, _, _ in closed_rows]
     on_time = sum(1 for _, cl, dl, _ in closed_rows if cl <= dl)
     scores = [s for *_, s in closed_rows if s is not None]
@@ -689,8 +700,12 @@ def monthly_statistics(session: Session, actor: User, year: int, month: int) -> 
         "by_cause": grouped(Complaint.cause),
         "by_severity": grouped(Complaint.severity),
         "by_status": grouped(Complaint.status),
-        "by_department": by_department,
+        "by_department": by_department(in_month),
         "closed": len(closed_rows),
+        "closed_by_type": grouped(Complaint.type, closed_in_month),
+        "closed_by_cause": grouped(Complaint.cause, closed_in_month),
+        "closed_by_severity": grouped(Complaint.severity, closed_in_month),
+        "closed_by_department": by_department(closed_in_month),
         "closed_on_time": on_time,
         "on_time_rate": round(on_time / len(closed_rows), 4) if closed_rows else None,
         "avg_handling_hours": round(sum(hours) / len(hours), 1) if hours else None,
@@ -707,7 +722,8 @@ def monthly_statistics(session: Session, actor: User, year: int, month: int) -> 
 
 def tick(session: Session, now: datetime | None = None) -> dict[str, int]:
     """Record reminders for overdue complaints (once per company day per complaint), the
-    3-day transfer suggestion (once per complaint and person), and escalate major complaints
+    hand-over suggestion (R-COMP-7, once per complaint and person), the statistics reminder on
+    the 1st (R-COMP-8), and escalate major complaints
     not yet escalated. Idempotent; safe when two run at once (dedupe keys + row locks)."""
     now = now or clock.now()
     counts = {"escalations": 0, "reminders": 0, "transfer_suggestions": 0}
@@ -726,7 +742,6 @@ def tick(session: Session, now: datetime | None = None) -> dict[str, int]:
     session.commit()
 
     day = calendar.company_date(now).isoformat()
-    transfer_days = float(settings.get(session, "complaint.transfer_after_overdue_days"))
     overdue = session.scalars(select(Complaint).where(overdue_clause(now))
                               .order_by(Complaint.id)).all()
     for c in overdue:
@@ -749,17 +764,13 @@ def tick(session: Session, now: datetime | None = None) -> dict[str, int]:
             audit.record(session, None, "complaint.remind", c, after=audit.snapshot(r),
                          detail="scheduled reminder", actor_name="scheduler")
             counts["reminders"] += 1
-        if days_overdue(c, now) >= transfer_days:
-            managers = [u for u in policy.users_with(session, "complaint.assign", c)
-                        if u.department_id == c.responsible_department_id
-                        and u.id != c.accused_user_id]
-            counts["transfer_suggestions"] += notifications.notify(
-                session, user_ids=[c.received_by_id, *_ids(managers)],
-                kind="complaint.transfer",
-                message=N_("Complaint %(number)s is more than %(days)s days overdue: consider "
-                           "handing the customer to staff of another department."),
-                params={"number": c.number, "days": f"{transfer_days:g}"}, target=c,
-                dedupe_key=f"complaint.transfer:{c.id}", now=now)
         session.commit()
+    # R-COMP-7 hand-over suggestions (N working days after registration) and the R-COMP-8
+    # statistics reminder on the 1st (issue 16)
+    from portal.services import complaint_escalation
+
+    more = complaint_escalation.handover_and_statistics(session, now)
+    counts["transfer_suggestions"] = more["handover_suggestions"]
+    counts["statistics_reminders"] = more["statistics_reminders"]
     return counts
 

@@ -190,6 +190,16 @@ def complaint_report(session: Session, actor: User, year: int, month: int, *,
         r.charts.append(Chart(title, items))
         r.tables.append(Table(title, ["项目 / item", "数量 / count"],
                               [[label, int(n)] for label, n in items]))
+    # R-COMP-8 "汇总上月份结案的案件": the cases closed in the month, whenever registered
+    for key, kind, title in (("closed_by_type", "type", "本月结案按类型 / closed, by type"),
+                             ("closed_by_cause", "cause", "本月结案按原因 / closed, by cause"),
+                             ("closed_by_department", "department",
+                              "本月结案按部门 / closed, by department"),
+                             ("closed_by_severity", "severity",
+                              "本月结案按等级 / closed, by severity")):
+        items = _labelled(kind, s[key])
+        r.tables.append(Table(title, ["项目 / item", "数量 / count"],
+                              [[label, int(n)] for label, n in items]))
     return r
 
 

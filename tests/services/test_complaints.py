@@ -491,11 +491,12 @@ def test_R_COMP_7_tick_records_one_reminder_per_day(session, world):
     assert _notes(session, world.service, "complaint.overdue")
 
 
-def test_R_COMP_7_transfer_suggestion_after_3_days_overdue(session, world):
+def test_R_COMP_7_transfer_suggestion_3_working_days_after_registration(session, world):
     with clock.frozen(MONDAY):
         c = _register(session, world, type="inquiry")
+    # registered Monday: the ground exists from the end of Thursday (3 working days later)
     assert svc.tick(session, c.deadline_at + timedelta(days=2))["transfer_suggestions"] == 0
-    counts = svc.tick(session, c.deadline_at + timedelta(days=3, minutes=1))
+    counts = svc.tick(session, c.deadline_at + timedelta(days=3, minutes=1))  # Friday
     assert counts["transfer_suggestions"] >= 2  # first responder + department manager
     assert _notes(session, world.manager, "complaint.transfer")
     again = svc.tick(session, c.deadline_at + timedelta(days=4))
@@ -628,13 +629,14 @@ def test_R_COMP_10_negative_compensation_is_invalid(session, world):
 def test_R_COMP_6_allowed_operations_name_the_verbs_for_the_buttons(session, world):
     with clock.frozen(MONDAY):
         c = _register(session, world)
-        assert svc.allowed_operations(c) == {"assign", "reject", "extend", "remind"}
+        assert svc.allowed_operations(c) == {"assign", "reject", "extend", "remind",
+                                             "regrade_major"}
         _walk_to(session, world, c, "proposed")
-        assert svc.allowed_operations(c) == {"approve", "extend", "remind"}
+        assert svc.allowed_operations(c) == {"approve", "extend", "remind", "regrade_major"}
         svc.extend(session, world.service, c.id, "等待鉴定", 5)
-        assert svc.allowed_operations(c) == {"approve", "remind"}
+        assert svc.allowed_operations(c) == {"approve", "remind", "regrade_major"}
         svc.approve(session, world.manager, c.id)
         svc.reply(session, world.service, c.id)
-        assert svc.allowed_operations(c) == {"close", "remind"}
+        assert svc.allowed_operations(c) == {"close", "remind", "regrade_major"}
         svc.close(session, world.service, c.id, 5)
         assert svc.allowed_operations(c) == set()

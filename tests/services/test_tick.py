@@ -45,7 +45,8 @@ def test_R_COMP_7_tick_command_prints_counts_and_is_idempotent(app, session, wor
     runner = app.test_cli_runner()
     first = runner.invoke(args=["portal", "tick", "--at", LATER.isoformat()])
     assert first.exit_code == 0, first.output
-    assert "complaints: escalations=0, reminders=1, transfer_suggestions=0" in first.output
+    assert "complaints: escalations=0, reminders=1, " in first.output
+    assert "transfer_suggestions=0" in first.output
     assert "credit: " in first.output
     second = runner.invoke(args=["portal", "tick", "--at", (LATER + timedelta(minutes=5))
                                  .isoformat()])
