@@ -21,8 +21,8 @@ from sqlalchemy import func, select
 from portal import policy
 from portal.extensions import db
 
-AREA_MODULES = ["customers", "receptions", "complaints", "credit", "files", "imports", "reports",
-                "org", "users", "settings", "audit", "grants", "inbox"]
+AREA_MODULES = ["customers", "receptions", "complaints", "credit", "receivables", "files",
+                "imports", "reports", "org", "users", "settings", "audit", "grants", "inbox"]
 
 
 @dataclass

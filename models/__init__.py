@@ -21,12 +21,15 @@ from models.customer import (
 from models.document import ConfidentialFile, CopyRequest, FileLevelChange, FileScopeMember
 from models.operations import ImportStaging
 from models.org import ApiToken, Branch, Department, Grant, RoleAssignment, User
+from models.penalty import PenaltyLine, PenaltyNotice
+from models.receivable import CreditSummaryApproval, Receivable, ReceivableSettlement
 from models.reception import ReceptionRecord, RotationSlot
 from models.settings import CalendarDay, Notification, Setting
 
 __all__ = [
     "ApiToken", "AuditChainHead", "AuditEntry", "Base", "Branch", "CalendarDay", "Complaint", "ComplaintCounter",
     "ComplaintEvent", "ComplaintReminder", "ConfidentialFile", "CopyRequest", "CreditApproval",
+    "CreditSummaryApproval", "PenaltyLine", "PenaltyNotice", "Receivable", "ReceivableSettlement",
     "CreditEvaluation", "CreditLine", "CreditUsageReview", "Customer", "CustomerContact",
     "CustomerCorrection", "CustomerTransaction", "Department", "FileLevelChange",
     "FileScopeMember", "FollowUp", "Grant", "ImportStaging", "Notification", "OverLimitApproval", "OwnerChange",

@@ -34,6 +34,8 @@ class Complaint(VersionedMixin, TimestampMixin, Base):
         CheckConstraint("compensation_amount >= 0", name="compensation_nonneg"),
         CheckConstraint("satisfaction IS NULL OR satisfaction BETWEEN 1 AND 5",
                         name="satisfaction_range"),
+        CheckConstraint("fault_cause IS NULL OR fault_cause IN ('quality', 'non_quality')",
+                        name="fault_cause_known"),
         Index("ix_complaints_status_deadline_at", "status", "deadline_at"),
         Index("ix_complaints_registered_at", "registered_at"),
     )
@@ -66,12 +68,22 @@ class Complaint(VersionedMixin, TimestampMixin, Base):
     satisfaction: Mapped[int | None] = mapped_column(Integer)
     closed_at: Mapped[datetime | None]
     retain_until: Mapped[datetime | None]
+    # R-COMP-11: whose fault it was (recorded on closing a substantiated complaint only)
+    fault_department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"),
+                                                            index=True)
+    fault_team: Mapped[str | None] = mapped_column(String(100))
+    fault_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    fault_cause: Mapped[str | None] = mapped_column(String(16))
 
     customer: Mapped[Customer] = relationship()
     accused_user: Mapped[User | None] = relationship(foreign_keys=[accused_user_id])
     received_by: Mapped[User] = relationship(foreign_keys=[received_by_id])
     handler: Mapped[User | None] = relationship(foreign_keys=[handler_id])
-    responsible_department: Mapped[Department] = relationship()
+    responsible_department: Mapped[Department] = relationship(
+        foreign_keys=[responsible_department_id])
+    fault_department: Mapped[Department | None] = relationship(
+        foreign_keys=[fault_department_id])
+    fault_user: Mapped[User | None] = relationship(foreign_keys=[fault_user_id])
     events: Mapped[list[ComplaintEvent]] = relationship(
         back_populates="complaint", order_by="ComplaintEvent.id")
     reminders: Mapped[list[ComplaintReminder]] = relationship(

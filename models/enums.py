@@ -182,8 +182,10 @@ class CreditLineStatus(enum.StrEnum):
 
 
 class TransactionKind(enum.StrEnum):
-    ORDER = "order"
-    PAYMENT = "payment"
+    ORDER = "order"  # a credit sale (赊销)
+    PAYMENT = "payment"  # a receipt from the customer
+    PREPAYMENT = "prepayment"  # a prepayment to a supplier (预付)
+    DELIVERY = "delivery"  # goods delivered against prepayments (到货)
 
 
 class CopyRequestStatus(enum.StrEnum):

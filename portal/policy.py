@@ -36,6 +36,7 @@ from models import (
     CreditApproval,
     CreditEvaluation,
     CreditLine,
+    CreditSummaryApproval,
     CreditUsageReview,
     Customer,
     CustomerContact,
@@ -49,6 +50,10 @@ from models import (
     Notification,
     OverLimitApproval,
     OwnerChange,
+    PenaltyLine,
+    PenaltyNotice,
+    Receivable,
+    ReceivableSettlement,
     ReceptionRecord,
     RoleAssignment,
     RotationSlot,
@@ -87,10 +92,12 @@ AREAS: dict[str, tuple[str, ...]] = {
     "customer_credit": ("view",),
     "reception": ("view", "add", "change", "export", "take_turns", "manage_rotation"),
     "complaint": ("view", "add", "change", "assign", "handle", "approve", "approve_major",
-                  "close", "reject", "extend", "remind", "export", "approve_compensation"),
+                  "close", "reject", "extend", "remind", "export", "approve_compensation",
+                  "confirm_penalty"),
     "complaint_detail": ("view",),
     "credit": ("view", "evaluate", "propose", "review", "approve", "record_transaction",
-               "approve_over_limit", "review_usage", "export"),
+               "approve_over_limit", "review_usage", "export", "approve_summary"),
+    "penalty": ("view", "export"),
     "file": ("view", "upload", "download", "in_chain", "read_all_levels", "approve_copy",
              "approve_copy_top", "manage_scope", "name_top_secret", "classify", "export"),
     "user": ("view", "add", "change", "deactivate", "reset_password", "set_clearance",
@@ -147,14 +154,16 @@ DEFAULT_GRANTS: dict[str, list[tuple[str, str, str]]] = {
     + _g("reception", ("manage_rotation", "export"), _DEP)
     + _g("complaint", ("approve", "assign", "remind", "extend", "export"), _DEP)
     + _g("credit", ("propose", "evaluate", "export"), _DEP)
+    + _g("penalty", ("view",), _DEP)
     + _g("file", ("approve_copy", "manage_scope"), _DEP)
     + _g("token", ("view", "add", "change"), _OWN),
     Role.GENERAL_MANAGER: _read_everything(_ALL)
     + _customer_work(_ALL)
     + _g("customer", ("reassign", "close"), _ALL)
     + _g("complaint", ("approve", "approve_major", "approve_compensation", "assign", "remind",
-                       "extend"), _ALL)
-    + _g("credit", ("approve", "approve_over_limit", "propose", "evaluate"), _ALL)
+                       "extend", "confirm_penalty"), _ALL)
+    + _g("credit", ("approve", "approve_over_limit", "propose", "evaluate", "approve_summary"),
+         _ALL)
     + _g("file", ("read_all_levels", "approve_copy", "approve_copy_top", "manage_scope",
                   "name_top_secret"), _ALL)
     + _g("token", ("view", "add", "change"), _OWN),
@@ -203,6 +212,8 @@ MODEL_AREA: dict[type, str] = {
     Complaint: "complaint", ComplaintEvent: "complaint", ComplaintReminder: "complaint",
     CreditEvaluation: "credit", CreditLine: "credit", CreditApproval: "credit",
     OverLimitApproval: "credit", CreditUsageReview: "credit",
+    Receivable: "credit", ReceivableSettlement: "credit", CreditSummaryApproval: "credit",
+    PenaltyNotice: "penalty", PenaltyLine: "penalty",
     ConfidentialFile: "file", FileScopeMember: "file", CopyRequest: "file",
     FileLevelChange: "file",
     User: "user", Department: "org", Branch: "org",
@@ -267,6 +278,12 @@ def chain_of(obj: Any) -> Chain:
         return Chain(frozenset(), obj.id, obj.department_id)
     if isinstance(obj, Department):
         return Chain(frozenset(), None, obj.id)
+    if isinstance(obj, PenaltyNotice):
+        return Chain(frozenset(), None, obj.department_id)
+    if isinstance(obj, PenaltyLine):
+        return chain_of(obj.notice)
+    if isinstance(obj, ReceivableSettlement):
+        return chain_of(obj.receivable)
     if isinstance(obj, AuditEntry):
         return Chain(frozenset({obj.actor_id} if obj.actor_id else ()), None, None)
     if isinstance(obj, RoleAssignment | ApiToken | Notification):
@@ -424,6 +441,10 @@ SCOPE_FILTERS: dict[type, ScopeBuilder] = {
     CreditLine: _via_customer(CreditLine.customer_id),
     OverLimitApproval: _via_customer(OverLimitApproval.customer_id),
     CreditUsageReview: _via_customer(CreditUsageReview.customer_id),
+    Receivable: _via_customer(Receivable.customer_id),
+    # a company-wide table: only an "all" grant reads it
+    CreditSummaryApproval: _columns((), None, None),
+    PenaltyNotice: _columns((), None, PenaltyNotice.department_id),
     Complaint: _complaint_filter,
     ReceptionRecord: _columns((ReceptionRecord.received_by_id, ReceptionRecord.assigned_to_id),
                               ReceptionRecord.branch_id, ReceptionRecord.department_id),
@@ -443,6 +464,8 @@ SCOPE_FILTERS: dict[type, ScopeBuilder] = {
 SCOPE_FILTERS[ComplaintEvent] = _child_of(ComplaintEvent.complaint_id, Complaint)
 SCOPE_FILTERS[ComplaintReminder] = _child_of(ComplaintReminder.complaint_id, Complaint)
 SCOPE_FILTERS[CreditApproval] = _child_of(CreditApproval.credit_line_id, CreditLine)
+SCOPE_FILTERS[ReceivableSettlement] = _child_of(ReceivableSettlement.receivable_id, Receivable)
+SCOPE_FILTERS[PenaltyLine] = _child_of(PenaltyLine.notice_id, PenaltyNotice)
 SCOPE_FILTERS[FileScopeMember] = _child_of(FileScopeMember.file_id, ConfidentialFile)
 SCOPE_FILTERS[FileLevelChange] = _child_of(FileLevelChange.file_id, ConfidentialFile)
 

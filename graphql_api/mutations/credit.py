@@ -85,15 +85,20 @@ class CreditMutations:
         return run(info, CreditLineNode, lambda s, u: svc.approve_line(
             s, u, _lid(credit_line_id), accept, note=note, expected_version=expected_version))
 
-    @strawberry.mutation(description="An order raises the outstanding balance, a payment "
-                         "lowers it; orders beyond the line in force need an over-limit "
-                         "approval (R-CRED-8). The result is the customer.")
+    @strawberry.mutation(description="An order (赊销) raises the outstanding balance and falls "
+                         "due after the line's term; a payment settles open sales oldest "
+                         "first (FIFO); a prepayment (预付, suppliers only) needs "
+                         "deliveryDeadline (到货期限) and a delivery settles prepayments "
+                         "oldest first. Orders and prepayments beyond the line in force, or "
+                         "while anything is past due, need an over-limit approval (R-CRED-8, "
+                         "R-CRED-9). The result is the customer.")
     def record_transaction(self, info: Info, customer_id: strawberry.ID,
                            kind: E.TransactionKind, amount: Decimal,
-                           reference: str | None = None) -> Payload[CustomerNode]:
+                           reference: str | None = None,
+                           delivery_deadline: date | None = None) -> Payload[CustomerNode]:
         def call(s, u):  # noqa: ANN001, ANN202
             svc.record_transaction(s, u, _cid(customer_id), kind.value, amount,
-                                   reference=reference)
+                                   reference=reference, delivery_deadline=delivery_deadline)
             return s.get(Customer, _cid(customer_id))
         return run(info, CustomerNode, call)
 

@@ -499,6 +499,9 @@ def approve_line(session: Session, actor: User, line_id: int, accept: bool,
             raise RuleViolation(N_("Approving a raise needs an explicit reason."),
                                 rule="R-CRED-6", field="note")
         line.is_raise = is_raise
+        from portal.services import receivables
+
+        receivables.check_ceiling(session, line, clock.today())
         for old in session.scalars(select(CreditLine).where(
                 CreditLine.customer_id == line.customer_id,
                 CreditLine.status == LS.APPROVED.value, CreditLine.id != line.id)):
@@ -570,15 +573,24 @@ def approve_over_limit(session: Session, actor: User, customer_id: int, amount: 
 
 @verb
 def record_transaction(session: Session, actor: User, customer_id: int, kind: str, amount: Any,
-                       reference: str | None = None) -> CustomerTransaction:
-    """Record an order (raises the outstanding balance) or a payment (lowers it, never below
-    0). An order beyond the line in force is refused unless a valid over-limit approval
-    covers the excess (R-CRED-8)."""
+                       reference: str | None = None, delivery_deadline: Any = None
+                       ) -> CustomerTransaction:
+    """Record a credit sale (``order``, 赊销: raises the outstanding balance, due on the sale
+    date + the line's term), a receipt (``payment``: settles open sales oldest first), a
+    prepayment to a supplier (``prepayment``, 预付: due on its ``delivery_deadline`` 到货期限)
+    or a delivery against prepayments (``delivery``: settles them oldest first).
+
+    A sale or prepayment beyond the line in force is refused unless a valid over-limit
+    approval covers the excess (R-CRED-8); while the customer has anything past due, it is
+    refused unless a valid over-limit approval covers its amount (R-CRED-9)."""
+    from portal.services import receivables as rc
+
     customer = load(session, actor, Customer, customer_id, "customer.view")
     if not policy.can(actor, "credit.record_transaction", customer):
         raise PermissionDenied("credit.record_transaction", customer)
     if kind not in [k.value for k in TransactionKind]:
-        raise ValidationFailed(N_("Choose order or payment."), field="kind")
+        raise ValidationFailed(N_("Choose a credit sale, a receipt, a prepayment or a "
+                                  "delivery."), field="kind")
     value = _amount(amount, "amount", positive=True)
     # Serialise balance changes of one customer (row lock on PostgreSQL).
     customer = session.scalar(select(Customer).where(Customer.id == customer.id)
@@ -586,32 +598,50 @@ def record_transaction(session: Session, actor: User, customer_id: int, kind: st
     before = {"outstanding_balance": customer.outstanding_balance}
     balance = customer.outstanding_balance or ZERO
     now = clock.now()
+    today = calendar.company_date(now)
     approval = None
-    if kind == TransactionKind.ORDER.value:
+    deadline = None
+    grows = kind in (TransactionKind.ORDER.value, TransactionKind.PREPAYMENT.value)
+    if kind == TransactionKind.PREPAYMENT.value:
+        deadline = rc.check_prepayment(customer, rc.parse_deadline(delivery_deadline), today)
+    if grows:
+        freeze = rc.check_freeze(session, customer, value, today, lambda a: (
+            valid_over_limit_approval(session, customer.id, a, now)))
         new_balance = balance + value
         line = line_in_force(session, customer.id)
         limit = line.limit_amount if line else ZERO
+        approval = freeze
         if new_balance > limit:
-            approval = valid_over_limit_approval(session, customer.id, new_balance - limit, now)
+            approval = valid_over_limit_approval(
+                session, customer.id, max(new_balance - limit, value if freeze else ZERO),
+                now)
             if approval is None:
                 raise RuleViolation(
                     N_("This order would bring the outstanding balance to %(balance)s, above "
                        "the credit limit in force (%(limit)s), and no over-limit approval "
                        "covers it."), rule="R-CRED-8", field="amount", balance=new_balance,
                     limit=limit)
-    else:
-        new_balance = max(ZERO, balance - value)
     tx = CustomerTransaction(customer_id=customer.id, kind=kind, amount=value,
                              reference=(reference or "").strip()[:64] or None,
                              recorded_by_id=actor.id, recorded_at=now,
                              over_limit_approval_id=approval.id if approval else None)
     session.add(tx)
+    session.flush()
+    if grows:
+        item_kind = rc.PREPAYMENT if kind == TransactionKind.PREPAYMENT.value else rc.CREDIT_SALE
+        rc.book(session, customer, tx, item_kind, today, deadline)
+    else:
+        unitemised = max(ZERO, balance - rc.open_total(session, customer.id))
+        item_kind = rc.CREDIT_SALE if kind == TransactionKind.PAYMENT.value else rc.PREPAYMENT
+        applied = rc.settle_fifo(session, customer, tx, item_kind, today)
+        applied += min(unitemised, value - applied)  # balances older than the open items
+        new_balance = max(ZERO, balance - applied)
     customer.outstanding_balance = new_balance
     customer.updated_at = now
     session.flush()
     audit.record(session, actor, "credit.record_transaction", customer, before=before,
                  after={"outstanding_balance": new_balance, "transaction": tx.id, "kind": kind,
-                        "amount": value,
+                        "amount": value, "delivery_deadline": deadline,
                         "over_limit_approval": approval.id if approval else None})
     return tx
 

@@ -39,6 +39,9 @@ OTHER_VIEWS: dict[str, dict[str, tuple[str, ...]]] = {
     "ReportsView": {"*": ("report.view",),
                     "credit": ("report.view", "credit.view"),
                     "over_limit": ("report.view", "credit.view")},
+    "ReceivablesView": {"*": ("credit.view",),
+                        "summary_submit": ("credit.view", "credit.review"),
+                        "summary_approve": ("credit.view", "credit.approve_summary")},
 }
 MISSING_ID = "987654"
 ROLES = [r.value for r in Role]

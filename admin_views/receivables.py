@@ -1,0 +1,149 @@
+"""应收账款 (R-CRED-9, R-CRED-10): finance's page — who owes us what, how late, and who is frozen
+(ageing per customer and per salesperson) — the monthly 《预付、赊销客户汇总表》 with finance's
+submission and the general manager's approval, and the month's collection list. Each page
+exports CSV and XLSX. Data and rules: ``portal.services.receivables`` / ``credit_reports``."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import Response, abort, flash, redirect, request, url_for
+from flask_admin import BaseView, expose
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
+
+from admin_views.base import actor, record_denied, translated
+from portal import clock, policy
+from portal.extensions import db
+from portal.services import credit_reports, receivables, reports
+from portal.services.errors import N_, DomainError, PermissionDenied, ValidationFailed
+
+TABS = [("ageing", _l("应收账龄"), "receivables.index"),
+        ("summary", _l("预付、赊销客户汇总表"), "receivables.summary"),
+        ("collection", _l("催收清单"), "receivables.collection")]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class ReceivablesView(BaseView):
+    """Guarded by ``credit.view`` (the rows are scoped by it); exports need ``credit.export``;
+    submitting the summary needs ``credit.review``, approving it ``credit.approve_summary``."""
+
+    def is_accessible(self) -> bool:
+        user = actor()
+        return user is not None and policy.can(user, "credit.view")
+
+    def inaccessible_callback(self, name: str, **kwargs: Any) -> Any:
+        if actor() is None:
+            return redirect(url_for("login", next=request.full_path.rstrip("?")))
+        record_denied("credit.view", "receivables")
+        return abort(403)
+
+    def _show(self, active: str, build: Any, params: list[tuple], filename: str,
+              **extra: Any) -> Any:
+        report = None
+        try:
+            report = build()
+        except PermissionDenied:  # audited by the service verb
+            abort(403)
+        except DomainError as exc:
+            flash(translated(exc), "error")
+        fmt = request.args.get("format")
+        can_export = policy.can(actor(), "credit.export")
+        if fmt in ("csv", "xlsx") and report is not None:
+            if not can_export:
+                record_denied("credit.export", filename)
+                abort(403)
+            if fmt == "csv":
+                body, mime = reports.to_csv(report), "text/csv; charset=utf-8"
+            else:
+                body, mime = credit_reports.to_xlsx(report), XLSX
+            return Response(body, mimetype=mime, headers={
+                "Content-Disposition": f'attachment; filename="{filename}.{fmt}"',
+                "Cache-Control": "no-store"})
+        args = {k: v for k, v in request.args.items() if k != "format"}
+        charts = [Markup(c.svg()) for c in report.charts] if report else []  # noqa: S704
+        return self.render("admin/receivables.html", tabs=TABS, active=active, report=report,
+                           charts=charts, params=params, can_export=can_export,
+                           csv_url=url_for(request.endpoint, **args, format="csv"),
+                           xlsx_url=url_for(request.endpoint, **args, format="xlsx"),
+                           money=receivables.money, **extra), 200 if report else 400
+
+    @expose("/")
+    def index(self) -> Any:
+        raw = request.args.get("as_of") or clock.today().isoformat()
+
+        def build() -> Any:
+            try:
+                as_of = date.fromisoformat(raw)
+            except ValueError:
+                raise ValidationFailed(N_("Enter a date."), field="as_of") from None
+            return credit_reports.ageing_report(db.session, actor(), as_of)
+
+        return self._show("ageing", build, [("as_of", _l("截至日期"), "date", raw)],
+                          f"ageing-{raw}")
+
+    @expose("/summary")
+    def summary(self) -> Any:
+        month = request.args.get("month") or receivables.summary_month_default()
+        state: dict[str, Any] = {}
+
+        def build() -> Any:
+            s = receivables.monthly_summary(db.session, actor(), month)
+            state["approval"] = s.approval
+            return credit_reports.summary_report(db.session, actor(), month, summary=s)
+
+        user = actor()
+        return self._show("summary", build, [("month", _l("月份"), "month", month)],
+                          f"credit-summary-{month}", month=month, state=state,
+                          can_submit="all" in policy.scopes_for(user, "credit.review"),
+                          can_approve=policy.can(user, "credit.approve_summary"))
+
+    @expose("/summary/submit", methods=("POST",))
+    def summary_submit(self) -> Any:
+        return self._write("credit.review", "submit_summary", gettext("已提交总经理审批。"))
+
+    @expose("/summary/approve", methods=("POST",))
+    def summary_approve(self) -> Any:
+        return self._write("credit.approve_summary", "approve_summary",
+                           gettext("汇总表已审批。"))
+
+    def _write(self, action: str, verb: str, done: str) -> Any:
+        if not policy.can(actor(), action):
+            record_denied(action, "credit_summary")
+            abort(403)
+        month = (request.form.get("month") or "").strip()
+        try:
+            if verb == "submit_summary":
+                receivables.submit_summary(db.session, actor(), month)
+            else:
+                receivables.approve_summary(db.session, actor(), month,
+                                            request.form.get("comment") or "",
+                                            expected_version=_int(request.form.get("version")))
+        except PermissionDenied:
+            abort(403)
+        except DomainError as exc:
+            flash(translated(exc), "error")
+        else:
+            flash(done, "success")
+        return redirect(url_for(".summary", month=month) if month else url_for(".summary"))
+
+    @expose("/collection")
+    def collection(self) -> Any:
+        month = request.args.get("month") or f"{clock.today():%Y-%m}"
+        return self._show("collection",
+                          lambda: credit_reports.collection_report(db.session, actor(), month),
+                          [("month", _l("月份"), "month", month)], f"collection-{month}")
+
+
+def _int(raw: Any) -> int | None:
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        return None
+
+
+def register(admin: Any) -> None:
+    admin.add_view(ReceivablesView(name=_l("应收账款"), category=_l("客户信用"),
+                                   endpoint="receivables", url="receivables"))

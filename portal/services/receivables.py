@@ -1,0 +1,578 @@
+"""Receivables discipline (R-CRED-9, R-CRED-10): open items, due dates, FIFO settlement,
+ageing, the past-due freeze, the company credit ceiling, the monthly 《预付、赊销客户汇总表》
+and the collection list.
+
+Two kinds of credit (R-CRED-10):
+
+- 赊销 ``credit_sale``: an order recorded against a customer. It falls due on the sale date
+  (company time) plus the term of the line in force (R-CRED-4); without a line in force (an
+  over-limit approval only) the term is 0 days: due on the sale date.
+- 预付 ``prepayment``: money paid in advance to a supplier (a customer of kind ``supplier``). It
+  falls due on its delivery deadline (到货期限); until the goods are delivered it is open, and
+  past the deadline it is past due exactly like an unpaid sale.
+
+FIFO (documented rule): a receipt (``payment``) settles the customer's open credit sales oldest
+due date first (then the oldest booking); a delivery settles open prepayments the same way.
+Every allocation is a ``ReceivableSettlement`` row, so the open amount at any past date can be
+rebuilt (the monthly summary is "as of" the month's last day).
+
+Ages are never stored: ``days_past_due`` / ``age_bucket`` (Python) and ``bucket_case`` (SQL)
+derive them from ``due_on`` and the date asked about. Buckets: not yet due; 1–30 days;
+31–60; 61–90; over 90 — a sale due yesterday is 1 day late (≤ 30), due today is not late.
+"""
+
+from __future__ import annotations
+
+import calendar as pycal
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import case, func, literal, or_, select, text
+from sqlalchemy.orm import Session
+
+from models import (
+    CreditLine,
+    CreditSummaryApproval,
+    Customer,
+    CustomerTransaction,
+    Receivable,
+    ReceivableSettlement,
+    User,
+)
+from models.enums import CreditLineStatus, CustomerKind
+from portal import audit, clock, policy, settings
+from portal.services import notifications
+from portal.services.errors import N_, PermissionDenied, RuleViolation, ValidationFailed
+from portal.services.unit import check_version, verb
+
+ZERO = Decimal("0")
+CENT = Decimal("0.01")
+CREDIT_SALE, PREPAYMENT = "credit_sale", "prepayment"
+BUCKETS = ("current", "d1_30", "d31_60", "d61_90", "d90_plus")
+PAST_DUE_BUCKETS = BUCKETS[1:]
+# (upper bound in days past due, bucket); the last bucket has no upper bound
+_EDGES = ((0, "current"), (30, "d1_30"), (60, "d31_60"), (90, "d61_90"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Ages (derived at read time)
+# ---------------------------------------------------------------------------------------------
+
+
+def days_past_due(due_on: date, as_of: date) -> int:
+    """Whole days an item is late on ``as_of`` (0 when not yet due or due that day)."""
+    return max(0, (as_of - due_on).days)
+
+
+def age_bucket(days: int) -> str:
+    """R-CRED-9 bucket of a number of days past due."""
+    for upper, bucket in _EDGES:
+        if days <= upper:
+            return bucket
+    return "d90_plus"
+
+
+def bucket_case(as_of: date) -> Any:
+    """SQL twin of ``age_bucket(days_past_due(Receivable.due_on, as_of))``."""
+    return case(
+        (Receivable.due_on >= as_of, literal("current")),
+        (Receivable.due_on >= as_of - timedelta(days=30), literal("d1_30")),
+        (Receivable.due_on >= as_of - timedelta(days=60), literal("d31_60")),
+        (Receivable.due_on >= as_of - timedelta(days=90), literal("d61_90")),
+        else_=literal("d90_plus"))
+
+
+def _settled_until(as_of: date) -> Any:
+    return (select(ReceivableSettlement.receivable_id,
+                   func.sum(ReceivableSettlement.amount).label("settled"))
+            .where(ReceivableSettlement.settled_on <= as_of)
+            .group_by(ReceivableSettlement.receivable_id).subquery())
+
+
+def open_as_of(as_of: date) -> tuple[Any, list[Any], Any]:
+    """(settled subquery to outer-join, conditions, open amount column) of the receivables on
+    ``as_of``: booked by then, minus what was settled by then."""
+    settled = _settled_until(as_of)
+    amount = Receivable.amount - func.coalesce(settled.c.settled, 0)
+    return settled, [Receivable.booked_on <= as_of, amount > 0], amount
+
+
+def past_due_amount(session: Session, customer_id: int, as_of: date | None = None) -> Decimal:
+    """What the customer owes (or has not delivered) past its due date today."""
+    as_of = as_of or clock.today()
+    value = session.scalar(select(func.coalesce(func.sum(Receivable.open_amount), 0)).where(
+        Receivable.customer_id == customer_id, Receivable.open_amount > 0,
+        Receivable.due_on < as_of))
+    return Decimal(str(value or 0)).quantize(CENT)
+
+
+def frozen_clause(as_of: date | None = None) -> Any:
+    """Customers with a past-due balance today (R-CRED-9 freeze): a filter on Customer."""
+    as_of = as_of or clock.today()
+    return Customer.id.in_(select(Receivable.customer_id).where(
+        Receivable.open_amount > 0, Receivable.due_on < as_of))
+
+
+def is_frozen(session: Session, customer_id: int, as_of: date | None = None) -> bool:
+    return past_due_amount(session, customer_id, as_of) > 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Booking and settling (called by credit.record_transaction inside its transaction)
+# ---------------------------------------------------------------------------------------------
+
+
+def parse_deadline(value: Any) -> date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ValidationFailed(N_("Enter a date."), field="delivery_deadline") from None
+
+
+def check_prepayment(customer: Customer, deadline: date | None, today: date) -> date:
+    """R-CRED-10: a prepayment goes to a supplier and carries a delivery deadline."""
+    if customer.kind != CustomerKind.SUPPLIER.value:
+        raise RuleViolation(N_("A prepayment (预付) goes to a supplier; this customer is not "
+                               "a supplier."), rule="R-CRED-10", field="kind")
+    if deadline is None:
+        raise ValidationFailed(N_("Enter the delivery deadline (到货期限) of the prepayment."),
+                               field="delivery_deadline")
+    if deadline < today:
+        raise ValidationFailed(N_("The delivery deadline cannot be in the past."),
+                               field="delivery_deadline")
+    return deadline
+
+
+def check_freeze(session: Session, customer: Customer, amount: Decimal, today: date,
+                 approval_for: Any) -> Any:
+    """R-CRED-9: while the customer has a past-due balance, no new credit sale or prepayment
+    without a valid over-limit approval covering this amount. Returns that approval (or None
+    when the customer is not frozen)."""
+    overdue = past_due_amount(session, customer.id, today)
+    if overdue <= 0:
+        return None
+    approval = approval_for(amount)
+    if approval is None:
+        oldest = session.scalar(select(func.min(Receivable.due_on)).where(
+            Receivable.customer_id == customer.id, Receivable.open_amount > 0,
+            Receivable.due_on < today))
+        raise RuleViolation(
+            N_("%(customer)s has %(amount)s past due (oldest due on %(due)s): no new credit "
+               "sale or prepayment until it is settled, unless an over-limit approval covers "
+               "it."), rule="R-CRED-9", field="amount", customer=customer.name,
+            amount=money(overdue), due=oldest)
+    return approval
+
+
+def due_for_sale(session: Session, customer_id: int, booked_on: date) -> tuple[date, int]:
+    """R-CRED-4/9: sale date + the term of the line in force (0 days without a line)."""
+    from portal.services.credit import line_in_force
+
+    line = line_in_force(session, customer_id, booked_on)
+    term = line.term_days if line is not None else 0
+    return booked_on + timedelta(days=term), term
+
+
+def book(session: Session, customer: Customer, tx: CustomerTransaction, kind: str,
+         booked_on: date, deadline: date | None = None) -> Receivable:
+    if kind == PREPAYMENT:
+        assert deadline is not None
+        due_on, term = deadline, (deadline - booked_on).days
+    else:
+        due_on, term = due_for_sale(session, customer.id, booked_on)
+    item = Receivable(customer_id=customer.id, transaction_id=tx.id, kind=kind,
+                      amount=tx.amount, open_amount=tx.amount, booked_on=booked_on,
+                      due_on=due_on, term_days=term, created_at=clock.now())
+    session.add(item)
+    session.flush()
+    return item
+
+
+def settle_fifo(session: Session, customer: Customer, tx: CustomerTransaction, kind: str,
+                settled_on: date) -> Decimal:
+    """Apply ``tx.amount`` to the customer's open items of ``kind``, oldest due first; returns
+    the amount applied (the rest, if any, exceeded what was open)."""
+    rest = tx.amount
+    applied = ZERO
+    items = session.scalars(select(Receivable).where(
+        Receivable.customer_id == customer.id, Receivable.kind == kind,
+        Receivable.open_amount > 0)
+        .order_by(Receivable.due_on, Receivable.booked_on, Receivable.id)).all()
+    for item in items:
+        if rest <= 0:
+            break
+        part = min(item.open_amount, rest)
+        item.open_amount = item.open_amount - part
+        rest -= part
+        applied += part
+        session.add(ReceivableSettlement(receivable_id=item.id, transaction_id=tx.id,
+                                         amount=part, settled_on=settled_on))
+    session.flush()
+    return applied
+
+
+def open_total(session: Session, customer_id: int) -> Decimal:
+    value = session.scalar(select(func.coalesce(func.sum(Receivable.open_amount), 0)).where(
+        Receivable.customer_id == customer_id))
+    return Decimal(str(value or 0))
+
+
+# ---------------------------------------------------------------------------------------------
+# R-CRED-10: the company ceiling
+# ---------------------------------------------------------------------------------------------
+
+
+def limits_in_force_total(session: Session, today: date, except_customer: int | None = None
+                          ) -> Decimal:
+    """Sum of the limits of the lines in force (one per customer: the latest approved)."""
+    from portal.services.credit import in_force_clause
+
+    stmt = select(func.coalesce(func.sum(CreditLine.limit_amount), 0)).where(
+        in_force_clause(today))
+    if except_customer is not None:
+        stmt = stmt.where(CreditLine.customer_id != except_customer)
+    return Decimal(str(session.scalar(stmt) or 0)).quantize(CENT)
+
+
+def check_ceiling(session: Session, line: CreditLine, today: date) -> None:
+    """Refuse an approval that would take the limits in force over the company ceiling (a
+    setting; 0 = none). The customer's current line is replaced by this one, so it is left
+    out of the current total. Approvals are serialised on PostgreSQL (advisory lock) so two
+    approvals cannot both pass the check."""
+    ceiling = Decimal(str(settings.get(session, "credit.company_ceiling") or 0)).quantize(CENT)
+    if ceiling <= 0:
+        return
+    if session.connection().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(190010)"))
+    current = limits_in_force_total(session, today, except_customer=line.customer_id)
+    if current + line.limit_amount > ceiling:
+        raise RuleViolation(
+            N_("Approving this line would take the credit limits in force over the company "
+               "ceiling: current total %(total)s, this line %(line)s, ceiling %(ceiling)s."),
+            rule="R-CRED-10", total=money(current), line=money(line.limit_amount),
+            ceiling=money(ceiling))
+
+
+# ---------------------------------------------------------------------------------------------
+# Reports: ageing, the monthly summary, the collection list
+# ---------------------------------------------------------------------------------------------
+
+
+def money(value: Any) -> str:
+    """¥1,480,000.00"""
+    amount = Decimal(str(value or 0)).quantize(CENT)
+    sign = "-" if amount < 0 else ""
+    return f"{sign}¥{abs(amount):,.2f}"
+
+
+def month_end(month: str) -> date:
+    try:
+        y, m = (int(x) for x in month.split("-"))
+        last = pycal.monthrange(y, m)[1]
+        if not 2000 <= y <= 2100:
+            raise ValueError
+    except (ValueError, TypeError, pycal.IllegalMonthError):
+        raise ValidationFailed(N_("Enter a month as YYYY-MM."), field="month") from None
+    return date(y, m, last)
+
+
+def as_of_for(month: str, today: date | None = None) -> date:
+    """A month's figures are as of its last day; the current month's as of today."""
+    today = today or clock.today()
+    end = month_end(month)
+    if end.replace(day=1) > today:
+        raise ValidationFailed(N_("The month has not begun yet."), field="month")
+    return min(end, today)
+
+
+@dataclass
+class AgeingRow:
+    customer_id: int
+    code: str
+    name: str
+    kind: str  # 赊销 credit_sale, 预付 prepayment (a supplier), or both
+    owner_id: int | None
+    owner_name: str
+    limit: Decimal = ZERO
+    term_days: int | None = None
+    buckets: dict[str, Decimal] = field(default_factory=lambda: dict.fromkeys(BUCKETS, ZERO))
+
+    @property
+    def balance(self) -> Decimal:
+        return sum(self.buckets.values(), ZERO)
+
+    @property
+    def past_due(self) -> Decimal:
+        return sum((self.buckets[b] for b in PAST_DUE_BUCKETS), ZERO)
+
+    @property
+    def frozen(self) -> bool:
+        return self.past_due > 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"customer_id": self.customer_id, "code": self.code, "name": self.name,
+                "kind": self.kind, "owner_id": self.owner_id, "owner_name": self.owner_name,
+                "limit": self.limit, "term_days": self.term_days, "balance": self.balance,
+                "past_due": self.past_due, "frozen": self.frozen, **self.buckets}
+
+
+def _require_view(actor: User) -> None:
+    if not policy.can(actor, "credit.view"):
+        raise PermissionDenied("credit.view", "receivables")
+
+
+def ageing_rows(session: Session, actor: User, as_of: date | None = None, *,
+                with_lines: bool = False) -> list[AgeingRow]:
+    """Open items on ``as_of`` per customer and bucket (scoped by ``credit.view``), largest
+    past-due first. ``with_lines``: also every customer with a line in force and nothing
+    open (the summary table lists "every customer with credit or a balance")."""
+    as_of = as_of or clock.today()
+    settled, conditions, amount = open_as_of(as_of)
+    bucket = bucket_case(as_of)
+    stmt = (select(Receivable.customer_id, Receivable.kind, bucket.label("bucket"),
+                   func.sum(amount).label("open"))
+            .select_from(Receivable)
+            .outerjoin(settled, settled.c.receivable_id == Receivable.id)
+            .where(*conditions)
+            .group_by(Receivable.customer_id, Receivable.kind, bucket))
+    stmt = policy.scope(stmt, actor, Receivable, "credit.view")
+    figures = session.execute(stmt).all()
+    lines = _lines_on(session, as_of)
+    ids = {r.customer_id for r in figures}
+    if with_lines:
+        in_scope = policy.scope(select(Customer.id).where(Customer.id.in_(list(lines) or [0])),
+                                actor, Customer, "credit.view")
+        ids |= set(session.scalars(in_scope))
+    if not ids:
+        return []
+    customers = {c.id: c for c in session.scalars(select(Customer).where(
+        Customer.id.in_(ids)))}
+    owners = dict(session.execute(select(User.id, User.full_name).where(
+        User.id.in_({c.owner_id for c in customers.values() if c.owner_id}))).all())
+    rows: dict[int, AgeingRow] = {}
+    kinds: dict[int, set[str]] = {}
+    for cid in ids:
+        c = customers[cid]
+        limit, term = lines.get(cid, (ZERO, None))
+        rows[cid] = AgeingRow(cid, c.code, c.name, "", c.owner_id,
+                              owners.get(c.owner_id, "") if c.owner_id else "",
+                              limit=limit, term_days=term)
+        kinds[cid] = {PREPAYMENT} if c.kind == CustomerKind.SUPPLIER.value else {CREDIT_SALE}
+    seen: dict[int, set[str]] = {}
+    for cid, kind, bkt, value in figures:
+        rows[cid].buckets[bkt] += Decimal(str(value)).quantize(CENT)
+        seen.setdefault(cid, set()).add(kind)
+    for cid, row in rows.items():
+        found = seen.get(cid) or kinds[cid]
+        row.kind = "both" if len(found) > 1 else next(iter(found))
+    return sorted(rows.values(), key=lambda r: (-r.past_due, -r.balance, r.code))
+
+
+def _lines_on(session: Session, as_of: date) -> dict[int, tuple[Decimal, int]]:
+    """Limit and term of the line in force per customer on ``as_of``."""
+    stmt = (select(CreditLine.customer_id, CreditLine.limit_amount, CreditLine.term_days)
+            .where(CreditLine.status.in_([CreditLineStatus.APPROVED.value,
+                                          CreditLineStatus.SUPERSEDED.value]),
+                   CreditLine.valid_from <= as_of,
+                   or_(CreditLine.valid_until.is_(None), CreditLine.valid_until > as_of))
+            .order_by(CreditLine.customer_id, CreditLine.approved_at, CreditLine.id))
+    lines: dict[int, tuple[Decimal, int]] = {}
+    for cid, limit, term in session.execute(stmt):
+        lines[cid] = (Decimal(str(limit)), term)  # the latest approved wins
+    return lines
+
+
+def by_salesperson(rows: list[AgeingRow]) -> list[dict[str, Any]]:
+    """The ageing rows summed per salesperson (the customer's owner)."""
+    out: dict[int | None, dict[str, Any]] = {}
+    for r in rows:
+        agg = out.setdefault(r.owner_id, {"owner_id": r.owner_id,
+                                          "owner_name": r.owner_name or "", "customers": 0,
+                                          "frozen": 0, **dict.fromkeys(BUCKETS, ZERO)})
+        agg["customers"] += 1
+        agg["frozen"] += 1 if r.frozen else 0
+        for b in BUCKETS:
+            agg[b] += r.buckets[b]
+    result = list(out.values())
+    for agg in result:
+        agg["balance"] = sum((agg[b] for b in BUCKETS), ZERO)
+        agg["past_due"] = sum((agg[b] for b in PAST_DUE_BUCKETS), ZERO)
+    return sorted(result, key=lambda a: (-a["past_due"], -a["balance"], a["owner_name"]))
+
+
+@verb
+def ageing(session: Session, actor: User, as_of: date | None = None) -> list[AgeingRow]:
+    """R-CRED-9 ageing per customer (scoped); the read is audited."""
+    _require_view(actor)
+    rows = ageing_rows(session, actor, as_of)
+    audit.record(session, actor, "credit.view", "receivables_ageing",
+                 detail=f"{len(rows)} customers")
+    return rows
+
+
+@verb
+def collection_list(session: Session, actor: User, month: str) -> list[dict[str, Any]]:
+    """The month's collection list (本月催收清单): every open item due by the month's end
+    (already past due or falling due in the month), oldest first, scoped by ``credit.view``."""
+    _require_view(actor)
+    end = month_end(month)
+    today = clock.today()
+    stmt = policy.scope(
+        select(Receivable, Customer).join(Customer, Customer.id == Receivable.customer_id)
+        .where(Receivable.open_amount > 0, Receivable.due_on <= end)
+        .order_by(Receivable.due_on, Customer.code, Receivable.id),
+        actor, Receivable, "credit.view")
+    found = session.execute(stmt).all()
+    owners = dict(session.execute(select(User.id, User.full_name).where(
+        User.id.in_({c.owner_id for _, c in found if c.owner_id}))).all()) if found else {}
+    rows = []
+    for item, customer in found:
+        days = days_past_due(item.due_on, today)
+        rows.append({"receivable_id": item.id, "customer_id": customer.id,
+                     "code": customer.code, "name": customer.name, "kind": item.kind,
+                     "owner_id": customer.owner_id,
+                     "owner_name": owners.get(customer.owner_id, ""),
+                     "booked_on": item.booked_on, "due_on": item.due_on,
+                     "amount": item.amount, "open_amount": item.open_amount,
+                     "days_past_due": days, "bucket": age_bucket(days)})
+    audit.record(session, actor, "credit.view", "collection_list",
+                 detail=f"{month}: {len(rows)} items")
+    return rows
+
+
+@dataclass
+class Summary:
+    month: str
+    as_of: date
+    rows: list[AgeingRow]
+    approval: CreditSummaryApproval | None
+    ceiling: Decimal
+    limits_total: Decimal
+
+    @property
+    def totals(self) -> dict[str, Decimal]:
+        out = {b: sum((r.buckets[b] for r in self.rows), ZERO) for b in BUCKETS}
+        out["limit"] = sum((r.limit for r in self.rows), ZERO)
+        out["balance"] = sum((r.balance for r in self.rows), ZERO)
+        out["past_due"] = sum((r.past_due for r in self.rows), ZERO)
+        return out
+
+
+def _summary(session: Session, actor: User, month: str) -> Summary:
+    as_of = as_of_for(month)
+    rows = ageing_rows(session, actor, as_of, with_lines=True)
+    approval = session.scalar(select(CreditSummaryApproval).where(
+        CreditSummaryApproval.month == month))
+    ceiling = Decimal(str(settings.get(session, "credit.company_ceiling") or 0))
+    return Summary(month, as_of, rows, approval, ceiling.quantize(CENT),
+                   limits_in_force_total(session, as_of))
+
+
+@verb
+def monthly_summary(session: Session, actor: User, month: str) -> Summary:
+    """《预付、赊销客户汇总表》 of ``month``: every customer and supplier with credit or a
+    balance on the month's last day (today for the current month), with its ageing, and the
+    general manager's approval if recorded. Scoped by ``credit.view``; audited."""
+    _require_view(actor)
+    summary = _summary(session, actor, month)
+    audit.record(session, actor, "credit.view", "credit_summary",
+                 detail=f"{month}: {len(summary.rows)} rows")
+    return summary
+
+
+def _require_company_wide(actor: User, action: str) -> None:
+    """The summary covers the whole company: only a company-wide grant may submit or
+    approve it (a department's view would be a partial table)."""
+    if "all" not in policy.scopes_for(actor, action):
+        raise PermissionDenied(action, "credit_summary")
+
+
+@verb
+def submit_summary(session: Session, actor: User, month: str) -> CreditSummaryApproval:
+    """Finance submits the month's summary with its totals to the general manager's 待办.
+    Submitting again before the approval refreshes the totals."""
+    _require_company_wide(actor, "credit.review")
+    summary = _summary(session, actor, month)
+    totals = summary.totals
+    now = clock.now()
+    approval = summary.approval
+    if approval is not None and approval.status == "approved":
+        raise RuleViolation(N_("The summary of %(month)s is already approved."),
+                            rule="R-CRED-10", month=month)
+    values = {"customer_count": len(summary.rows), "total_limit": totals["limit"],
+              "total_balance": totals["balance"], "total_past_due": totals["past_due"],
+              "submitted_by_id": actor.id, "submitted_at": now}
+    if approval is None:
+        approval = CreditSummaryApproval(month=month, status="submitted", **values)
+        session.add(approval)
+    else:
+        for k, v in values.items():
+            setattr(approval, k, v)
+    session.flush()
+    approvers = [u.id for u in policy.users_with(session, "credit.approve_summary")
+                 if u.id != actor.id]
+    notifications.notify(session, user_ids=approvers, kind="credit.summary_awaiting_approval",
+                message=N_("The credit and prepayment summary of %(month)s is waiting for "
+                           "your approval"), params={"month": month}, target=approval,
+                dedupe_key=f"credit.summary:{month}")
+    audit.record(session, actor, "credit.review", approval, after=audit.snapshot(approval))
+    return approval
+
+
+@verb
+def approve_summary(session: Session, actor: User, month: str, comment: str,
+                    expected_version: int | None = None) -> CreditSummaryApproval:
+    """The general manager approves the submitted summary with a comment (R-CRED-10)."""
+    if not policy.can(actor, "credit.approve_summary"):
+        raise PermissionDenied("credit.approve_summary", "credit_summary")
+    month_end(month)
+    approval = session.scalar(select(CreditSummaryApproval).where(
+        CreditSummaryApproval.month == month))
+    if approval is None:
+        raise RuleViolation(N_("The summary of %(month)s has not been submitted by finance."),
+                            rule="R-CRED-10", month=month)
+    check_version(approval, expected_version)
+    if approval.status == "approved":
+        raise RuleViolation(N_("The summary of %(month)s is already approved."),
+                            rule="R-CRED-10", month=month)
+    if approval.submitted_by_id == actor.id:
+        raise RuleViolation(N_("Nobody approves what they submitted."), rule="R-CRED-10")
+    text_value = (comment or "").strip()
+    if not text_value:
+        raise ValidationFailed(N_("Write a comment with the approval."), field="comment")
+    before = audit.snapshot(approval)
+    approval.status = "approved"
+    approval.approved_by_id = actor.id
+    approval.approved_at = clock.now()
+    approval.comment = text_value[:2000]
+    session.flush()
+    notifications.notify(session, user_ids=[approval.submitted_by_id],
+                kind="credit.summary_approved",
+                message=N_("The credit and prepayment summary of %(month)s was approved"),
+                params={"month": month}, target=approval,
+                dedupe_key=f"credit.summary_approved:{month}")
+    audit.record(session, actor, "credit.approve_summary", approval, before=before,
+                 after=audit.snapshot(approval))
+    return approval
+
+
+def summary_month_default(today: date | None = None) -> str:
+    """The month the summary page opens on: the previous month (it is approved after the
+    month ends)."""
+    today = today or clock.today()
+    prev = today.replace(day=1) - timedelta(days=1)
+    return f"{prev:%Y-%m}"
+
+
+__all__ = ["BUCKETS", "AgeingRow", "Summary", "age_bucket", "ageing", "ageing_rows",
+           "approve_summary", "book", "bucket_case", "by_salesperson", "check_ceiling",
+           "check_freeze", "collection_list", "days_past_due", "frozen_clause", "is_frozen",
+           "monthly_summary", "money", "past_due_amount", "settle_fifo", "submit_summary"]
