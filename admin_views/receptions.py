@@ -5,13 +5,16 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from typing import Any
 
+from flask import flash
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_
 
 from admin_views import common, display
-from admin_views.base import ScopedModelView, add_view
+from admin_views.base import ScopedModelView, actor, add_view
 from models import Branch, ReceptionRecord, User
 from portal import clock
+from portal.extensions import db
 
 SERVICES = "portal.services.reception"
 
@@ -66,6 +69,28 @@ class ReceptionRecordView(ScopedModelView):
     create_service = f"{SERVICES}:register_reception"
     update_service = f"{SERVICES}:update_reception"
     presets = {"today": (_l("今日接待"), _today)}
+
+    def create_model(self, form: Any) -> Any:
+        """After saving, say who serves the visitor and who takes the next walk-in (R-RECV-1:
+        the front desk always sees who is next)."""
+        record = super().create_model(form)
+        if record:
+            flash(who_serves_message(record), "success")
+        return record
+
+
+def who_serves_message(record: ReceptionRecord) -> str:
+    from portal.services import worklist
+
+    user = actor()
+    rot = worklist.rotation(db.session, user, record.branch_id) if user else None
+    nxt = rot.next_user.full_name if rot and rot.next_user else gettext("暂无")
+    if record.assigned_to_id is None:
+        return gettext("已登记 %(visitor)s，暂无人接待，请安排接待。下一位接待：%(next)s",
+                       visitor=record.visitor_name, next=nxt)
+    staff = db.session.get(User, record.assigned_to_id)
+    return gettext("已登记 %(visitor)s，由 %(staff)s 接待。下一位接待：%(next)s",
+                   visitor=record.visitor_name, staff=staff.full_name, next=nxt)
 
 
 def register(admin: Any) -> None:

@@ -1,8 +1,9 @@
 """Builds the Admin instance for one app and registers every area's views.
 
 Each module named in ``AREA_MODULES`` exposes ``register(admin)``. The home page shows, per
-user, the counts their grants make meaningful; every count is computed through the policy and
-links to the matching filtered list.
+user, the work waiting on them (admin_views/home.py: lists from the service predicates, each
+row one click from its action), then the counts their grants make meaningful; every count is
+computed through the policy and links to the matching filtered list.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ class HomeView(AdminIndexView):
         return HomeCard(label, count, url, tone)
 
     def cards(self) -> list[HomeCard]:
-        from models import Complaint, CreditEvaluation, CreditLine, Customer, ReceptionRecord
+        from models import Complaint, CreditEvaluation, Customer, ReceptionRecord
 
         user = current_user
         scope_labels = {"own": _l("我的客户"), "branch": _l("本展厅客户"),
@@ -85,7 +86,6 @@ class HomeView(AdminIndexView):
             (Complaint, _l("处理中的投诉"), "open", "info"),
             (Complaint, _l("超时投诉"), "overdue", "danger"),
             (CreditEvaluation, _l("到期待复评的信用评定"), "review_due", "warning"),
-            (CreditLine, _l("待审核 / 审批的授信"), "pending", "info"),
             (ReceptionRecord, _l("今日接待"), "today", "success"),
         ]
         cards = []
@@ -130,9 +130,13 @@ class HomeView(AdminIndexView):
 
     @expose("/")
     def index(self):  # noqa: ANN201
+        from admin_views import home
+
         cards = self.cards() if current_user.is_authenticated else []
         alerts = self.alerts() if current_user.is_authenticated else []
-        return self.render("admin/index.html", cards=cards, alerts=alerts)
+        sections = home.sections(current_user) if current_user.is_authenticated else []
+        db.session.commit()  # the rotation's slots for today are created on first view
+        return self.render("admin/index.html", cards=cards, alerts=alerts, sections=sections)
 
 
 def build_admin(app: Flask) -> Admin:

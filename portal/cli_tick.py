@@ -26,7 +26,7 @@ from portal import clock
 from portal.cli import friendly_errors, portal_cli
 from portal.extensions import db
 
-TICK_MODULES = ("customers", "complaints", "credit", "files", "import_staging")
+TICK_MODULES = ("customers", "complaints", "credit", "files", "import_staging", "worklist")
 ADVISORY_LOCK_KEY = 0x6B65_7469_636B  # "ketick": any constant shared by all runs
 
 

@@ -36,8 +36,8 @@ def _reminders(session) -> int:
 def test_tick_finds_every_area_that_has_a_tick():
     names = [name for name, _ in tick_functions()]
     assert "complaints" in names and "credit" in names
-    assert names == [n for n in ("customers", "complaints", "credit", "files", "import_staging")
-                     if n in names]
+    assert names == [n for n in ("customers", "complaints", "credit", "files", "import_staging",
+                                 "worklist") if n in names]
 
 
 def test_R_COMP_7_tick_command_prints_counts_and_is_idempotent(app, session, world):
