@@ -19,7 +19,7 @@ from models.customer import (
     OwnerChange,
 )
 from models.document import ConfidentialFile, CopyRequest, FileLevelChange, FileScopeMember
-from models.operations import ImportStaging
+from models.operations import ImportStaging, NotificationChannel, OutboxMessage
 from models.org import ApiToken, Branch, Department, Grant, RoleAssignment, User
 from models.penalty import PenaltyLine, PenaltyNotice
 from models.receivable import CreditSummaryApproval, Receivable, ReceivableSettlement
@@ -32,6 +32,6 @@ __all__ = [
     "CreditSummaryApproval", "PenaltyLine", "PenaltyNotice", "Receivable", "ReceivableSettlement",
     "CreditEvaluation", "CreditLine", "CreditUsageReview", "Customer", "CustomerContact",
     "CustomerCorrection", "CustomerTransaction", "Department", "FileLevelChange",
-    "FileScopeMember", "FollowUp", "Grant", "ImportStaging", "Notification", "OverLimitApproval", "OwnerChange",
+    "FileScopeMember", "FollowUp", "Grant", "ImportStaging", "Notification", "NotificationChannel", "OutboxMessage", "OverLimitApproval", "OwnerChange",
     "ReceptionRecord", "RoleAssignment", "RotationSlot", "Setting", "User",
 ]

@@ -58,6 +58,10 @@ def create_app(config_name: str | None = None, **overrides: object) -> Flask:
 
     tokens_web.init_app(app)
 
+    from portal import outbox_web
+
+    outbox_web.init_app(app)
+
     from portal import files_web
 
     files_web.init_app(app)

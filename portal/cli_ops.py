@@ -69,3 +69,26 @@ def serve_command(bind: str, workers: int | None, timeout: int) -> None:
     except ServerError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
+
+
+@portal_cli.command("send-notifications")
+@click.option("--loop", "loop_seconds", type=int, default=0,
+              help="Keep running, sending every N seconds (a worker); 0 = once.")
+@friendly_errors
+def send_notifications_command(loop_seconds: int) -> None:
+    """Deliver the queued e-mail / 企业微信 / 钉钉 messages (also done by ``tick``)."""
+    import time
+
+    from flask import current_app
+
+    from portal.outbox_web import send_pending
+
+    while True:
+        report = send_pending(current_app)
+        counts = ", ".join(f"{k}={v}" for k, v in report.as_dict().items())
+        click.echo(f"outbox: {counts}")
+        for error in report.errors[:5]:
+            click.echo(f"  {error}", err=True)
+        if loop_seconds <= 0:
+            return
+        time.sleep(loop_seconds)

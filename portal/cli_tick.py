@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import click
+from flask import current_app
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -100,6 +101,14 @@ def tick_command(at: str | None) -> None:
         if lock is not None:
             lock.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_LOCK_KEY})
             lock.close()
+    # then deliver what the areas (and every service since the last run) queued
+    try:
+        from portal.outbox_web import send_pending
+
+        results["outbox"] = send_pending(current_app, now=now).as_dict()
+    except Exception as exc:  # noqa: BLE001 - reported like an area's failure
+        session.rollback()
+        results["outbox"] = {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"}
     failed = False
     for name, counts in results.items():
         if "error" in counts:

@@ -49,6 +49,18 @@ class BaseConfig:
     LOG_FORMAT = "text"
     LOG_LEVEL = "INFO"
     METRICS_TOKEN: str | None = None
+    # notifications that leave the building (portal/channels.py): each channel is on when set
+    PUBLIC_BASE_URL: str | None = None   # the portal's address, for links in messages
+    SMTP_HOST: str | None = None
+    SMTP_PORT = 587
+    SMTP_TLS = "starttls"                # starttls, ssl or none
+    SMTP_USER: str | None = None
+    SMTP_PASSWORD: str | None = None
+    SMTP_FROM: str | None = None
+    SMTP_CA_FILE: str | None = None
+    WECOM_WEBHOOK_URL: str | None = None
+    DINGTALK_WEBHOOK_URL: str | None = None
+    DINGTALK_SECRET: str | None = None
     # reverse proxies in front of the app that set X-Forwarded-For/-Proto/-Host (0 = none)
     PROXY_COUNT = 0
     RATELIMIT_LOGIN = "20 per minute"
@@ -131,6 +143,9 @@ ENV_OVERRIDES = {
     "LOG_LEVEL": "LOG_LEVEL",
     "METRICS_TOKEN": "METRICS_TOKEN",
     "PROXY_COUNT": "PROXY_COUNT",
+    **{k: k for k in ("PUBLIC_BASE_URL", "SMTP_HOST", "SMTP_PORT", "SMTP_TLS", "SMTP_USER",
+                      "SMTP_PASSWORD", "SMTP_FROM", "SMTP_CA_FILE", "WECOM_WEBHOOK_URL",
+                      "DINGTALK_WEBHOOK_URL", "DINGTALK_SECRET")},
 }
 
 

@@ -48,6 +48,8 @@ from models import (
     FollowUp,
     Grant,
     Notification,
+    NotificationChannel,
+    OutboxMessage,
     OverLimitApproval,
     OwnerChange,
     PenaltyLine,
@@ -219,7 +221,8 @@ MODEL_AREA: dict[type, str] = {
     User: "user", Department: "org", Branch: "org",
     Setting: "setting", CalendarDay: "setting",
     AuditEntry: "audit", Grant: "grant", RoleAssignment: "grant",
-    ApiToken: "token", Notification: "token",
+    ApiToken: "token", Notification: "token", NotificationChannel: "token",
+    OutboxMessage: "setting",
 }
 
 # Fields hidden unless the user holds ``<group>.view`` on the row. Everything else of a
@@ -286,7 +289,7 @@ def chain_of(obj: Any) -> Chain:
         return chain_of(obj.receivable)
     if isinstance(obj, AuditEntry):
         return Chain(frozenset({obj.actor_id} if obj.actor_id else ()), None, None)
-    if isinstance(obj, RoleAssignment | ApiToken | Notification):
+    if isinstance(obj, RoleAssignment | ApiToken | Notification | NotificationChannel):
         return Chain(frozenset({obj.user_id} if obj.user_id else ()), None, None)
     if isinstance(obj, RotationSlot):
         return Chain(frozenset({obj.user_id}), obj.branch_id, None)
@@ -457,6 +460,8 @@ SCOPE_FILTERS: dict[type, ScopeBuilder] = {
     RoleAssignment: _columns((RoleAssignment.user_id,), None, None),
     ApiToken: _columns((ApiToken.user_id,), None, None),
     Notification: _columns((Notification.user_id,), None, None),
+    NotificationChannel: _columns((NotificationChannel.user_id,), None, None),
+    OutboxMessage: _columns((), None, None),
     Grant: _columns((), None, None),
     Setting: _columns((), None, None),
     CalendarDay: _columns((), None, None),

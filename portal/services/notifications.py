@@ -33,6 +33,7 @@ from models import (
     User,
 )
 from portal import clock, policy
+from portal.services import outbox
 from portal.services.errors import N_, PermissionDenied, ValidationFailed
 from portal.services.unit import verb
 
@@ -50,9 +51,10 @@ MAX_MESSAGE_PARAM = 200  # a parameter is a name or a code, never a document
 # ---------------------------------------------------------------------------------------------
 
 
-def _insert_ignore(session: Session, values: dict[str, Any]) -> bool:
-    """INSERT … ON CONFLICT (dedupe_key) DO NOTHING on both databases; True when inserted.
-    Under concurrency the second inserter waits for the first and then inserts nothing."""
+def _insert_ignore(session: Session, values: dict[str, Any]) -> int | None:
+    """INSERT … ON CONFLICT (dedupe_key) DO NOTHING on both databases; the new id, or None
+    when nothing was inserted. Under concurrency the second inserter waits for the first and
+    then inserts nothing."""
     dialect = session.connection().dialect.name
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
@@ -61,14 +63,16 @@ def _insert_ignore(session: Session, values: dict[str, Any]) -> bool:
     else:  # pragma: no cover - other databases are not supported
         if session.scalar(select(Notification.id).where(
                 Notification.dedupe_key == values["dedupe_key"])):
-            return False
-        session.add(Notification(**values))
+            return None
+        note = Notification(**values)
+        session.add(note)
         session.flush()
-        return True
+        return note.id
     table = Notification.__table__
     stmt = (insert(table).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
             .returning(table.c.id))
-    return session.execute(stmt).first() is not None
+    row = session.execute(stmt).first()
+    return row[0] if row is not None else None
 
 
 def _clean_params(params: dict[str, Any] | None) -> dict[str, str]:
@@ -114,10 +118,14 @@ def notify(session: Session, *, user_ids: Iterable[int | None], kind: str, messa
             key = f"{kind}:{target_type}:{target_id}:{uuid.uuid4().hex}:{uid}"
         else:
             key = dedupe_key if uid is None else f"{dedupe_key}:{uid}"
-        sent += _insert_ignore(session, {
+        new_id = _insert_ignore(session, {
             "user_id": uid, "kind": kind[:48], "target_type": target_type,
             "target_id": target_id, "message": message, "params": clean,
             "dedupe_key": key[:200], "created_at": at})
+        if new_id is not None:
+            sent += 1
+            # the messages that leave the building, in the same transaction (issue 20)
+            outbox.enqueue(session, new_id, uid, kind, now=at)
     return sent
 
 
