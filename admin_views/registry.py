@@ -23,7 +23,8 @@ from portal import policy
 from portal.extensions import db
 
 AREA_MODULES = ["customers", "receptions", "complaints", "credit", "receivables", "files",
-                "imports", "reports", "org", "users", "settings", "audit", "grants", "inbox"]
+                "imports", "reports", "org", "users", "settings", "outbox", "audit", "grants",
+                "inbox"]
 
 
 @dataclass

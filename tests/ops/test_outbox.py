@@ -344,3 +344,31 @@ def test_mail_over_starttls(app, session, world, tmp_path: Path):  # noqa: ANN00
         assert len(box.messages) == 1
     finally:
         ctl.stop()
+
+
+def test_the_system_administrator_sees_dead_letters_and_sends_them_again(
+        app, session, world, login, webhooks):  # noqa: ANN001
+    hooks, _ = webhooks
+    hooks.errcode = 310000
+    _choose(session, world.finance, ("wecom", "credit"))
+    _event(session, world.finance)
+    send_pending(app)
+    row, = _rows(session)
+    row.status, row.attempts = "dead", outbox.MAX_ATTEMPTS
+    session.commit()
+    admin = login(world.sysadmin)
+    page = admin.get("/admin/outbox/")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "死信" in html and "310000" in html
+    assert world.finance.full_name in html
+    # nobody else reads the queue
+    assert login(world.finance).get("/admin/outbox/").status_code in (403, 404)
+    assert login(world.finance).post("/admin/outbox/requeue/",
+                                     data={"id": row.id}).status_code in (403, 404)
+    assert _rows(session)[0].status == "dead"
+    resp = admin.post("/admin/outbox/requeue/", data={"id": row.id})
+    assert resp.status_code == 302
+    assert _rows(session)[0].status == "pending"
+    assert admin.post("/admin/outbox/requeue/", data={"id": "x"}).status_code == 302
+    hooks.errcode = 0
+    assert send_pending(app).sent == 1
