@@ -1,7 +1,7 @@
 """notifications that leave the building: the outbox and each person's channels (issue 20)
 
-Revision ID: 0006_outbox
-Revises: 0005_notification_params
+Revision ID: 0007_outbox
+Revises: 0006_receivables_penalties
 Create Date: 2026-11-28
 """
 import sqlalchemy as sa
@@ -10,8 +10,8 @@ from alembic import op
 import models.base
 
 
-revision = '0006_outbox'
-down_revision = '0005_notification_params'
+revision = '0007_outbox'
+down_revision = '0006_receivables_penalties'
 branch_labels = None
 depends_on = None
 
