@@ -19,7 +19,13 @@ roles (threads, ≤ 60 s), then asserts:
   import dry run on one server is confirmed on the other;
 - a backup taken with ``flask portal backup`` is restored into a new database and store with
   ``flask portal restore``, which verifies row counts and fingerprints, the audit chain and
-  every file checksum.
+  every file checksum;
+- notifications leave the building exactly once: major complaints are registered on both
+  servers while the second server is killed (SIGKILL, mid-run); then two senders run at once
+  (``flask portal send-notifications``) against a real SMTP server (aiosmtpd) and a webhook
+  stand-in on loopback; every escalation of a committed complaint reaches the general manager
+  once by e-mail and once by 企业微信, nothing is delivered twice, nothing for what was not
+  committed.
 
 Runs only when ``MULTIPROC_CHECK=1`` (otherwise it says so and exits 0). Needs root (PostgreSQL
 runs as the ``postgres`` user) or an existing server in ``MULTIPROC_PG_URL``.
@@ -137,9 +143,20 @@ class Services:
         self.procs.append(subprocess.Popen(
             [str(VENV / "gunicorn"), "--workers", str(WORKERS), "--bind", f"127.0.0.1:{port}",
              "--timeout", "60", "--error-logfile", "-", *extra, "wsgi:app"],
-            cwd=ROOT, env=env, stdout=logf, stderr=subprocess.STDOUT))
+            cwd=ROOT, env=env, stdout=logf, stderr=subprocess.STDOUT,
+            start_new_session=True))
         wait_port(port, 60)
         return f"http://127.0.0.1:{port}"
+
+    def kill_server(self, base: str) -> None:
+        """SIGKILL a gunicorn server: master and workers (its own process group)."""
+        import signal
+
+        for p in self.procs:
+            if p.args and str(p.args[0]).endswith("gunicorn") and \
+                    base.rsplit(":", 1)[1] == p.args[p.args.index("--bind") + 1].split(":")[1]:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait(10)
 
     def close(self) -> None:
         for p in reversed(self.procs):
@@ -285,6 +302,142 @@ def backup_and_restore(env: dict[str, str], admin_url: str, work: Path) -> tuple
     return None, summary
 
 
+MAJOR = """mutation($c: ID!, $d: String!) { registerComplaint(input: {customerId: $c,
+  channel: PHONE, type: COMPLAINT, cause: QUALITY, severity: MAJOR, majorReason: "集体投诉",
+  description: $d}) { ok errors { code message } result { number } } }"""
+
+
+class OutboxPeers:
+    """A real SMTP server (aiosmtpd) and a webhook stand-in, on loopback, counting deliveries."""
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        from aiosmtpd.controller import Controller
+
+        self.mails: list[str] = []
+        self.posts: list[str] = []
+        self.lock = threading.Lock()
+        peers = self
+
+        class Box:
+            async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201, N802
+                from email import message_from_bytes
+
+                with peers.lock:
+                    peers.mails.append(message_from_bytes(envelope.content)["Message-ID"])
+                return "250 OK"
+
+        class Hook(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+                with peers.lock:
+                    peers.posts.append(json.loads(body)["markdown"]["content"])
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(b'{"errcode": 0, "errmsg": "ok"}')
+
+            def log_message(self, *args) -> None:  # noqa: ANN002
+                pass
+
+        self.smtp_port = free_port()
+        self.smtp = Controller(Box(), hostname="127.0.0.1", port=self.smtp_port)
+        self.smtp.start()
+        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+        self.hook_url = f"http://127.0.0.1:{self.http.server_address[1]}/cgi-bin/webhook/send"
+
+    def env(self) -> dict[str, str]:
+        return {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(self.smtp_port), "SMTP_TLS": "none",
+                "SMTP_FROM": "portal@example.cn", "WECOM_WEBHOOK_URL": self.hook_url + "?key=k",
+                "PUBLIC_BASE_URL": "https://archive.example.cn"}
+
+    def close(self) -> None:
+        self.smtp.stop()
+        self.http.shutdown()
+
+
+def outbox_phase(services: Services, bases: list[str], token: str, customers: list[int],
+                 env: dict[str, str], db_url: str, stats: Stats) -> tuple[str | None, dict]:
+    """Major complaints on both servers, the second server killed mid-run, two senders at
+    once; every committed escalation reaches the general manager exactly once per channel."""
+    import requests
+    from sqlalchemy import create_engine, text
+
+    peers = OutboxPeers()
+    try:
+        stop = time.time() + 6
+        killed = threading.Event()
+        refused = Counter()
+
+        def register(i: int) -> None:
+            k = 0
+            while time.time() < stop:
+                k += 1
+                base = bases[(i + k) % len(bases)]
+                try:
+                    gql(base, token, stats, "major complaint", MAJOR, {
+                        "c": f"Customer:{customers[(i * 5 + k) % len(customers)]}",
+                        "d": f"外发通知测试 {i}-{k}"})
+                except requests.RequestException:
+                    refused[base] += 1       # the killed server: connection refused / reset
+
+        threads = [threading.Thread(target=register, args=(i,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        time.sleep(3)
+        services.kill_server(bases[1])
+        killed.set()
+        for t in threads:
+            t.join()
+        send_env = dict(env, **peers.env())
+        senders = [subprocess.Popen([str(VENV / "flask"), "--app", "wsgi", "portal",
+                                     "send-notifications"], cwd=ROOT, env=send_env,
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                   for _ in range(2)]
+        outputs = [p.communicate(timeout=120)[0] for p in senders]
+        engine = create_engine(db_url)
+        with engine.connect() as conn:
+            committed = conn.execute(text(
+                "SELECT count(*) FROM complaints WHERE description LIKE '外发通知测试%'"
+            )).scalar_one()
+            rows = conn.execute(text(
+                "SELECT o.id, o.channel, o.status FROM outbox_messages o "
+                "JOIN notifications n ON n.id = o.notification_id "
+                "JOIN complaints c ON n.target_type = 'Complaint' "
+                "AND n.target_id = CAST(c.id AS VARCHAR) "
+                "WHERE c.description LIKE '外发通知测试%' AND n.kind = 'complaint.major'"
+            )).all()
+            everything = conn.execute(text("SELECT id, channel, status FROM outbox_messages")).all()
+        engine.dispose()
+        mail_ids = list(peers.mails)
+        expected_mail = {f"<outbox-{r.id}@customer-archive>" for r in everything
+                         if r.channel == "email"}
+        expected_posts = sum(1 for r in everything if r.channel == "wecom")
+        figures = {"committed": committed, "outbox": len(everything),
+                   "escalation_messages": len(rows), "mails": len(peers.mails),
+                   "webhooks": len(peers.posts), "refused_by_killed_server": sum(refused.values()),
+                   "not_sent": sum(1 for r in everything if r.status != "sent")}
+        problems = []
+        if committed == 0:
+            problems.append("no major complaint was committed")
+        if len(rows) != 2 * committed:
+            problems.append(f"{len(rows)} outbox rows for {committed} committed escalations "
+                            "(expected e-mail + 企业微信 each)")
+        if figures["not_sent"]:
+            problems.append(f"{figures['not_sent']} messages not sent: {outputs}")
+        if sorted(mail_ids) != sorted(expected_mail) or len(set(mail_ids)) != len(mail_ids):
+            problems.append(f"e-mails delivered {len(mail_ids)} ({len(set(mail_ids))} distinct) "
+                            f"for {len(expected_mail)} queued")
+        if len(peers.posts) != expected_posts or len(set(peers.posts)) != len(peers.posts):
+            problems.append(f"webhooks delivered {len(peers.posts)} "
+                            f"({len(set(peers.posts))} distinct) for {expected_posts} queued")
+        return ("outbox: " + "; ".join(problems)) if problems else None, figures
+    finally:
+        peers.close()
+
+
 def main() -> int:  # noqa: C901, PLR0915
     if os.environ.get("MULTIPROC_CHECK") != "1":
         log("skipped (set MULTIPROC_CHECK=1 to run)")
@@ -330,6 +483,11 @@ def main() -> int:  # noqa: C901, PLR0915
             w = build_world(db.session)
             tok = {name: make_token(db.session, getattr(w, name)) for name in (
                 "sales1", "supervisor", "service", "reception", "gm", "auditor", "manager")}
+            from portal.services import outbox
+
+            w.gm.email = "gm@example.cn"
+            outbox.set_preferences(db.session, w.gm, [("email", "complaint"),
+                                                      ("wecom", "complaint")])
             counter_id = w.customers["sales1"][0].id
             w.customers["sales1"][0].notes = "0"
             db.session.commit()
@@ -491,6 +649,16 @@ def main() -> int:  # noqa: C901, PLR0915
         if problem:
             failures.append(problem)
 
+        # --- notifications leave the building exactly once, one app server killed mid-run
+        problem, delivered = outbox_phase(services, [base, second], tok["service"],
+                                          complaint_customers, env, db_url, stats)
+        outbox_ok = problem is None
+        if problem:
+            failures.append(problem)
+        n5xx = sum(n for s, n in stats.status.items() if s >= 500)
+        if n5xx and not any("5xx" in f for f in failures):
+            failures.append(f"{n5xx} responses were 5xx: {stats.errors[:3]}")
+
         summary = {
             "requests": total, "5xx": n5xx, "status": dict(stats.status),
             "lockout_holds": lockout_ok, "rate_limit_first_429": first_429,
@@ -498,7 +666,7 @@ def main() -> int:  # noqa: C901, PLR0915
             "increments": successes, "conflicts": sum(conflicts.values()),
             "counter_final": final, "seconds": SECONDS, "workers": WORKERS,
             "app_servers": 2, "import_across_servers": import_ok, "backup_restored": backup_ok,
-            "restored": restored,
+            "restored": restored, "outbox_exactly_once": outbox_ok, "outbox": delivered,
         }
         out = os.environ.get("MULTIPROC_SUMMARY_FILE")
         if out:
@@ -509,7 +677,13 @@ def main() -> int:  # noqa: C901, PLR0915
             f"{'gap-free' if gapless else 'WITH GAPS'} | counter {final} = {successes} "
             f"increments, {sum(conflicts.values())} conflicts detected | import dry run → "
             f"confirm on the other server {'ok' if import_ok else 'FAILED'} | backup restored "
-            f"{'and verified' if backup_ok else 'FAILED'} ({restored})")
+            f"{'and verified' if backup_ok else 'FAILED'} ({restored}) | outbox with a server "
+            f"killed: {delivered.get('committed')} escalations committed, "
+            f"{delivered.get('outbox')} queued → {delivered.get('mails')} e-mails "
+            f"+ {delivered.get('webhooks')} webhooks "
+            f"({delivered.get('refused_by_killed_server')} requests refused by the killed "
+            f"server), "
+            f"{'exactly once' if outbox_ok else 'NOT exactly once'}")
         if failures:
             for f in failures:
                 log("FAILED: " + f)
