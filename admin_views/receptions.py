@@ -5,15 +5,16 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from flask import flash
+from flask import abort, flash, redirect, request
+from flask_admin import expose
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_
+from sqlalchemy import and_, select
 
 from admin_views import common, display
-from admin_views.base import ScopedModelView, actor, add_view
-from models import Branch, ReceptionRecord, User
-from portal import clock
+from admin_views.base import ScopedModelView, actor, add_view, service
+from models import Branch, ReceptionRecord, RotationSlot, User
+from portal import clock, policy
 from portal.extensions import db
 
 SERVICES = "portal.services.reception"
@@ -69,6 +70,41 @@ class ReceptionRecordView(ScopedModelView):
     create_service = f"{SERVICES}:register_reception"
     update_service = f"{SERVICES}:update_reception"
     presets = {"today": (_l("今日接待"), _today)}
+    endpoint_verbs = {"rotation_view": ("reception.manage_rotation",)}
+
+    @expose("/rotation/", methods=("GET", "POST"))
+    def rotation_view(self) -> Any:
+        """今日轮流接待 (R-RECV-1): who is next, who is busy or out; mark out / back, register
+        an approved go-out (supervisor)."""
+        user = actor()
+        if not policy.can(user, "reception.manage_rotation"):
+            abort(403)
+        branches = [b for b in db.session.scalars(select(Branch).order_by(Branch.name))
+                    if policy.can(user, "reception.manage_rotation",
+                                  RotationSlot(branch_id=b.id, user_id=0))]
+        if not branches:  # allowed, but no showroom in the user's scope
+            flash(gettext("您的范围内没有门店/展厅。"), "info")
+            return self.render("admin/rotation.html", places=[], branch=None, branches=[],
+                               may_approve=False)
+        raw = request.values.get("branch")
+        branch = next((b for b in branches if str(b.id) == raw), None) or next(
+            (b for b in branches if b.id == user.branch_id), branches[0])
+        if request.method == "POST":
+            op = request.form.get("op")
+            if op not in ("go_out", "away", "back"):
+                abort(400)
+            fn = service(f"{SERVICES}:set_availability")
+            if self.run_service(fn, branch.id, request.form.get("user_id"), op == "back",
+                                approved_go_out=op == "go_out"):
+                flash(gettext("轮流接待已更新。"), "success")
+            return redirect(self.get_url(".rotation_view", branch=branch.id))
+        places: list[Any] = []
+        fn = service(f"{SERVICES}:rotation_today")
+        self.run_service(lambda s, u, b: places.extend(fn(s, u, b)), branch.id)
+        may_approve = policy.can(user, "reception.approve_go_out",
+                                 RotationSlot(branch_id=branch.id, user_id=0))
+        return self.render("admin/rotation.html", places=places, branch=branch,
+                           branches=branches, may_approve=may_approve)
 
     def create_model(self, form: Any) -> Any:
         """After saving, say who serves the visitor and who takes the next walk-in (R-RECV-1:

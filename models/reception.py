@@ -91,5 +91,8 @@ class RotationSlot(Base):
     available: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
     turns_taken: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     owed_turns: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Out on an approved, registered business go-out (外出申请): missed turns are owed back.
+    approved_go_out: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                  server_default=text("false"))
 
     user: Mapped[User] = relationship()

@@ -40,6 +40,7 @@ from models import (
     OwnerChange,
     ReceptionRecord,
     RoleAssignment,
+    RotationSlot,
     User,
 )
 from models.enums import (
@@ -880,6 +881,22 @@ class _Builder:
                                                    [5, 3, 1])[0])
         self.s.execute(insert(ReceptionRecord.__table__), rows)
         self.counts["reception records"] = len(rows)
+        self._rotation_today()
+
+    def _rotation_today(self) -> None:
+        """R-RECV-1: today's rotation of the first showroom — one salesperson out on a go-out
+        the supervisor approved (外出申请), owed the two turns missed so far."""
+        code = BRANCHES[0][0]
+        staff = self.sales_of(code, self.now)
+        branch_id = self.s.scalar(select(Branch.id).where(Branch.code == code))
+        if len(staff) < 2 or branch_id is None:
+            return
+        for i, username in enumerate(staff, start=1):
+            out = i == 2
+            self.s.add(RotationSlot(branch_id=branch_id, day=self.today,
+                                    user_id=self.uid(username), position=i,
+                                    available=not out, approved_go_out=out,
+                                    turns_taken=3, owed_turns=2 if out else 0))
 
     # -- complaints ------------------------------------------------------------------------
 

@@ -92,7 +92,8 @@ AREAS: dict[str, tuple[str, ...]] = {
                  "claim", "be_owner", "close"),
     "customer_contact": ("view", "change"),
     "customer_credit": ("view",),
-    "reception": ("view", "add", "change", "export", "take_turns", "manage_rotation"),
+    "reception": ("view", "add", "change", "export", "take_turns", "manage_rotation",
+                  "approve_go_out"),
     "complaint": ("view", "add", "change", "assign", "handle", "approve", "approve_major",
                   "close", "reject", "extend", "remind", "export", "approve_compensation",
                   "confirm_penalty"),
@@ -149,11 +150,11 @@ DEFAULT_GRANTS: dict[str, list[tuple[str, str, str]]] = {
     + _g("reception", ("take_turns",), _OWN) + _g("token", ("view", "add", "change"), _OWN),
     Role.SUPERVISOR: _customer_work(_BR)
     + _g("customer", ("reassign", "claim"), _BR)
-    + _g("reception", ("manage_rotation", "export"), _BR)
+    + _g("reception", ("manage_rotation", "export", "approve_go_out"), _BR)
     + _g("token", ("view", "add", "change"), _OWN),
     Role.DEPT_MANAGER: _customer_work(_DEP)
     + _g("customer", ("reassign", "close"), _DEP)
-    + _g("reception", ("manage_rotation", "export"), _DEP)
+    + _g("reception", ("manage_rotation", "export", "approve_go_out"), _DEP)
     + _g("complaint", ("approve", "assign", "remind", "extend", "export"), _DEP)
     + _g("credit", ("propose", "evaluate", "export"), _DEP)
     + _g("penalty", ("view",), _DEP)

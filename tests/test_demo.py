@@ -26,6 +26,7 @@ from models import (
     OwnerChange,
     ReceptionRecord,
     RoleAssignment,
+    RotationSlot,
     User,
 )
 from models.enums import ComplaintStatus, Role
@@ -152,6 +153,12 @@ def test_R_RECV_demo_reception_records_of_the_last_60_days(session, loaded):
     named = [r for r in records if r.designated_staff_id]
     assert named and all(not r.used_rotation_turn for r in named)
     assert any(r.outcome == "deal" for r in records)
+
+
+def test_R_RECV_1_demo_has_an_approved_go_out_with_make_up_turns(session, loaded):
+    slots = session.scalars(select(RotationSlot).where(RotationSlot.day == clock.today())).all()
+    out = [s for s in slots if not s.available]
+    assert len(out) == 1 and out[0].approved_go_out and out[0].owed_turns == 2
 
 
 def test_R_COMP_6_demo_complaints_in_every_state_with_allowed_steps(session, loaded):

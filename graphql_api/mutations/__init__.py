@@ -12,9 +12,10 @@ from graphql_api.mutations.files import FileMutations
 from graphql_api.mutations.notifications import NotificationMutations
 from graphql_api.mutations.reception import ReceptionMutations
 from graphql_api.mutations.users import UserMutations
+from graphql_api.rotation import RotationMutations
 
 
 @strawberry.type
 class Mutation(CustomerMutations, ReceptionMutations, ComplaintMutations, CreditMutations,
-               FileMutations, UserMutations, NotificationMutations):
+               FileMutations, UserMutations, NotificationMutations, RotationMutations):
     pass

@@ -10,7 +10,14 @@ Decisions where domain.md is silent (also in the helper's report):
   turn counts as theirs and is added to ``owed_turns``, served first when they are back.
   Only walk-in visits use the rotation; calls go to the named person or stay with the desk.
 - A visitor naming a salesperson goes to them without consuming a turn; so does a returning
-  visitor, who goes to the archive's owner when present (R-RECV-2, first-visit rule).
+  visitor, who goes to the archive's owner when present (R-RECV-2, first-visit rule); when
+  the owner is not there, the next colleague of the rotation assists without using a turn
+  and the archive stays with its owner.
+- Busy (R-RECV-1): receiving a walk-in of today who has not left (no departure time). A busy
+  salesperson is skipped and keeps their place; when everyone in is busy, the visitor waits
+  for the next of them. Out: only an approved go-out (外出申请, registered by the supervisor,
+  grant ``reception.approve_go_out``) earns the missed turns back; an unapproved absence
+  (e.g. marking oneself out) loses them.
 - Returning visitors are matched like duplicates (R-CUST-1): normalised phone, or the
   normalised company name (or the visitor's name when no company is given). Their record is
   linked, flagged ``is_returning`` and not counted as a new reception; a visit counts as
@@ -180,14 +187,28 @@ def _ensure_slots(session: Session, branch_id: int, day: date, *, lock: bool = F
     return slots
 
 
-def _order(slots: list[RotationSlot], present: set[int]) -> list[RotationSlot]:
+def busy_user_ids(session: Session, branch_id: int, now: datetime | None = None) -> set[int]:
+    """R-RECV-1 "busy with a visitor": receiving a walk-in visitor of today who has arrived
+    and not left yet (no departure time recorded)."""
+    now = now or clock.now()
+    start = _day_start_utc(company_day(now))
+    return set(session.scalars(select(ReceptionRecord.assigned_to_id).where(
+        ReceptionRecord.branch_id == branch_id, ReceptionRecord.kind == ReceptionKind.VISIT.value,
+        ReceptionRecord.assigned_to_id.is_not(None), ReceptionRecord.arrived_at >= start,
+        ReceptionRecord.arrived_at <= now, ReceptionRecord.departed_at.is_(None))))
+
+
+def _order(slots: list[RotationSlot], present: set[int], busy: set[int] = frozenset()
+           ) -> list[RotationSlot]:
     live = [s for s in slots if s.user_id in present]
-    owed = sorted((s for s in live if s.available and s.owed_turns > 0),
-                  key=lambda s: s.position)
-    rest = sorted((s for s in live if s.available and s.owed_turns == 0),
+    free = [s for s in live if s.available and s.user_id not in busy]
+    owed = sorted((s for s in free if s.owed_turns > 0), key=lambda s: s.position)
+    rest = sorted((s for s in free if s.owed_turns == 0),
                   key=lambda s: (s.turns_taken, s.position))
+    occupied = sorted((s for s in live if s.available and s.user_id in busy),
+                      key=lambda s: (s.turns_taken, s.position))
     away = sorted((s for s in live if not s.available), key=lambda s: s.position)
-    return owed + rest + away
+    return owed + rest + occupied + away
 
 
 def rotation_queue(session: Session, branch_id: int, day: date | None = None
@@ -197,34 +218,109 @@ def rotation_queue(session: Session, branch_id: int, day: date | None = None
     calling verb or request commits)."""
     day = day or clock.today()
     slots = _ensure_slots(session, branch_id, day)
-    return _order(slots, set(_candidate_ids(session, branch_id)))
+    return _order(slots, set(_candidate_ids(session, branch_id)),
+                  busy_user_ids(session, branch_id))
+
+
+@dataclass(frozen=True)
+class RotationPlace:
+    """One line of the rotation the front desk sees (R-RECV-1 "always sees who is next")."""
+
+    user_id: int
+    name: str
+    available: bool
+    busy: bool
+    approved_go_out: bool
+    turns_taken: int
+    owed_turns: int
+
+
+@verb
+def rotation_today(session: Session, actor: User, branch_id: Any) -> list[RotationPlace]:
+    """Today's rotation of a branch in serving order, for the desk and the supervisor:
+    who is next first, then those busy with a visitor, then those who are out."""
+    bid = _id(branch_id, "branch_id")
+    branch = session.get(Branch, bid) if bid is not None else None
+    if branch is None:
+        raise ValidationFailed(N_("Choose the branch (showroom)."), field="branch_id")
+    probe = RotationSlot(branch_id=branch.id, user_id=0)
+    if not policy.can(actor, "reception.manage_rotation", probe):
+        raise PermissionDenied("reception.manage_rotation", ("Branch", branch.id))
+    busy = busy_user_ids(session, branch.id)
+    slots = rotation_queue(session, branch.id)
+    names = dict(session.execute(select(User.id, User.full_name).where(
+        User.id.in_([s.user_id for s in slots]))).all()) if slots else {}
+    return [RotationPlace(s.user_id, names.get(s.user_id, ""), s.available,
+                          s.user_id in busy, s.approved_go_out, s.turns_taken, s.owed_turns)
+            for s in slots]
+
+
+def _free(session: Session, branch_id: int, live: list[RotationSlot]) -> list[RotationSlot]:
+    """Those in today's rotation who can take a visitor now: in, and not busy with another
+    one (when all who are in are busy, the visitor waits for the next of them)."""
+    busy = busy_user_ids(session, branch_id)
+    free = [s for s in live if s.available and s.user_id not in busy]
+    return free or [s for s in live if s.available]
+
+
+def next_colleague(session: Session, branch_id: int, day: date,
+                   exclude: int | None = None) -> int | None:
+    """R-RECV-2: who assists a returning visitor whose owner is not there — the next in the
+    rotation, without using a turn."""
+    slots = _ensure_slots(session, branch_id, day)
+    present = set(_candidate_ids(session, branch_id))
+    live = [s for s in slots if s.user_id in present and s.user_id != exclude]
+    free = {s.user_id for s in _free(session, branch_id, live)}
+    for slot in _order(slots, present):
+        if slot.user_id in free:
+            return slot.user_id
+    return None
 
 
 def _take_turn(session: Session, branch_id: int, day: date) -> RotationSlot | None:
-    """Give the next walk-in to the rotation; skipped absentees are owed the turn."""
+    """Give the next walk-in to the rotation (R-RECV-1). A salesperson busy with a visitor is
+    skipped and keeps their place; one who is out loses the turn, and is owed it back only
+    when the go-out was approved and registered by the supervisor (外出申请)."""
     slots = _ensure_slots(session, branch_id, day, lock=True)
     present = set(_candidate_ids(session, branch_id))
     live = [s for s in slots if s.user_id in present]
-    if not any(s.available for s in live):
+    free = _free(session, branch_id, live)
+    if not free:
         return None
-    owed = [s for s in live if s.available and s.owed_turns > 0]
+    owed = [s for s in free if s.owed_turns > 0]
     if owed:
         slot = min(owed, key=lambda s: s.position)
         slot.owed_turns -= 1
         return slot
+    free_ids = {s.user_id for s in free}
+    turning = [s for s in live if s.user_id in free_ids or not s.available]
     while True:
-        slot = min(live, key=lambda s: (s.turns_taken, s.position))
+        slot = min(turning, key=lambda s: (s.turns_taken, s.position))
         slot.turns_taken += 1
         if slot.available:
             return slot
-        slot.owed_turns += 1  # their turn came while they were out (R-RECV-1)
+        if slot.approved_go_out:
+            slot.owed_turns += 1  # their turn came while out on approved business
 
 
 @verb
 def set_availability(session: Session, actor: User, branch_id: int, user_id: int,
-                     available: bool) -> RotationSlot:
+                     available: bool, approved_go_out: bool = False) -> RotationSlot:
     """Mark a salesperson out of (or back in) today's rotation. Supervisors and the desk
-    manage the rotation; a salesperson may set their own availability."""
+    manage the rotation; a salesperson may set their own availability. ``approved_go_out``:
+    the absence is an approved business go-out (外出申请), registered by someone holding
+    ``reception.approve_go_out`` (the supervisor) for somebody else: only such an absence
+    earns the missed turns back (R-RECV-1)."""
+    go_out = _truthy(approved_go_out) and not _truthy(available)
+    if go_out:
+        probe_uid = _id(user_id, "user_id")
+        probe_bid = _id(branch_id, "branch_id")
+        go_probe = RotationSlot(branch_id=probe_bid or 0, user_id=probe_uid or 0)
+        if not policy.can(actor, "reception.approve_go_out", go_probe):
+            raise PermissionDenied("reception.approve_go_out", RotationSlot)
+        if probe_uid == actor.id:
+            raise PermissionDenied("reception.approve_go_out", RotationSlot, N_(
+                "Nobody approves their own go-out."))
     uid = _id(user_id, "user_id")
     bid = _id(branch_id, "branch_id")
     own = uid is not None and uid == actor.id and policy.can(actor, "reception.take_turns")
@@ -243,11 +339,14 @@ def set_availability(session: Session, actor: User, branch_id: int, user_id: int
     if slot is None or uid not in set(_candidate_ids(session, branch.id)):
         raise ValidationFailed(N_("This person is not in today's rotation of the branch."),
                                field="user_id")
-    before = {"available": slot.available, "owed_turns": slot.owed_turns}
+    before = {"available": slot.available, "owed_turns": slot.owed_turns,
+              "approved_go_out": slot.approved_go_out}
     slot.available = _truthy(available)
+    slot.approved_go_out = go_out
     session.flush()
     audit.record(session, actor, "reception.set_availability", slot, before=before,
                  after={"available": slot.available, "owed_turns": slot.owed_turns,
+                        "approved_go_out": slot.approved_go_out,
                         "user_id": uid, "branch_id": branch.id, "day": day.isoformat()})
     return slot
 
@@ -334,6 +433,10 @@ def register_reception(session: Session, actor: User, data: Mapping[str, Any]
         assigned = designated
     elif returning and _present_in_branch(session, customer.owner_id, branch.id):
         assigned = customer.owner_id
+    elif returning and customer.owner_id is not None and kind == ReceptionKind.VISIT.value:
+        # R-RECV-2: the owner is not there; a colleague assists without using a turn and
+        # the archive stays with its owner.
+        assigned = next_colleague(session, branch.id, day, exclude=customer.owner_id)
     elif kind == ReceptionKind.VISIT.value:
         slot = _take_turn(session, branch.id, day)
         if slot is not None:

@@ -56,7 +56,8 @@ def test_R_RECV_1_walk_ins_go_round_the_rotation(world, session, third):
 def test_R_RECV_1_named_salesperson_does_not_consume_a_turn(world, session, third):
     with clock.frozen(T0):
         queue = [s.user_id for s in reception.rotation_queue(session, world.b1.id, DAY)]
-        named = _walk_in(session, world.reception, "指名客户", designated_staff_id=queue[0])
+        named = _walk_in(session, world.reception, "指名客户", designated_staff_id=queue[0],
+                         departed_at=T0)  # left already: not busy any more
         assert named.assigned_to_id == queue[0] and not named.used_rotation_turn
         first = _walk_in(session, world.reception, "散客")
     assert first.assigned_to_id == queue[0]  # the named visit did not use up their turn
@@ -66,7 +67,8 @@ def test_R_RECV_1_salesperson_who_was_out_gets_missed_turns_back(world, session,
     with clock.frozen(T0):
         queue = [s.user_id for s in reception.rotation_queue(session, world.b1.id, DAY)]
         away = queue[1]
-        reception.set_availability(session, world.supervisor, world.b1.id, away, False)
+        reception.set_availability(session, world.supervisor, world.b1.id, away, False,
+                                   approved_go_out=True)  # 外出申请 approved (R-RECV-1)
         served = [_walk_in(session, world.reception, f"散客{i}").assigned_to_id
                   for i in range(4)]
         assert away not in served
