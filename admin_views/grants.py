@@ -5,13 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import flash, redirect, request, url_for
+from flask_admin import expose
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from admin_views import common
-from admin_views.base import ScopedModelView, add_view
+from admin_views.base import ScopedModelView, actor, add_view, translated
 from models import Grant
 from models.enums import Role
-from portal import policy
+from portal import policy, vocabulary
+from portal.extensions import db
+from portal.services import grant_matrix
+from portal.services.errors import DomainError, PermissionDenied
 
 SERVICES = "portal.services.grants"
 
@@ -41,7 +47,71 @@ class GrantView(ScopedModelView):
     update_service = f"{SERVICES}:change_scope"
     delete_service = f"{SERVICES}:remove_grant"
     # grants have view/change only: adding and removing one is a change of the grant table.
-    endpoint_verbs = {"create_view": ("change",), "delete_view": ("change",)}
+    endpoint_verbs = {"create_view": ("change",), "delete_view": ("change",),
+                      "matrix_view": ("view",), "matrix_preview": ("change",),
+                      "matrix_apply": ("change",)}
+    list_template = "admin/grant_list.html"
+
+    def _page(self, template: str, **kwargs: Any) -> Any:
+        return self.render(template, role_labels=_role_labels(), areas=vocabulary.AREA_LABELS,
+                           actions=vocabulary.ACTION_LABELS, scopes=vocabulary.SCOPE_LABELS,
+                           scope_order=grant_matrix.SCOPES, **kwargs)
+
+    @expose("/matrix/")
+    def matrix_view(self) -> Any:
+        """Without ``role``: roles × areas at a glance; with it: that role's editable grid."""
+        role = request.args.get("role") or ""
+        try:
+            if role not in _role_labels():
+                return self._page("admin/grant_overview.html",
+                                  summary=grant_matrix.overview(db.session, actor()))
+            cells = grant_matrix.role_matrix(db.session, actor(), role)
+        except PermissionDenied:
+            return self.inaccessible_callback("matrix_view")
+        state = grant_matrix.current(db.session, role)
+        return self._page("admin/grant_matrix.html", role=role, cells=cells,
+                          expected=grant_matrix.fingerprint(state),
+                          can_change=self.allowed("change"))
+
+    def _desired(self) -> dict[str, str]:
+        return {k[len("scope:"):]: v for k, v in request.form.items() if k.startswith("scope:")}
+
+    @expose("/matrix/preview/", methods=("POST",))
+    def matrix_preview(self) -> Any:
+        role = request.form.get("role") or ""
+        desired = self._desired()
+        try:
+            changes = grant_matrix.plan(db.session, actor(), role, desired)
+        except PermissionDenied:
+            return self.inaccessible_callback("matrix_preview")
+        except DomainError as exc:
+            flash(translated(exc), "error")
+            return redirect(url_for(".matrix_view", role=role or None))
+        if not changes:
+            flash(gettext("没有修改。"), "info")
+            return redirect(url_for(".matrix_view", role=role))
+        return self._page("admin/grant_preview.html", role=role, changes=changes,
+                          desired=desired, expected=request.form.get("expected") or "")
+
+    @expose("/matrix/apply/", methods=("POST",))
+    def matrix_apply(self) -> Any:
+        role = request.form.get("role") or ""
+        desired = self._desired()
+        done: list[Any] = []
+        if self.run_service(lambda s, a: done.append(grant_matrix.apply_role(
+                s, a, role, desired, request.form.get("expected") or None))):
+            count = len(done[0])
+            flash(gettext("已修改%(role)s的 %(count)s 项权限，下一次请求起生效。", count=count,
+                          role=_role_labels().get(role, role)), "success")
+        return redirect(url_for(".matrix_view", role=role or None))
+
+
+def _role_labels() -> dict[str, str]:
+    """Role value → its name in the page's language (ROLE_LABELS holds both)."""
+    from flask_babel import get_locale
+
+    chinese = str(get_locale() or "zh").startswith("zh")
+    return {r.value: policy.ROLE_LABELS[r][1 if chinese else 0] for r in Role}
 
 
 def register(admin: Any) -> None:

@@ -5,16 +5,18 @@ transaction)."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models.org import User
 from models.settings import CalendarDay, Setting
-from portal import audit, policy
+from portal import audit, policy, setting_specs
 from portal import settings as portal_settings
-from portal.services.errors import N_, PermissionDenied, ValidationFailed
+from portal.services.errors import N_, PermissionDenied, Term, ValidationFailed
 from portal.services.unit import check_version, verb
 
 DAY_KINDS = ("holiday", "workday")
@@ -43,7 +45,65 @@ def parse_value(key: str, raw: Any) -> Any:
     if not ok:
         raise ValidationFailed(N_("%(key)s needs a value like %(example)s."), field="value",
                                key=key, example=json.dumps(default))
+    spec = setting_specs.spec_for(key)
+    if spec is not None and isinstance(value, int | float) and not isinstance(value, bool) \
+            and not spec.minimum <= value <= spec.maximum:
+        raise ValidationFailed(
+            N_("%(setting)s must be between %(minimum)s and %(maximum)s %(unit)s."),
+            field="value", setting=Term(spec.label), minimum=spec.bounds[0],
+            maximum=spec.bounds[1], unit=Term(setting_specs.UNITS[spec.unit]))
     return value
+
+
+@dataclass
+class SettingRow:
+    """One setting as the settings console shows it."""
+
+    key: str
+    area: str
+    spec: setting_specs.SettingSpec | None
+    value: Any
+    default: Any
+    updated_at: Any
+    updated_by: str | None
+    version: int | None
+
+    @property
+    def is_default(self) -> bool:
+        return self.value == self.default
+
+
+def settings_by_area(session: Session) -> list[tuple[str, list[SettingRow]]]:
+    """Every setting in force, grouped by area in the order of ``setting_specs.AREAS``."""
+    rows = {r.key: r for r in session.scalars(select(Setting))}
+    names = dict(session.execute(select(User.id, User.full_name).where(
+        User.id.in_({r.updated_by_id for r in rows.values() if r.updated_by_id}))).all())
+    grouped: dict[str, list[SettingRow]] = {a: [] for a in setting_specs.AREAS}
+    for key, default in portal_settings.DEFAULTS.items():
+        spec = setting_specs.spec_for(key)
+        row = rows.get(key)
+        value = json.loads(row.value) if row is not None else default
+        area = spec.area if spec else "other"
+        grouped.setdefault(area, []).append(SettingRow(
+            key, area, spec, value, default, row.updated_at if row else None,
+            names.get(row.updated_by_id) if row else None, row.version if row else None))
+    return [(a, items) for a, items in grouped.items() if items]
+
+
+@verb
+def update_settings(session: Session, actor: User, values: dict[str, Any]) -> list[str]:
+    """Save several settings at once (one area of the console): every value is validated
+    before any is written; only changed values are written, each audited. Returns the keys
+    changed."""
+    _require(actor, "change", Setting)
+    parsed = {key: parse_value(key, raw) for key, raw in values.items()}
+    changed = []
+    for key, value in parsed.items():
+        if value == portal_settings.get(session, key):
+            continue
+        update_setting.inner(session, actor, key, {"value": value})
+        changed.append(key)
+    return changed
 
 
 def _require(actor: User, verb_name: str, target: Any) -> None:
@@ -79,9 +139,11 @@ def update_setting(session: Session, actor: User, key: str, data: dict[str, Any]
 def reset_setting(session: Session, actor: User, key: str) -> None:
     """Deleting a row brings the default of domain.md back."""
     _require(actor, "delete", Setting)
+    if key not in portal_settings.DEFAULTS:
+        raise ValidationFailed(N_("Unknown setting %(key)s."), field="key", key=key)
     row = session.get(Setting, key)
     if row is None:
-        raise ValidationFailed(N_("Unknown setting %(key)s."), field="key", key=key)
+        raise ValidationFailed(N_("This setting already has its default value."), field="key")
     before = {"value": row.value}
     session.delete(row)
     session.flush()

@@ -11,6 +11,13 @@ def N_(message: str) -> str:  # noqa: N802 - the gettext marker convention
     return message
 
 
+class Term(str):
+    """A message parameter that is itself a msgid (a field label, a unit): translated with
+    the message."""
+
+    __slots__ = ()
+
+
 class DomainError(Exception):
     """A refused request with a clear message; nothing was changed."""
 
@@ -26,8 +33,10 @@ class DomainError(Exception):
 
     def translated(self, gettext: Any = None) -> str:
         text = gettext(self.message) if gettext else self.message
+        params = {k: gettext(v) if gettext and isinstance(v, Term) else v
+                  for k, v in self.params.items()}
         try:
-            return text % self.params if self.params else text
+            return text % params if params else text
         except (KeyError, ValueError, TypeError):
             return self.message % self.params if self.params else self.message
 

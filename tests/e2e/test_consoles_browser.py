@@ -27,3 +27,46 @@ def test_calendar_month_editor_sets_national_day(page, sign_in, screenshot):
     assert "国庆节" in page.locator('td[data-day="2026-10-03"]').inner_text()
     assert page.locator("#cal-coverage").is_visible()
     screenshot(page, "console-calendar-zh")
+
+
+def test_settings_console_reset_asks_first(page, sign_in, screenshot):
+    sign_in("sysadmin1")
+    page.goto("/admin/setting/")
+    page.fill('input[name="value:complaint.close_working_days"]', "4")
+    with page.expect_navigation():
+        page.click("#save-complaint")
+    row = page.locator('tr[data-key="complaint.close_working_days"]')
+    assert "已修改" in row.inner_text()
+    screenshot(page, "console-settings-zh")
+    page.once("dialog", lambda d: d.dismiss())  # "cancel" keeps the value
+    row.locator(".reset-button").click()
+    assert page.locator('input[name="value:complaint.close_working_days"]').input_value() == "4"
+    page.once("dialog", lambda d: d.accept())
+    with page.expect_navigation():
+        row.locator(".reset-button").click()
+    assert page.locator('input[name="value:complaint.close_working_days"]').input_value() == "3"
+    page.goto("/lang/en")
+    page.goto("/admin/setting/")
+    assert "Complaint closed within" in page.content()
+    screenshot(page, "console-settings-en")
+
+
+def test_grants_matrix_finance_reads_complaints(page, sign_in, screenshot):
+    sign_in("secadmin1")
+    page.goto("/admin/grant/matrix/")
+    assert "销售顾问" in page.content()
+    screenshot(page, "console-grants-overview-zh")
+    page.goto("/admin/grant/matrix/?role=finance")
+    page.select_option('select[name="scope:complaint.view"]', "all")
+    assert "changed" in page.locator('tr[data-perm="complaint.view"]').get_attribute("class")
+    screenshot(page, "console-grants-finance-zh")
+    with page.expect_navigation():
+        page.click("#grant-preview")
+    assert "将修改财务信用主管的 1 项权限" in page.locator("#grant-preview-title").inner_text()
+    screenshot(page, "console-grants-preview-zh")
+    with page.expect_navigation():
+        page.click("#grant-apply")
+    assert page.locator('select[name="scope:complaint.view"]').input_value() == "all"
+    page.goto("/admin/grant/matrix/?role=auditor")
+    assert page.locator("text=审计员只读").first.is_visible()
+    screenshot(page, "console-grants-auditor-zh")

@@ -1,0 +1,144 @@
+"""What each rule setting means to the person who changes it: its area, a label and an
+explanation (English msgids, Chinese in the zh catalog), its unit and its allowed range.
+
+The rule ids stay in this module for developers; people see the words. A key without a spec
+(a setting added by another area before its spec) is shown under "其他" with its key and
+validated only by type.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from portal.services.errors import N_
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    area: str
+    label: str
+    help: str
+    unit: str  # a key of UNITS
+    minimum: float
+    maximum: float
+
+    @property
+    def bounds(self) -> tuple[str, str]:
+        """The range as people write it (10,000,000 rather than 1e+07)."""
+        return _number(self.minimum), _number(self.maximum)
+
+
+def _number(value: float) -> str:
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:,}"
+
+
+AREAS: dict[str, str] = {
+    "customer": N_("Customer archive"),
+    "complaint": N_("Complaints"),
+    "credit": N_("Credit"),
+    "file": N_("Classified files"),
+    "other": N_("Other"),
+}
+
+UNITS: dict[str, str] = {
+    "days": N_("days"),
+    "working_days": N_("working days"),
+    "hours": N_("hours"),
+    "minutes": N_("minutes"),
+    "yuan": N_("yuan"),
+    "percent": N_("%"),
+    "digits": N_("digits"),
+    "times": N_("times"),
+    "mb": "MB",
+}
+
+SPECS: dict[str, SettingSpec] = {
+    # R-CUST-2..5
+    "customer.ownership_validity_days": SettingSpec(
+        "customer", N_("Ownership validity"),
+        N_("A salesperson keeps a customer this long after registering or the last valid "
+           "follow-up; afterwards the card is void and may be reassigned."), "days", 1, 365),
+    "customer.first_follow_up_days": SettingSpec(
+        "customer", N_("First follow-up within"),
+        N_("After the first visit or call, the owner follows up within this many days."),
+        "days", 1, 30),
+    "customer.second_follow_up_days": SettingSpec(
+        "customer", N_("Second follow-up within"),
+        N_("After the first follow-up, the next one is due within this many days."),
+        "days", 1, 30),
+    "customer.follow_up_interval_days": SettingSpec(
+        "customer", N_("Follow-up interval"),
+        N_("Later follow-ups are due at this interval."), "days", 1, 90),
+    "customer.sms_only_streak": SettingSpec(
+        "customer", N_("Text-message-only follow-ups"),
+        N_("A run of this many or more text-message follow-ups in a row does not count as "
+           "following up."), "times", 1, 20),
+    "customer.service_lapse_days": SettingSpec(
+        "customer", N_("Service lapse"),
+        N_("A customer with no follow-up for this long is listed for a service visit."),
+        "days", 7, 730),
+    # R-COMP-2, 3, 9, 10
+    "complaint.inquiry_hours": SettingSpec(
+        "complaint", N_("Inquiry answered within"),
+        N_("An inquiry is answered within this many hours of registration."), "hours", 1, 168),
+    "complaint.close_working_days": SettingSpec(
+        "complaint", N_("Complaint closed within"),
+        N_("A complaint is closed within this many working days after the registration day "
+           "(weekends and holidays of the working-day calendar are skipped)."),
+        "working_days", 1, 30),
+    "complaint.max_extension_working_days": SettingSpec(
+        "complaint", N_("Longest extension"),
+        N_("A documented special case may be extended once, to at most this many working "
+           "days."), "working_days", 1, 60),
+    "complaint.escalation_hours": SettingSpec(
+        "complaint", N_("Major complaint escalated within"),
+        N_("A major complaint reaches the department manager and the general manager within "
+           "this many hours."), "hours", 1, 72),
+    "complaint.transfer_after_overdue_days": SettingSpec(
+        "complaint", N_("Suggest another department after"),
+        N_("When a complaint is overdue by this many days, the department manager is asked to "
+           "consider handing the customer to staff of another department."),
+        "days", 1, 30),
+    "complaint.retention_days": SettingSpec(
+        "complaint", N_("Keep complaint records"),
+        N_("Complaint records cannot be deleted before this many days (at least one year)."),
+        "days", 365, 3650),
+    "complaint.compensation_gm_threshold": SettingSpec(
+        "complaint", N_("Compensation needing the general manager"),
+        N_("Compensation above this amount needs the general manager's approval."),
+        "yuan", 0, 10_000_000),
+    "complaint.serial_digits": SettingSpec(
+        "complaint", N_("Digits of the complaint number"),
+        N_("Complaint numbers are YYMM followed by a serial of this many digits."),
+        "digits", 3, 8),
+    "complaint.repeat_days": SettingSpec(
+        "complaint", N_("Repeat complaint window"),
+        N_("A complaint of the same customer within this many days of an earlier one is a "
+           "repeat complaint (a major complaint)."), "days", 1, 730),
+    # R-CRED
+    "credit.review_interval_days": SettingSpec(
+        "credit", N_("Credit evaluation review"),
+        N_("A customer's credit evaluation is reviewed at this interval (quarterly by "
+           "default)."), "days", 7, 366),
+    "credit.max_term_days": SettingSpec(
+        "credit", N_("Longest credit term"),
+        N_("The longest payment term of a credit line."), "days", 1, 365),
+    "credit.max_temporary_term_days_b": SettingSpec(
+        "credit", N_("Longest temporary term for B customers"),
+        N_("A temporary credit line of a B-rated customer runs at most this long."),
+        "days", 1, 365),
+    # R-FILE
+    "file.copy_link_minutes": SettingSpec(
+        "file", N_("Copy download link valid for"),
+        N_("An approved copy of a classified file can be downloaded for this many minutes."),
+        "minutes", 1, 1440),
+    "file.max_upload_mb": SettingSpec(
+        "file", N_("Largest upload"), N_("The largest file a user can upload."), "mb", 1, 1024),
+    "file.user_quota_mb": SettingSpec(
+        "file", N_("Storage per user"), N_("The total size of the files one user may store."),
+        "mb", 10, 102_400),
+}
+
+
+def spec_for(key: str) -> SettingSpec | None:
+    return SPECS.get(key)
