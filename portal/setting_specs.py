@@ -45,6 +45,7 @@ UNITS: dict[str, str] = {
     "working_days": N_("working days"),
     "hours": N_("hours"),
     "minutes": N_("minutes"),
+    "months": N_("months"),
     "yuan": N_("yuan"),
     "percent": N_("%"),
     "digits": N_("digits"),
@@ -123,6 +124,9 @@ SPECS: dict[str, SettingSpec] = {
     "credit.max_term_days": SettingSpec(
         "credit", N_("Longest credit term"),
         N_("The longest payment term of a credit line."), "days", 1, 365),
+    "credit.temporary_line_months": SettingSpec(
+        "credit", N_("Temporary credit line runs for"),
+        N_("A temporary credit line ends this many months after it starts."), "months", 1, 12),
     "credit.max_temporary_term_days_b": SettingSpec(
         "credit", N_("Longest temporary term for B customers"),
         N_("A temporary credit line of a B-rated customer runs at most this long."),

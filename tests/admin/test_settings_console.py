@@ -81,3 +81,12 @@ def test_settings_refused_for_other_roles(world, clients):
     assert sales.post("/admin/setting/save/", data={
         "value:complaint.close_working_days": "9"}).status_code == 403
     assert fingerprint() == state
+
+
+def test_every_setting_has_a_label_unit_and_range():
+    from portal import setting_specs
+
+    missing = [k for k in portal_settings.DEFAULTS if k not in setting_specs.SPECS]
+    assert not missing, f"add a SettingSpec (label, explanation, unit, range) for {missing}"
+    for key, spec in setting_specs.SPECS.items():
+        assert spec.minimum <= portal_settings.DEFAULTS[key] <= spec.maximum, key
