@@ -47,7 +47,7 @@ UNITS: dict[str, str] = {
     "minutes": N_("minutes"),
     "months": N_("months"),
     "yuan": N_("yuan"),
-    "percent": N_("%"),
+    "percent": "%",
     "digits": N_("digits"),
     "times": N_("times"),
     "mb": "MB",
