@@ -100,6 +100,10 @@ SPECS: dict[str, SettingSpec] = {
         N_("When a complaint is overdue by this many days, the department manager is asked to "
            "consider handing the customer to staff of another department."),
         "days", 1, 30),
+    "complaint.transfer_working_days": SettingSpec(
+        "complaint", N_("Hand to another department after"),
+        N_("A complaint not resolved this many working days after its registration allows "
+           "handing the customer to staff of another department."), "working_days", 1, 30),
     "complaint.retention_days": SettingSpec(
         "complaint", N_("Keep complaint records"),
         N_("Complaint records cannot be deleted before this many days (at least one year)."),
