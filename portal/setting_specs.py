@@ -51,6 +51,7 @@ UNITS: dict[str, str] = {
     "digits": N_("digits"),
     "times": N_("times"),
     "mb": "MB",
+    "switch": "",
 }
 
 SPECS: dict[str, SettingSpec] = {
@@ -108,6 +109,23 @@ SPECS: dict[str, SettingSpec] = {
         "complaint", N_("Keep complaint records"),
         N_("Complaint records cannot be deleted before this many days (at least one year)."),
         "days", 365, 3650),
+    "complaint.penalties_enabled": SettingSpec(
+        "complaint", N_("Penalty notices"),
+        N_("Draft a penalty notice for the general manager when a substantiated complaint is "
+           "closed; turn off if the company does not use penalties."),
+        "switch", 0, 1),
+    "complaint.penalty_staff_amount": SettingSpec(
+        "complaint", N_("Penalty to the staff member"),
+        N_("The penalty to the staff member for each substantiated complaint."),
+        "yuan", 0, 100_000),
+    "complaint.penalty_late_amount": SettingSpec(
+        "complaint", N_("Penalty when resolved late"),
+        N_("The penalty each to the staff member and the department manager when the "
+           "complaint was not resolved in time."), "yuan", 0, 100_000),
+    "complaint.penalty_late_working_days": SettingSpec(
+        "complaint", N_("Late for penalties after"),
+        N_("A complaint not resolved within this many working days counts as late for the "
+           "penalty table."), "working_days", 1, 30),
     "complaint.compensation_gm_threshold": SettingSpec(
         "complaint", N_("Compensation needing the general manager"),
         N_("Compensation above this amount needs the general manager's approval."),
@@ -131,6 +149,10 @@ SPECS: dict[str, SettingSpec] = {
     "credit.temporary_line_months": SettingSpec(
         "credit", N_("Temporary credit line runs for"),
         N_("A temporary credit line ends this many months after it starts."), "months", 1, 12),
+    "credit.company_ceiling": SettingSpec(
+        "credit", N_("Company credit ceiling"),
+        N_("The credit limits in force together may not exceed this amount; 0 means no "
+           "ceiling."), "yuan", 0, 10_000_000_000),
     "credit.max_temporary_term_days_b": SettingSpec(
         "credit", N_("Longest temporary term for B customers"),
         N_("A temporary credit line of a B-rated customer runs at most this long."),

@@ -89,4 +89,14 @@ def test_every_setting_has_a_label_unit_and_range():
     missing = [k for k in portal_settings.DEFAULTS if k not in setting_specs.SPECS]
     assert not missing, f"add a SettingSpec (label, explanation, unit, range) for {missing}"
     for key, spec in setting_specs.SPECS.items():
-        assert spec.minimum <= portal_settings.DEFAULTS[key] <= spec.maximum, key
+        if key in portal_settings.DEFAULTS:
+            assert spec.minimum <= portal_settings.DEFAULTS[key] <= spec.maximum, key
+
+
+def test_a_switch_setting_is_a_select(session, world, clients):
+    c = clients["sysadmin"]
+    html = c.get("/admin/setting/").get_data(as_text=True)
+    assert 'name="value:complaint.penalties_enabled"' in html and "开启" in html
+    c.post("/admin/setting/save/", data={"value:complaint.penalties_enabled": "false"})
+    session.expire_all()
+    assert portal_settings.get(session, "complaint.penalties_enabled") is False
