@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from admin_views import common
-from admin_views.base import ScopedModelView, add_view
+from admin_views.base import LIST_TYPE_FORMATTERS, ScopedModelView, add_view
 from admin_views.display import choice_badge
 from models import OutboxMessage, User
 from portal.extensions import db
@@ -41,6 +41,14 @@ def _retry_button(view: Any, context: Any, model: OutboxMessage, name: str) -> A
     ).format(view.get_url(".requeue_view"), view.csrf_token(), model.id, gettext("重新发送"))
 
 
+def _next_attempt(view: Any, context: Any, model: OutboxMessage, name: str) -> Any:
+    """Only a message still to be tried has a next attempt."""
+    if model.status not in ("pending", "failed"):
+        return "—"
+    fmt = LIST_TYPE_FORMATTERS.get(type(model.next_attempt_at))
+    return fmt(view, model.next_attempt_at, name) if fmt else model.next_attempt_at
+
+
 class OutboxView(ScopedModelView):
     column_list = ("created_at", "user_id", "channel", "status", "attempts", "next_attempt_at",
                    "last_error", "retry")
@@ -51,7 +59,8 @@ class OutboxView(ScopedModelView):
                       common.choice_filter(OutboxMessage.channel, _l("渠道"), CHANNEL))
     column_choices = {"status": OUTBOX_STATUS, "channel": CHANNEL}
     column_formatters = {"status": choice_badge(OUTBOX_STATUS, OUTBOX_TONES),
-                         "user_id": _recipient, "retry": _retry_button}
+                         "user_id": _recipient, "retry": _retry_button,
+                         "next_attempt_at": _next_attempt}
     computed_columns = {"retry": None}
     column_labels = {"created_at": _l("时间"), "user_id": _l("收件人"), "channel": _l("渠道"),
                      "status": _l("状态"), "attempts": _l("尝试次数"),

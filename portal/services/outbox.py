@@ -68,6 +68,8 @@ def enqueue(session: Session, notification_id: int, user_id: int | None, kind: s
     chosen = session.scalars(select(NotificationChannel.channel).where(
         NotificationChannel.user_id == user_id,
         NotificationChannel.event_group.in_((group, ALL))).distinct()).all()
+    if "email" in chosen and not session.scalar(select(User.email).where(User.id == user_id)):
+        chosen = [c for c in chosen if c != "email"]     # nowhere to send it
     at = now or clock.now()
     for channel in sorted(set(chosen)):
         session.add(OutboxMessage(notification_id=notification_id, user_id=user_id,

@@ -37,6 +37,8 @@ class LiveServer:
     customers: dict[str, list[str]] = field(default_factory=dict)
     # username → names of the customers the policy lets that user view
     visible: dict[str, list[str]] = field(default_factory=dict)
+    # the server's database, for tests that seed rows the UI cannot create (e.g. a dead letter)
+    database_url: str = ""
 
     def __call__(self, path: str) -> str:
         return self.url + path
@@ -58,8 +60,11 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp / 'e2e.sqlite3'}",
         STORAGE_PATH=str(tmp / "storage"),
         WTF_CSRF_ENABLED=True,  # the browser goes through the real forms, tokens and all
+        # channels shown as available on the notification settings page (nothing is sent: no
+        # sender runs in the browser tests)
+        SMTP_HOST="127.0.0.1", WECOM_WEBHOOK_URL="http://127.0.0.1:9/cgi-bin/webhook/send",
     )
-    server_info = LiveServer(url="")
+    server_info = LiveServer(url="", database_url=f"sqlite:///{tmp / 'e2e.sqlite3'}")
     with app.app_context():
         upgrade()
         world = build_world(db.session)

@@ -132,6 +132,7 @@ def _rows(session, **where) -> list[OutboxMessage]:  # noqa: ANN001
 
 
 def test_the_outbox_is_written_in_the_events_transaction(app, session, world):  # noqa: ANN001
+    world.finance.email = "finance@example.cn"
     _choose(session, world.finance, ("email", "credit"), ("wecom", "*"))
     notifications.notify(session, user_ids=[world.finance.id], kind="credit.awaiting_review",
                          message=REVIEW, params={"line": 1, "customer": "甲"},
@@ -149,6 +150,11 @@ def test_the_outbox_is_written_in_the_events_transaction(app, session, world):  
                          params={"number": "26110001"}, target=("Complaint", 1))
     session.commit()
     assert [r.channel for r in _rows(session)] == ["email", "wecom", "wecom"]
+    # without an e-mail address nothing is queued for e-mail (it could never be delivered)
+    world.finance.email = None
+    session.commit()
+    _event(session, world.finance)
+    assert [r.channel for r in _rows(session)] == ["email", "wecom", "wecom", "wecom"]
 
 
 def test_each_message_is_delivered_once_per_channel_in_the_readers_language(
