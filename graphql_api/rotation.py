@@ -10,7 +10,6 @@ import strawberry
 from strawberry.types import Info
 
 from graphql_api.ids import expect_id, to_global
-from graphql_api.mutations.common import Payload, user_error
 from graphql_api.types.reports import shown
 from portal.services import reception
 from portal.services.errors import DomainError
@@ -34,7 +33,7 @@ class RotationPlace:
                    turns_taken=p.turns_taken, owed_turns=p.owed_turns)
 
 
-def _places(session: Any, user: Any, branch: int) -> list[RotationPlace]:
+def places_of(session: Any, user: Any, branch: int) -> list[RotationPlace]:
     return [RotationPlace.of(p) for p in reception.rotation_today(session, user, branch)]
 
 
@@ -45,29 +44,7 @@ class RotationQueries:
     def rotation_today(self, info: Info, branch_id: strawberry.ID) -> list[RotationPlace]:
         ctx = info.context
         try:
-            return _places(ctx.session, ctx.user, expect_id(branch_id, "Branch", "branchId"))
+            return places_of(ctx.session, ctx.user, expect_id(branch_id, "Branch", "branchId"))
         except DomainError as exc:
             ctx.session.rollback()
             raise shown(exc) from None
-
-
-@strawberry.type
-class RotationMutations:
-    @strawberry.mutation(description="R-RECV-1: mark a salesperson out of (or back in) today's "
-                                     "rotation; approvedGoOut registers an approved go-out "
-                                     "(the supervisor), which earns the missed turns back.")
-    def set_rotation_availability(self, info: Info, branch_id: strawberry.ID,
-                                  user_id: strawberry.ID, available: bool,
-                                  approved_go_out: bool = False
-                                  ) -> Payload[list[RotationPlace]]:
-        ctx = info.context
-        bid = expect_id(branch_id, "Branch", "branchId")
-        try:
-            reception.set_availability(ctx.session, ctx.user, bid,
-                                       expect_id(user_id, "User", "userId"), available,
-                                       approved_go_out=approved_go_out)
-            places = _places(ctx.session, ctx.user, bid)
-        except DomainError as exc:
-            ctx.session.rollback()
-            return Payload(ok=False, errors=[user_error(exc)], result=None)
-        return Payload(ok=True, errors=[], result=places)

@@ -11,8 +11,8 @@ from graphql_api.mutations.customers import CustomerMutations
 from graphql_api.mutations.files import FileMutations
 from graphql_api.mutations.notifications import NotificationMutations
 from graphql_api.mutations.reception import ReceptionMutations
+from graphql_api.mutations.rotation import RotationMutations
 from graphql_api.mutations.users import UserMutations
-from graphql_api.rotation import RotationMutations
 
 
 @strawberry.type
