@@ -1,0 +1,195 @@
+"""Customer archives, derived state (read time): cadence, void, expiry, lapse — Python and SQL
+twins (R-CUST-2, R-CUST-4, R-CUST-5)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, exists, func, literal, or_, select
+from sqlalchemy.orm import Session, object_session
+from sqlalchemy.sql.elements import ColumnElement
+
+from models.customer import Customer, FollowUp, OwnerChange
+from models.enums import CustomerStatus, FollowUpKind
+from portal import clock, settings
+
+
+def _setting_days(session: Session | None, key: str) -> timedelta:
+    value = settings.get(session, key) if session is not None else settings.DEFAULTS[key]
+    return timedelta(days=float(value))
+
+
+def _session_of(customer: Customer) -> Session | None:
+    return object_session(customer)
+
+
+def cadence_baseline(customer: Customer) -> datetime:
+    """When the current owner's cadence started: registration or the last change of owner."""
+    changes = [oc.changed_at for oc in customer.owner_changes if oc.changed_at is not None]
+    base = customer.registered_at
+    if changes and max(changes) > base:
+        return max(changes)
+    return base
+
+
+def _counts_walk(session: Session | None, baseline: datetime,
+                 follow_ups: list[tuple[datetime, str]]) -> datetime:
+    """Replay the cadence over follow-ups (ordered) since ``baseline``; the deadline in force.
+    Once a deadline is missed it stays (the card is void until a new baseline)."""
+    first = _setting_days(session, "customer.first_follow_up_days")
+    second = _setting_days(session, "customer.second_follow_up_days")
+    interval = _setting_days(session, "customer.follow_up_interval_days")
+    streak = int(settings.get(session, "customer.sms_only_streak")
+                 if session is not None else settings.DEFAULTS["customer.sms_only_streak"])
+    due = baseline + first
+    counted = 0
+    run = 0
+    before_run: tuple[datetime, int] = (due, counted)
+    for at, kind in follow_ups:
+        if at > due:
+            return due  # missed: void, and a late follow-up does not revive it
+        if kind == FollowUpKind.SMS.value:
+            if run == 0:
+                before_run = (due, counted)
+            run += 1
+            if run >= streak:
+                due, counted = before_run  # the whole text-only run does not count
+                continue
+        else:
+            run = 0
+        counted += 1
+        due = at + (second if counted == 1 else interval)
+    return due
+
+
+def _last_counting_service(session: Session | None, follow_ups: list[tuple[datetime, str]]
+                           ) -> datetime | None:
+    """The latest follow-up that counts as service (not part of a text-only run)."""
+    streak = int(settings.get(session, "customer.sms_only_streak")
+                 if session is not None else settings.DEFAULTS["customer.sms_only_streak"])
+    counted: list[datetime] = []
+    run: list[datetime] = []
+    for at, kind in follow_ups:
+        if kind == FollowUpKind.SMS.value:
+            run.append(at)
+            continue
+        if len(run) < streak:
+            counted.extend(run)
+        run = []
+        counted.append(at)
+    if len(run) < streak:
+        counted.extend(run)
+    return max(counted) if counted else None
+
+
+def follow_up_due(customer: Customer) -> datetime:
+    """The follow-up deadline in force for the current owner (R-CUST-4)."""
+    baseline = cadence_baseline(customer)
+    since = [f for f in customer.follow_ups if f.happened_at >= baseline]
+    if not since:
+        return baseline + _setting_days(_session_of(customer), "customer.first_follow_up_days")
+    latest = max(since, key=lambda f: (f.happened_at, f.id or 0))
+    if latest.next_due_at is not None:
+        return latest.next_due_at
+    return latest.happened_at + _setting_days(_session_of(customer),
+                                              "customer.follow_up_interval_days")
+
+
+def _open_owned(customer: Customer) -> bool:
+    return customer.owner_id is not None and customer.closed_at is None \
+        and customer.status != CustomerStatus.CLOSED.value
+
+
+def is_void(customer: Customer, now: datetime | None = None) -> bool:
+    """废卡 (R-CUST-4): an owned prospect without a deal whose follow-up deadline has passed."""
+    now = now or clock.now()
+    if not _open_owned(customer) or customer.deal_at is not None \
+            or customer.status != CustomerStatus.PROSPECT.value:
+        return False
+    return now > follow_up_due(customer)
+
+
+def ownership_expired(customer: Customer, now: datetime | None = None) -> bool:
+    """建档有效期 passed without a deal (R-CUST-2)."""
+    now = now or clock.now()
+    return _open_owned(customer) and customer.deal_at is None \
+        and customer.ownership_expires_at is not None and customer.ownership_expires_at <= now
+
+
+def service_lapsed(customer: Customer, now: datetime | None = None) -> bool:
+    """服务不到位 (R-CUST-5): no service for ``service_lapse_days`` since the later of the last
+    service and the last change of owner."""
+    now = now or clock.now()
+    if not _open_owned(customer):
+        return False
+    cutoff = now - _setting_days(_session_of(customer), "customer.service_lapse_days")
+    last = customer.last_service_at or customer.registered_at
+    return last < cutoff and cadence_baseline(customer) < cutoff
+
+
+def effective_status(customer: Customer, now: datetime | None = None) -> str:
+    """The status to show: ``void`` is derived from the cadence, never stored."""
+    if customer.status == CustomerStatus.PROSPECT.value and is_void(customer, now):
+        return CustomerStatus.VOID.value
+    return customer.status
+
+
+def _ts(value: datetime) -> ColumnElement[Any]:
+    return literal(value, type_=Customer.__table__.c.registered_at.type)
+
+
+def _baseline_sql() -> ColumnElement[Any]:
+    last_change = (select(func.max(OwnerChange.changed_at))
+                   .where(OwnerChange.customer_id == Customer.id)
+                   .correlate(Customer).scalar_subquery())
+    return func.coalesce(last_change, Customer.registered_at)
+
+
+def _open_owned_sql() -> ColumnElement[bool]:
+    return and_(Customer.owner_id.is_not(None), Customer.closed_at.is_(None),
+                Customer.status != CustomerStatus.CLOSED.value)
+
+
+def is_void_sql(session: Session, now: datetime | None = None) -> ColumnElement[bool]:
+    """SQL twin of ``is_void`` for filters and counts (``select(Customer).where(...)``)."""
+    now = now or clock.now()
+    baseline = _baseline_sql()
+    since = and_(FollowUp.customer_id == Customer.id, FollowUp.happened_at >= baseline)
+    order = (FollowUp.happened_at.desc(), FollowUp.id.desc())
+    latest_due = (select(FollowUp.next_due_at).where(since).order_by(*order).limit(1)
+                  .correlate(Customer).scalar_subquery())
+    latest_at = (select(FollowUp.happened_at).where(since).order_by(*order).limit(1)
+                 .correlate(Customer).scalar_subquery())
+    any_since = exists(select(FollowUp.id).where(since).correlate(Customer))
+    first = _setting_days(session, "customer.first_follow_up_days")
+    interval = _setting_days(session, "customer.follow_up_interval_days")
+    return and_(
+        _open_owned_sql(), Customer.deal_at.is_(None),
+        Customer.status == CustomerStatus.PROSPECT.value,
+        or_(and_(~any_since, baseline < _ts(now - first)),
+            and_(any_since, latest_due.is_not(None), latest_due < _ts(now)),
+            and_(any_since, latest_due.is_(None), latest_at < _ts(now - interval))))
+
+
+def ownership_expired_sql(session: Session, now: datetime | None = None) -> ColumnElement[bool]:
+    """SQL twin of ``ownership_expired``."""
+    now = now or clock.now()
+    return and_(_open_owned_sql(), Customer.deal_at.is_(None),
+                Customer.ownership_expires_at.is_not(None),
+                Customer.ownership_expires_at <= _ts(now))
+
+
+def service_lapsed_sql(session: Session, now: datetime | None = None) -> ColumnElement[bool]:
+    """SQL twin of ``service_lapsed``."""
+    now = now or clock.now()
+    cutoff = _ts(now - _setting_days(session, "customer.service_lapse_days"))
+    return and_(_open_owned_sql(),
+                func.coalesce(Customer.last_service_at, Customer.registered_at) < cutoff,
+                _baseline_sql() < cutoff)
+
+
+def claimable_sql(session: Session, now: datetime | None = None) -> ColumnElement[bool]:
+    """Archives a salesperson of the branch may claim: unowned, or ownership expired."""
+    return and_(Customer.closed_at.is_(None), Customer.status != CustomerStatus.CLOSED.value,
+                or_(Customer.owner_id.is_(None), ownership_expired_sql(session, now)))
