@@ -27,7 +27,7 @@ from admin_views import common
 from admin_views.base import ScopedModelView, actor, add_view, record_denied
 from models import ConfidentialFile, CopyRequest, Customer, User
 from models.enums import Level
-from portal import clock, policy
+from portal import clock, policy, settings
 from portal.extensions import db
 from portal.services import files
 from portal.services.errors import DomainError, NotFound, PermissionDenied
@@ -239,7 +239,7 @@ class ConfidentialFileView(_FileActions, ScopedModelView):
                                                                for c in customers]
         if request.method == "POST" and form.validate():
             upload = form.file.data
-            limit = int(float(files.settings.get(db.session, "file.max_upload_mb"))
+            limit = int(float(settings.get(db.session, "file.max_upload_mb"))
                         * 1024 * 1024)
             content = upload.read(limit + 1)
             data = {"title": form.title.data, "level": form.level.data,

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from models import AuditEntry, ConfidentialFile, CopyRequest
 from models.enums import Level
-from portal.services import files
+from portal import policy
 from tests.files.conftest import PDF, TEXT
 
 
@@ -132,5 +132,5 @@ def test_R_FILE_1_each_role_lists_only_readable_files(cleared, session, upload, 
         seen = {t for t in ("销售一秘密", "总经理绝密", "内部通知") if t in html}
         assert seen == titles, user.username
         readable = {f.title for f in (mine, top, internal)
-                    if files.policy.can(user, "file.view", f)}
+                    if policy.can(user, "file.view", f)}
         assert seen == readable, user.username
