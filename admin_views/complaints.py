@@ -29,6 +29,24 @@ def _handover_candidates() -> list[User]:
     return fn(db.session) if fn is not None else []
 
 
+def _departments() -> list[Department]:
+    from sqlalchemy import select
+
+    from portal.extensions import db
+
+    return list(db.session.scalars(select(Department).order_by(Department.code)))
+
+
+def _staff() -> list[User]:
+    from sqlalchemy import select
+
+    from portal.extensions import db
+
+    return list(db.session.scalars(select(User).where(User.is_active.is_(True),
+                                                      User.department_id.is_not(None))
+                                   .order_by(User.department_id, User.full_name)))
+
+
 def _person_label(user: User) -> str:
     dept = user.department.name if user.department else ""
     return f"{user.full_name}（{dept}）" if dept else user.full_name
@@ -109,7 +127,18 @@ class ComplaintView(WorkflowMixin, ScopedModelView):
         _op("reply", _l("答复客户"), "handle"),
         _op("close", _l("结案"), "close",
             {"satisfaction": SelectField(_l("满意度回访"), coerce=int,
-                                         choices=[(i, str(i)) for i in range(5, 0, -1)])},
+                                         choices=[(i, str(i)) for i in range(5, 0, -1)]),
+             # R-COMP-11: whose fault it was (the service requires it for a 投诉)
+             "fault_department_id": QuerySelectField(
+                 _l("责任部门"), query_factory=_departments, get_label="name",
+                 allow_blank=True, blank_text="—", validators=[Optional()]),
+             "fault_team": StringField(_l("责任班组"), validators=[Optional()]),
+             "fault_user_id": QuerySelectField(
+                 _l("责任人"), query_factory=_staff, get_label=_person_label,
+                 allow_blank=True, blank_text="—", validators=[Optional()]),
+             "fault_cause": SelectField(_l("责任原因"), choices=[
+                 ("", "—"), ("quality", _l("品质原因")), ("non_quality", _l("非品质原因"))],
+                 validators=[Optional()])},
             tone="success"),
         _op("reject", _l("不予受理"), "reject",
             {"reason": TextAreaField(_l("原因"), validators=[DataRequired()])}, tone="danger"),

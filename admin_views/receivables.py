@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from admin_views.base import actor, record_denied, translated
+from models import CreditSummaryApproval
 from portal import clock, policy
 from portal.extensions import db
 from portal.services import credit_reports, receivables, reports
@@ -29,6 +30,9 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 class ReceivablesView(BaseView):
     """Guarded by ``credit.view`` (the rows are scoped by it); exports need ``credit.export``;
     submitting the summary needs ``credit.review``, approving it ``credit.approve_summary``."""
+
+    # the 待办 inbox links a summary approval to ``details_view`` of the view of its model
+    model = CreditSummaryApproval
 
     def is_accessible(self) -> bool:
         user = actor()
@@ -99,6 +103,14 @@ class ReceivablesView(BaseView):
                           f"credit-summary-{month}", month=month, state=state,
                           can_submit="all" in policy.scopes_for(user, "credit.review"),
                           can_approve=policy.can(user, "credit.approve_summary"))
+
+    @expose("/details/")
+    def details_view(self) -> Any:
+        """A summary approval (from the 待办 inbox): its month's summary page."""
+        approval = db.session.get(CreditSummaryApproval, _int(request.args.get("id")) or 0)
+        if approval is None:
+            return redirect(url_for(".summary"))
+        return redirect(url_for(".summary", month=approval.month))
 
     @expose("/summary/submit", methods=("POST",))
     def summary_submit(self) -> Any:

@@ -22,8 +22,9 @@ from sqlalchemy import func, select
 from portal import policy
 from portal.extensions import db
 
-AREA_MODULES = ["customers", "receptions", "complaints", "credit", "receivables", "files",
-                "imports", "reports", "org", "users", "settings", "outbox", "audit", "grants",
+AREA_MODULES = ["customers", "receptions", "complaints", "credit", "receivables", "penalties",
+                "files", "imports", "reports", "org", "users", "settings", "outbox", "audit",
+                "grants",
                 "inbox"]
 
 
@@ -68,7 +69,7 @@ class HomeView(AdminIndexView):
         return HomeCard(label, count, url, tone)
 
     def cards(self) -> list[HomeCard]:
-        from models import Complaint, CreditEvaluation, Customer, ReceptionRecord
+        from models import Complaint, CreditEvaluation, Customer, PenaltyNotice, ReceptionRecord
 
         user = current_user
         scope_labels = {"own": _l("我的客户"), "branch": _l("本展厅客户"),
@@ -87,6 +88,7 @@ class HomeView(AdminIndexView):
             (Complaint, _l("处理中的投诉"), "open", "info"),
             (Complaint, _l("超时投诉"), "overdue", "danger"),
             (CreditEvaluation, _l("到期待复评的信用评定"), "review_due", "warning"),
+            (PenaltyNotice, _l("待确认的处罚通知单"), "draft", "warning"),
             (ReceptionRecord, _l("今日接待"), "today", "success"),
         ]
         cards = []

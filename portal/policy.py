@@ -765,6 +765,15 @@ def users_with(session: Session, action: str, target: Any = None) -> list[User]:
     return [u for u in users if can(u, action, target)]
 
 
+def department_managers(session: Session, department_id: int) -> list[User]:
+    """Active department managers (部门经理) of a department (R-COMP-11 penalties)."""
+    return list(session.scalars(
+        select(User).join(RoleAssignment, RoleAssignment.user_id == User.id)
+        .where(User.department_id == department_id, User.is_active.is_(True),
+               RoleAssignment.role == Role.DEPT_MANAGER.value,
+               RoleAssignment.revoked_at.is_(None)).distinct().order_by(User.id)))
+
+
 def owner_candidates_stmt(branch_id: int) -> Select:
     """Active, present users of a branch who may own customers (R-CUST-6, R-RECV-1)."""
     owner_roles = select(Grant.role).where(Grant.area == "customer", Grant.action == "be_owner")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from decimal import Decimal
 
 import strawberry
@@ -16,6 +17,12 @@ from portal.services import complaint_escalation as escalation
 from portal.services import complaints as svc
 
 UNSET = strawberry.UNSET
+
+
+@strawberry.enum(description="R-COMP-11: whether the fault was one of quality (品质原因).")
+class FaultCause(enum.Enum):
+    QUALITY = "quality"
+    NON_QUALITY = "non_quality"
 
 
 @strawberry.input
@@ -84,13 +91,27 @@ class ComplaintMutations:
         return run(info, ComplaintNode, lambda s, u: svc.reply(
             s, u, _id(complaint_id), note=note, expected_version=expected_version))
 
-    @strawberry.mutation
+    @strawberry.mutation(description="Close after the satisfaction revisit. A complaint (投诉) "
+                         "needs its responsibility (R-COMP-11): faultDepartmentId and "
+                         "faultCause, optionally faultTeam and faultUserId; a penalty notice "
+                         "is drafted when the company's penalty table applies.")
     def close_complaint(self, info: Info, complaint_id: strawberry.ID, satisfaction: int,
                         note: str | None = None,
-                        expected_version: int | None = None) -> Payload[ComplaintNode]:
-        return run(info, ComplaintNode, lambda s, u: svc.close(
-            s, u, _id(complaint_id), satisfaction, note=note,
-            expected_version=expected_version))
+                        expected_version: int | None = None,
+                        fault_department_id: strawberry.ID | None = None,
+                        fault_cause: FaultCause | None = None,
+                        fault_team: str | None = None,
+                        fault_user_id: strawberry.ID | None = None) -> Payload[ComplaintNode]:
+        def call(s, u):  # noqa: ANN001, ANN202
+            dept = (expect_id(fault_department_id, "Department", "faultDepartmentId")
+                    if fault_department_id else None)
+            person = (expect_id(fault_user_id, "User", "faultUserId")
+                      if fault_user_id else None)
+            return svc.close(s, u, _id(complaint_id), satisfaction, note=note,
+                             expected_version=expected_version, fault_department_id=dept,
+                             fault_cause=fault_cause.value if fault_cause else None,
+                             fault_team=fault_team, fault_user_id=person)
+        return run(info, ComplaintNode, call)
 
     @strawberry.mutation
     def reject_complaint(self, info: Info, complaint_id: strawberry.ID, reason: str,

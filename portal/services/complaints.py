@@ -517,8 +517,17 @@ def _ended(session: Session, now: datetime) -> dict[str, Any]:
 
 @verb
 def close(session: Session, actor: User, complaint_id: int, satisfaction: Any,
-          note: str | None = None, expected_version: int | None = None) -> Complaint:
-    """Close after the satisfaction revisit (1 = very dissatisfied … 5 = very satisfied)."""
+          note: str | None = None, expected_version: int | None = None,
+          responsibility: dict[str, Any] | None = None, fault_department_id: Any = None,
+          fault_cause: str | None = None, fault_team: str | None = None,
+          fault_user_id: Any = None) -> Complaint:
+    """Close after the satisfaction revisit (1 = very dissatisfied … 5 = very satisfied).
+    A complaint (投诉) closed is substantiated: ``responsibility`` is required (R-COMP-11:
+    ``department_id``, ``cause`` quality / non_quality, optional ``team`` and ``user_id``), and
+    a penalty notice is drafted when the company's penalty table applies. The ``fault_*``
+    keywords are the same fields given one by one (the portal's form)."""
+    from portal.services import penalties
+
     c = _step_check(session, actor, complaint_id, "complaint.close", expected_version,
                     S.CLOSED.value)
     try:
@@ -528,12 +537,25 @@ def close(session: Session, actor: User, complaint_id: int, satisfaction: Any,
     if not 1 <= score <= 5:
         raise ValidationFailed(N_("Record the customer's satisfaction (1 to 5)."),
                                field="satisfaction")
+    fault: dict[str, Any] = {}
+    if penalties.needs_responsibility(c):
+        given = dict(responsibility or {})
+        for key, value in (("department_id", fault_department_id), ("cause", fault_cause),
+                           ("team", fault_team), ("user_id", fault_user_id)):
+            if value not in (None, ""):
+                given[key] = getattr(value, "id", value)
+        r = penalties.clean_responsibility(session, given)
+        fault = {"fault_department_id": r.department_id, "fault_cause": r.cause,
+                 "fault_team": r.team, "fault_user_id": r.user_id}
     before = _snap(c)
     now = clock.now()
-    return _advance(session, actor, c, S.CLOSED.value, note, before=before,
-                    action="complaint.close", users=[c.handler_id],
-                    message=N_("Complaint %(number)s was closed."), now=now,
-                    changes={"satisfaction": score, **_ended(session, now)})
+    c = _advance(session, actor, c, S.CLOSED.value, note, before=before,
+                 action="complaint.close", users=[c.handler_id],
+                 message=N_("Complaint %(number)s was closed."), now=now,
+                 changes={"satisfaction": score, **fault, **_ended(session, now)})
+    if fault:
+        penalties.draft_notice(session, c, now)
+    return c
 
 
 @verb
@@ -656,6 +678,8 @@ def monthly_statistics(session: Session, actor: User, year: int, month: int) -> 
     (company time) by type, cause, department, severity and status (``total``, ``by_*``), and
     the cases *closed* in the month whenever they were registered (``closed``,
     ``closed_by_*``), with their on-time rate, average handling time and satisfaction."""
+    from portal.services import penalties
+
     if not policy.can(actor, "report.view"):
         raise PermissionDenied("report.view", "complaint_statistics")
     if not 1 <= int(month) <= 12:
@@ -712,6 +736,7 @@ def monthly_statistics(session: Session, actor: User, year: int, month: int) -> 
         "avg_satisfaction": round(sum(scores) / len(scores), 2) if scores else None,
         "satisfaction_count": len(scores),
         "open_overdue": int(open_overdue or 0),
+        **penalties.statistics(session, actor, start, end),
     }
 
 

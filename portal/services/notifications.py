@@ -27,8 +27,10 @@ from models import (
     CopyRequest,
     CreditEvaluation,
     CreditLine,
+    CreditSummaryApproval,
     Customer,
     Notification,
+    PenaltyNotice,
     ReceptionRecord,
     User,
 )
@@ -41,7 +43,7 @@ from portal.services.unit import verb
 # another type is stored but shows no link.
 TARGET_MODELS: dict[str, type] = {m.__name__: m for m in (
     Customer, Complaint, CreditLine, CreditEvaluation, CopyRequest, ConfidentialFile,
-    ReceptionRecord)}
+    ReceptionRecord, PenaltyNotice, CreditSummaryApproval)}
 
 MAX_MESSAGE_PARAM = 200  # a parameter is a name or a code, never a document
 

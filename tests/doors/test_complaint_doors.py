@@ -98,7 +98,8 @@ def test_R_COMP_6_workflow_through_portal(session, world, login):  # noqa: ANN00
           compensation_amount="0")
     _step(session, manager, c, "approve")
     _step(session, service, c, "reply")
-    _step(session, service, c, "close", satisfaction="4")
+    _step(session, service, c, "close", satisfaction="4",
+          fault_department_id=str(world.d1.id), fault_cause="non_quality")
     assert _events(session, c) == CHAIN
     assert c.status == "closed" and c.satisfaction == 4 and c.closed_at is not None
     assert c.handler_id == world.service.id and c.resolution == "道歉并补发"
@@ -117,12 +118,17 @@ def test_R_COMP_6_workflow_through_graphql(session, world, api):  # noqa: ANN001
     _mutate(service, c, "proposeResolution", ", resolution: $r", r=("String!", "道歉并补发"))
     _mutate(manager, c, "approveComplaint")
     _mutate(service, c, "replyComplaint", ", note: $n", n=("String", "已电话告知客户"))
-    _mutate(service, c, "closeComplaint", ", satisfaction: $s", s=("Int!", 4))
+    _mutate(service, c, "closeComplaint",
+            ", satisfaction: $s, faultDepartmentId: $d, faultCause: $f, faultUserId: $u",
+            s=("Int!", 4), d=("ID", gid("Department", world.d1.id)),
+            f=("FaultCause", "QUALITY"), u=("ID", gid("User", world.sales1.id)))
     assert _events(session, c) == CHAIN
     assert c.status == "closed" and c.satisfaction == 4 and c.closed_at is not None
+    assert (c.fault_department_id, c.fault_cause, c.fault_user_id) == (
+        world.d1.id, "quality", world.sales1.id)  # R-COMP-11 through GraphQL
     actions = [a for a, o in audit_since(session, mark) if o == "ok"]
-    assert actions == ["complaint.assign", "complaint.handle", "complaint.handle",
-                       "complaint.approve", "complaint.handle", "complaint.close"]
+    assert actions[:6] == ["complaint.assign", "complaint.handle", "complaint.handle",
+                           "complaint.approve", "complaint.handle", "complaint.close"]
 
 
 # --- reject (R-COMP-6: registered → rejected) ------------------------------------------------

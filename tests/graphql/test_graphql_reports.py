@@ -50,7 +50,7 @@ def _close(session, world, c) -> None:
     complaints.propose_resolution(session, world.service, c.id, "道歉并补发", 0)
     complaints.approve(session, world.manager, c.id)
     complaints.reply(session, world.service, c.id, "已电话告知客户")
-    complaints.close(session, world.service, c.id, 4)
+    complaints.close(session, world.service, c.id, 4, responsibility={"department_id": world.d1.id, "cause": "non_quality"})
 
 
 @pytest.fixture

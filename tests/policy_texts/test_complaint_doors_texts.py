@@ -90,7 +90,7 @@ def test_R_COMP_8_graphql_statistics_count_the_cases_closed_in_the_month(session
     svc.propose_resolution(session, world.service, c.id, "道歉", 0)
     svc.approve(session, world.manager, c.id)
     svc.reply(session, world.service, c.id)
-    svc.close(session, world.service, c.id, 4)
+    svc.close(session, world.service, c.id, 4, responsibility={"department_id": world.d1.id, "cause": "non_quality"})
     local = clock.now().astimezone(clock.COMPANY_TZ)
     out = api(world.gm)("""query($y: Int, $m: Int) { complaintStatistics(year: $y, month: $m) {
         total closed closedByType { key count } } }""", {"y": local.year, "m": local.month})

@@ -149,7 +149,7 @@ def test_R_COMP_8_statistics_count_the_cases_closed_in_the_month(session, world)
         february = _register(session, world)
         _walk_to(session, world, february, "replied")
     with clock.frozen(MONDAY):  # closed in March, registered in February
-        svc.close(session, world.service, february.id, 5)
+        svc.close(session, world.service, february.id, 5, responsibility={"department_id": world.d1.id, "cause": "non_quality"})
         march = _register(session, world, cause="quality")
     with clock.frozen(datetime(2025, 4, 2, 2, 0, tzinfo=UTC)):
         stats = svc.monthly_statistics(session, world.gm, 2025, 3)

@@ -81,7 +81,7 @@ def _walk_to(session, world, c, status, handler=None, approver=None):
         elif step == "replied":
             svc.reply(session, handler, c.id, "已电话告知客户")
         elif step == "closed":
-            svc.close(session, world.service, c.id, 4)
+            svc.close(session, world.service, c.id, 4, responsibility={"department_id": world.d1.id, "cause": "non_quality"})
     return c
 
 
@@ -362,10 +362,10 @@ def test_R_COMP_5_accused_cannot_approve_or_close(session, world, service2):
         c.accused_user_id = world.service.id
         session.commit()
         with pytest.raises(RuleViolation):
-            svc.close(session, world.service, c.id, 5)
+            svc.close(session, world.service, c.id, 5, responsibility={"department_id": world.d1.id, "cause": "non_quality"})
         session.refresh(c)
         assert c.status == "replied" and c.satisfaction is None
-        svc.close(session, service2, c.id, 5)
+        svc.close(session, service2, c.id, 5, responsibility={"department_id": world.d1.id, "cause": "non_quality"})
         assert c.status == "closed"
 
 
@@ -397,7 +397,7 @@ def test_R_COMP_6_only_allowed_transitions(session, world):
         c = _register(session, world)
         assert set(svc.allowed_transitions(c)) == {"assigned", "rejected"}
         with pytest.raises(RuleViolation) as err:
-            svc.close(session, world.service, c.id, 5)
+            svc.close(session, world.service, c.id, 5, responsibility={"department_id": world.d1.id, "cause": "non_quality"})
         assert err.value.rule == "R-COMP-6"
         _walk_to(session, world, c, "investigating")
         with pytest.raises(RuleViolation):
@@ -638,5 +638,5 @@ def test_R_COMP_6_allowed_operations_name_the_verbs_for_the_buttons(session, wor
         svc.approve(session, world.manager, c.id)
         svc.reply(session, world.service, c.id)
         assert svc.allowed_operations(c) == {"close", "remind", "regrade_major"}
-        svc.close(session, world.service, c.id, 5)
+        svc.close(session, world.service, c.id, 5, responsibility={"department_id": world.d1.id, "cause": "non_quality"})
         assert svc.allowed_operations(c) == set()
