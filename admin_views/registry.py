@@ -24,8 +24,7 @@ from portal.extensions import db
 
 AREA_MODULES = ["customers", "receptions", "complaints", "credit", "receivables", "penalties",
                 "files", "imports", "reports", "org", "users", "settings", "outbox", "audit",
-                "grants",
-                "inbox"]
+                "grants", "inbox"]
 
 
 @dataclass
