@@ -1,15 +1,28 @@
-"""审计日志: read-only for everyone (R-AUD-3); holders of audit.view read and export it."""
+"""审计日志: read-only for everyone (R-AUD-3); holders of audit.view read and export it.
+
+The list is written for people (``portal.services.audit_log``): names, actions in words,
+records linked where the reader may open them, company time, field changes with labels and
+translated values. The row list with raw columns stays for export and details."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from flask import flash, redirect, request, url_for
+from flask_admin import expose
 from flask_admin.contrib.sqla import filters as sqla_filters
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from admin_views import common
-from admin_views.base import ScopedModelView, add_view
+from admin_views.base import ScopedModelView, actor, add_view, translated
 from models import AuditEntry
+from portal import setting_specs
+from portal.extensions import db
+from portal.services import audit_log
+from portal.services.errors import DomainError
+
+OUTCOME_TONES = {"ok": "success", "denied": "danger", "error": "warning"}
 
 
 class AuditEntryView(ScopedModelView):
@@ -39,6 +52,122 @@ class AuditEntryView(ScopedModelView):
                      "request_id": _l("请求编号")}
     page_size = 50
     page_size_options = (20, 50, 100)
+    endpoint_verbs = {"log_view": ("view",), "verify_view": ("view",)}
+    list_template = "admin/audit_rows.html"
+
+    @expose("/")
+    def index_view(self) -> Any:
+        """The menu leads to the log for people; ``?rows=1`` (or any list parameter) shows
+        the raw rows, kept for export and search by code."""
+        if not request.args:
+            return redirect(url_for(".log_view"))
+        return super().index_view()
+
+    @expose("/log/")
+    def log_view(self) -> Any:
+        """The log for people: filters on top, one card row per entry."""
+        try:
+            filters = audit_log.Filters.parse(request.args)
+        except DomainError as exc:
+            flash(translated(exc), "error")
+            filters = audit_log.Filters()
+        rows, more = audit_log.search(db.session, actor(), filters)
+        status = audit_log.chain_status(db.session, actor())
+        args = {k: v for k, v in request.args.items() if k != "page" and v}
+        return self.render(
+            "admin/audit_log.html", rows=rows, more=more, filters=filters, status=status,
+            groups=audit_log.GROUP_LABELS, types=audit_log.TYPE_LABELS,
+            outcomes=common.OUTCOME, tones=OUTCOME_TONES, args=args,
+            link=self._link, field_label=self._field_label, value_text=self._value_text,
+            target_text=self._target_text)
+
+    @expose("/verify/", methods=("POST",))
+    def verify_view(self) -> Any:
+        results: list[Any] = []
+        if self.run_service(lambda s, a: results.append(audit_log.verify_now(s, a))):
+            report = results[0]
+            if report.ok:
+                flash(gettext("审计链完整：已校验 %(count)s 条记录。", count=report.verified),
+                      "success")
+            else:
+                flash(gettext("审计链已被破坏：第 %(seq)s 条记录起校验失败。",
+                              seq=report.broken_at), "error")
+        return redirect(url_for(".log_view"))
+
+    # ------------------------------------------------------------ presentation helpers
+    def _view_for(self, model: type | None) -> Any:
+        if model is None:
+            return None
+        for view in self.admin._views:
+            if isinstance(view, ScopedModelView) and view.model is model:
+                return view
+        return None
+
+    def _link(self, row: audit_log.Row) -> str | None:
+        if not row.can_open or row.target is None:
+            return None
+        view = self._view_for(type(row.target))
+        if view is None or not view.supports("details_view"):
+            return None
+        return url_for(f"{view.endpoint}.details_view", id=row.target.id)
+
+    def _field_label(self, type_name: str | None, name: str) -> Any:
+        model = audit_log.MODELS.get(type_name or "")
+        view = self._view_for(model)
+        labels = dict(common.COMMON_LABELS)
+        if view is not None:
+            labels.update(view.column_labels or {})
+        if type_name == "Role":  # grant.matrix_change: "area.action" → its words
+            from portal import vocabulary
+
+            return gettext(vocabulary.ACTION_LABELS.get(name, name))
+        if name in labels:
+            return labels[name]
+        if name.endswith("_id") and name[:-3] in labels:
+            return labels[name[:-3]]
+        return FIELD_WORDS.get(name, name)
+
+    def _value_text(self, type_name: str | None, name: str, value: Any) -> Any:
+        if value is None or value == "":
+            return "—"
+        if value == audit_log.MASK:
+            return gettext("（无权查看）")
+        if type_name == "Role":
+            from portal import vocabulary
+
+            return gettext(vocabulary.SCOPE_LABELS.get(str(value), str(value)))
+        view = self._view_for(audit_log.MODELS.get(type_name or ""))
+        choices = dict((view.column_choices or {}).get(name, [])) if view is not None else {}
+        if name == "kind" and type_name == "CalendarDay":
+            choices = dict(common.DAY_KIND)
+        if str(value) in {str(k) for k in choices}:
+            return next(v for k, v in choices.items() if str(k) == str(value))
+        if isinstance(value, bool):
+            return gettext("是") if value else gettext("否")
+        if isinstance(value, list | dict):
+            return ", ".join(str(v) for v in (value if isinstance(value, list)
+                                              else value.values()))
+        return str(value)
+
+    def _target_text(self, row: audit_log.Row) -> Any:
+        e = row.entry
+        if e.target_type == "Setting" and row.target_name:
+            spec = setting_specs.spec_for(row.target_name)
+            return gettext(spec.label) if spec else row.target_name
+        if e.target_type == "Role" and row.target_name:
+            from admin_views.grants import _role_labels
+
+            return _role_labels().get(row.target_name, row.target_name)
+        return row.target_name
+
+
+# Field names the area views do not label (stored in snapshots of services).
+FIELD_WORDS: dict[str, Any] = {
+    "kind": _l("类型"), "value": _l("取值"), "scope": _l("范围"), "role": _l("角色"),
+    "area": _l("领域"), "year": _l("年份"), "holidays": _l("节假日天数"),
+    "workdays": _l("调休上班日天数"), "changed": _l("变化天数"), "verified": _l("已校验条数"),
+    "ok": _l("完整"), "broken_at": _l("破坏位置"), "reason": _l("原因"),
+}
 
 
 def register(admin: Any) -> None:

@@ -70,3 +70,26 @@ def test_grants_matrix_finance_reads_complaints(page, sign_in, screenshot):
     page.goto("/admin/grant/matrix/?role=auditor")
     assert page.locator("text=审计员只读").first.is_visible()
     screenshot(page, "console-grants-auditor-zh")
+
+
+def test_audit_log_for_people(page, sign_in, screenshot):
+    # entries to read: the calendar and grants tests above, or a sign-in at least
+    sign_in("auditor1")
+    page.goto("/admin/auditentry/")
+    assert "/admin/auditentry/log/" in page.url
+    with page.expect_navigation():
+        page.click("#audit-verify")
+    assert page.locator("#audit-status-ok").is_visible()
+    page.select_option("#f-group", "auth")
+    with page.expect_navigation():
+        page.click("#audit-search")
+    assert page.locator(".audit-entry").count() >= 1
+    assert "登录" in page.locator(".audit-action").first.inner_text()
+    page.select_option("#f-group", "")
+    with page.expect_navigation():
+        page.click("#audit-search")
+    screenshot(page, "console-audit-zh")
+    page.goto("/lang/en")
+    page.goto("/admin/auditentry/log/")
+    assert "Audit chain check" in page.content()
+    screenshot(page, "console-audit-en")
