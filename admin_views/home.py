@@ -118,8 +118,10 @@ def reception_sections(user: User) -> list[Section]:
             if rot.next_user else gettext("今天没有可接待的销售员。")
         sections.append(Section("rotation", _l("今日轮流接待"), rows,
                                 _l("今天的轮值还没有销售员。"),
-                                _u("receptionrecord.create_view"), lead))
-    if policy.can(user, "reception.manage_rotation") or policy.can(user, "reception.add"):
+                                _u("receptionrecord.rotation_view")
+                                if policy.can(user, "reception.manage_rotation") else None, lead))
+    if user.branch_id is not None and (policy.can(user, "reception.manage_rotation")
+                                       or policy.can(user, "reception.add")):
         walk = [Row(r.record.visitor_name, gettext("到访：%(at)s", at=_dt(r.due)),
                     gettext("无人接待"), TONES["waiting"],
                     _u("receptionrecord.edit_view", id=r.record.id), gettext("安排接待"))
@@ -179,8 +181,9 @@ def approval_sections(user: User) -> list[Section]:
             url, action = _u("copyrequest.details_view", id=obj.id), gettext("审批复制申请")
         else:  # pragma: no cover - approvals_waiting returns only these
             continue
-        rows.append(Row(title, gettext("提交于 %(at)s", at=_dt(r.due)), gettext("待我审批"),
-                        TONES["waiting"], url, action))
+        when = gettext("期限：%(at)s", at=_dt(r.due)) if isinstance(obj, Complaint) \
+            else gettext("提交于 %(at)s", at=_dt(r.due))
+        rows.append(Row(title, when, gettext("待我审批"), TONES["waiting"], url, action))
     if not rows and not any(policy.can(user, a) for a in (
             "complaint.approve", "credit.review", "credit.approve", "file.approve_copy")):
         return []
@@ -198,6 +201,13 @@ def finance_sections(user: User) -> list[Section]:
                 for r in worklist.over_limit(db.session, user)]
         sections.append(Section("over_limit", _l("超额度客户"), rows, _l("没有超额度的客户。"),
                                 _u("reports.over_limit")))
+    if policy.can(user, "credit.record_transaction"):
+        rows = [Row(_customer(r.record), r.extra["owner"],
+                    gettext("逾期 %(amount)s", amount=display.money_text(r.extra["past_due"])),
+                    TONES["overdue"], _u("receivables.index"), gettext("催收"))
+                for r in worklist.past_due(db.session, user)]
+        sections.append(Section("past_due", _l("逾期应收（赊销冻结）"), rows,
+                                _l("没有逾期的应收账款。"), _u("receivables.collection")))
     if policy.can(user, "credit.evaluate"):
         rows = [Row(_customer(r.record), "", gettext("待复评"), TONES["due_today"],
                     _u("customer.details_view", id=r.record.id), gettext("复评"))
@@ -219,6 +229,12 @@ def admin_sections(user: User) -> list[Section]:
                 for f in [r.record] if isinstance(f, ConfidentialFile)]
         sections.append(Section("secrecy", _l("30 天内到期的保密期"), rows,
                                 _l("30 天内没有到期的保密期。"), _u("file.index_view")))
+    problems = worklist.outbox_problems(db.session, user)
+    if problems:
+        labels = {"failed": gettext("发送失败，将重试"), "dead": gettext("已放弃发送")}
+        rows = [Row(labels[k], "", str(n), "danger" if k == "dead" else "warning",
+                    _u("outbox.index_view"), gettext("查看")) for k, n in problems.items()]
+        sections.append(Section("outbox", _l("通知发送问题"), rows))
     if policy.can(user, "user.change"):
         rows = [Row(f"{u.full_name} ({u.username})",
                     gettext("锁定至 %(at)s", at=_dt(r.due)), gettext("已锁定"), "danger",

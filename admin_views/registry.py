@@ -75,14 +75,12 @@ class HomeView(AdminIndexView):
                         "department": _l("本部门客户"), "all": _l("全部客户")}
         wanted: list[tuple[type, Any, str | None, str]] = []
         if policy.can(user, "customer.be_owner"):
-            wanted += [(Customer, _l("我的客户"), "mine", "primary"),
-                       (Customer, _l("待回访客户"), "follow_up_due", "warning")]
+            # the follow-ups due are a work list on the home page (admin_views/home.py)
+            wanted += [(Customer, _l("我的客户"), "mine", "primary")]
         scopes = policy.scopes_for(user, "customer.view")
         if scopes and not policy.can(user, "customer.be_owner"):
             widest = next(s for s in ("all", "department", "branch", "own") if s in scopes)
             wanted.append((Customer, scope_labels[widest], None, "primary"))
-        if scopes and policy.can(user, "customer.reassign"):
-            wanted.append((Customer, _l("废卡 / 可重新分配"), "void", "warning"))
         wanted += [
             (Complaint, _l("处理中的投诉"), "open", "info"),
             (Complaint, _l("超时投诉"), "overdue", "danger"),

@@ -32,7 +32,6 @@ from models.enums import (
     CreditLineStatus,
     Level,
     ReceptionKind,
-    ReceptionOutcome,
 )
 from portal import clock, policy
 from portal.services import calendar, notifications
@@ -169,8 +168,8 @@ class RotationView:
 def rotation(session: Session, user: User, branch_id: int | None = None,
              now: datetime | None = None) -> RotationView | None:
     """Today's rotation of the user's branch (R-RECV-1), for people who run or take turns in
-    it: the next salesperson, then everyone in serving order with who is out (外出) or busy
-    (serving a visitor who has not left)."""
+    it: the next salesperson, then everyone in the service's serving order
+    (``reception.rotation_queue``) with who is out (外出) or busy with a visitor."""
     from portal.services import reception
 
     branch_id = branch_id or user.branch_id
@@ -179,24 +178,16 @@ def rotation(session: Session, user: User, branch_id: int | None = None,
         return None
     now = now or clock.now()
     slots = reception.rotation_queue(session, branch_id, calendar.company_date(now))
-    start = calendar.start_of_company_day(calendar.company_date(now))
-    busy = set(session.scalars(select(ReceptionRecord.assigned_to_id).where(
-        ReceptionRecord.branch_id == branch_id, ReceptionRecord.kind == ReceptionKind.VISIT.value,
-        ReceptionRecord.arrived_at >= start, ReceptionRecord.departed_at.is_(None),
-        ReceptionRecord.outcome == ReceptionOutcome.PENDING.value,
-        ReceptionRecord.assigned_to_id.is_not(None))))
+    busy = reception.busy_user_ids(session, branch_id, now)
     queue: list[WorkRow] = []
     next_user = None
-    for slot in slots:
+    for slot in slots:  # serving order: free (owed turns first), then busy, then out
         if not slot.available:
             state = "out"
         elif next_user is None:
             state, next_user = "next", slot.user
         else:
             state = "busy" if slot.user_id in busy else "waiting"
-        if state == "next" and slot.user_id in busy:
-            queue.append(WorkRow(slot.user, "next", extra={"busy": True, "owed": slot.owed_turns}))
-            continue
         queue.append(WorkRow(slot.user, state, extra={"busy": slot.user_id in busy,
                                                       "owed": slot.owed_turns}))
     return RotationView(branch_id, next_user, queue)
@@ -279,6 +270,32 @@ def over_limit(session: Session, user: User) -> list[WorkRow]:
         return []
     return [WorkRow(r["customer"], "overdue", extra={"limit": r["limit"], "excess": r["excess"]})
             for r in credit.over_limit_rows(session, user)[:LIMIT]]
+
+
+def past_due(session: Session, user: User) -> list[WorkRow]:
+    """Customers with receivables past their due date (R-CRED-9/10: frozen for new credit
+    sales until paid), largest past-due amount first."""
+    from portal.services import receivables
+
+    if not policy.can(user, "credit.record_transaction"):
+        return []
+    rows = [r for r in receivables.ageing_rows(session, user) if r.past_due > 0][:LIMIT]
+    customers = {c.id: c for c in session.scalars(select(Customer).where(
+        Customer.id.in_([r.customer_id for r in rows] or [0])))}
+    return [WorkRow(customers[r.customer_id], "overdue",
+                    extra={"past_due": r.past_due, "owner": r.owner_name})
+            for r in rows if r.customer_id in customers]
+
+
+def outbox_problems(session: Session, user: User) -> dict[str, int]:
+    """Notifications that could not be delivered (failed, given up), for whoever runs the
+    outbox queue (``setting.change``)."""
+    from portal.services import outbox
+
+    if not policy.can(user, "setting.change"):
+        return {}
+    counts = outbox.backlog(session)
+    return {k: v for k, v in counts.items() if k in ("failed", "dead") and v}
 
 
 def credit_reviews_due(session: Session, user: User, now: datetime | None = None
@@ -382,5 +399,5 @@ def tick(session: Session, now: datetime | None = None) -> dict[str, int]:
 
 __all__ = ["WorkRow", "RotationView", "approvals_waiting", "complaints_by_deadline",
            "credit_reviews_due", "follow_ups_due_sql", "locked_accounts", "my_follow_ups",
-           "over_limit", "ownership_expiring", "ownership_expiring_sql", "recent_denials", "rotation",
+           "outbox_problems", "over_limit", "ownership_expiring", "past_due", "ownership_expiring_sql", "recent_denials", "rotation",
            "secrecy_ending", "tick", "unassigned_walk_ins", "void_cards"]
