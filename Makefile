@@ -8,13 +8,48 @@ export FLASK_APP := wsgi
 # about half an hour from nothing, less with BENCH_ARGS="... --reuse" once generated
 BENCH_ARGS ?= --sizes 100000,1000000 --runs 3 --http-duration 8
 
-.PHONY: run test install lint translations extract bench clean
+.PHONY: run test install lint translations extract bench clean lock upgrade audit
 
-$(STAMP): pyproject.toml
-	$(PY) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+# Dependencies are installed from the lock files (exact versions with hashes), never resolved
+# afresh: requirements/dev.txt (dev + prod extras: what make, CI and the docs install) and
+# requirements/prod.txt (the application + prod + s3 extras: what a server installs).
+# To add a dependency: add it to pyproject.toml (with a comment saying why), run `make lock`,
+# commit pyproject.toml and requirements/ together. A conflict in requirements/*.txt is
+# never merged by hand: take main's files (git checkout --theirs requirements/ during a rebase),
+# keep both sides' lines in pyproject.toml, and run `make lock` again.
+LOCK := requirements/dev.txt
+LOCK_PROD := requirements/prod.txt
+UV := $(BIN)/uv
+UV_COMPILE = $(UV) pip compile pyproject.toml --quiet --generate-hashes --universal \
+	--python-version 3.11
+
+$(STAMP): pyproject.toml $(LOCK)
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+$(UV):
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet uv
+
+# Re-resolve the lock files after editing pyproject.toml: versions already locked are kept
+# (uv prefers the pins of the existing output file), only what changed is resolved.
+lock: $(UV)
+	$(UV_COMPILE) --extra prod --extra s3 -o $(LOCK_PROD)
+	$(UV_COMPILE) --extra dev --extra prod -c $(LOCK_PROD) -o $(LOCK)
+
+# Move every dependency to its newest release allowed by pyproject.toml, install, and run the
+# whole suite: commit requirements/ only if it passes (review `git diff requirements/`).
+upgrade: $(UV)
+	$(UV_COMPILE) --upgrade --extra prod --extra s3 -o $(LOCK_PROD)
+	$(UV_COMPILE) --upgrade --extra dev --extra prod -c $(LOCK_PROD) -o $(LOCK)
+	$(MAKE) test
+
+# Known vulnerabilities of the locked versions (both lock files; needs a vulnerability service:
+# packages it cannot be asked about are reported as not audited, see docs/security-campaign.md)
+audit: $(STAMP)
+	$(BIN)/pip-audit --progress-spinner off --disable-pip -r $(LOCK) -r $(LOCK_PROD)
 
 install: $(STAMP) translations
 
