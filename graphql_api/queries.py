@@ -14,6 +14,7 @@ from strawberry.types import Info
 from graphql_api.ids import expect_id, parse_global
 from graphql_api.pagination import Connection, Order, paginate
 from graphql_api.permissions import ShownError
+from graphql_api.receivables import ReceivablesQueries
 from graphql_api.reports import ReportQueries
 from graphql_api.rotation import RotationQueries
 from graphql_api.types import enums as E
@@ -320,7 +321,7 @@ def _audit_file_view(info: Info, f: ConfidentialFile) -> None:
 
 
 @strawberry.type
-class Query(ReportQueries, RotationQueries):  # reports: graphql_api/reports.py
+class Query(ReportQueries, RotationQueries, ReceivablesQueries):  # reports: graphql_api/reports.py
     @strawberry.field(description='Any object by its global id ("Customer:42"); null when it '
                       "does not exist or you may not see it (the two are identical).")
     def node(self, info: Info, id: strawberry.ID) -> Node | None:  # noqa: A002

@@ -13,9 +13,11 @@ from graphql_api.mutations.notifications import NotificationMutations
 from graphql_api.mutations.reception import ReceptionMutations
 from graphql_api.mutations.rotation import RotationMutations
 from graphql_api.mutations.users import UserMutations
+from graphql_api.receivables import ReceivablesMutations
 
 
 @strawberry.type
 class Mutation(CustomerMutations, ReceptionMutations, ComplaintMutations, CreditMutations,
-               FileMutations, UserMutations, NotificationMutations, RotationMutations):
+               FileMutations, UserMutations, NotificationMutations, RotationMutations,
+               ReceivablesMutations):
     pass

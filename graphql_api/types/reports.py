@@ -111,6 +111,14 @@ class ComplaintStatistics:
     closed_by_cause: list[ReportCount]
     closed_by_department: list[ReportCount]
     closed_by_severity: list[ReportCount]
+    responsibility_by_department: list[ReportCount] = strawberry.field(
+        description="R-COMP-11: cases closed in the month, by the department at fault.")
+    responsibility_by_cause: list[ReportCount] = strawberry.field(
+        description="quality | non_quality, of the cases closed in the month.")
+    penalty_confirmed_total: Decimal = strawberry.field(
+        description="Penalty notices of those cases confirmed by the general manager (元).")
+    penalty_draft_total: Decimal
+    penalty_waived_total: Decimal
 
     @strawberry.field(description=CSV_DESCRIPTION)
     def csv(self, info: Info) -> str | None:
@@ -134,7 +142,13 @@ class ComplaintStatistics:
                    closed_by_cause=counts("cause", stats["closed_by_cause"]),
                    closed_by_department=counts("department", stats["closed_by_department"]),
                    closed_by_severity=counts("severity", stats["closed_by_severity"]),
-                   by_status=counts("status", stats["by_status"]))
+                   by_status=counts("status", stats["by_status"]),
+                   responsibility_by_department=counts(
+                       "department", stats["fault_by_department"]),
+                   responsibility_by_cause=counts("fault_cause", stats["fault_by_cause"]),
+                   penalty_confirmed_total=stats["penalty_totals"]["confirmed"],
+                   penalty_draft_total=stats["penalty_totals"]["draft"],
+                   penalty_waived_total=stats["penalty_totals"]["waived"])
 
 
 # --- R-RECV-3 -------------------------------------------------------------------------------

@@ -200,6 +200,22 @@ def complaint_report(session: Session, actor: User, year: int, month: int, *,
         items = _labelled(kind, s[key])
         r.tables.append(Table(title, ["项目 / item", "数量 / count"],
                               [[label, int(n)] for label, n in items]))
+    # R-COMP-11: whose fault it was, and the penalties of the cases closed in the month
+    if "fault_by_department" in s:
+        items = list(s["fault_by_department"].items())
+        r.tables.append(Table("本月结案责任部门 / responsibility by department",
+                              ["部门 / department", "数量 / count"],
+                              [[k, int(n)] for k, n in items]))
+        causes = {"quality": "品质原因 / quality", "non_quality": "非品质原因 / non-quality"}
+        r.tables.append(Table("责任原因 / cause", ["原因 / cause", "数量 / count"],
+                              [[causes.get(k, k), int(n)]
+                               for k, n in s["fault_by_cause"].items()]))
+        labels = {"confirmed": "已确认 / confirmed", "draft": "待确认 / awaiting the GM",
+                  "waived": "已免除 / waived"}
+        r.tables.append(Table("处罚通知单 / penalty notices",
+                              ["状态 / status", "张数 / notices", "金额 / amount"],
+                              [[labels[k], s["penalty_counts"][k], s["penalty_totals"][k]]
+                               for k in ("confirmed", "draft", "waived")]))
     return r
 
 
