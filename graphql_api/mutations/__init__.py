@@ -10,10 +10,10 @@ from graphql_api.mutations.credit import CreditMutations
 from graphql_api.mutations.customers import CustomerMutations
 from graphql_api.mutations.files import FileMutations
 from graphql_api.mutations.notifications import NotificationMutations
+from graphql_api.mutations.receivables import ReceivablesMutations
 from graphql_api.mutations.reception import ReceptionMutations
 from graphql_api.mutations.rotation import RotationMutations
 from graphql_api.mutations.users import UserMutations
-from graphql_api.receivables import ReceivablesMutations
 
 
 @strawberry.type
