@@ -23,8 +23,8 @@ from portal import policy
 from portal.extensions import db
 
 AREA_MODULES = ["customers", "receptions", "complaints", "credit", "receivables", "penalties",
-                "files", "imports", "reports", "org", "users", "settings", "outbox", "audit",
-                "grants", "inbox"]
+                "files", "imports", "reports", "org", "users", "pending", "settings", "outbox",
+                "audit", "grants", "inbox"]
 
 
 @dataclass

@@ -21,6 +21,8 @@ from models import Branch, Department, User
 from models.enums import Role
 from portal import policy
 from portal.extensions import db
+from portal.services import two_person
+from portal.services.errors import DomainError, PermissionDenied
 
 SERVICES = "portal.services.users"
 ROLE_CHOICES = [(r.value, f"{policy.ROLE_LABELS[r][1]} ({r.value})") for r in Role]
@@ -77,6 +79,7 @@ class UserView(ScopedModelView):
     update_service = f"{SERVICES}:update_user"
     action_verbs = {"deactivate": "user.deactivate"}
     endpoint_verbs = {"deactivate_view": ("user.deactivate",),
+                      "reactivate_view": ("user.deactivate",),
                       "password_view": ("user.reset_password",),
                       "roles_view": ("grant.change", "user.set_clearance")}
 
@@ -90,6 +93,7 @@ class UserView(ScopedModelView):
 
     def supports(self, endpoint: str) -> bool:
         needed = {"deactivate_view": "deactivate_user", "password_view": "reset_password",
+                  "reactivate_view": "reactivate_user",
                   "roles_view": "grant_role"}.get(endpoint)
         if needed:
             return service(f"{SERVICES}:{needed}") is not None
@@ -103,8 +107,10 @@ class UserView(ScopedModelView):
         if template == self.details_template and "model" in kwargs:
             model = kwargs["model"]
             links = []
+            deactivate = ("deactivate_view", _l("停用账号")) if model.is_active \
+                else ("reactivate_view", _l("恢复账号"))
             for endpoint, label, act in (("password_view", _l("重置密码"), "user.reset_password"),
-                                         ("deactivate_view", _l("停用账号"), "user.deactivate"),
+                                         (*deactivate, "user.deactivate"),
                                          ("roles_view", _l("角色与涉密等级"), "grant.change"),
                                          ("roles_view", _l("角色与涉密等级"),
                                           "user.set_clearance")):
@@ -115,10 +121,11 @@ class UserView(ScopedModelView):
             kwargs["action_links"] = links
         return super().render(template, **kwargs)
 
-    def _page(self, form: Any, rows: list[Any], title: Any, submit: Any) -> Any:
+    def _page(self, form: Any, rows: list[Any], title: Any, submit: Any,
+              note: Any = None) -> Any:
         return self.render("admin/portal_form.html", form=form, rows=rows, title=title,
                            submit=submit, ids=",".join(self.selected_ids()),
-                           return_url=self.get_url(".index_view"))
+                           return_url=self.get_url(".index_view"), note=note)
 
     @expose("/deactivate/", methods=("GET", "POST"))
     def deactivate_view(self) -> Any:
@@ -129,10 +136,50 @@ class UserView(ScopedModelView):
         form = ReasonForm()
         if request.method == "POST" and form.validate():
             fn = service(f"{SERVICES}:deactivate_user")
-            self.each_row(ids, "user.deactivate",
-                          lambda row: fn(db.session, actor(), row.id, form.reason.data))
+            self.each_row(ids, "user.deactivate", lambda row: self._direct_or_request(
+                "user.deactivate", row, lambda: fn(db.session, actor(), row.id,
+                                                   form.reason.data),
+                form.reason.data))
             return redirect(self.get_url(".index_view"))
-        return self._page(form, rows, _l("停用账号"), _l("停用"))
+        return self._page(form, rows, _l("停用账号"), _l("停用"),
+                          note=self._two_person_note("user.deactivate", rows))
+
+    @expose("/reactivate/", methods=("GET", "POST"))
+    def reactivate_view(self) -> Any:
+        user = self._one("user.deactivate")
+        form = ReasonForm()
+        if request.method == "POST" and form.validate():
+            fn = service(f"{SERVICES}:reactivate_user")
+            if self._direct_or_request("user.reactivate", user, lambda: fn(
+                    db.session, actor(), user.id, form.reason.data), form.reason.data):
+                return redirect(self.get_url(".details_view", id=user.id))
+        return self._page(form, [user], _l("恢复账号"), _l("恢复"),
+                          note=self._two_person_note("user.reactivate", [user]))
+
+    def _two_person_note(self, kind: str, rows: list[User]) -> Any:
+        if any(two_person.needed(kind, r) for r in rows):
+            return gettext("此账号持有管理员角色（三员）：提交后需另一位管理员确认才会执行，"
+                           "三位管理员都会收到通知。")
+        return None
+
+    def _direct_or_request(self, kind: str, user: User, direct: Any, reason: str,
+                           params: dict | None = None) -> bool:
+        """An administrator's account goes through a two-person request (R-ROLE-2); any
+        other account is changed at once. Returns whether it went through."""
+        try:
+            if two_person.needed(kind, user):
+                two_person.request_action(db.session, actor(), kind, user.id, params, reason)
+                flash(gettext("已提交，等待另一位管理员确认。"), "success")
+            else:
+                direct()
+                flash(gettext("已保存。"), "success")
+            return True
+        except PermissionDenied:
+            abort(403)
+        except DomainError as exc:
+            db.session.rollback()
+            self._fail(exc)
+            return False
 
     def _one(self, verb: str) -> User:
         ids = self.selected_ids()
@@ -147,11 +194,15 @@ class UserView(ScopedModelView):
     def password_view(self) -> Any:
         user = self._one("user.reset_password")
         form = PasswordForm()
-        if request.method == "POST" and form.validate() and self.run_service(
-                service(f"{SERVICES}:reset_password"), user, form.new_password.data):
-            flash(gettext("密码已重置。"), "success")
-            return redirect(self.get_url(".details_view", id=user.id))
-        return self._page(form, [user], _l("重置密码"), _l("重置"))
+        if request.method == "POST" and form.validate():
+            fn = service(f"{SERVICES}:reset_password")
+            if self._direct_or_request(
+                    "user.reset_password", user,
+                    lambda: fn(db.session, actor(), user, form.new_password.data),
+                    gettext("重置密码"), {"new_password": form.new_password.data}):
+                return redirect(self.get_url(".details_view", id=user.id))
+        return self._page(form, [user], _l("重置密码"), _l("重置"),
+                          note=self._two_person_note("user.reset_password", [user]))
 
     @expose("/roles/", methods=("GET", "POST"))
     def roles_view(self) -> Any:

@@ -18,8 +18,10 @@ SHOWN = (ShownError, DomainError)
 
 
 def is_unexpected(error: GraphQLError) -> bool:
+    """A GraphQLError wrapping another GraphQLError is graphql-core's own message about the
+    request (a variable of the wrong type, an out-of-range Int): shown, never masked."""
     original = error.original_error
-    return original is not None and not isinstance(original, SHOWN)
+    return original is not None and not isinstance(original, SHOWN + (GraphQLError,))
 
 
 def _request_id() -> str:

@@ -83,20 +83,49 @@ def _encode(order: Order, value: Any, pk: int) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
+_INT32 = (-(2**31), 2**31 - 1)
+
+
+def _column_kind(column: Any) -> type | None:
+    try:
+        return column.type.python_type
+    except (NotImplementedError, AttributeError):
+        return None
+
+
+def _plain_value_fits(tag: str, kind: type | None, value: Any) -> bool:
+    """A ``["v", value]`` part: null, a short string for a text column, an int32 for an
+    integer column."""
+    if tag != "v" or kind in (datetime, date):
+        return False
+    return value is None or (kind is str and isinstance(value, str) and len(value) <= 1000) \
+        or (kind is int and type(value) is int and _INT32[0] <= value <= _INT32[1])
+
+
 def _decode(cursor: str, order: Order) -> tuple[Any, int]:
-    bad = ShownError("after: invalid cursor for this ordering.", code="BAD_CURSOR")
+    """Strict: the cursor must be exactly what ``_encode`` writes for this ordering — a
+    crafted one (a list, bool, float or huge integer where a value or id is expected) is the
+    client's BAD_USER_INPUT, never a database error."""
+    bad = ShownError("after: invalid cursor for this ordering.", code="BAD_USER_INPUT",
+                     reason="BAD_CURSOR")
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         key, (tag, value), pk = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, RecursionError):
         raise bad from None
-    if key != order.key or not isinstance(pk, int):
+    if key != order.key or type(pk) is not int or not _INT32[0] <= pk <= _INT32[1]:
         raise bad
+    kind = _column_kind(order.column) if order.column is not None else None
     try:
-        if tag == "t":
+        if order.column is None:
+            if tag != "v" or value is not None:
+                raise bad
+        elif tag == "t" and kind is datetime and isinstance(value, str):
             value = datetime.fromisoformat(value)
-        elif tag == "d":
+        elif tag == "d" and kind is date and isinstance(value, str):
             value = date.fromisoformat(value)
+        elif not _plain_value_fits(tag, kind, value):
+            raise bad
     except (TypeError, ValueError):
         raise bad from None
     return value, pk

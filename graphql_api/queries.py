@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, and_, or_, select
 from strawberry.types import Info
 
 from graphql_api.ids import expect_id, parse_global
+from graphql_api.mutations.two_person import TwoPersonQueries
 from graphql_api.pagination import Connection, Order, paginate
 from graphql_api.permissions import ShownError
 from graphql_api.receivables import ReceivablesQueries
@@ -321,7 +322,8 @@ def _audit_file_view(info: Info, f: ConfidentialFile) -> None:
 
 
 @strawberry.type
-class Query(ReportQueries, RotationQueries, ReceivablesQueries):  # reports: graphql_api/reports.py
+class Query(ReportQueries, RotationQueries, ReceivablesQueries,
+            TwoPersonQueries):  # reports: graphql_api/reports.py
     @strawberry.field(description='Any object by its global id ("Customer:42"); null when it '
                       "does not exist or you may not see it (the two are identical).")
     def node(self, info: Info, id: strawberry.ID) -> Node | None:  # noqa: A002

@@ -187,6 +187,17 @@ class PortalGraphQLView(GraphQLView):
         except TypeError:  # something orjson does not know: the standard encoder decides
             return super().encode_json(data)
 
+    def process_result(self, request: Request, result: Any) -> Any:
+        """A request refused before execution because a variable has the wrong type is the
+        client's mistake: answer 400 (BAD_USER_INPUT), not 200 with a masked error."""
+        errors = getattr(result, "errors", None) or []
+        if result.data is None and errors and all(
+                e.path is None and e.message.startswith("Variable '$") for e in errors):
+            g.graphql_context.refusal_status = 400
+            for e in errors:
+                e.extensions = {**(e.extensions or {}), "code": "BAD_USER_INPUT"}
+        return super().process_result(request, result)
+
     def get_context(self, request: Request, response: Response) -> Context:
         ctx: Context = g.graphql_context
         ctx.response = response

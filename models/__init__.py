@@ -22,6 +22,7 @@ from models.document import ConfidentialFile, CopyRequest, FileLevelChange, File
 from models.operations import ImportStaging, NotificationChannel, OutboxMessage
 from models.org import ApiToken, Branch, Department, Grant, RoleAssignment, User
 from models.penalty import PenaltyLine, PenaltyNotice
+from models.pending import PendingAction
 from models.receivable import CreditSummaryApproval, Receivable, ReceivableSettlement
 from models.reception import ReceptionRecord, RotationSlot
 from models.settings import CalendarDay, Notification, Setting
@@ -32,6 +33,7 @@ __all__ = [
     "CreditSummaryApproval", "PenaltyLine", "PenaltyNotice", "Receivable", "ReceivableSettlement",
     "CreditEvaluation", "CreditLine", "CreditUsageReview", "Customer", "CustomerContact",
     "CustomerCorrection", "CustomerTransaction", "Department", "FileLevelChange",
-    "FileScopeMember", "FollowUp", "Grant", "ImportStaging", "Notification", "NotificationChannel", "OutboxMessage", "OverLimitApproval", "OwnerChange",
+    "FileScopeMember", "FollowUp", "Grant", "ImportStaging", "Notification",
+    "NotificationChannel", "OutboxMessage", "OverLimitApproval", "OwnerChange", "PendingAction",
     "ReceptionRecord", "RoleAssignment", "RotationSlot", "Setting", "User",
 ]

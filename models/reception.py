@@ -58,6 +58,10 @@ class ReceptionRecord(VersionedMixin, TimestampMixin, Base):
                                                server_default=text("false"))
     used_rotation_turn: Mapped[bool] = mapped_column(Boolean, default=False,
                                                      server_default=text("false"))
+    # R-CUST-3: entered by the front desk or a supervisor on the day of the visit (or by a
+    # supervisor for another day): only such records are first-visit evidence.
+    counts_as_evidence: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                     server_default=text("false"))
     outcome: Mapped[str] = mapped_column(String(16), default=ReceptionOutcome.PENDING.value)
 
     branch: Mapped[Branch] = relationship()

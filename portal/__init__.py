@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
-from flask import Flask, g, request
+from flask import Flask, g
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -46,6 +45,7 @@ def create_app(config_name: str | None = None, **overrides: object) -> Flask:
 
     from portal import auth, i18n, web
 
+    web.init_request_context(app)
     i18n.init_app(app)
     auth.init_app(app)
     web.init_app(app)
@@ -86,10 +86,6 @@ def create_app(config_name: str | None = None, **overrides: object) -> Flask:
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies,  # type: ignore[method-assign]
                                 x_host=proxies)
-
-    @app.before_request
-    def _request_id() -> None:
-        g.request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex[:16]
 
     @app.after_request
     def _security_headers(response):  # noqa: ANN001, ANN202

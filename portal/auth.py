@@ -27,6 +27,7 @@ from models.org import User
 from portal import audit
 from portal.extensions import db, limiter, login_manager
 from portal.passwords import hash_password, needs_rehash, password_problem, verify_password
+from portal.services import tokens
 
 
 def load_user(user_key: str) -> User | None:
@@ -51,7 +52,10 @@ def safe_next(target: str | None) -> str | None:
     parts = urlsplit(target)
     if parts.scheme or parts.netloc:
         if parts.netloc and parts.netloc == request.host and parts.scheme in ("http", "https"):
-            return parts.path + (f"?{parts.query}" if parts.query else "")
+            path = parts.path or "/"
+            if not path.startswith("/") or path.startswith("//"):
+                return None  # http://this-host//other-host/… is off-site once it is a Location
+            return path + (f"?{parts.query}" if parts.query else "")
         return None
     if not target.startswith("/") or target.startswith("//"):
         return None
@@ -139,6 +143,8 @@ def init_app(app: Flask) -> None:
             user = db.session.get(User, current_user.id)
             user.session_version += 1  # every cookie issued before is refused from now on
             audit.record(db.session, user, "auth.logout", user)
+            if request.form.get("everywhere"):  # logout everywhere: API tokens end too
+                tokens.revoke_all_of(db.session, user, "logout everywhere")
             db.session.commit()
         logout_user()
         session.clear()
@@ -163,6 +169,7 @@ def init_app(app: Flask) -> None:
                 user.password_hash = hash_password(new)
                 user.session_version += 1
                 audit.record(db.session, user, "user.change_password", user)
+                tokens.revoke_all_of(db.session, user, "password changed")
                 db.session.commit()
                 login_user(user)
                 flash(_("Your password was changed."), "success")

@@ -54,6 +54,7 @@ from models import (
     OwnerChange,
     PenaltyLine,
     PenaltyNotice,
+    PendingAction,
     Receivable,
     ReceivableSettlement,
     ReceptionRecord,
@@ -71,6 +72,9 @@ from models.enums import Level, Role, Scope
 ADMIN_ROLES = frozenset({Role.SYSADMIN.value, Role.SECADMIN.value, Role.SECAUDITOR.value})
 READ_ONLY_ROLES = frozenset({Role.AUDITOR.value, Role.SECAUDITOR.value})
 READ_ACTIONS = frozenset({"view", "export"})
+# The one write a read-only role does: the security auditor is one of the three who confirm
+# each other's actions on administrators' accounts (R-ROLE-2); it changes no business data.
+READ_ONLY_EXEMPT = frozenset({("two_person", "confirm")})
 
 ROLE_LABELS = {
     Role.SALES: ("Salesperson", "销售顾问"),
@@ -111,6 +115,8 @@ AREAS: dict[str, tuple[str, ...]] = {
     "grant": ("view", "change"),
     "report": ("view", "export"),
     "token": ("view", "add", "change"),
+    # two-person actions on administrators' accounts (R-ROLE-2): see and confirm/refuse
+    "two_person": ("view", "confirm"),
 }
 
 _S = Scope
@@ -139,7 +145,7 @@ def _customer_work(scope: str) -> list[tuple[str, str, str]]:
 def _read_everything(scope: str) -> list[tuple[str, str, str]]:
     rows: list[tuple[str, str, str]] = []
     for area, actions in AREAS.items():
-        if area in ("grant", "token"):
+        if area in ("grant", "token", "two_person"):
             continue
         rows += [(area, a, scope) for a in ("view", "export") if a in actions]
     return rows
@@ -192,15 +198,18 @@ DEFAULT_GRANTS: dict[str, list[tuple[str, str, str]]] = {
     Role.AUDITOR: _read_everything(_ALL),
     Role.SYSADMIN: _g("user", ("view", "add", "change", "deactivate", "reset_password",
                                "export"), _ALL)
+    + _g("two_person", ("view", "confirm"), _ALL)
     + _g("org", ("view", "add", "change", "export"), _ALL)
     + _g("setting", ("view", "change", "delete"), _ALL)
     + _g("token", ("view", "add", "change"), _OWN),
     Role.SECADMIN: _g("grant", ("view", "change"), _ALL)
+    + _g("two_person", ("view", "confirm"), _ALL)
     + _g("user", ("view", "set_clearance"), _ALL)
     + _g("org", ("view",), _ALL)
     + _g("file", ("view", "classify", "manage_scope"), _ALL)
     + _g("token", ("view", "add", "change"), _OWN),
     Role.SECAUDITOR: _g("audit", ("view", "export"), _ALL) + _g("user", ("view",), _ALL)
+    + _g("two_person", ("view", "confirm"), _ALL)
     + _g("org", ("view",), _ALL),
 }
 
@@ -224,6 +233,7 @@ MODEL_AREA: dict[type, str] = {
     AuditEntry: "audit", Grant: "grant", RoleAssignment: "grant",
     ApiToken: "token", Notification: "token", NotificationChannel: "token",
     OutboxMessage: "setting",
+    PendingAction: "two_person",
 }
 
 # Fields hidden unless the user holds ``<group>.view`` on the row. Everything else of a
@@ -463,6 +473,7 @@ SCOPE_FILTERS: dict[type, ScopeBuilder] = {
     Notification: _columns((Notification.user_id,), None, None),
     NotificationChannel: _columns((NotificationChannel.user_id,), None, None),
     OutboxMessage: _columns((), None, None),
+    PendingAction: _columns((PendingAction.requested_by_id,), None, None),
     Grant: _columns((), None, None),
     Setting: _columns((), None, None),
     CalendarDay: _columns((), None, None),
@@ -551,7 +562,8 @@ def scopes_for(user: Any, action: str, target: Any = None) -> frozenset[str]:
     if not _usable(user):
         return frozenset()
     area, verb = split_action(action, target)
-    if verb not in READ_ACTIONS and roles_of(user) & READ_ONLY_ROLES:
+    if verb not in READ_ACTIONS and roles_of(user) & READ_ONLY_ROLES \
+            and (area, verb) not in READ_ONLY_EXEMPT:
         return frozenset()  # R-ROLE-3: auditors never write, whatever the grants say
     return _grant_table(user).get((area, verb), frozenset())
 
@@ -749,6 +761,60 @@ def admin_role_conflict(current_roles: Iterable[str], new_role: str) -> str | No
         if held in ADMIN_ROLES and held != new_role:
             return held
     return None
+
+
+def business_role_conflict(current_roles: Iterable[str], new_role: str) -> str | None:
+    """R-ROLE-2: an administrator holds no business role, and a holder of a business role
+    receives no administrator role. Returns the held role that forbids ``new_role``."""
+    held = [r for r in current_roles if r != new_role]
+    if new_role in ADMIN_ROLES:
+        return next((r for r in held if r not in ADMIN_ROLES), None)
+    return next((r for r in held if r in ADMIN_ROLES), None)
+
+
+def self_grant_refused(actor: Any, subject: Any) -> bool:
+    """R-ROLE-2: nobody assigns a role or a clearance to themselves, or adds themselves to a
+    knowledge scope."""
+    return getattr(actor, "id", None) is not None and getattr(actor, "id", None) == \
+        getattr(subject, "id", subject)
+
+
+# The grants that let the auditors read the audit log: never narrowed nor removed (R-ROLE-2).
+PROTECTED_GRANTS = frozenset({(Role.AUDITOR.value, "audit", "view"),
+                              (Role.AUDITOR.value, "audit", "export"),
+                              (Role.SECAUDITOR.value, "audit", "view"),
+                              (Role.SECAUDITOR.value, "audit", "export")})
+
+
+def is_protected_grant(role: str, area: str, action: str) -> bool:
+    return (str(role), area, action) in PROTECTED_GRANTS
+
+
+def holds_admin_role(user: Any) -> bool:
+    """Accounts whose reset, deactivation or reactivation needs a second administrator."""
+    return bool(roles_of_any(user) & ADMIN_ROLES)
+
+
+def roles_of_any(user: Any) -> frozenset[str]:
+    """Roles in force of any account (active or not, logged in or not)."""
+    return frozenset(getattr(user, "roles", ()) or ())
+
+
+TWO_PERSON_ROLES = ADMIN_ROLES  # the three who request and confirm each other's actions
+
+# R-CUST-3 first-visit evidence: reception records count only when the front desk or a
+# supervisor entered them on the day of the visit; only a supervisor records another day's
+# (or a future) arrival, and a supervisor's entry is the confirmation such a record needs.
+EVIDENCE_ROLES = frozenset({Role.RECEPTION.value, Role.SUPERVISOR.value})
+OTHER_DAY_ROLES = frozenset({Role.SUPERVISOR.value})
+
+
+def enters_first_visit_evidence(user: Any) -> bool:
+    return bool(roles_of(user) & EVIDENCE_ROLES)
+
+
+def records_other_day_arrivals(user: Any) -> bool:
+    return bool(roles_of(user) & OTHER_DAY_ROLES)
 
 
 def users_with(session: Session, action: str, target: Any = None) -> list[User]:

@@ -40,6 +40,7 @@ DEFAULTS: dict[str, Any] = {
     "file.copy_link_minutes": 10,
     "file.max_upload_mb": 10,
     "file.user_quota_mb": 500,
+    "two_person.expiry_hours": 24,
 }
 
 

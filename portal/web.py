@@ -16,15 +16,32 @@ from portal.extensions import db, login_manager
 log = logging.getLogger(__name__)
 
 
-def init_app(app: Flask) -> None:
-    audit.set_key(app.config["AUDIT_HMAC_KEY"] or "")
+def request_id_from(header: str | None) -> str:
+    """The caller's request id when it is a short token, else a fresh one (R-AUD-1: every
+    audit entry carries it, so it is set before any hook that may write an entry)."""
+    import re
+    import uuid
+
+    if header and re.fullmatch(r"[A-Za-z0-9._-]{1,64}", header):
+        return header
+    return uuid.uuid4().hex[:16]
+
+
+def init_request_context(app: Flask) -> None:
+    """Registered before every other hook: the request id and remote address exist before
+    anything (login checks, idle timeouts, lockouts) can write an audit entry."""
 
     @app.before_request
     def _audit_context() -> None:
+        g.request_id = request_id_from(request.headers.get("X-Request-Id"))
         audit.request_context.set({
             "request_id": g.get("request_id"),
             "remote_addr": (request.remote_addr or "")[:64],
         })
+
+
+def init_app(app: Flask) -> None:
+    audit.set_key(app.config["AUDIT_HMAC_KEY"] or "")
 
     @app.errorhandler(OperationalError)
     def _database_down(exc: OperationalError):  # noqa: ANN202

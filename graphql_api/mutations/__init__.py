@@ -13,11 +13,12 @@ from graphql_api.mutations.notifications import NotificationMutations
 from graphql_api.mutations.receivables import ReceivablesMutations
 from graphql_api.mutations.reception import ReceptionMutations
 from graphql_api.mutations.rotation import RotationMutations
+from graphql_api.mutations.two_person import TwoPersonMutations
 from graphql_api.mutations.users import UserMutations
 
 
 @strawberry.type
 class Mutation(CustomerMutations, ReceptionMutations, ComplaintMutations, CreditMutations,
                FileMutations, UserMutations, NotificationMutations, RotationMutations,
-               ReceivablesMutations):
+               ReceivablesMutations, TwoPersonMutations):
     pass

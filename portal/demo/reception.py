@@ -52,6 +52,7 @@ class ReceptionMixin:
                 received_by_id=self.uid(reception_of[branch]), assigned_to_id=assigned,
                 designated_staff_id=designated, customer_id=c.obj.id if c else None,
                 is_returning=returning, used_rotation_turn=rotation, outcome=outcome,
+                counts_as_evidence=True,  # the front desk, on the day (R-CUST-3)
                 created_at=arrived, updated_at=arrived))
 
         # First contact of the customers registered from a visit or a call in the window.

@@ -24,10 +24,14 @@ class DomainError(Exception):
     code = "invalid"
 
     def __init__(self, message: str, *, field: str | None = None, rule: str | None = None,
+                 audit_action: str | None = None, audit_target: Any = None,
                  **params: Any) -> None:
         self.message = message
         self.field = field
         self.rule = rule
+        # what the denied audit entry names (R-AUD-4); the verb's name when not given
+        self.audit_action = audit_action
+        self.audit_target = audit_target
         self.params = params
         super().__init__(message % params if params else message)
 
@@ -67,9 +71,9 @@ class PermissionDenied(DomainError):
 
     def __init__(self, action: str, target: Any = None,
                  message: str = N_("You are not allowed to do this."), **kwargs: Any) -> None:
+        super().__init__(message, audit_action=action, audit_target=target, **kwargs)
         self.action = action
         self.target = target
-        super().__init__(message, **kwargs)
 
 
 class Conflict(DomainError):
@@ -88,6 +92,6 @@ class OutOfScope(NotFound):
     recorded in the audit log as a denied attempt."""
 
     def __init__(self, action: str, target: object = None) -> None:
+        super().__init__(audit_action=action, audit_target=target)
         self.action = action
         self.target = target
-        super().__init__()

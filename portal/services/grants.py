@@ -37,7 +37,8 @@ def check_allowed(role: str, area: str, action: str, scope: str) -> None:
                                action=f"{area}.{action}")
     if scope not in {s.value for s in Scope}:
         raise ValidationFailed(N_("Unknown scope %(scope)s."), field="scope", scope=scope)
-    if role in policy.READ_ONLY_ROLES and action not in policy.READ_ACTIONS:
+    if role in policy.READ_ONLY_ROLES and action not in policy.READ_ACTIONS \
+            and (area, action) not in policy.READ_ONLY_EXEMPT:
         raise RuleViolation(N_("Auditors are read-only: only view and export can be granted."),
                             rule="R-ROLE-3", field="action")
     if (role in policy.ADMIN_ROLES or area == "grant") \
@@ -80,6 +81,10 @@ def change_scope(session: Session, actor: User, grant_id: int, data: dict[str, A
     check_version(grant, expected_version)
     scope = str(data.get("scope") or "")
     check_allowed(grant.role, grant.area, grant.action, scope)
+    if policy.is_protected_grant(grant.role, grant.area, grant.action) and scope != grant.scope:
+        raise RuleViolation(
+            N_("三员分立: the auditors' right to read the audit log cannot be narrowed."),
+            rule="R-ROLE-2", field="scope", audit_action="grant.change", audit_target=grant)
     before = audit.snapshot(grant, SNAPSHOT)
     grant.scope = scope
     session.flush()
@@ -92,6 +97,10 @@ def change_scope(session: Session, actor: User, grant_id: int, data: dict[str, A
 def remove_grant(session: Session, actor: User, grant_id: int) -> None:
     _require(actor)
     grant = load(session, actor, Grant, grant_id, "grant.view")
+    if policy.is_protected_grant(grant.role, grant.area, grant.action):
+        raise RuleViolation(
+            N_("三员分立: the auditors' right to read the audit log cannot be removed."),
+            rule="R-ROLE-2", field="action", audit_action="grant.remove", audit_target=grant)
     if grant.area == "grant" and grant.action == "change" and session.scalar(
             select(Grant.id).where(Grant.area == "grant", Grant.action == "change",
                                    Grant.id != grant.id)) is None:

@@ -31,6 +31,7 @@ from models import (
     Customer,
     Notification,
     PenaltyNotice,
+    PendingAction,
     ReceptionRecord,
     User,
 )
@@ -43,7 +44,7 @@ from portal.services.unit import verb
 # another type is stored but shows no link.
 TARGET_MODELS: dict[str, type] = {m.__name__: m for m in (
     Customer, Complaint, CreditLine, CreditEvaluation, CopyRequest, ConfidentialFile,
-    ReceptionRecord, PenaltyNotice, CreditSummaryApproval)}
+    ReceptionRecord, PenaltyNotice, CreditSummaryApproval, PendingAction)}
 
 MAX_MESSAGE_PARAM = 200  # a parameter is a name or a code, never a document
 

@@ -51,7 +51,7 @@ from models.org import Branch, User
 from models.reception import ReceptionRecord, RotationSlot
 from portal import audit, clock, policy
 from portal.normalize import normalize_phone
-from portal.services import customers
+from portal.services import customers, evidence
 from portal.services.errors import N_, PermissionDenied, ValidationFailed
 from portal.services.unit import check_version, load, verb
 
@@ -102,7 +102,8 @@ def _choice(data: Mapping[str, Any], key: str, allowed: list[str], default: str 
     return text
 
 
-def _moment(data: Mapping[str, Any], key: str) -> datetime | None:
+def _moment(data: Mapping[str, Any], key: str, *, future_ok: bool = False
+            ) -> datetime | None:
     value = data.get(key)
     if value is None or value == "":
         return None
@@ -115,7 +116,7 @@ def _moment(data: Mapping[str, Any], key: str) -> datetime | None:
         raise ValidationFailed(N_("%(label)s must be a date and time."), field=key, label=key)
     if value.tzinfo is None:
         value = value.replace(tzinfo=clock.COMPANY_TZ)  # typed at the desk: company time
-    if value > clock.now() + FUTURE_TOLERANCE:
+    if not future_ok and value > clock.now() + FUTURE_TOLERANCE:
         raise ValidationFailed(N_("%(label)s cannot be in the future."), field=key, label=key)
     return value
 
@@ -401,7 +402,8 @@ def register_reception(session: Session, actor: User, data: Mapping[str, Any]
     outcome = _choice(data, "outcome", [o.value for o in ReceptionOutcome],
                       ReceptionOutcome.PENDING.value)
     now = clock.now()
-    arrived = _moment(data, "arrived_at") or now
+    arrived = _moment(data, "arrived_at", future_ok=True) or now
+    evidence.check_arrival(actor, arrived, now)
     departed = _moment(data, "departed_at")
     if departed is not None and departed < arrived:
         raise ValidationFailed(N_("The departure cannot be before the arrival."),
@@ -414,6 +416,7 @@ def register_reception(session: Session, actor: User, data: Mapping[str, Any]
     if not policy.can(actor, "reception.add", probe) and branch.id != actor.branch_id:
         raise PermissionDenied("reception.add", ("Branch", branch.id))
     designated = _id(data.get("designated_staff_id"), "designated_staff_id")
+    evidence.check_designation(actor, designated)
     if designated is not None and designated not in set(_candidate_ids(session, branch.id)):
         raise ValidationFailed(N_("The named salesperson is not working in this branch now."),
                                field="designated_staff_id")
@@ -424,6 +427,8 @@ def register_reception(session: Session, actor: User, data: Mapping[str, Any]
         customer = load(session, actor, Customer, cid, "customer.view")
     else:
         customer = _match_archive(session, name, company, phone)
+        if customer is not None and not evidence.may_link(actor, customer):
+            customer = None  # another person's archive: neither linked nor revealed
     returning = customer is not None
 
     day = company_day(arrived)
@@ -465,7 +470,8 @@ def register_reception(session: Session, actor: User, data: Mapping[str, Any]
         departed_at=departed, branch_id=branch.id, department_id=branch.department_id,
         received_by_id=actor.id, assigned_to_id=assigned, designated_staff_id=designated,
         customer_id=customer.id if customer is not None else None, is_returning=returning,
-        used_rotation_turn=used_turn, outcome=outcome)
+        used_rotation_turn=used_turn, outcome=outcome,
+        counts_as_evidence=evidence.counts(actor, arrived, now))
     session.add(record)
     session.flush()
     audit.record(session, actor, "reception.add", record, after=audit.snapshot(record))

@@ -82,6 +82,20 @@ def revoke_token(session: Session, actor: User, token_id: int) -> ApiToken:
     return token
 
 
+def revoke_all_of(session: Session, user: User, reason: str) -> int:
+    """End every live token of ``user`` (password changed or reset, logout everywhere,
+    deactivation: R-ROLE-4, R-ROLE-6) in the caller's transaction; returns how many."""
+    now = clock.now()
+    live = session.scalars(select(ApiToken).where(ApiToken.user_id == user.id,
+                                                  ApiToken.revoked_at.is_(None))).all()
+    for token in live:
+        token.revoked_at = now
+    if live:
+        audit.record(session, None, "token.revoke_all", user, detail=reason,
+                     after={"tokens": [t.prefix for t in live]}, actor_name="system")
+    return len(live)
+
+
 def list_tokens(session: Session, actor: User) -> list[ApiToken]:
     """The actor's own tokens, newest first."""
     stmt = policy.scope(select(ApiToken), actor, ApiToken).where(ApiToken.user_id == actor.id)

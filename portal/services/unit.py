@@ -17,17 +17,53 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from models.enums import AuditOutcome
 from portal import audit
-from portal.services.errors import N_, Conflict, DomainError, NotFound, OutOfScope, PermissionDenied
+from portal.services.errors import (
+    N_,
+    Conflict,
+    DomainError,
+    NotFound,
+    OutOfScope,
+    PermissionDenied,
+    RuleViolation,
+)
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def record_denied(session: Session, actor: Any, exc: PermissionDenied | OutOfScope) -> None:
+def record_denied(session: Session, actor: Any, exc: DomainError,
+                  default_action: str | None = None) -> None:
+    """Roll the business transaction back, then commit one 'denied' entry on its own
+    (R-AUD-4: recorded even when the request is rolled back), with the rule and reason."""
     session.rollback()
-    audit.record(session, actor, exc.action, exc.target, outcome=AuditOutcome.DENIED.value,
-                 detail=exc.message)
+    action = getattr(exc, "action", None) or exc.audit_action or default_action or "unknown"
+    target = getattr(exc, "target", None) if isinstance(exc, PermissionDenied | OutOfScope) \
+        else exc.audit_target
+    detail = exc.translated()
+    if exc.rule:
+        detail = f"{exc.rule}: {detail}"
+    audit.record(session, actor, action, _audit_target(target),
+                 outcome=AuditOutcome.DENIED.value, detail=detail[:2000])
     session.commit()
+    exc.audited = True  # callers that record refusals themselves must not record it twice
+
+
+def _audit_target(target: Any) -> Any:
+    """A target that may have been expired by the rollback: name it by type and id."""
+    if target is None or isinstance(target, str | type | tuple):
+        return target
+    from sqlalchemy import inspect as sa_inspect
+
+    try:
+        ident = sa_inspect(target).identity
+    except Exception:  # noqa: BLE001 - not a mapped instance
+        return target
+    return (type(target).__name__, ident[0] if ident else None)
+
+
+def _verb_name(func: Callable[..., Any]) -> str:
+    module = func.__module__.rsplit(".", 1)[-1]
+    return f"{module}.{func.__name__}"
 
 
 def verb(func: Callable[P, R]) -> Callable[P, R]:
@@ -39,8 +75,8 @@ def verb(func: Callable[P, R]) -> Callable[P, R]:
             result = func(*args, **kwargs)
             session.commit()
             return result
-        except (PermissionDenied, OutOfScope) as exc:
-            record_denied(session, actor, exc)
+        except (PermissionDenied, OutOfScope, RuleViolation) as exc:
+            record_denied(session, actor, exc, _verb_name(func))
             raise
         except DomainError:
             session.rollback()

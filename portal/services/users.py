@@ -3,6 +3,8 @@ under 三员分立 (R-ROLE-2), clearances."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -11,6 +13,7 @@ from models.enums import Role
 from models.org import RoleAssignment, User
 from portal import audit, policy
 from portal.passwords import hash_password, password_problem
+from portal.services import tokens
 from portal.services.errors import N_, PermissionDenied, RuleViolation, ValidationFailed
 from portal.services.unit import verb
 
@@ -36,7 +39,7 @@ def bootstrap_user(session: Session, *, username: str, full_name: str, password:
     _check_roles(roles)
     held: list[str] = []
     for r in roles:
-        clash = policy.admin_role_conflict(held, r)
+        clash = policy.admin_role_conflict(held, r) or policy.business_role_conflict(held, r)
         if clash:
             raise RuleViolation(N_("三员分立: %(new)s cannot be held together with %(held)s."),
                                 rule="R-ROLE-2", field="roles", new=r, held=clash)
@@ -65,14 +68,19 @@ def grant_role(session: Session, actor: User, user: User, role: str) -> RoleAssi
     if not policy.can(actor, "grant.change"):
         raise PermissionDenied("grant.change", user)
     _check_roles([role])
+    if policy.self_grant_refused(actor, user):
+        raise RuleViolation(N_("三员分立: nobody assigns a role to themselves."),
+                            rule="R-ROLE-2", field="role", audit_action="role.grant", audit_target=user)
     if role in user.roles:
         raise ValidationFailed(N_("%(user)s already holds %(role)s."), field="role",
                                user=user.username, role=role)
-    clash = policy.admin_role_conflict(user.roles, role)
+    clash = policy.admin_role_conflict(user.roles, role) \
+        or policy.business_role_conflict(user.roles, role)
     if clash:
         raise RuleViolation(
             N_("三员分立: %(new)s cannot be held together with %(held)s; revoke %(held)s first."),
-            rule="R-ROLE-2", field="role", new=role, held=clash)
+            rule="R-ROLE-2", field="role", new=role, held=clash, audit_action="role.grant",
+            audit_target=user)
     assignment = RoleAssignment(user_id=user.id, role=role, granted_by_id=actor.id)
     session.add(assignment)
     user.session_version += 1
@@ -101,7 +109,16 @@ def revoke_role(session: Session, actor: User, user: User, role: str) -> None:
 def set_clearance(session: Session, actor: User, user: User, clearance: int) -> User:
     if not policy.can(actor, "user.set_clearance", user):
         raise PermissionDenied("user.set_clearance", user)
-    if not 0 <= int(clearance) <= 4:
+    if policy.self_grant_refused(actor, user):
+        raise RuleViolation(N_("三员分立: nobody sets their own clearance."),
+                            rule="R-ROLE-2", field="clearance", audit_action="user.set_clearance",
+                            audit_target=user)
+    try:
+        clearance = int(clearance)
+    except (TypeError, ValueError):
+        raise ValidationFailed(N_("Clearance must be a level from 0 to 4."),
+                               field="clearance") from None
+    if not 0 <= clearance <= 4:
         raise ValidationFailed(N_("Clearance must be a level from 0 to 4."), field="clearance")
     before = user.clearance
     user.clearance = int(clearance)
@@ -112,19 +129,40 @@ def set_clearance(session: Session, actor: User, user: User, clearance: int) -> 
     return user
 
 
-@verb
-def reset_password(session: Session, actor: User, user: User, new_password: str) -> User:
-    if not policy.can(actor, "user.reset_password", user):
-        raise PermissionDenied("user.reset_password", user)
+def _refuse_acting_alone(actor: User, user: User, action: str) -> None:
+    """R-ROLE-2: an administrator's account is reset, deactivated or reactivated only through
+    a two-person request (``portal.services.two_person``)."""
+    if policy.holds_admin_role(user):
+        raise RuleViolation(
+            N_("三员分立: this account holds an administrator role; the action needs the "
+               "confirmation of a second administrator (request it)."),
+            rule="R-ROLE-2", field="user", audit_action=action, audit_target=user)
+
+
+def _check_new_password(new_password: str) -> None:
     problem = password_problem(new_password)
     if problem:
         raise ValidationFailed(N_("The password is too weak: %(reason)s."), field="password",
                                reason=problem)
-    user.password_hash = hash_password(new_password)
+
+
+def _apply_reset(session: Session, actor: User, user: User, password_hash: str,
+                 detail: str | None = None) -> None:
+    user.password_hash = password_hash
     user.session_version += 1
     user.failed_logins = 0
     user.locked_until = None
-    audit.record(session, actor, "user.reset_password", user)
+    audit.record(session, actor, "user.reset_password", user, detail=detail)
+    tokens.revoke_all_of(session, user, "password reset")
+
+
+@verb
+def reset_password(session: Session, actor: User, user: User, new_password: str) -> User:
+    if not policy.can(actor, "user.reset_password", user):
+        raise PermissionDenied("user.reset_password", user)
+    _refuse_acting_alone(actor, user, "user.reset_password")
+    _check_new_password(new_password)
+    _apply_reset(session, actor, user, hash_password(new_password))
     return user
 
 
@@ -205,18 +243,29 @@ def update_user(session: Session, actor: User, user_id: int, data: dict,
 def deactivate_user(session: Session, actor: User, user_id: int, reason: str) -> User:
     """R-ROLE-4: a leaving member of staff loses every session and API token at once, and
     their customers are redistributed in the branch (R-CUST-6)."""
-    from models.org import ApiToken
     from portal.services.unit import load
 
     user = load(session, actor, User, user_id, "user.deactivate")
     if not policy.can(actor, "user.deactivate", user):
         raise PermissionDenied("user.deactivate", user)
+    _refuse_acting_alone(actor, user, "user.deactivate")
+    _check_deactivation(actor, user, reason)
+    _apply_deactivation(session, actor, user, reason)
+    return user
+
+
+def _check_deactivation(actor: User, user: User, reason: str) -> None:
     if not (reason or "").strip():
         raise ValidationFailed(N_("Give a reason."), field="reason")
     if user.id == actor.id:
         raise ValidationFailed(N_("You cannot deactivate your own account."), field="user")
     if not user.is_active:
         raise ValidationFailed(N_("The account is already inactive."), field="user")
+
+
+def _apply_deactivation(session: Session, actor: User, user: User, reason: str) -> None:
+    from models.org import ApiToken
+
     user.is_active = False
     user.session_version += 1
     now = utcnow()
@@ -227,7 +276,94 @@ def deactivate_user(session: Session, actor: User, user_id: int, reason: str) ->
     audit.record(session, actor, "user.deactivate", user, detail=reason,
                  before={"is_active": True}, after={"is_active": False})
     _redistribute_customers(session, actor, user, reason)
+
+
+@verb
+def reactivate_user(session: Session, actor: User, user_id: int, reason: str) -> User:
+    """Give a deactivated account back (the same grant as deactivating). Sessions, tokens and
+    customers taken away on deactivation are not given back; the lockout is cleared."""
+    from portal.services.unit import load
+
+    user = load(session, actor, User, user_id, "user.deactivate")
+    if not policy.can(actor, "user.deactivate", user):
+        raise PermissionDenied("user.deactivate", user)
+    _refuse_acting_alone(actor, user, "user.reactivate")
+    _check_reactivation(user, reason)
+    _apply_reactivation(session, actor, user, reason)
     return user
+
+
+def _check_reactivation(user: User, reason: str) -> None:
+    if not (reason or "").strip():
+        raise ValidationFailed(N_("Give a reason."), field="reason")
+    if user.is_active:
+        raise ValidationFailed(N_("The account is already active."), field="user")
+
+
+def _apply_reactivation(session: Session, actor: User, user: User, reason: str) -> None:
+    user.is_active = True
+    user.session_version += 1
+    user.failed_logins = 0
+    user.locked_until = None
+    session.flush()
+    audit.record(session, actor, "user.reactivate", user, detail=reason,
+                 before={"is_active": False}, after={"is_active": True})
+
+
+# ---------------------------------------------------------------------------------------------
+# The same three actions on an administrator's account: two-person requests (R-ROLE-2)
+# ---------------------------------------------------------------------------------------------
+
+
+def _prepare_reset(session: Session, actor: User, user: User, params: dict) -> dict:
+    _check_new_password(str(params.get("new_password") or ""))
+    return {"password_hash": hash_password(str(params["new_password"]))}
+
+
+def _perform_reset(session: Session, actor: User, user: User, params: dict, p: Any) -> None:
+    _apply_reset(session, actor, user, params["password_hash"],
+                 detail=f"two-person #{p.id}, requested by user {p.requested_by_id}")
+
+
+def _prepare_deactivation(session: Session, actor: User, user: User, params: dict) -> dict:
+    return {}
+
+
+def _perform_deactivation(session: Session, actor: User, user: User, params: dict,
+                          p: Any) -> None:
+    if not user.is_active:
+        raise ValidationFailed(N_("The account is already inactive."), field="user")
+    _apply_deactivation(session, actor, user, f"{p.reason} (two-person #{p.id})")
+
+
+def _prepare_reactivation(session: Session, actor: User, user: User, params: dict) -> dict:
+    if user.is_active:
+        raise ValidationFailed(N_("The account is already active."), field="user")
+    return {}
+
+
+def _perform_reactivation(session: Session, actor: User, user: User, params: dict,
+                          p: Any) -> None:
+    _check_reactivation(user, p.reason)
+    _apply_reactivation(session, actor, user, f"{p.reason} (two-person #{p.id})")
+
+
+def _register_two_person_kinds() -> None:
+    from portal.services import two_person
+
+    for name, action, label, prepare, perform in (
+            ("user.reset_password", "user.reset_password", N_("Reset the password"),
+             _prepare_reset, _perform_reset),
+            ("user.deactivate", "user.deactivate", N_("Deactivate the account"),
+             _prepare_deactivation, _perform_deactivation),
+            ("user.reactivate", "user.deactivate", N_("Reactivate the account"),
+             _prepare_reactivation, _perform_reactivation)):
+        two_person.register(name, two_person.Kind(
+            action=action, label=label, target_model=User, prepare=prepare, perform=perform,
+            needed=policy.holds_admin_role))
+
+
+_register_two_person_kinds()
 
 
 @verb

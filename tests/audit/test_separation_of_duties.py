@@ -13,6 +13,7 @@ from models.enums import Level
 from portal import policy
 from portal.services import files, users
 from portal.services.errors import RuleViolation
+from tests.factories import make_user
 from tests.files.conftest import TEXT
 
 ADMIN_ROLES = ["sysadmin", "secadmin", "secauditor"]
@@ -23,9 +24,11 @@ ADMIN_ROLES = ["sysadmin", "secadmin", "secauditor"]
 def test_R_ROLE_2_database_refuses_two_active_admin_roles(world, session, held, added):
     user = {"sysadmin": world.sysadmin, "secadmin": world.secadmin,
             "secauditor": world.secauditor}[held]
-    # the same raw insert of a non-admin role is accepted: the refusal is the 三员 index
+    # the same raw insert for an account without roles is accepted: the refusal is the
+    # 三员 index (a business role on an administrator is refused too: test_sod.py)
+    fresh = make_user(session, f"fresh_{held}", [])
     session.execute(text("INSERT INTO role_assignments (user_id, role, granted_at) "
-                         "VALUES (:u, 'service', CURRENT_TIMESTAMP)"), {"u": user.id})
+                         "VALUES (:u, :r, CURRENT_TIMESTAMP)"), {"u": fresh.id, "r": added})
     session.commit()
     with pytest.raises(IntegrityError) as exc:
         session.execute(text("INSERT INTO role_assignments (user_id, role, granted_at) "

@@ -95,7 +95,8 @@ def model(user: User, roles: set[str], f: ConfidentialFile, customer: Customer |
 # business roles weighted up: they are where scopes interact
 WEIGHTED_ROLES = sorted(MODEL_ROLES) + ["sales", "supervisor", "dept_manager"] * 3
 role_sets = st.lists(st.sampled_from(WEIGHTED_ROLES), min_size=1, max_size=2,
-                     unique=True).filter(lambda rs: len(set(rs) & ADMIN) <= 1)
+                     unique=True).filter(  # R-ROLE-2: an administrator holds only that role
+    lambda rs: not (set(rs) & ADMIN) or len(rs) == 1)
 file_specs = st.lists(st.fixed_dictionaries({
     "level": st.sampled_from(list(Level)),
     "until": st.sampled_from([None, -30, -1, 1, 400]),

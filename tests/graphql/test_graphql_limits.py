@@ -159,5 +159,6 @@ def test_unexpected_errors_are_masked_and_logged(gql, monkeypatch, caplog) -> No
 
 def test_domain_errors_are_shown(gql) -> None:  # noqa: ANN001
     body = gql('{ customers(first: 1, after: "garbage") { nodes { id } } }')
-    assert body["errors"][0]["extensions"]["code"] == "BAD_CURSOR"
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert body["errors"][0]["extensions"]["reason"] == "BAD_CURSOR"
     assert "cursor" in body["errors"][0]["message"]

@@ -35,6 +35,7 @@ KNOWN = (
     "policy_model_steps", "policy_model_checks", "policy_model_mismatch",
     "tamper_cases", "tamper_detected",
     "conflict_cases", "conflicts_detected",
+    "sod_cases", "sod_unexpected",
     "pip_audit_vulns",
 )
 
@@ -79,6 +80,7 @@ def summary_line(data: dict[str, int] | None = None) -> str:
         f"{d['policy_model_mismatch']} mismatch",
         f"audit tamper {d['tamper_detected']}/{d['tamper_cases']}",
         f"conflicts {d['conflicts_detected']}/{d['conflict_cases']}",
+        f"sod {d['sod_cases']} cases {d['sod_unexpected']} unexpected",
         f"5xx {d['responses_5xx']}/{d['responses']} responses",
     ]
     if "pip_audit_ran" in d:

@@ -1,5 +1,6 @@
 """Section H of the campaign: a Hypothesis state machine over grant changes (by the security
-administrator), uploads, reclassifications, clearance changes, reassignments and reads, checking
+administrator), uploads, reclassifications, clearance changes, reassignments, 三员分立 attempts
+(self-grants, administrator + business roles, two-person confirmations) and reads, checking
 every read decision of the real system against a small, independent model of the policy.
 
 The model knows only what domain.md says: a grant gives a scope (own, branch, department, all)
@@ -33,6 +34,7 @@ from portal import policy
 from portal.services import customers as customer_svc
 from portal.services import files as file_svc
 from portal.services import grants as grant_svc
+from portal.services import two_person as two_person_svc
 from portal.services import users as user_svc
 from portal.services.errors import DomainError
 from tests.factories import make_branch, make_customer, make_department, make_user
@@ -109,6 +111,7 @@ class PolicyMachine(RuleBasedStateMachine):
     secadmin: Any = None
     gm: Any = None
     sysadmin: Any = None
+    secauditor: Any = None
 
     def __init__(self) -> None:
         super().__init__()
@@ -254,6 +257,93 @@ class PolicyMachine(RuleBasedStateMachine):
                                          "dept": self.model.users[new.id]["dept"]}
         campaign.count("policy_model_steps")
 
+    # ------------------------------------------------------------------ 三员分立 (issue 12)
+    @rule(role=st.sampled_from(("general_manager", "sales", "auditor", "sysadmin")),
+          level=st.sampled_from(LEVELS))
+    def self_grant(self, role: str, level: Level) -> None:
+        """The security administrator never grants themselves a role or a clearance."""
+        s, me = self.session, self.secadmin
+        before = (set(me.roles), int(me.clearance))
+        for attempt in (lambda: user_svc.grant_role(s, me, me, role),
+                        lambda: user_svc.set_clearance(s, me, me, int(level))):
+            try:
+                attempt()
+                ok = False
+            except DomainError:
+                s.rollback()
+                ok = True
+            s.expire_all()
+            ok = ok and (set(me.roles), int(me.clearance)) == before
+            campaign.tally("sod_cases", "sod_unexpected", not ok)
+            assert ok, f"self-grant of {role}/{level} went through"
+        campaign.count("policy_model_steps")
+
+    @rule(who=st.sampled_from(("sa", "sup", "mgr")),
+          role=st.sampled_from(("sysadmin", "secadmin", "secauditor")))
+    def admin_role_on_business_holder(self, who: str, role: str) -> None:
+        """No administrator role on a holder of a business role (nor the other way round)."""
+        s, u = self.session, self.users[who]
+        try:
+            user_svc.grant_role(s, self.secadmin, u, role)
+            ok = False
+        except DomainError:
+            s.rollback()
+            ok = True
+        s.expire_all()
+        ok = ok and set(u.roles) == self.model.users[u.id]["roles"]
+        try:
+            user_svc.grant_role(s, self.secadmin, self.sysadmin, "sales")
+            ok = False
+        except DomainError:
+            s.rollback()
+        s.expire_all()
+        ok = ok and set(self.sysadmin.roles) == {"sysadmin"}
+        campaign.tally("sod_cases", "sod_unexpected", not ok)
+        assert ok, f"{role} given to {who}, or a business role to the sysadmin"
+        campaign.count("policy_model_steps")
+
+    @rule(confirmer=st.sampled_from(("sysadmin", "secadmin", "secauditor", "gm")),
+          kind=st.sampled_from(("user.deactivate", "user.reset_password")))
+    def two_person(self, confirmer: str, kind: str) -> None:
+        """The sysadmin asks to act on the security auditor's account: only a second
+        administrator other than the target carries it out (the model: the secadmin)."""
+        from models import User
+
+        s = self.session
+        target = self.secauditor
+        params = {"new_password": "Machine-pass-2026-x"} if kind == "user.reset_password" \
+            else {}
+        try:
+            p = two_person_svc.request_action(s, self.sysadmin, kind, target.id, params,
+                                              "状态机")
+        except DomainError:
+            s.rollback()  # a request of the same kind is already open: refuse it first
+            for open_one in s.scalars(two_person_svc.pending_stmt(s, self.secadmin)):
+                two_person_svc.refuse_action(s, self.secadmin, open_one.id, "状态机清理")
+            p = two_person_svc.request_action(s, self.sysadmin, kind, target.id, params,
+                                              "状态机")
+        who = {"sysadmin": self.sysadmin, "secadmin": self.secadmin,
+               "secauditor": self.secauditor, "gm": self.gm}[confirmer]
+        expected = confirmer == "secadmin"
+        try:
+            two_person_svc.confirm_action(s, who, p.id)
+            done = True
+        except DomainError:
+            s.rollback()
+            done = False
+        campaign.tally("sod_cases", "sod_unexpected", done != expected)
+        assert done == expected, f"{confirmer} confirming {kind}: done={done}"
+        if not done:
+            two_person_svc.refuse_action(s, self.sysadmin, p.id, "状态机撤回")
+        s.expire_all()
+        if kind == "user.deactivate" and done:  # give the account back the same way
+            p = two_person_svc.request_action(s, self.sysadmin, "user.reactivate", target.id,
+                                              {}, "状态机")
+            two_person_svc.confirm_action(s, self.secadmin, p.id)
+            s.expire_all()
+        assert s.get(User, target.id).is_active
+        campaign.count("policy_model_steps")
+
     # ------------------------------------------------------------------ reads
     @rule(who=st.sampled_from(("sa", "sb", "sc", "sd", "sup", "mgr")))
     def read(self, who: str) -> None:
@@ -307,6 +397,7 @@ def test_policy_state_machine_matches_the_model(world, session) -> None:  # noqa
     PolicyMachine.secadmin = world.secadmin
     PolicyMachine.gm = world.gm
     PolicyMachine.sysadmin = world.sysadmin
+    PolicyMachine.secauditor = world.secauditor
     run_state_machine_as_test(PolicyMachine, settings=settings(
         max_examples=MAX_EXAMPLES, stateful_step_count=20, deadline=None, database=None,
         suppress_health_check=list(HealthCheck)))

@@ -67,12 +67,17 @@ def _change_owner(session: Session, actor: User | None, customer: Customer,
     return change
 
 
-def first_visit_at(session: Session, customer: Customer, user_id: int) -> datetime | None:
-    """R-CUST-3 evidence: the earliest reception record of the customer served by ``user_id``,
+def first_visit_at(session: Session, customer: Customer, user_id: int,
+                   valid_since: datetime | None = None) -> datetime | None:
+    """R-CUST-3 evidence: the earliest reception record of the customer served by ``user_id``
+    that counts as evidence (``portal.services.evidence``; still valid when ``valid_since``),
     or the registration that made them its first owner."""
+    from portal.services import evidence
+
     served = session.scalar(
         select(func.min(ReceptionRecord.arrived_at)).where(
             ReceptionRecord.customer_id == customer.id,
+            evidence.evidence_condition(valid_since),
             or_(ReceptionRecord.assigned_to_id == user_id,
                 and_(ReceptionRecord.assigned_to_id.is_(None),
                      ReceptionRecord.received_by_id == user_id))))
@@ -100,6 +105,8 @@ def _wins_first_visit(session: Session, customer: Customer, user_id: int) -> boo
         return False
     if any(oc.from_user_id == user_id for oc in customer.owner_changes):
         return False  # a former owner who lost the archive cannot take it back this way
-    mine = first_visit_at(session, customer, user_id)
+    from portal.services import evidence
+
+    mine = first_visit_at(session, customer, user_id, evidence.validity_start(session))
     theirs = _owner_evidence(session, customer)
     return mine is not None and theirs is not None and mine < theirs

@@ -47,6 +47,10 @@ def add_scope_member(session: Session, actor: User, file_id: Any,
     member = session.get(User, uid)
     if member is None or not member.is_active:
         raise ValidationFailed(N_("Unknown user."), field="user_id")
+    if policy.self_grant_refused(actor, member):
+        raise RuleViolation(N_("三员分立: nobody adds themselves to a knowledge scope."),
+                            rule="R-ROLE-2", field="user_id", audit_action="file.add_scope_member",
+                            audit_target=f)
     if int(member.clearance or 0) < policy.effective_level(f, _today()):
         raise RuleViolation(N_("%(user)s's clearance is below the file's level."),
                             rule="R-FILE-1", field="user_id", user=member.username)

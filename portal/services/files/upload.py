@@ -41,6 +41,8 @@ class _Pending:
 def _record_refusal(session: Session, actor: Any, action: str, exc: DomainError,
                     target: Any = None, outcome: str = AuditOutcome.DENIED.value) -> None:
     session.rollback()
+    if getattr(exc, "audited", False):
+        return  # @verb recorded it already (R-AUD-4: exactly one entry)
     audit.record(session, actor, action, target, outcome=outcome,
                  detail=exc.translated()[:500])
     session.commit()
@@ -119,7 +121,7 @@ def _upload(session: Session, actor: User, data: dict[str, Any], content: bytes,
     level = _level(data.get("level"))
     if level > int(actor.clearance or 0):
         raise RuleViolation(N_("You cannot upload a file above your own clearance."),
-                            rule="R-FILE-1", field="level")
+                            rule="R-FILE-1", field="level", audit_action="file.upload")
     title = str(data.get("title") or "").strip() or name.rsplit(".", 1)[0]
     customer = None
     if data.get("customer_id") not in (None, ""):
