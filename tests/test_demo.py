@@ -332,3 +332,32 @@ def test_banner_in_production_says_nothing_about_demo_users(database_url, tmp_pa
     assert out.exit_code == 0
     assert "http://127.0.0.1:5000/admin" in out.output
     assert demo.DEMO_PASSWORD not in out.output and "sales1" not in out.output
+
+
+def test_R_CRED_9_demo_receivables_in_every_bucket_a_frozen_customer_and_prepayments(
+        session, loaded):
+    from models import CreditSummaryApproval, Receivable
+    from portal.services import receivables as rc
+
+    today = clock.today()
+    buckets = {rc.age_bucket(rc.days_past_due(r.due_on, today))
+               for r in session.scalars(select(Receivable).where(Receivable.open_amount > 0))}
+    assert set(rc.BUCKETS) <= buckets
+    assert session.scalars(select(Customer.id).where(rc.frozen_clause(today))).first()
+    prepaid = session.scalars(select(Receivable).where(Receivable.kind == "prepayment")).all()
+    assert prepaid and all(r.customer.kind == "supplier" for r in prepaid)
+    assert any(r.due_on < today for r in prepaid) and any(r.due_on >= today for r in prepaid)
+    # every balance is backed by its open items
+    for customer in session.scalars(select(Customer).where(Customer.outstanding_balance > 0)):
+        assert rc.open_total(session, customer.id) == customer.outstanding_balance, customer.code
+    assert session.scalar(select(CreditSummaryApproval.status)) == "submitted"
+
+
+def test_R_COMP_11_demo_penalty_notices_confirmed_waived_and_drafted(session, loaded):
+    from models import PenaltyNotice
+
+    statuses = sorted(session.scalars(select(PenaltyNotice.status)))
+    assert statuses == ["confirmed", "draft", "waived"]
+    closed = session.scalars(select(Complaint).where(Complaint.status == "closed",
+                                                     Complaint.type == "complaint")).all()
+    assert closed and all(c.fault_department_id and c.fault_cause for c in closed)

@@ -25,6 +25,7 @@ from portal.demo.complaints import ComplaintsMixin
 from portal.demo.credit import CreditMixin
 from portal.demo.customers import CustomersMixin
 from portal.demo.helpers import _Cust, _Pools
+from portal.demo.receivables import ReceivablesMixin
 from portal.demo.reception import ReceptionMixin
 from portal.passwords import hash_password
 from portal.services import calendar
@@ -52,7 +53,8 @@ def load(session: Session) -> str:
             + ", ".join(f"{v} {k}" for k, v in counts.items()))
 
 
-class _Builder(CustomersMixin, ReceptionMixin, ComplaintsMixin, CreditMixin):
+class _Builder(CustomersMixin, ReceptionMixin, ComplaintsMixin, CreditMixin,
+               ReceivablesMixin):
     """Builds the demo company area by area (one mixin per area, in the order of ``build``)."""
 
     def __init__(self, session: Session) -> None:
@@ -113,6 +115,7 @@ class _Builder(CustomersMixin, ReceptionMixin, ComplaintsMixin, CreditMixin):
         self.receptions()
         self.complaints()
         self.credit()
+        self.receivables()
         self.s.flush()
         return self.counts
 
