@@ -172,7 +172,11 @@ class CustomerView(ScopedModelView):
         "transaction_summary": _l("交易概况"), "closed_at": _l("关闭时间"),
     })
     form_columns = ("name", "kind", "special_category", "phone", "credit_code", "address",
-                    "website", "source", "importance", "intent", "notes")
+                    "website", "source", "importance", "intent", "notes", "referrer")
+    # 老带新 (R-CUST-3): the referrer is picked by name when registering; the service gives
+    # the archive to whoever originally received the referrer.
+    form_create_only = ("referrer",)
+    form_ajax_refs = {"referrer": {"fields": ("name", "code"), "page_size": 10}}
     form_choices = {"kind": common.CUSTOMER_KIND, "source": common.CUSTOMER_SOURCE,
                     "importance": common.IMPORTANCE, "intent": common.INTENT}
     editable_list_columns = ("importance", "intent")
@@ -180,6 +184,7 @@ class CustomerView(ScopedModelView):
     update_service = f"{SERVICES}:update_customer"
     action_verbs = {"reassign": "customer.reassign", "follow_up": "customer.follow_up"}
     endpoint_verbs = {"reassign_view": ("customer.reassign",),
+                      "ajax_lookup": ("customer.add",),
                       "follow_up_view": ("customer.follow_up",),
                       **{name: (page[1],) for name, page in ROW_PAGES.items()}}
     presets = {"mine": (_l("我的客户"), _mine),

@@ -34,6 +34,7 @@ from portal import audit, clock, demo, settings
 from portal.services import complaints as complaint_service
 from portal.services import credit as credit_service
 from portal.services import customers as customer_service
+from portal.services import identity
 
 CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 CODE_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
@@ -97,8 +98,14 @@ def test_demo_customers_have_unique_phones_and_valid_credit_codes(session, loade
         total = sum(CODE_CHARS.index(ch) * w for ch, w in zip(code[:17], CODE_WEIGHTS,
                                                                 strict=True))
         assert code[17] == CODE_CHARS[(31 - total % 31) % 31], code
-    names = session.scalars(select(Customer.name_normalized)).all()
-    assert len(names) == len(set(names)), "R-CUST-1: one archive per customer"
+    # R-CUST-1: organisations are unique by name; two people may share one (two 王先生)
+    rows = session.execute(select(Customer.name, Customer.kind, Customer.credit_code,
+                                  Customer.name_normalized)).all()
+    org_names = [n for name, kind, code, n in rows
+                 if identity.is_organisation(name, kind, code)]
+    assert len(org_names) == len(set(org_names)), "R-CUST-1: one archive per customer"
+    wangs = [name for name, *_ in rows if name == "王先生"]
+    assert len(wangs) == 2
 
 
 def test_R_CUST_7_demo_owner_history_ends_with_the_current_owner(session, loaded):
@@ -361,3 +368,14 @@ def test_R_COMP_11_demo_penalty_notices_confirmed_waived_and_drafted(session, lo
     closed = session.scalars(select(Complaint).where(Complaint.status == "closed",
                                                      Complaint.type == "complaint")).all()
     assert closed and all(c.fault_department_id and c.fault_cause for c in closed)
+
+
+def test_R_CUST_3_demo_referrals_go_to_the_original_receiver(session, loaded):
+    def first_owner(customer_id: int) -> int | None:
+        return session.scalar(select(OwnerChange.to_user_id).where(
+            OwnerChange.customer_id == customer_id).order_by(OwnerChange.changed_at,
+                                                             OwnerChange.id).limit(1))
+
+    referred = session.scalars(select(Customer).where(Customer.referrer_id.is_not(None))).all()
+    assert referred
+    assert any(first_owner(c.id) == first_owner(c.referrer_id) for c in referred)

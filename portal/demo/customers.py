@@ -131,6 +131,13 @@ class CustomersMixin:
                 c.obj.notes = "来店登记后未做首次回访。"
             if plan == "expired":
                 c.obj.notes = "建档已满两个月仍未成交，建档有效期届满，可被认领或重新分配。"
+        # R-CUST-1: two different people called 王先生 (different phones): two archives.
+        namesakes = [c for c in self.customers if c.person and c.plan == "normal"
+                     and c.obj.status == "active"][:2]
+        for c in namesakes:
+            c.obj.name, c.obj.name_normalized = "王先生", normalize_name("王先生")
+        if len(namesakes) == 2:
+            namesakes[1].obj.notes = "与另一位王先生同名，电话不同，是两位不同的客户（一户一档）。"
         # Service lapse: the dormant customers have no service for > 3 months (R-CUST-5);
         # two of them were already reassigned by the department manager.
         for c in [c for c in self.customers if c.obj.status == "dormant"]:
@@ -152,8 +159,12 @@ class CustomersMixin:
                 continue
             ref = self.rng.choice(earlier)
             c.obj.referrer = ref.obj
-            c.owner_timeline = [(c.obj.registered_at, ref.owner_at(c.obj.registered_at))]
-            c.obj.notes = f"老客户{ref.obj.name}介绍。"
+            # the original receiver of the referrer (原始接待者), else its owner then
+            original = ref.owner_timeline[0][1]
+            here = {self.uid(u) for u in self.sales_of(c.branch, c.obj.registered_at)}
+            owner = original if original in here else ref.owner_at(c.obj.registered_at)
+            c.owner_timeline = [(c.obj.registered_at, owner)]
+            c.obj.notes = f"老客户{ref.obj.name}介绍，归其原始接待人。"
 
     def _redistribution(self) -> None:
         """赵强 left 20 days ago: his customers went at random to the branch's salespeople."""

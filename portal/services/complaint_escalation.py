@@ -24,7 +24,6 @@ from models import Complaint, Customer, User
 from models.enums import ComplaintStatus, Severity
 from portal import audit, clock, policy, settings
 from portal.services import calendar, notifications
-from portal.services import customers as customer_service
 from portal.services.complaints import (
     _escalate,
     _event,
@@ -34,6 +33,8 @@ from portal.services.complaints import (
     approval_actions,
     is_open,
 )
+from portal.services.customers.owners import _change_owner, _is_candidate, _owner_user
+from portal.services.customers.update import _refuse_closed
 from portal.services.errors import N_, PermissionDenied, RuleViolation, ValidationFailed
 from portal.services.unit import check_version, load, verb
 
@@ -143,14 +144,14 @@ def hand_to_other_department(session: Session, actor: User, complaint_id: int,
             rule="R-COMP-7", days=int(settings.get(session, "complaint.transfer_working_days")),
             at=transfer_due_at(session, c))
     customer = session.get(Customer, c.customer_id)
-    customer_service._refuse_closed(customer)
-    new_owner = customer_service._owner_user(session, new_id, "new_owner_id")
+    _refuse_closed(customer)
+    new_owner = _owner_user(session, new_id, "new_owner_id")
     if new_owner.department_id == customer.department_id:
         raise ValidationFailed(N_("Choose a salesperson of another department."),
                                field="new_owner_id")
     old_owner = customer.owner_id
     ground = f"[R-COMP-7 complaint {c.number} not resolved in time] {text}"
-    customer_service._change_owner(session, actor, customer, new_owner.id, ground, now=now)
+    _change_owner(session, actor, customer, new_owner.id, ground, now=now)
     ev = _event(session, c, actor, c.status, f"customer handed to {new_owner.username}: {text}")
     c.updated_at = now
     notifications.notify(
@@ -170,7 +171,7 @@ def handover_candidates(session: Session) -> list[User]:
     users = session.scalars(select(User).where(
         User.is_active.is_(True), User.on_leave.is_(False), User.branch_id.is_not(None))
         .order_by(User.department_id, User.full_name)).all()
-    return [u for u in users if customer_service._is_candidate(session, u.id, u.branch_id)]
+    return [u for u in users if _is_candidate(session, u.id, u.branch_id)]
 
 
 def extra_operations(session: Session, c: Complaint) -> set[str]:

@@ -360,7 +360,8 @@ def set_availability(session: Session, actor: User, branch_id: int, user_id: int
 def _match_archive(session: Session, name: str, company: str | None,
                    phone: str | None) -> Customer | None:
     """R-RECV-2: the existing archive of a returning visitor (earliest registration wins)."""
-    found = customers.find_duplicates(session, company or name, phone, None)
+    found = customers.find_duplicates(session, company or name, phone, None,
+                                      organisation=True if company else None)
     return found[0] if found else None
 
 

@@ -35,7 +35,7 @@ def test_xlsx_dry_run_reports_each_row_and_writes_nothing(world, session):
     existing = world.customers["sales1"][0]
     content = _xlsx([
         HEADER_ZH,
-        ["北京甲公司", 13811112222, "91110000MA1FL0000A", "经销商", "老带新", "a", "北京", ""],
+        ["北京甲公司", 13811112222, "91110000MA1FL00009", "经销商", "老带新", "a", "北京", ""],
         ["重复客户", existing.phone, None, "最终客户", "到店", "B", None, None],
         ["", "13811113333", None, None, None, None, None, None],
         ["北京甲 公司", "13899990000", None, None, None, None, None, None],

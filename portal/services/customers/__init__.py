@@ -18,7 +18,8 @@ Decisions where domain.md is silent (also in the helper's report):
 - R-CUST-3 first visit: the evidence of a staff member is their earliest reception record of
   the customer (served by them) or the registration that made them its first owner. A claim
   against a valid owner succeeds only with earlier evidence, and never for a former owner who
-  lost the archive. Referral: the new archive goes to the referrer's current owner.
+  lost the archive. Referral: the new archive goes to whoever originally received the
+  referrer, or to its current owner if that person left (portal/services/referral.py).
 - R-CUST-4 cadence: the clock starts at registration or at the last change of owner. The first
   follow-up is due within ``first_follow_up_days``, the next within ``second_follow_up_days``,
   then every ``follow_up_interval_days``. A run of ``sms_only_streak`` (3) or more text

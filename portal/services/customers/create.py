@@ -14,6 +14,7 @@ from models.enums import CustomerSource, CustomerStatus
 from models.org import Branch, User
 from portal import audit, clock, policy
 from portal.normalize import normalize_credit_code, normalize_name, normalize_phone
+from portal.services import referral
 from portal.services.customers.derived import _setting_days
 from portal.services.customers.duplicates import _refuse_duplicate
 from portal.services.customers.owners import _is_candidate, _owner_user
@@ -65,11 +66,12 @@ def prepare_customer(session: Session, actor: User, data: Mapping[str, Any], *,
         referrer = load(session, actor, Customer, referrer_id, "customer.view")
         values["source"] = CustomerSource.REFERRAL.value
         values["referrer_id"] = referrer.id
-        if referrer.owner_id is not None and _candidate_user(session, referrer.owner_id):
-            owner_id = referrer.owner_id  # 老带新: the referrer's owner (R-CUST-3)
+        by_rule, ground = referral.referral_owner(session, referrer)  # 老带新 (R-CUST-3)
+        if by_rule is not None:
+            owner_id = by_rule
             branch_id = session.get(User, owner_id).branch_id
             decided = True
-            note = "R-CUST-3 referral: owner of the referrer"
+            note = ground
         elif branch_id is None:
             branch_id = referrer.branch_id
     elif decided:
@@ -92,7 +94,8 @@ def prepare_customer(session: Session, actor: User, data: Mapping[str, Any], *,
                                N_("You may not register archives for other salespeople."))
     if owner_by_rule is _UNSET and not policy.can(actor, "customer.add", target):
         raise PermissionDenied("customer.add", Customer)
-    _refuse_duplicate(session, values["name"], values.get("phone"), values.get("credit_code"))
+    _refuse_duplicate(session, values["name"], values.get("phone"), values.get("credit_code"),
+                      kind=values.get("kind"))
     values.update(owner_id=owner_id, branch_id=branch.id, department_id=branch.department_id)
     return values, note
 

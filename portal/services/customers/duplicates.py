@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from models.customer import Customer
 from portal.normalize import normalize_credit_code, normalize_name, normalize_phone
+from portal.services import identity
 from portal.services.errors import N_, RuleViolation
 
 
@@ -19,8 +20,13 @@ class DuplicateMatch:
 
 
 def _duplicate_matches(session: Session, name: str | None, phone: str | None,
-                       credit_code: str | None, exclude_id: int | None = None
+                       credit_code: str | None, exclude_id: int | None = None,
+                       kind: str | None = None, organisation: bool | None = None
                        ) -> list[DuplicateMatch]:
+    # R-CUST-1: the name identifies organisations only (two 王先生 are two customers): a
+    # name-only match counts when the new name or the existing archive is an organisation's.
+    org_new = organisation if organisation is not None else identity.is_organisation(
+        name, kind, credit_code)
     name_n = normalize_name(name) if name else None
     phone_n = normalize_phone(phone)
     code_n = normalize_credit_code(credit_code)
@@ -44,20 +50,27 @@ def _duplicate_matches(session: Session, name: str | None, phone: str | None,
         if code_n and c.credit_code_normalized and c.credit_code_normalized != code_n:
             continue  # two different registered entities that share a name or a phone
         field = "phone" if phone_n and c.phone_normalized == phone_n else "name"
+        if field == "name" and not org_new and not identity.is_organisation(
+                c.name, c.kind, c.credit_code):
+            continue  # two people with one name
         matches.append(DuplicateMatch(c, field))
     return matches
 
 
 def find_duplicates(session: Session, name: str | None, phone: str | None = None,
-                    credit_code: str | None = None) -> list[Customer]:
+                    credit_code: str | None = None, kind: str | None = None,
+                    organisation: bool | None = None) -> list[Customer]:
     """Existing archives the given keys collide with, earliest registration first (R-CUST-1).
+    ``organisation``: the name is known to be an organisation's (e.g. a visitor's company).
     A service helper: it does not scope; callers show only code and name of the result."""
-    return [m.customer for m in _duplicate_matches(session, name, phone, credit_code)]
+    return [m.customer for m in _duplicate_matches(session, name, phone, credit_code,
+                                                   kind=kind, organisation=organisation)]
 
 
 def _refuse_duplicate(session: Session, name: str | None, phone: str | None,
-                      credit_code: str | None, exclude_id: int | None = None) -> None:
-    matches = _duplicate_matches(session, name, phone, credit_code, exclude_id)
+                      credit_code: str | None, exclude_id: int | None = None,
+                      kind: str | None = None) -> None:
+    matches = _duplicate_matches(session, name, phone, credit_code, exclude_id, kind)
     if matches:
         first = matches[0]
         raise RuleViolation(

@@ -10,7 +10,8 @@ from typing import Any
 from models.customer import Customer
 from models.enums import CustomerKind, CustomerSource, Importance, Intent
 from portal import policy
-from portal.normalize import normalize_credit_code, normalize_name, normalize_phone
+from portal.normalize import normalize_name, normalize_phone
+from portal.services import identity
 from portal.services.errors import N_, ValidationFailed
 
 # Fields a user may set on an archive (create and correct); everything else is decided by rules.
@@ -102,10 +103,13 @@ def clean_fields(data: Mapping[str, Any], *, partial: bool = False) -> dict[str,
         out["phone"] = phone
     if wanted("credit_code"):
         code = _text(data, "credit_code")
-        if code is not None and not _CREDIT_CODE_RE.match(normalize_credit_code(code) or ""):
-            raise ValidationFailed(N_("%(value)s is not a unified social credit code or ID "
-                                      "number (8 to 18 letters and digits)."),
-                                   field="credit_code", value=code[:32])
+        if code is not None:
+            try:  # R-CUST-1: check characters validated (portal/services/identity.py)
+                identity.code_kind(code)
+            except ValueError:
+                raise ValidationFailed(N_("%(value)s is not a valid unified social credit "
+                                          "code or ID number (check the check character)."),
+                                       field="credit_code", value=code[:32]) from None
         out["credit_code"] = code
     if wanted("kind"):
         out["kind"] = _choice(data, "kind", [k.value for k in CustomerKind],
