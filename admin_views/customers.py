@@ -172,7 +172,7 @@ class CustomerView(ScopedModelView):
         "transaction_summary": _l("交易概况"), "closed_at": _l("关闭时间"),
     })
     form_columns = ("name", "kind", "special_category", "phone", "credit_code", "address",
-                    "website", "source", "importance", "intent", "notes", "referrer")
+                    "website", "source", "importance", "intent", "notes")
     # 老带新 (R-CUST-3): the referrer is picked by name when registering; the service gives
     # the archive to whoever originally received the referrer.
     form_create_only = ("referrer",)
