@@ -6,6 +6,8 @@ from flask import Flask
 
 
 def init_graphql(app: Flask) -> None:
+    from graphql_api import execution
     from graphql_api.view import register
 
+    execution.configure(app.config.get("GRAPHQL_FAST_EXECUTION", True))
     register(app)

@@ -71,6 +71,11 @@ class BaseConfig:
     GRAPHQL_MAX_TOKENS = 2000
     GRAPHQL_MAX_PAGE_SIZE = 100
     GRAPHQL_MAX_COST = 50000
+    # graphql_api/execution.py: the fast path for types that opt in (FAST_RESOLVERS); off here
+    # answers everything through graphql-core. It also stays off when its start-up
+    # self-check finds that graphql-core/Strawberry internals changed (one warning in the log).
+    GRAPHQL_FAST_EXECUTION = os.environ.get("GRAPHQL_FAST_EXECUTION", "1").lower() not in (
+        "0", "false", "no", "off")
     LOAD_DEMO_DATA = False
     TESTING = False
     DEBUG = False

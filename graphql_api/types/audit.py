@@ -18,6 +18,7 @@ from models import enums as me
 
 @strawberry.type(name="AuditEntry")
 class AuditEntryNode(FromModel, Node):
+    FAST_RESOLVERS = True  # read-only resolvers: see graphql_api.execution
     SCALARS = ("seq", "at", "actor_name", "action", "target_type", "target_id", "outcome",
                "before", "after", "detail", "remote_addr", "request_id")
     ENUMS = {"outcome": me.AuditOutcome}

@@ -30,11 +30,12 @@ class FromModel:
     the sixteen columns nobody asked for."""
 
     SCALARS: tuple[str, ...] = ()
-    # The resolvers of a node type only read (through the request's scoped loaders) and
-    # raise nothing but the FORBIDDEN of a guarded field: graphql_api.execution may call
-    # them directly, for a whole level of the answer at once. A resolver with a side effect
-    # (an audit entry, …) does not belong on such a type.
-    FAST_RESOLVERS: ClassVar[bool] = True
+    # Opt-in per type (``FAST_RESOLVERS = True`` in the class body): a promise that the
+    # type's resolvers only read (through the request's scoped loaders) and raise nothing but
+    # the FORBIDDEN of a guarded field, so graphql_api.execution may call them directly, for
+    # a whole level of the answer at once. A resolver with a side effect (an audit entry, …)
+    # must not be on such a type (tests/graphql/test_graphql_fast_execution.py checks it).
+    FAST_RESOLVERS: ClassVar[bool] = False
     ENUMS: dict[str, type[enum.Enum]] = {}
 
     @classmethod

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 @strawberry.type(name="ComplaintEvent", description="One workflow step (R-COMP-6).")
 class ComplaintEventNode(FromModel, Node):
+    FAST_RESOLVERS = True  # read-only resolvers: see graphql_api.execution
     SCALARS = ("from_status", "to_status", "at", "note")
     ENUMS = {"from_status": me.ComplaintStatus, "to_status": me.ComplaintStatus}
     _m: strawberry.Private[ComplaintEvent]
@@ -42,6 +43,7 @@ class ComplaintEventNode(FromModel, Node):
 
 @strawberry.type(name="Complaint")
 class ComplaintNode(FromModel, Node):
+    FAST_RESOLVERS = True  # read-only resolvers: see graphql_api.execution
     SCALARS = ("number", "channel", "type", "cause", "severity", "major_reason", "status",
                "registered_at", "deadline_at", "extended", "extension_reason", "escalated_at",
                "closed_at", "version")

@@ -24,6 +24,7 @@ _CUSTOMERS = "graphql_api.types.customers"
 
 @strawberry.type(name="CreditEvaluation", description="客户信用评定表 and its computed rating.")
 class CreditEvaluationNode(FromModel, Node):
+    FAST_RESOLVERS = True  # read-only resolvers: see graphql_api.execution
     SCALARS = ("years_of_cooperation", "bad_debt_2y", "promise_keeping", "debt_disputes",
                "capital_strength", "operating_condition", "serious_decline",
                "illegal_operation", "ordered_to_stop", "accounts_frozen_risk",
@@ -67,6 +68,7 @@ class CreditEvaluationNode(FromModel, Node):
 
 @strawberry.type(name="CreditApproval", description="One step of a credit line's approval chain.")
 class CreditApprovalNode(FromModel, Node):
+    FAST_RESOLVERS = True  # read-only resolvers: see graphql_api.execution
     SCALARS = ("step", "at", "note")
     _m: strawberry.Private[CreditApproval]
     _b: strawberry.Private[Batch]
@@ -82,6 +84,7 @@ class CreditApprovalNode(FromModel, Node):
 
 @strawberry.type(name="CreditLine", description="授信: only an APPROVED line is in force.")
 class CreditLineNode(FromModel, Node):
+    FAST_RESOLVERS = True  # read-only resolvers: see graphql_api.execution
     SCALARS = ("kind", "limit_amount", "term_days", "collateral_value", "status", "is_raise",
                "raise_reason", "proposed_at", "reviewed_at", "approved_at", "valid_from",
                "valid_until", "version")

@@ -45,6 +45,7 @@ _RECEPTION = "graphql_api.types.reception"
 
 @strawberry.type(name="CustomerContact")
 class CustomerContactNode(FromModel, Node):
+    FAST_RESOLVERS = True  # read-only resolvers: see graphql_api.execution
     SCALARS = ("name", "title", "phone", "email", "is_primary")
     _m: strawberry.Private[CustomerContact]
     _b: strawberry.Private[Batch]
@@ -58,6 +59,7 @@ class CustomerContactNode(FromModel, Node):
 
 @strawberry.type(name="OwnerChange", description="One change of owner (R-CUST-7).")
 class OwnerChangeNode(FromModel, Node):
+    FAST_RESOLVERS = True  # read-only resolvers: see graphql_api.execution
     SCALARS = ("changed_at", "reason")
     _m: strawberry.Private[OwnerChange]
     _b: strawberry.Private[Batch]
@@ -80,6 +82,7 @@ class OwnerChangeNode(FromModel, Node):
 
 @strawberry.type(name="FollowUp")
 class FollowUpNode(FromModel, Node):
+    FAST_RESOLVERS = True  # read-only resolvers: see graphql_api.execution
     SCALARS = ("kind", "happened_at", "notes", "next_due_at")
     ENUMS = {"kind": me.FollowUpKind}
     _m: strawberry.Private[FollowUp]
@@ -100,6 +103,7 @@ class FollowUpNode(FromModel, Node):
     "contacts) and credit fields (outstandingBalance, transactionSummary) are null with a "
     "FORBIDDEN error when your role may not read them on this customer."))
 class CustomerNode(FromModel, Node):
+    FAST_RESOLVERS = True  # read-only resolvers: see graphql_api.execution
     SCALARS = ("code", "name", "kind", "special_category", "source", "importance", "intent",
                "status", "registered_at", "first_contact_at", "ownership_expires_at", "deal_at",
                "last_service_at", "closed_at", "notes", "version")

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 @strawberry.type(name="ConfidentialFile")
 class FileNode(FromModel, Node):
+    FAST_RESOLVERS = True  # read-only resolvers: see graphql_api.execution
     SCALARS = ("title", "level", "original_name", "content_type", "size_bytes", "uploaded_at",
                "secrecy_until", "declassified_at", "version")
     ENUMS = {"level": me.Level}

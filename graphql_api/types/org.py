@@ -14,6 +14,7 @@ from models import Branch, Department, User
 
 @strawberry.type(name="Department")
 class DepartmentNode(FromModel, Node):
+    FAST_RESOLVERS = True  # read-only resolvers: see graphql_api.execution
     SCALARS = ("code", "name", "version")
     _m: strawberry.Private[Department]
     _b: strawberry.Private[Batch]
@@ -30,6 +31,7 @@ class DepartmentNode(FromModel, Node):
 
 @strawberry.type(name="Branch")
 class BranchNode(FromModel, Node):
+    FAST_RESOLVERS = True  # read-only resolvers: see graphql_api.execution
     SCALARS = ("code", "name", "version")
     _m: strawberry.Private[Branch]
     _b: strawberry.Private[Batch]
@@ -45,6 +47,7 @@ class BranchNode(FromModel, Node):
 
 @strawberry.type(name="User", description="A member of staff (public fields only).")
 class UserNode(FromModel, Node):
+    FAST_RESOLVERS = True  # read-only resolvers: see graphql_api.execution
     SCALARS = ("username", "full_name")
     _m: strawberry.Private[User]
     _b: strawberry.Private[Batch]

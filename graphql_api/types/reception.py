@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 @strawberry.type(name="ReceptionRecord")
 class ReceptionRecordNode(FromModel, Node):
+    FAST_RESOLVERS = True  # read-only resolvers: see graphql_api.execution
     SCALARS = ("kind", "visitor_class", "venue", "visitor_name", "visitor_company",
                "visitor_phone", "purpose", "arrived_at", "departed_at", "is_returning",
                "used_rotation_turn", "outcome", "version")

@@ -214,3 +214,124 @@ def test_awaitables_are_left_to_graphql_core() -> None:
         fast, plain = _result(FAST, query), _result(PLAIN, query)
     assert fast == plain
     assert fast["data"] is None and fast["errors"]  # not an object built from the coroutine
+
+
+# ------------------------------------------------------------------ safe to upgrade (issue 13)
+
+def test_the_start_up_self_check_passes_with_the_locked_versions() -> None:
+    from graphql_api import execution
+
+    assert execution.self_check() == []
+
+
+@pytest.mark.parametrize("change", ["graphql-core version", "signature", "resolver attribute"])
+def test_the_self_check_refuses_to_enable_when_internals_change(monkeypatch, caplog,  # noqa: ANN001
+                                                                change: str) -> None:
+    """Fail closed: a changed graphql-core/Strawberry internal keeps the fast path off, says
+    why in the log, and every answer comes from graphql-core (still correct)."""
+    import logging
+
+    from graphql_api import execution
+
+    monkeypatch.setattr(execution, "_SELF_CHECK", None)
+    if change == "graphql-core version":
+        monkeypatch.setattr(execution, "GRAPHQL_CORE_RANGE", ((3, 4, 0), (3, 5, 0)))
+    elif change == "signature":
+        monkeypatch.setitem(execution._CORE_SIGNATURES, "execute_fields",
+                            ["self", "parent_type", "source_value", "path", "fields"])
+    else:
+        monkeypatch.setattr(execution, "_RESOLVER_ATTRIBUTES", ("is_async", "gone_in_2027"))
+    with caplog.at_level(logging.WARNING, logger="graphql_api.execution"):
+        assert execution.configure(True) is False
+    assert "GraphQL fast execution refused" in caplog.text
+    assert execution.fast_execution_enabled() is False
+
+    def no_fast_path(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError("the fast path ran although the self-check refused it")
+
+    monkeypatch.setattr(FastExecutionContext, "_complete_level", no_fast_path)
+    for query in QUERIES[:4]:
+        assert _result(FAST, query) == _result(PLAIN, query)
+
+
+def test_the_switch_turns_the_fast_path_off_for_an_app(monkeypatch) -> None:  # noqa: ANN001
+    from flask import Flask
+
+    from graphql_api import execution
+
+    app = Flask(__name__)
+    app.config["GRAPHQL_FAST_EXECUTION"] = False
+    taken: list[int] = []
+    original = FastExecutionContext._complete_level
+
+    def counting(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        taken.append(1)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(FastExecutionContext, "_complete_level", counting)
+    query = "{ items { name tags { label } } }"
+    with app.app_context():
+        assert execution.fast_execution_enabled() is False
+        assert _result(FAST, query) == _result(PLAIN, query)
+    assert taken == []
+    app.config["GRAPHQL_FAST_EXECUTION"] = True
+    with app.app_context():
+        assert _result(FAST, query) == _result(PLAIN, query)
+    assert taken
+
+
+def test_only_types_that_opt_in_are_completed_by_the_fast_path() -> None:
+    """A type without ``FAST_RESOLVERS = True`` goes through graphql-core (not default-on)."""
+    from graphql_api import execution
+    from graphql_api.schema import NODE_CLASSES, schema
+
+    core = schema._schema
+    for name, gql_type in core.type_map.items():
+        if name.startswith("__") or not hasattr(gql_type, "fields"):
+            continue
+        definition = (getattr(gql_type, "extensions", None) or {}).get("strawberry-definition")
+        origin = getattr(definition, "origin", None)
+        opted = getattr(origin, "FAST_RESOLVERS", False) is True
+        assert execution.is_fast_type(gql_type) is opted, name
+    fast_origins = {t.extensions["strawberry-definition"].origin
+                    for t in core.type_map.values()
+                    if hasattr(t, "fields") and execution.is_fast_type(t)}
+    assert set(NODE_CLASSES) <= fast_origins
+    assert not execution.is_fast_type(core.type_map["Query"])
+    assert execution._plan(core.type_map["Query"]) == {}
+
+
+def test_no_fast_type_resolver_writes_audit_entries() -> None:
+    """Statically: no resolver of a type that opts in (nor a helper it calls) refers to the
+    audit log. The fast path may run such a resolver twice (fallback), level by level."""
+    import inspect
+
+    from graphql_api.schema import schema
+
+    def refers_to_audit(fn, depth: int = 0) -> list[str]:  # noqa: ANN001
+        try:
+            names = inspect.getclosurevars(fn)
+        except TypeError:
+            return []
+        found = []
+        for name, value in {**names.globals, **names.nonlocals}.items():
+            module = getattr(value, "__name__", "") if inspect.ismodule(value) else \
+                getattr(value, "__module__", "")
+            if module in ("portal.audit",) or name in ("audit", "record_denied"):
+                found.append(f"{fn.__qualname__} → {name}")
+            elif depth < 2 and inspect.isfunction(value) and \
+                    value.__module__.startswith(("graphql_api", "portal")):
+                found += refers_to_audit(value, depth + 1)
+        return found
+
+    checked = 0
+    for gql_type in schema._schema.type_map.values():
+        definition = (getattr(gql_type, "extensions", None) or {}).get("strawberry-definition")
+        origin = getattr(definition, "origin", None)
+        if getattr(origin, "FAST_RESOLVERS", False) is not True:
+            continue
+        for field in definition.fields:
+            if field.base_resolver is not None:
+                assert refers_to_audit(field.base_resolver.wrapped_func) == [], field.name
+                checked += 1
+    assert checked > 10  # the node types' relationship and derived fields

@@ -16,6 +16,14 @@ from portal import audit, policy
 from portal.extensions import db
 from tests.graphql.data import add_complaint, add_file, populate
 
+
+@pytest.fixture(params=[True, False], ids=["fast-execution", "graphql-core"])
+def app_overrides(request) -> dict:  # noqa: ANN001
+    """Every parity test runs both ways: with the fast executor (graphql_api/execution.py) and
+    with graphql-core alone (GRAPHQL_FAST_EXECUTION off): the answers must be the same."""
+    return {"GRAPHQL_FAST_EXECUTION": request.param}
+
+
 ROLES = ["sales", "supervisor", "dept_manager", "general_manager", "finance", "service",
          "reception", "auditor", "sysadmin", "secadmin", "secauditor"]
 
