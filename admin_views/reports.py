@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Response, abort, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
@@ -48,6 +49,9 @@ class ReportsView(BaseView):
             abort(403)
         except DomainError as exc:
             flash(translated(exc), "error")
+        if report is not None:
+            self._links(report)
+            report = reports.localize(report, gettext)
         wants_csv = request.args.get("format") == "csv"
         can_export = policy.can(actor(), "report.export")
         if wants_csv and report is not None:
@@ -58,13 +62,25 @@ class ReportsView(BaseView):
                             headers={"Content-Disposition":
                                      f'attachment; filename="{filename}.csv"',
                                      "Cache-Control": "no-store"})
-        args = {k: v for k, v in request.args.items() if k != "format"}
+        args = {k: v for k, v in request.args.items() if k not in ("format", "print")}
         csv_url = url_for(request.endpoint, **args, format="csv")
-        charts = [Markup(c.svg()) for c in report.charts] if report else []  # noqa: S704
-        return self.render("admin/reports/report.html", tabs=TABS, active=active,
+        print_url = url_for(request.endpoint, **args, print=1) if active == "complaints" \
+            else None
+        charts = [Markup(c.svg()) for c in report.charts if c.items] \
+            if report else []  # noqa: S704 - an empty chart is left out; its table says 无数据
+        template = "admin/reports/print.html" if request.args.get("print") and print_url \
+            else "admin/reports/report.html"
+        return self.render(template, tabs=TABS, active=active,
                            report=report, charts=charts, params=params,
-                           can_export=can_export, csv_url=csv_url,
+                           can_export=can_export, csv_url=csv_url, print_url=print_url,
                            ), 200 if report is not None else 400
+
+    def _links(self, report: Any) -> None:
+        """Click-through from a bar to the record: a customer bar opens the customer."""
+        for chart in report.charts:
+            if chart.dimension == "customer" and chart.keys:
+                chart.links = [url_for("customer.details_view", id=k) if k else None
+                               for k in chart.keys]
 
     @expose("/")
     def index(self) -> Any:

@@ -53,7 +53,9 @@ def export_csv(info: Info, report: reports.Report, filename: str, where: str) ->
     by ``report.export`` exactly like the portal's ``?format=csv``."""
     if not policy.can(info.context.user, "report.export"):
         raise refuse(info, "report.export", filename, f"{where}.csv")
-    return reports.to_csv(report)
+    from flask_babel import gettext
+
+    return reports.to_csv(report, gettext)  # in the caller's language, as the portal
 
 
 CSV_DESCRIPTION = ("The same CSV the portal exports (UTF-8 with BOM; cells a spreadsheet would "
@@ -71,10 +73,12 @@ class ReportCount:
 
 def counts(kind: str, values: dict[str, int]) -> list[ReportCount]:
     """Counts in the portal's order (the vocabulary's order, then any other key)."""
+    from flask_babel import gettext
+
     names = reports.LABELS.get(kind, {})
     order = list(names) + [k for k in values if k not in names]
-    return [ReportCount(key=k, label=names.get(k, k), count=int(values[k]))
-            for k in order if k in values]
+    return [ReportCount(key=k, label=gettext(names[k]) if k in names else k,
+                        count=int(values[k])) for k in order if k in values]
 
 
 # --- R-COMP-8 -------------------------------------------------------------------------------

@@ -636,14 +636,16 @@ def statistics(session: Session, actor: User, period: str = "day", start: Any = 
             .where(ReceptionRecord.arrived_at >= lo, ReceptionRecord.arrived_at < hi))
     stmt = policy.scope(stmt, actor, ReceptionRecord, scope_action)
     stats = ReceptionStatistics(period=period, start=start_d, end=end_d)
+    # buckets start at the chosen start date: a week or month that began before it is
+    # labelled (and counted) from the start date, never from the days before it
     day = bucket_of(start_d, period)
     while day <= end_d:
-        stats.by_bucket[day] = Counts()
+        stats.by_bucket[max(day, start_d)] = Counts()
         day = (day + timedelta(days=1 if period == "day" else 7)) if period != "month" \
             else (day.replace(day=28) + timedelta(days=4)).replace(day=1)
     for (kind, vclass, branch_id, assigned, received, outcome, returning, arrived,
          deal_at) in session.execute(stmt):
-        bucket = bucket_of(company_day(arrived), period)
+        bucket = max(bucket_of(company_day(arrived), period), start_d)
         keys = [stats.total, stats.by_bucket.setdefault(bucket, Counts()),
                 stats.by_class.setdefault(vclass, Counts()),
                 stats.by_staff.setdefault(assigned or received, Counts()),

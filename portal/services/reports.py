@@ -23,20 +23,26 @@ from models import Branch, User
 from models.enums import ComplaintCause
 from portal import clock, policy
 from portal.services import complaints, credit
-from portal.services.errors import N_, PermissionDenied
+from portal.services.errors import N_, PermissionDenied, Term
 
-# Labels of the closed vocabularies (Chinese UI words of domain.md's glossary).
+# Labels of the closed vocabularies: English msgids whose Chinese is the glossary word the
+# lists use too (one label per value: quality is 质量 everywhere). Each page shows one
+# language: ``localize`` translates a report for the reader.
 LABELS: dict[str, dict[str, str]] = {
-    "type": {"inquiry": "咨询", "suggestion": "建议", "complaint": "投诉"},
-    "cause": {"quality": "品质", ComplaintCause.SERVICE.value: "服务", "attitude": "态度", "delivery": "交付",
-              "billing": "收费", "other": "其他"},
-    "severity": {"general": "一般投诉", "major": "重大投诉"},
-    "status": {"registered": "已登记", "assigned": "已分派", "investigating": "调查中",
-               "proposed": "已提出方案", "approved": "已批准", "replied": "已答复",
-               "closed": "已结案", "rejected": "不予受理"},
-    "visitor_class": {"a": "A类（贵宾）", "b": "B类（商务）", "c": "C类（一般）"},
-    "outcome": {"pending": "待跟进", "follow_up": "跟进中", "deal": "成交",
-                "no_interest": "无意向", "other": "其他"},
+    "type": {"inquiry": N_("Inquiry"), "suggestion": N_("Suggestion"),
+             "complaint": N_("Complaint")},
+    "cause": {"quality": N_("Quality"), ComplaintCause.SERVICE.value: N_("Service"),
+              "attitude": N_("Attitude"), "delivery": N_("Delivery"),
+              "billing": N_("Billing"), "other": N_("Other")},
+    "severity": {"general": N_("General complaint"), "major": N_("Major complaint")},
+    "status": {"registered": N_("Registered"), "assigned": N_("Assigned"),
+               "investigating": N_("Investigating"), "proposed": N_("Resolution proposed"),
+               "approved": N_("Approved"), "replied": N_("Replied"), "closed": N_("Closed"),
+               "rejected": N_("Rejected as unfounded")},
+    "visitor_class": {"a": N_("Class A (VIP)"), "b": N_("Class B (business)"),
+                      "c": N_("Class C (general)")},
+    "outcome": {"pending": N_("To follow up"), "follow_up": N_("Following up"),
+                "deal": N_("Deal"), "no_interest": N_("Not interested"), "other": N_("Other")},
 }
 
 
@@ -49,12 +55,24 @@ class Table:
 
 @dataclass
 class Chart:
+    """``kind``: "bar" (categories, horizontal) or "column" (a time series, in time order).
+    ``tones``: per item, the colour's meaning ("danger", "warning", None). ``links``: per item,
+    the URL a click on the bar opens (filled in by the door that knows its URLs)."""
+
     title: str
     items: list[tuple[str, float]]
     unit: str = ""
+    kind: str = "bar"
+    tones: list[str | None] = field(default_factory=list)
+    keys: list[Any] = field(default_factory=list)
+    links: list[str | None] = field(default_factory=list)
+    dimension: str = ""
 
     def svg(self) -> str:
-        return bar_chart_svg(self.title, self.items, self.unit)
+        if self.kind == "column":
+            return column_chart_svg(self.title, self.items, self.unit)
+        return bar_chart_svg(self.title, self.items, self.unit, tones=self.tones,
+                             links=self.links)
 
 
 @dataclass
@@ -65,13 +83,35 @@ class Report:
     tables: list[Table] = field(default_factory=list)
     charts: list[Chart] = field(default_factory=list)
     notice: str | None = None
+    title_params: dict[str, Any] = field(default_factory=dict)
 
+
+def localize(report: Report, gettext: Any) -> Report:
+    """The report in the reader's language: titles, figures, headers and the labels of the
+    closed vocabularies (``Term`` cells) are msgids; data (names, numbers) stays as it is."""
+    def t(text: Any) -> Any:
+        return gettext(text) if isinstance(text, str) and text else text
+
+    def cell(value: Any) -> Any:
+        return gettext(value) if isinstance(value, Term) else value
+
+    return Report(
+        report.key, t(report.title) % report.title_params if report.title_params
+        else t(report.title),
+        [(t(label), cell(value)) for label, value in report.figures],
+        [Table(t(tb.title), [t(h) for h in tb.header],
+               [[cell(c) for c in row] for row in tb.rows]) for tb in report.tables],
+        [Chart(t(c.title), [(cell(label), v) for label, v in c.items], t(c.unit) if c.unit
+               and c.unit != "%" else c.unit, c.kind, c.tones, c.keys, c.links, c.dimension)
+         for c in report.charts],
+        report.notice)
 
 # ---------------------------------------------------------------------------------------------
 # SVG bar charts and CSV
 # ---------------------------------------------------------------------------------------------
 
-PALETTE = ("#2f6fb0", "#e07b39", "#3c9a5f", "#b0413e", "#7a5ea8", "#9a8b3c", "#3c8f9a")
+TONE_COLOURS = {None: "#2f6fb0", "danger": "#c9302c", "warning": "#e6a23c",
+                "success": "#3c9a5f"}
 
 
 def _fmt(value: float) -> str:
@@ -80,39 +120,97 @@ def _fmt(value: float) -> str:
     return f"{value:,.2f}"
 
 
+def _text_width(text: str, size: int = 13) -> float:
+    """Rendered width estimate: CJK characters are square, Latin about 0.58 em."""
+    return sum(size if ord(ch) > 0x2E80 else size * 0.58 for ch in text)
+
+
 def bar_chart_svg(title: str, items: list[tuple[str, float]], unit: str = "",
-                  width: int = 640) -> str:
-    """A horizontal bar chart as an inline SVG string: one labelled bar per item with its
-    value at the end, readable at a glance. Labels are escaped (they may come from data)."""
-    row_h, top, label_w, right = 26, 34, 170, 90
+                  width: int = 1000, *, tones: list[str | None] | None = None,
+                  links: list[str | None] | None = None) -> str:
+    """A horizontal bar chart as an inline SVG that fills the page width: one bar per item,
+    its full label (the label column is as wide as the longest label, nothing is cut), the
+    value at the end, a tooltip, a colour by meaning (``tones``) and, where given, a link
+    per bar. Labels are escaped (they may come from data)."""
+    row_h, top, right = 28, 36, 110
+    label_w = int(min(max([_text_width(str(label)) for label, _ in items] + [60]) + 20,
+                      width * 0.45))
     height = top + max(1, len(items)) * row_h + 10
     bar_w = width - label_w - right
     peak = max([float(v) for _, v in items] + [0.0])
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="report-chart" role="img" '
-        f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'width="100%" viewBox="0 0 {width} {height}" preserveAspectRatio="xMinYMin meet" '
         f'aria-label="{escape(title)}">',
         f"<title>{escape(title)}</title>",
         f'<text x="0" y="20" font-size="15" font-weight="bold" fill="#222">{escape(title)}'
         f"</text>",
     ]
     if not items:
-        parts.append(f'<text x="{label_w}" y="{top + 17}" font-size="13" fill="#777">'
-                     f"{escape('无数据 / no data')}</text>")
+        parts.append(f'<text x="{label_w}" y="{top + 17}" font-size="13" fill="#777">—</text>')
     for i, (label, value) in enumerate(items):
         y = top + i * row_h
         v = float(value)
         w = 0 if peak <= 0 else max(1 if v > 0 else 0, round(bar_w * v / peak))
-        color = PALETTE[i % len(PALETTE)]
+        tone = tones[i] if tones and i < len(tones) else None
+        color = TONE_COLOURS.get(tone, TONE_COLOURS[None])
         text = escape(str(label))
-        short = text if len(str(label)) <= 14 else escape(str(label)[:13]) + "…"
-        parts.append(f'<text x="{label_w - 8}" y="{y + 17}" font-size="13" fill="#333" '
-                     f'text-anchor="end"><title>{text}</title>{short}</text>')
-        parts.append(f'<rect x="{label_w}" y="{y + 4}" width="{w}" height="{row_h - 8}" '
-                     f'fill="{color}" rx="2"><title>{text}: {_fmt(v)}{escape(unit)}</title>'
-                     f"</rect>")
-        parts.append(f'<text x="{label_w + w + 6}" y="{y + 17}" font-size="13" fill="#222">'
-                     f"{_fmt(v)}{escape(unit)}</text>")
+        bar = (f'<text x="{label_w - 8}" y="{y + 18}" font-size="13" fill="#333" '
+               f'text-anchor="end">{text}</text>'
+               f'<rect x="{label_w}" y="{y + 5}" width="{w}" height="{row_h - 10}" '
+               f'fill="{color}" rx="2" data-tone="{tone or ""}"><title>{text}: {_fmt(v)}'
+               f'{escape(unit)}</title></rect>'
+               f'<text x="{label_w + w + 6}" y="{y + 18}" font-size="13" fill="#222">'
+               f"{_fmt(v)}{escape(unit)}</text>")
+        link = links[i] if links and i < len(links) else None
+        if link:
+            bar = f'<a href="{escape(link)}" class="report-bar-link">{bar}</a>'
+        parts.append(bar)
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def column_chart_svg(title: str, items: list[tuple[str, float]], unit: str = "",
+                     width: int = 1000) -> str:
+    """A time series as vertical columns in time order (items are given oldest first), the
+    value above each column and the period below, rotated when they would not fit."""
+    top, bottom, left, height = 40, 70, 10, 300
+    n = max(1, len(items))
+    slot = (width - left) / n
+    col_w = max(4.0, min(48.0, slot * 0.7))
+    plot_h = height - top - bottom
+    peak = max([float(v) for _, v in items] + [0.0])
+    rotate = max([_text_width(str(label), 12) for label, _ in items] + [0]) > slot - 4
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="report-chart" role="img" '
+        f'width="100%" viewBox="0 0 {width} {height}" preserveAspectRatio="xMinYMin meet" '
+        f'aria-label="{escape(title)}">',
+        f"<title>{escape(title)}</title>",
+        f'<text x="0" y="20" font-size="15" font-weight="bold" fill="#222">{escape(title)}'
+        f"</text>",
+        f'<line x1="{left}" y1="{top + plot_h}" x2="{width}" y2="{top + plot_h}" '
+        f'stroke="#bbb"/>',
+    ]
+    for i, (label, value) in enumerate(items):
+        v = float(value)
+        h = 0 if peak <= 0 else round(plot_h * v / peak)
+        x = left + i * slot + (slot - col_w) / 2
+        cx = x + col_w / 2
+        text = escape(str(label))
+        parts.append(f'<rect x="{x:.1f}" y="{top + plot_h - h}" width="{col_w:.1f}" '
+                     f'height="{h}" fill="{TONE_COLOURS[None]}" rx="2"><title>{text}: '
+                     f'{_fmt(v)}{escape(unit)}</title></rect>')
+        if v:
+            parts.append(f'<text x="{cx:.1f}" y="{top + plot_h - h - 4}" font-size="12" '
+                         f'fill="#222" text-anchor="middle">{_fmt(v)}</text>')
+        ly = top + plot_h + 16
+        if rotate:
+            parts.append(f'<text x="{cx:.1f}" y="{ly}" font-size="12" fill="#333" '
+                         f'text-anchor="end" transform="rotate(-45 {cx:.1f} {ly})">'
+                         f"{text}</text>")
+        else:
+            parts.append(f'<text x="{cx:.1f}" y="{ly}" font-size="12" fill="#333" '
+                         f'text-anchor="middle">{text}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -130,8 +228,11 @@ def _cell(value: Any) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def to_csv(report: Report) -> str:
-    """All tables of a report as one CSV (UTF-8 with BOM so Excel reads the Chinese)."""
+def to_csv(report: Report, gettext: Any = None) -> str:
+    """All tables of a report as one CSV (UTF-8 with BOM so Excel reads the Chinese), in the
+    reader's language when ``gettext`` is given."""
+    if gettext is not None:
+        report = localize(report, gettext)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([_cell(report.title)])
@@ -149,7 +250,13 @@ def to_csv(report: Report) -> str:
 def _labelled(kind: str, counts: dict[str, int]) -> list[tuple[str, float]]:
     names = LABELS.get(kind, {})
     order = list(names) + [k for k in counts if k not in names]
-    return [(names.get(k, k), counts[k]) for k in order if k in counts]
+    return [(Term(names[k]) if k in names else k, counts[k]) for k in order if k in counts]
+
+
+def _keys(kind: str, counts: dict[str, int]) -> list[Any]:
+    names = LABELS.get(kind, {})
+    order = list(names) + [k for k in counts if k not in names]
+    return [k for k in order if k in counts]
 
 
 def _pct(value: float | None) -> str:
@@ -159,6 +266,10 @@ def _pct(value: float | None) -> str:
 def _check(actor: User) -> None:
     if not policy.can(actor, "report.view"):
         raise PermissionDenied("report.view", "reports")
+
+
+ITEM, COUNT = N_("Item"), N_("Count")
+YES = Term(N_("Yes"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -173,31 +284,26 @@ def complaint_report(session: Session, actor: User, year: int, month: int, *,
     _check(actor)
     s = stats if stats is not None else complaints.monthly_statistics(session, actor, year,
                                                                       month)
-    r = Report("complaints", f"客户投诉月度统计 {s['period']}")
-    r.figures = [("投诉总数 / total", s["total"]), ("已结案 / closed", s["closed"]),
-                 ("按时结案率 / on-time rate", _pct(s["on_time_rate"])),
-                 ("平均处理时长(小时) / avg handling hours",
+    r = Report("complaints", N_("Monthly complaint statistics %(period)s"),
+               title_params={"period": s["period"]})
+    r.figures = [(N_("Complaints registered"), s["total"]), (N_("Closed"), s["closed"]),
+                 (N_("Closed on time"), _pct(s["on_time_rate"])),
+                 (N_("Average handling time (hours)"),
                   "—" if s["avg_handling_hours"] is None else s["avg_handling_hours"]),
-                 ("平均满意度 / avg satisfaction (1-5)",
+                 (N_("Average satisfaction (1-5)"),
                   "—" if s["avg_satisfaction"] is None else s["avg_satisfaction"]),
-                 ("超期未结 / open overdue", s["open_overdue"])]
-    for key, kind, title in (("by_type", "type", "按类型 / by type"),
-                             ("by_cause", "cause", "按原因 / by cause"),
-                             ("by_department", "department", "按部门 / by department"),
-                             ("by_severity", "severity", "按等级 / by severity"),
-                             ("by_status", "status", "按状态 / by status")):
-        items = _labelled(kind, s[key])
-        r.charts.append(Chart(title, items))
-        r.tables.append(Table(title, ["项目 / item", "数量 / count"],
-                              [[label, int(n)] for label, n in items]))
+                 (N_("Open and overdue"), s["open_overdue"])]
     # R-COMP-8 "汇总上月份结案的案件": the cases closed in the month, whenever registered
-    for key, kind, title in (("closed_by_type", "type", "本月结案按类型 / closed, by type"),
-                             ("closed_by_cause", "cause", "本月结案按原因 / closed, by cause"),
+    for key, kind, title in (("closed_by_type", "type", N_("Closed in the month, by type")),
+                             ("closed_by_cause", "cause", N_("Closed in the month, by cause")),
                              ("closed_by_department", "department",
-                              "本月结案按部门 / closed, by department"),
+                              N_("Closed in the month, by department")),
                              ("closed_by_severity", "severity",
-                              "本月结案按等级 / closed, by severity")):
+                              N_("Closed in the month, by severity"))):
+        if key not in s:
+            continue
         items = _labelled(kind, s[key])
+<<<<<<< HEAD
         r.tables.append(Table(title, ["项目 / item", "数量 / count"],
                               [[label, int(n)] for label, n in items]))
     # R-COMP-11: whose fault it was, and the penalties of the cases closed in the month
@@ -216,6 +322,20 @@ def complaint_report(session: Session, actor: User, year: int, month: int, *,
                               ["状态 / status", "张数 / notices", "金额 / amount"],
                               [[labels[k], s["penalty_counts"][k], s["penalty_totals"][k]]
                                for k in ("confirmed", "draft", "waived")]))
+=======
+        r.charts.append(Chart(title, items, keys=_keys(kind, s[key]), dimension=kind))
+        r.tables.append(Table(title, [ITEM, COUNT], [[label, int(n)] for label, n in items]))
+    for key, kind, title in (("by_type", "type", N_("Registered in the month, by type")),
+                             ("by_cause", "cause", N_("Registered in the month, by cause")),
+                             ("by_department", "department",
+                              N_("Registered in the month, by department")),
+                             ("by_severity", "severity",
+                              N_("Registered in the month, by severity")),
+                             ("by_status", "status", N_("Registered in the month, by status"))):
+        items = _labelled(kind, s[key])
+        r.charts.append(Chart(title, items, keys=_keys(kind, s[key]), dimension=kind))
+        r.tables.append(Table(title, [ITEM, COUNT], [[label, int(n)] for label, n in items]))
+>>>>>>> 098ce22 (Reports read in one language (msgids translated for the reader, CSV too, both doors); one glossary word per value (质量); full-width SVG charts whose labels are never cut, colour by meaning (over the limit red, from 80 % amber), time series as columns in time order, buckets starting at the chosen start date, click-through from a customer bar to the customer; print/PDF view of the monthly complaint report (issue 15))
     return r
 
 
@@ -224,7 +344,7 @@ def reception_report(session: Session, actor: User, period: str = "day",
     """R-RECV-3 reception statistics, from ``portal.services.reception.statistics`` (or its
     result ``stats`` when the caller already has it)."""
     _check(actor)
-    r = Report("receptions", "来人来电统计")
+    r = Report("receptions", N_("Visitors and calls"))
     try:
         from portal.services import reception
     except ModuleNotFoundError as exc:  # the reception area is not installed
@@ -236,12 +356,13 @@ def reception_report(session: Session, actor: User, period: str = "day",
     if stats is None:
         stats = reception.statistics(session, actor, period, start, end)
     data = stats.as_dict()
-    r.title = f"来人来电统计 {data['start']} — {data['end']} ({period})"
+    r.title = N_("Visitors and calls %(start)s – %(end)s")
+    r.title_params = {"start": data["start"], "end": data["end"]}
     total = data["total"]
-    r.figures = [("来访 / visits", total["visits"]), ("来电 / calls", total["calls"]),
-                 ("回头客 / returning", total["returning"]),
-                 ("成交 / deals", total["deals"]),
-                 ("成交率 / conversion", _pct(total["conversion"]))]
+    r.figures = [(N_("Visits"), total["visits"]), (N_("Calls"), total["calls"]),
+                 (N_("Returning visitors"), total["returning"]),
+                 (N_("Deals"), total["deals"]),
+                 (N_("Conversion"), _pct(total["conversion"]))]
     staff_ids = [row["key"] for row in data["by_staff"] if row["key"] is not None]
     names = dict(session.execute(select(User.id, User.full_name)
                                  .where(User.id.in_(staff_ids))).all()) if staff_ids else {}
@@ -249,26 +370,41 @@ def reception_report(session: Session, actor: User, period: str = "day",
     branches = dict(session.execute(select(Branch.id, Branch.name)
                                     .where(Branch.id.in_(branch_ids))).all()) \
         if branch_ids else {}
-    header = ["项目 / item", "来访 / visits", "来电 / calls", "回头客 / returning",
-              "成交 / deals", "成交率 / conversion"]
+    header = [ITEM, N_("Visits"), N_("Calls"), N_("Returning visitors"), N_("Deals"),
+              N_("Conversion")]
 
-    def label(kind: str, key: Any) -> str:
+    def label(kind: str, key: Any) -> Any:
         if kind == "staff":
-            return names.get(key, "未分配 / unassigned") if key is not None else "未分配"
+            return names.get(key, Term(N_("Unassigned"))) if key is not None \
+                else Term(N_("Unassigned"))
         if kind == "branch":
             return branches.get(key, str(key))
-        return LABELS.get(kind, {}).get(key, str(key))
+        if kind in LABELS and key in LABELS[kind]:
+            return Term(LABELS[kind][key])
+        return str(key)
 
-    for key, kind, title in (("by_bucket", "bucket", "按时间 / by period"),
-                             ("by_class", "visitor_class", "按客户类别 / by class"),
-                             ("by_staff", "staff", "按接待人员 / by staff"),
-                             ("by_branch", "branch", "按门店 / by branch"),
-                             ("by_outcome", "outcome", "按结果 / by outcome")):
+    for key, kind, title in (("by_bucket", "bucket", N_("By period")),
+                             ("by_class", "visitor_class", N_("By visitor class")),
+                             ("by_staff", "staff", N_("By staff member")),
+                             ("by_branch", "branch", N_("By showroom")),
+                             ("by_outcome", "outcome", N_("By outcome"))):
+        source = sorted(data[key], key=lambda row: str(row["key"])) if kind == "bucket" \
+            else data[key]
         rows = [[label(kind, row["key"]), row["visits"], row["calls"], row["returning"],
-                 row["deals"], _pct(row["conversion"])] for row in data[key]]
+                 row["deals"], _pct(row["conversion"])] for row in source]
         r.tables.append(Table(title, header, rows))
-        r.charts.append(Chart(title, [(row[0], row[1] + row[2]) for row in rows]))
+        r.charts.append(Chart(title, [(row[0], row[1] + row[2]) for row in rows],
+                              kind="column" if kind == "bucket" else "bar"))
     return r
+
+
+def usage_tone(ratio: float) -> str | None:
+    """Colour by meaning: over the limit red, from 80 % amber (near the limit)."""
+    if ratio > 1:
+        return "danger"
+    if ratio >= 0.8:
+        return "warning"
+    return None
 
 
 def credit_usage(session: Session, actor: User, month: str | None = None, *,
@@ -279,21 +415,23 @@ def credit_usage(session: Session, actor: User, month: str | None = None, *,
     month = month or f"{clock.today():%Y-%m}"
     if rows is None:
         rows = credit.usage_report(session, actor, month)
-    r = Report("credit", f"授信额度执行情况 {month}")
+    r = Report("credit", N_("Credit usage %(month)s"), title_params={"month": month})
     over = sum(1 for row in rows if row["over_limit"])
-    r.figures = [("授信客户 / customers with credit", len(rows)),
-                 ("超额度 / over limit", over)]
-    r.tables.append(Table("授信使用 / usage",
-                          ["编号 / code", "客户 / customer", "信用额度 / limit",
-                           "应收余额 / outstanding", "使用率 / usage", "超额度 / over",
-                           "已评价 / recorded"],
+    r.figures = [(N_("Customers with credit"), len(rows)), (N_("Over the limit"), over)]
+    r.tables.append(Table(N_("Usage"),
+                          [N_("Code"), N_("Customer"), N_("Credit limit"),
+                           N_("Outstanding balance"), N_("Usage"), N_("Over the limit"),
+                           N_("Recorded")],
                           [[row["code"], row["name"], row["limit"],
                             row["outstanding_balance"], _pct(float(row["usage_ratio"])),
-                            "是" if row["over_limit"] else "", "是" if row["recorded"] else ""]
+                            YES if row["over_limit"] else "", YES if row["recorded"] else ""]
                            for row in rows]))
-    r.charts.append(Chart("额度使用率 / usage of the limit",
+    top = sorted(rows, key=lambda row: float(row["usage_ratio"]), reverse=True)[:30]
+    r.charts.append(Chart(N_("Usage of the credit limit"),
                           [(row["name"], round(float(row["usage_ratio"]) * 100, 1))
-                           for row in rows[:30]], "%"))
+                           for row in top], "%",
+                          tones=[usage_tone(float(row["usage_ratio"])) for row in top],
+                          keys=[row.get("customer_id") for row in top], dimension="customer"))
     return r
 
 
@@ -304,16 +442,19 @@ def over_limit(session: Session, actor: User, *,
     _check(actor)
     if rows is None:
         rows = credit.over_limit_customers(session, actor)
-    r = Report("over_limit", f"超额度客户（催收） {clock.today():%Y-%m-%d}")
-    r.figures = [("超额度客户 / customers over limit", len(rows)),
-                 ("超出合计 / total excess", sum((row["excess"] for row in rows), Decimal(0)))]
-    r.tables.append(Table("超额度客户 / over limit",
-                          ["编号 / code", "客户 / customer", "信用额度 / limit",
-                           "应收余额 / outstanding", "超出 / excess"],
+    r = Report("over_limit", N_("Customers over their credit limit %(day)s"),
+               title_params={"day": f"{clock.today():%Y-%m-%d}"})
+    r.figures = [(N_("Customers over the limit"), len(rows)),
+                 (N_("Total excess"), sum((row["excess"] for row in rows), Decimal(0)))]
+    r.tables.append(Table(N_("Over the limit"),
+                          [N_("Code"), N_("Customer"), N_("Credit limit"),
+                           N_("Outstanding balance"), N_("Excess")],
                           [[row["code"], row["name"], row["limit"],
                             row["outstanding_balance"], row["excess"]] for row in rows]))
-    r.charts.append(Chart("超出金额 / excess over the limit",
-                          [(row["name"], float(row["excess"])) for row in rows[:30]]))
+    r.charts.append(Chart(N_("Excess over the limit"),
+                          [(row["name"], float(row["excess"])) for row in rows[:30]],
+                          tones=["danger"] * min(30, len(rows)),
+                          keys=[row.get("customer_id") for row in rows[:30]], dimension="customer"))
     return r
 
 

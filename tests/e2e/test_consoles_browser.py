@@ -93,3 +93,22 @@ def test_audit_log_for_people(page, sign_in, screenshot):
     page.goto("/admin/auditentry/log/")
     assert "Audit chain check" in page.content()
     screenshot(page, "console-audit-en")
+
+
+def test_reports_read_in_one_language_with_full_width_charts(page, sign_in, screenshot):
+    sign_in("gm")
+    page.goto("/admin/reports/complaints")
+    for i in range(page.locator(".report-chart").count()):  # the world may have no data
+        box = page.locator(".report-chart").nth(i).bounding_box()
+        assert box and box["width"] > 900  # full width at 1280 px
+    assert " / " not in page.locator(".report-figures").inner_text()
+    screenshot(page, "console-reports-complaints-zh")
+    page.goto("/admin/reports/credit")
+    screenshot(page, "console-reports-credit-zh")
+    page.goto("/admin/reports/complaints?print=1")
+    assert page.locator("text=呈总经理阅").is_visible()
+    screenshot(page, "console-reports-print-zh")
+    page.goto("/lang/en")
+    page.goto("/admin/reports/complaints")
+    assert "Monthly complaint statistics" in page.content()
+    screenshot(page, "console-reports-complaints-en")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 
 import pytest
@@ -49,7 +50,18 @@ def test_R_COMP_8_chart_is_an_escaped_svg_with_one_bar_per_item():
     assert svg.startswith("<svg") and svg.endswith("</svg>")
     assert svg.count("<rect") == 2 and "<script>" not in svg and "&lt;script&gt;" in svg
     assert ">3<" in svg and "1.50" in svg
-    assert "无数据" in reports.bar_chart_svg("空", [])
+    assert "—" in reports.bar_chart_svg("空", [])
+
+
+def test_R_COMP_8_chart_labels_never_clip_and_colour_by_meaning():
+    long_name = "上海市浦东新区某某汽车销售服务有限公司第二分公司"
+    svg = reports.bar_chart_svg("使用率", [(long_name, 116.8), ("短", 85.0), ("乙", 65.0)],
+                                "%", tones=["danger", "warning", None])
+    assert long_name in svg and "…" not in svg and 'width="100%"' in svg
+    assert 'data-tone="danger"' in svg and 'fill="#c9302c"' in svg
+    assert 'fill="#e6a23c"' in svg and svg.count('fill="#2f6fb0"') == 1
+    assert reports.usage_tone(1.168) == "danger" and reports.usage_tone(0.85) == "warning"
+    assert reports.usage_tone(0.65) is None
 
 
 def test_R_COMP_8_csv_export_neutralises_formulas_and_keeps_chinese():
@@ -63,11 +75,11 @@ def test_R_COMP_8_complaint_report_is_scoped(session, data):
     with clock.frozen(NOW):
         gm = reports.complaint_report(session, data.gm, 2025, 3)
         m2 = reports.complaint_report(session, data.manager2, 2025, 3)
-    assert dict(gm.figures)["投诉总数 / total"] == 3
-    assert dict(m2.figures)["投诉总数 / total"] == 1
-    by_type = next(t for t in gm.tables if t.title.startswith("按类型"))
-    assert by_type.rows == [["咨询", 1], ["投诉", 2]]
-    assert len(gm.charts) == 5
+    assert dict(gm.figures)["Complaints registered"] == 3
+    assert dict(m2.figures)["Complaints registered"] == 1
+    by_type = next(t for t in gm.tables if t.title == "Registered in the month, by type")
+    assert by_type.rows == [["Inquiry", 1], ["Complaint", 2]]
+    assert len(gm.charts) == 9  # closed in the month (4) and registered (5)
 
 
 def test_R_COMP_8_reports_need_report_view(session, data):
@@ -96,18 +108,20 @@ def test_R_COMP_8_portal_page_shows_charts_and_exports_csv(session, data, login)
         page = gm.get("/admin/reports/complaints?month=2025-03")
         assert page.status_code == 200
         html = page.get_data(as_text=True)
-        assert html.count("<svg") == 5 and "客户投诉月度统计 2025-03" in html
+        assert html.count('class="report-chart"') >= 5 and "客户投诉月度统计 2025-03" in html
+        assert " / " not in re.sub(r"<[^>]+>", "", html.split('report-figures')[1].split('report-charts')[0])
+        assert "质量" in html or "品质" not in html
         export = gm.get("/admin/reports/complaints?month=2025-03&format=csv")
     assert export.status_code == 200 and export.mimetype == "text/csv"
     assert "attachment" in export.headers["Content-Disposition"]
-    assert "投诉总数 / total,3" in export.get_data(as_text=True)
+    assert "本月登记投诉,3" in export.get_data(as_text=True)
 
 
 def test_R_COMP_8_portal_page_is_scoped_and_guarded(session, data, login):
     with clock.frozen(NOW):
         html = login(data.manager2).get("/admin/reports/complaints?month=2025-03") \
             .get_data(as_text=True)
-        assert "<th>投诉总数 / total</th><td>1</td>" in html
+        assert "<th>本月登记投诉</th><td>1</td>" in html
         before = _denied(session, "report.view")
         assert login(data.sysadmin).get("/admin/reports/complaints").status_code == 403
         assert _denied(session, "report.view") == before + 1
@@ -138,3 +152,29 @@ def test_R_CRED_8_over_limit_page_and_credit_usage_page(session, data, login):
         assert usage.status_code == 200 and "<svg" in usage.get_data(as_text=True)
         csv = login(data.gm).get("/admin/reports/over-limit?format=csv")
     assert csv.status_code == 200 and "60000" in csv.get_data(as_text=True)
+
+
+def test_R_COMP_8_reports_read_in_english_only_in_english(session, data, login):
+    gm = login(data.gm)
+    gm.get("/lang/en")
+    with clock.frozen(NOW):
+        html = gm.get("/admin/reports/complaints?month=2025-03").get_data(as_text=True)
+    assert "Monthly complaint statistics 2025-03" in html and "Complaints registered" in html
+    assert "本月登记投诉" not in html and "咨询" not in html
+
+
+def test_R_COMP_8_print_view_for_the_general_manager(session, data, login):
+    with clock.frozen(NOW):
+        page = login(data.gm).get("/admin/reports/complaints?month=2025-03&print=1")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "@media print" in html and "呈总经理阅" in html
+    assert "客户投诉月度统计 2025-03" in html and html.count('class="report-chart"') >= 5
+    assert 'class="nav-tabs' not in html  # no portal menu on paper
+
+
+def test_R_RECV_3_first_bucket_starts_at_the_chosen_start(session, data):
+    from portal.services import reception
+
+    with clock.frozen(NOW):
+        stats = reception.statistics(session, data.gm, "week", "2025-03-05", "2025-03-20")
+    assert min(stats.by_bucket) == date(2025, 3, 5)  # a Wednesday, not Monday 3 March
