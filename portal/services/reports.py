@@ -303,26 +303,6 @@ def complaint_report(session: Session, actor: User, year: int, month: int, *,
         if key not in s:
             continue
         items = _labelled(kind, s[key])
-<<<<<<< HEAD
-        r.tables.append(Table(title, ["项目 / item", "数量 / count"],
-                              [[label, int(n)] for label, n in items]))
-    # R-COMP-11: whose fault it was, and the penalties of the cases closed in the month
-    if "fault_by_department" in s:
-        items = list(s["fault_by_department"].items())
-        r.tables.append(Table("本月结案责任部门 / responsibility by department",
-                              ["部门 / department", "数量 / count"],
-                              [[k, int(n)] for k, n in items]))
-        causes = {"quality": "品质原因 / quality", "non_quality": "非品质原因 / non-quality"}
-        r.tables.append(Table("责任原因 / cause", ["原因 / cause", "数量 / count"],
-                              [[causes.get(k, k), int(n)]
-                               for k, n in s["fault_by_cause"].items()]))
-        labels = {"confirmed": "已确认 / confirmed", "draft": "待确认 / awaiting the GM",
-                  "waived": "已免除 / waived"}
-        r.tables.append(Table("处罚通知单 / penalty notices",
-                              ["状态 / status", "张数 / notices", "金额 / amount"],
-                              [[labels[k], s["penalty_counts"][k], s["penalty_totals"][k]]
-                               for k in ("confirmed", "draft", "waived")]))
-=======
         r.charts.append(Chart(title, items, keys=_keys(kind, s[key]), dimension=kind))
         r.tables.append(Table(title, [ITEM, COUNT], [[label, int(n)] for label, n in items]))
     for key, kind, title in (("by_type", "type", N_("Registered in the month, by type")),
@@ -335,7 +315,21 @@ def complaint_report(session: Session, actor: User, year: int, month: int, *,
         items = _labelled(kind, s[key])
         r.charts.append(Chart(title, items, keys=_keys(kind, s[key]), dimension=kind))
         r.tables.append(Table(title, [ITEM, COUNT], [[label, int(n)] for label, n in items]))
->>>>>>> 098ce22 (Reports read in one language (msgids translated for the reader, CSV too, both doors); one glossary word per value (质量); full-width SVG charts whose labels are never cut, colour by meaning (over the limit red, from 80 % amber), time series as columns in time order, buckets starting at the chosen start date, click-through from a customer bar to the customer; print/PDF view of the monthly complaint report (issue 15))
+    # R-COMP-11: whose fault it was, and the penalties of the cases closed in the month
+    if "fault_by_department" in s:
+        r.tables.append(Table(N_("Closed in the month, responsibility by department"),
+                              [N_("Department"), COUNT],
+                              [[k, int(n)] for k, n in s["fault_by_department"].items()]))
+        causes = {"quality": Term(N_("Quality cause")),
+                  "non_quality": Term(N_("Non-quality cause"))}
+        r.tables.append(Table(N_("Responsibility, by cause"), [N_("Cause"), COUNT],
+                              [[causes.get(k, k), int(n)]
+                               for k, n in s["fault_by_cause"].items()]))
+        labels = {"confirmed": Term(N_("Confirmed")), "draft": Term(N_("Awaiting the GM")),
+                  "waived": Term(N_("Waived"))}
+        r.tables.append(Table(N_("Penalty notices"), [N_("Status"), N_("Notices"), N_("Amount")],
+                              [[labels[k], s["penalty_counts"][k], s["penalty_totals"][k]]
+                               for k in ("confirmed", "draft", "waived")]))
     return r
 
 
