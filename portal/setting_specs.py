@@ -37,6 +37,7 @@ AREAS: dict[str, str] = {
     "complaint": N_("Complaints"),
     "credit": N_("Credit"),
     "file": N_("Classified files"),
+    "security": N_("Security"),
     "other": N_("Other"),
 }
 
@@ -158,6 +159,10 @@ SPECS: dict[str, SettingSpec] = {
         N_("A temporary credit line of a B-rated customer runs at most this long."),
         "days", 1, 365),
     # R-FILE
+    "two_person.expiry_hours": SettingSpec(
+        "security", N_("Two-person request valid for"),
+        N_("A request that needs a second administrator's confirmation lapses after this "
+           "many hours."), "hours", 1, 720),
     "file.copy_link_minutes": SettingSpec(
         "file", N_("Copy download link valid for"),
         N_("An approved copy of a classified file can be downloaded for this many minutes."),

@@ -60,6 +60,9 @@ def _role(role: str) -> str:
 
 def lock_reason(role: str, area: str, action: str) -> str | None:
     """Why the hard rules fix this cell, or None when the security administrator may set it."""
+    if policy.is_protected_grant(role, area, action):  # issue 12's rule, the same check
+        return N_("三员分立: the auditors' right to read the audit log cannot be narrowed or "
+                  "removed.")
     if role in policy.READ_ONLY_ROLES and action not in policy.READ_ACTIONS:
         return N_("Auditors only read: no write permission can be granted to them.")
     defaults = {(a, act) for (a, act, _s) in policy.DEFAULT_GRANTS.get(Role(role), [])}

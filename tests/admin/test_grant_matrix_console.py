@@ -104,3 +104,15 @@ def test_removing_scope_takes_the_permission_away(session, world):
                                               Grant.action == "export",
                                               Grant.area == "customer")) is None
     assert not policy.can(world.sales1, "customer.export")
+
+
+def test_R_ROLE_2_auditors_audit_read_is_a_locked_cell(session, world, clients):
+    sec = clients["secadmin"]
+    html = sec.get("/admin/grant/matrix/?role=secauditor").get_data(as_text=True)
+    assert 'name="scope:audit.view"' not in html and "不能收窄" in html
+    state = fingerprint()
+    resp = sec.post("/admin/grant/matrix/apply/", data={"role": "secauditor",
+                                                       "scope:audit.view": "own"},
+                    follow_redirects=True)
+    assert "不能收窄" in resp.get_data(as_text=True)
+    assert fingerprint() == state
