@@ -47,6 +47,7 @@ from models import (
     FileScopeMember,
     FollowUp,
     Grant,
+    ImportStaging,
     Notification,
     NotificationChannel,
     OutboxMessage,
@@ -232,7 +233,7 @@ MODEL_AREA: dict[type, str] = {
     Setting: "setting", CalendarDay: "setting",
     AuditEntry: "audit", Grant: "grant", RoleAssignment: "grant",
     ApiToken: "token", Notification: "token", NotificationChannel: "token",
-    OutboxMessage: "setting",
+    OutboxMessage: "setting", ImportStaging: "token",
     PendingAction: "two_person",
 }
 
@@ -300,7 +301,8 @@ def chain_of(obj: Any) -> Chain:
         return chain_of(obj.receivable)
     if isinstance(obj, AuditEntry):
         return Chain(frozenset({obj.actor_id} if obj.actor_id else ()), None, None)
-    if isinstance(obj, RoleAssignment | ApiToken | Notification | NotificationChannel):
+    if isinstance(obj, RoleAssignment | ApiToken | Notification | NotificationChannel
+                  | ImportStaging):
         return Chain(frozenset({obj.user_id} if obj.user_id else ()), None, None)
     if isinstance(obj, RotationSlot):
         return Chain(frozenset({obj.user_id}), obj.branch_id, None)
@@ -473,6 +475,7 @@ SCOPE_FILTERS: dict[type, ScopeBuilder] = {
     Notification: _columns((Notification.user_id,), None, None),
     NotificationChannel: _columns((NotificationChannel.user_id,), None, None),
     OutboxMessage: _columns((), None, None),
+    ImportStaging: _columns((ImportStaging.user_id,), None, None),
     PendingAction: _columns((PendingAction.requested_by_id,), None, None),
     Grant: _columns((), None, None),
     Setting: _columns((), None, None),
