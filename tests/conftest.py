@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -22,6 +23,12 @@ from portal.extensions import db as _db
 
 PG_URL = os.environ.get("DATABASE_URL", "")
 ON_POSTGRES = PG_URL.startswith(("postgresql", "postgres"))
+# CI runs Hypothesis derandomised (the same examples every run, no example database): a red CI
+# is reproducible and never a dice roll. Locally the default profile keeps exploring.
+hypothesis_settings.register_profile("ci", derandomize=True, database=None,
+                                     print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
 _counter = itertools.count()
 
 

@@ -19,7 +19,6 @@ from tests.audit.conftest import disable_append_only
 from tests.security import campaign  # campaign figures (tests/security/campaign.py)
 
 GUESSED_KEY = b"attacker-does-not-know-the-key"
-DETECTED: dict[str, bool] = {}
 
 
 def _payload_hash(entry: AuditEntry, key: bytes) -> str:
@@ -115,7 +114,6 @@ def test_R_AUD_2_tampering_is_detected(app, session, chain, attack):
     session.expire_all()
 
     report = audit.verify(session)
-    DETECTED[attack] = not report.ok
     campaign.tally("tamper_cases", "tamper_detected", not report.ok)
     assert not report.ok, attack
     assert report.broken_at == first_broken, (attack, report)
@@ -135,9 +133,10 @@ def test_R_AUD_2_truncation_with_a_rewound_head_is_detected(app, session, chain)
     assert not report.ok and report.problem == "chain head was forged"
 
 
-def test_R_AUD_2_tamper_figure():
-    if len(DETECTED) != len(ATTACKS):
-        pytest.skip("run together with the parametrised tamper tests")
-    detected = sum(DETECTED.values())
-    print(f"\naudit tamper {detected}/{len(ATTACKS)}")
-    assert detected == len(ATTACKS) == 6
+def test_R_AUD_2_every_tamper_attack_has_its_own_test():
+    """Order-independent (it used to skip unless the parametrised tests had run first, in the
+    same process): each attack is its own parametrised test, which asserts the detection and
+    counts it into the campaign figure ``audit tamper N/M``; this keeps the list complete."""
+    assert len(ATTACKS) == 6
+    marks = test_R_AUD_2_tampering_is_detected.pytestmark
+    assert [list(m.args[1]) for m in marks if m.name == "parametrize"] == [list(ATTACKS)]
