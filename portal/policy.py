@@ -669,11 +669,11 @@ def _company_today() -> date:
 
 
 def effective_level(f: ConfidentialFile, today: date | None = None) -> int:
-    """The level in force: a classified file whose secrecy period has passed reads as public
-    (R-FILE-4, derived at read time)."""
+    """The level in force: from the day after its secrecy period's end date (inclusive end), a
+    classified file reads as internal — 内部, not public (R-FILE-4, derived at read time)."""
     today = today or _company_today()
     if f.level > Level.INTERNAL and f.secrecy_until is not None and f.secrecy_until < today:
-        return Level.PUBLIC.value
+        return Level.INTERNAL.value
     return f.level
 
 
@@ -681,7 +681,7 @@ def _effective_level_sql(today: date) -> ColumnElement[int]:
     return case(
         (and_(ConfidentialFile.level > Level.INTERNAL.value,
               ConfidentialFile.secrecy_until.is_not(None),
-              ConfidentialFile.secrecy_until < today), literal(Level.PUBLIC.value)),
+              ConfidentialFile.secrecy_until < today), literal(Level.INTERNAL.value)),
         else_=ConfidentialFile.level,
     )
 

@@ -63,8 +63,8 @@ def test_R_FILE_4_secrecy_period_ends_and_tick_records_it_once(cleared, session,
     assert not policy.can_read_file(w.sales2, f)
     later = datetime.combine(end + timedelta(days=2), datetime.min.time(), UTC)
     with clock.frozen(later):
-        # derived at read time: already public before the scheduled command runs
-        assert policy.effective_level(f) == Level.PUBLIC
+        # derived at read time: already internal before the scheduled command runs
+        assert policy.effective_level(f) == Level.INTERNAL
         assert policy.can_read_file(w.sales2, f)
         assert files.tick(session, clock.now()) == {"file.declassify": 1}
         assert files.tick(session, clock.now()) == {"file.declassify": 0}
@@ -72,7 +72,7 @@ def test_R_FILE_4_secrecy_period_ends_and_tick_records_it_once(cleared, session,
         assert name == f.original_name
     change = session.scalar(select(FileLevelChange).where(FileLevelChange.file_id == f.id))
     assert (change.kind, change.from_level, change.to_level) == (
-        "declassify", Level.SECRET, Level.PUBLIC)
+        "declassify", Level.SECRET, Level.INTERNAL)
     assert _count(session, AuditEntry, AuditEntry.action == "file.declassify") == 1
     assert _count(session, Notification, Notification.kind == "file.declassify") >= 2
     session.refresh(f)

@@ -67,7 +67,7 @@ def model(user: User, roles: set[str], f: ConfidentialFile, customer: Customer |
     today = clock.today()
     level = f.level
     if level > Level.INTERNAL and f.secrecy_until is not None and f.secrecy_until < today:
-        level = Level.PUBLIC
+        level = Level.INTERNAL  # R-FILE-4: declassified to 内部, not 公开
 
     read_only = bool(roles & READ_ONLY)
 

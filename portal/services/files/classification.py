@@ -104,12 +104,12 @@ def tick(session: Session, now: datetime) -> dict[str, int]:
         if session.scalar(select(Notification.id).where(Notification.dedupe_key == key)):
             continue
         session.add(FileLevelChange(file_id=f.id, kind="declassify", from_level=f.level,
-                                    to_level=Level.PUBLIC.value, changed_by_id=None,
+                                    to_level=Level.INTERNAL.value, changed_by_id=None,
                                     changed_at=now,
                                     reason=f"secrecy period ended {f.secrecy_until}"))
         audit.record(session, None, "file.declassify", f,
                      before={"level": f.level, "secrecy_until": f.secrecy_until},
-                     after={"effective_level": Level.PUBLIC.value},
+                     after={"effective_level": Level.INTERNAL.value},
                      detail="secrecy period ended (R-FILE-4)", actor_name="scheduler")
         notifications.notify(
             session, user_ids=[None, *sorted({f.uploaded_by_id, f.responsible_manager_id}

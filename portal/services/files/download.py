@@ -61,14 +61,16 @@ def _stamp(f: ConfidentialFile, content: bytes, actor: User, when: datetime,
 
 def download_name(f: ConfidentialFile, actor: User | None = None,
                   when: datetime | None = None) -> str:
-    """The original name; a copy is marked with who and when."""
+    """The original name; a copy is marked with its level (R-FILE-5: the level is in the
+    file name of every copy), who and when."""
     if actor is None:
         return f.original_name
     stem, dot, ext = f.original_name.rpartition(".")
     if not dot:
         stem, ext = f.original_name, ""
     ts = (when or clock.now()).strftime("%Y%m%dT%H%M%SZ")
-    marked = f"{stem}_复制件_{actor.username}_{ts}"
+    zh_level = LEVEL_NAMES[Level(policy.effective_level(f))][1]
+    marked = f"{stem}_{zh_level}_复制件_{actor.username}_{ts}"
     return f"{marked}.{ext}" if ext else marked
 
 
