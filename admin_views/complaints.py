@@ -12,7 +12,7 @@ from wtforms import DecimalField, IntegerField, SelectField, StringField, TextAr
 from wtforms.validators import DataRequired, NumberRange, Optional
 
 from admin_views import common, display
-from admin_views.base import ScopedModelView, add_view, service
+from admin_views.base import ScopedModelView, actor, add_view, service
 from admin_views.workflow import Operation, WorkflowMixin
 from models import Complaint, Department, User
 from portal import clock
@@ -81,6 +81,23 @@ class ComplaintView(WorkflowMixin, ScopedModelView):
                           "status", "registered_at", "deadline_at", "handler", "description",
                           "resolution", "compensation_amount", "satisfaction", "closed_at")
     column_searchable_list = ("number",)
+
+    def _apply_search(self, query: Any, count_query: Any, joins: Any, count_joins: Any,
+                      search: str) -> Any:
+        """By complaint number or by the customer's name, code or phone (the service's
+        condition, the same as GraphQL ``filter.search``)."""
+        from portal.services.search import complaint_search
+
+        text = (search or "").strip()
+        if text:
+            condition = complaint_search(actor(), text)
+            query = query.filter(condition)
+            if count_query is not None:
+                count_query = count_query.filter(condition)
+        return query, count_query, joins, count_joins
+
+    def search_placeholder(self) -> str | None:
+        return str(_l("投诉编号、客户名称、编码或电话"))
     column_default_sort = ("registered_at", True)
     column_filters = (
         common.choice_filter(Complaint.status, _l("状态"), common.COMPLAINT_STATUS),

@@ -24,7 +24,7 @@ from portal.extensions import db
 
 AREA_MODULES = ["customers", "receptions", "complaints", "credit", "receivables", "penalties",
                 "files", "imports", "reports", "org", "users", "pending", "settings", "outbox",
-                "audit", "grants", "inbox"]
+                "audit", "grants", "inbox", "menu_links"]
 
 
 @dataclass

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Any
 
 import strawberry
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import or_
 from strawberry.types import Info
 
 from graphql_api.ids import expect_id, parse_global
@@ -49,7 +48,7 @@ from models import (
     User,
 )
 from portal import policy
-from portal.normalize import normalize_credit_code, normalize_name, normalize_phone
+from portal.services.search import complaint_search, customer_search
 
 # GraphQL type name → (model, wrapper): what node(id:) can return. Contacts and complaint
 # events are left out on purpose: they are readable only through their guarded parent field.
@@ -182,36 +181,6 @@ def customer_conditions(info: Info, f: CustomerFilter | None) -> list:
     return out
 
 
-def _prefix(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
-def customer_search(user: Any, text: str) -> ColumnElement[bool]:
-    """Customers whose normalised name or whose code starts with ``text``, or — only where the
-    user may read contacts — whose phone or credit code is exactly ``text`` (normalised).
-
-    Each branch is served by an index (prefix: the varchar_pattern_ops indexes of migration
-    0003; phone and credit code: their btree indexes), so PostgreSQL answers with a BitmapOr
-    instead of a scan of every customer."""
-    ors = [Customer.name_normalized.like(_prefix(normalize_name(text)), escape="\\"),
-           Customer.code.like(_prefix(text.upper()), escape="\\")]
-    # searching by phone or credit code must not reveal them to who may not read them: the
-    # row condition of customer_contact.view, on the same customer row
-    contact = policy.scope(select(Customer.id), user, Customer,
-                           "customer_contact.view").whereclause
-    phone = normalize_phone(text)
-    if phone and len(phone) >= 3:
-        ors.append(and_(Customer.phone_normalized == phone, *_as_list(contact)))
-    code = normalize_credit_code(text)
-    if code:
-        ors.append(and_(Customer.credit_code_normalized == code, *_as_list(contact)))
-    return or_(*ors)
-
-
-def _as_list(condition: ColumnElement[bool] | None) -> list[ColumnElement[bool]]:
-    return [] if condition is None else [condition]
-
-
 @strawberry.input
 class ComplaintFilter:
     customer: strawberry.ID | None = None
@@ -220,10 +189,12 @@ class ComplaintFilter:
     handler: strawberry.ID | None = None
     registered_from: datetime | None = None
     registered_before: datetime | None = None
-    search: str | None = strawberry.field(default=None, description="Complaint number.")
+    search: str | None = strawberry.field(
+        default=None, description="Complaint number, or the customer's name or code (prefix), "
+        "or — where you may read contacts — their phone.")
 
 
-def complaint_conditions(f: ComplaintFilter | None) -> list:
+def complaint_conditions(info: Info, f: ComplaintFilter | None) -> list:
     if f is None:
         return []
     out: list = []
@@ -238,7 +209,7 @@ def complaint_conditions(f: ComplaintFilter | None) -> list:
     out += _between(Complaint.registered_at, f.registered_from, f.registered_before)
     text = _search_text(f.search)
     if text:
-        out.append(Complaint.number.like(_like(text), escape="\\"))
+        out.append(complaint_search(info.context.user, text))
     return out
 
 
@@ -356,7 +327,7 @@ class Query(ReportQueries, RotationQueries, ReceivablesQueries,
     def complaints(self, info: Info, first: int | None = None, after: str | None = None,
                    filter: ComplaintFilter | None = None,  # noqa: A002
                    order_by: TimeOrder | None = None) -> Connection[ComplaintNode]:
-        return paginate(info, Complaint, ComplaintNode, complaint_conditions(filter),
+        return paginate(info, Complaint, ComplaintNode, complaint_conditions(info, filter),
                         _time_order(order_by, Complaint.registered_at), first, after)
 
     @strawberry.field

@@ -14,11 +14,21 @@ No or bad credentials → 401 with a JSON error, recorded once in the audit log.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import orjson
 from cross_web import HTTPException
-from flask import Flask, Request, Response, current_app, g, jsonify, request
+from flask import (
+    Flask,
+    Request,
+    Response,
+    current_app,
+    g,
+    jsonify,
+    request,
+    send_from_directory,
+)
 from flask_login import current_user
 from flask_wtf.csrf import ValidationError, validate_csrf
 from strawberry.flask.views import GraphQLView
@@ -120,7 +130,39 @@ def _is_typename_probe(body: bytes) -> bool:
         for sel in selections)
 
 
+GRAPHIQL_STATIC = Path(__file__).parent / "static" / "graphiql"
+# strawberry's GraphiQL page loads these from a public CDN; development intranets often have no
+# internet, so the same files (vendored, see static/graphiql/LICENSES.txt) are served locally.
+# The page's SRI hashes still check them.
+LOCAL_ASSETS = {
+    "https://unpkg.com/react@18.2.0/umd/react.production.min.js": "react.production.min.js",
+    "https://unpkg.com/react-dom@18.2.0/umd/react-dom.production.min.js":
+        "react-dom.production.min.js",
+    "https://unpkg.com/js-cookie@3.0.5/dist/js.cookie.min.js": "js.cookie.min.js",
+    "https://unpkg.com/graphiql@3.8.3/graphiql.min.css": "graphiql.min.css",
+    "https://unpkg.com/@graphiql/plugin-explorer@1.0.2/dist/style.css": "plugin-explorer.css",
+    "https://unpkg.com/graphiql@3.8.3/graphiql.min.js": "graphiql.min.js",
+    "https://unpkg.com/@graphiql/plugin-explorer@1.0.2/dist/index.umd.js":
+        "plugin-explorer.umd.js",
+}
+
+
+def local_graphiql_html(html: str, prefix: str) -> str:
+    """strawberry's GraphiQL page with every CDN URL replaced by the local copy; refuses to
+    serve a page that still refers to a CDN (a strawberry upgrade changed the versions)."""
+    for remote, local in LOCAL_ASSETS.items():
+        html = html.replace(remote, f"{prefix}/{local}")
+    if "https://unpkg.com" in html or "cdn.jsdelivr" in html:
+        raise RuntimeError("GraphiQL refers to assets that are not vendored: update "
+                           "graphql_api/static/graphiql and LOCAL_ASSETS")
+    return html
+
+
 class PortalGraphQLView(GraphQLView):
+    @property
+    def graphql_ide_html(self) -> str:
+        return local_graphiql_html(super().graphql_ide_html, "/graphql/static")
+
     def dispatch_request(self) -> Any:
         config = current_app.config
         if request.method == "GET":
@@ -213,3 +255,10 @@ def register(app: Flask) -> None:
                                      multipart_uploads_enabled=False)
     csrf.exempt(view)  # tokens need no CSRF; cookie mutations are checked in limits.csrf_rule
     app.add_url_rule("/graphql", view_func=view, methods=["GET", "POST"])
+    if ide:
+        def graphiql_asset(name: str) -> Any:
+            if name not in set(LOCAL_ASSETS.values()):
+                return _refuse(404, "Not found.", "NOT_FOUND")
+            return send_from_directory(GRAPHIQL_STATIC, name, max_age=86400)
+
+        app.add_url_rule("/graphql/static/<name>", "graphiql_asset", graphiql_asset)

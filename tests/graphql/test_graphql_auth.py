@@ -169,6 +169,19 @@ class TestWithGraphiQL:
         resp = client.get("/graphql", headers={"Accept": "text/html"})
         assert resp.status_code == 200 and b"graphiql" in resp.data.lower()
 
+    def test_graphiql_assets_are_local_not_from_a_cdn(self, client) -> None:  # noqa: ANN001
+        """Issue 14: GraphiQL hangs on intranets when it loads from a public CDN."""
+        import re
+
+        html = client.get("/graphql", headers={"Accept": "text/html"}).get_data(as_text=True)
+        assert "unpkg.com" not in html and "jsdelivr" not in html
+        assets = re.findall(r'(?:src|href)="(/graphql/static/[^"]+)"', html)
+        assert len(assets) == 7
+        for url in assets:
+            resp = client.get(url)
+            assert resp.status_code == 200 and len(resp.data) > 500, url
+        assert client.get("/graphql/static/LICENSES.txt").status_code == 404
+
 
 INTROSPECT = "{ __schema { types { name } } }"
 
