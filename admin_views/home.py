@@ -229,6 +229,18 @@ def admin_sections(user: User) -> list[Section]:
                 for f in [r.record] if isinstance(f, ConfidentialFile)]
         sections.append(Section("secrecy", _l("30 天内到期的保密期"), rows,
                                 _l("30 天内没有到期的保密期。"), _u("file.index_view")))
+    if policy.can(user, "two_person.view"):
+        from admin_views.pending import KIND_LABELS
+
+        rows = [Row(f"{KIND_LABELS.get(p.kind, p.kind)} #{p.id}",
+                    gettext("有效至 %(at)s", at=_dt(r.due)),
+                    gettext("我的申请") if r.extra["mine"] else gettext("待确认"),
+                    "secondary" if r.extra["mine"] else "warning",
+                    _u("pendingaction.details_view", id=p.id),
+                    gettext("查看") if r.extra["mine"] else gettext("确认或拒绝"))
+                for r in worklist.pending_confirmations(db.session, user) for p in [r.record]]
+        sections.append(Section("pending", _l("待确认操作（双人确认）"), rows,
+                                _l("没有待确认的操作。"), _u("pendingaction.index_view")))
     problems = worklist.outbox_problems(db.session, user)
     if problems:
         labels = {"failed": gettext("发送失败，将重试"), "dead": gettext("已放弃发送")}

@@ -335,6 +335,18 @@ def secrecy_ending(session: Session, user: User, now: datetime | None = None
             for f in session.scalars(stmt)]
 
 
+def pending_confirmations(session: Session, user: User) -> list[WorkRow]:
+    """Two-person requests (R-ROLE-2) still waiting for a second administrator; the user's own
+    requests are marked (they may only withdraw them)."""
+    from portal.services import two_person
+
+    if not policy.can(user, "two_person.view"):
+        return []
+    stmt = two_person.pending_stmt(session, user).limit(LIMIT)
+    return [WorkRow(p, "waiting", p.expires_at, extra={"mine": p.requested_by_id == user.id})
+            for p in session.scalars(stmt)]
+
+
 def locked_accounts(session: Session, user: User, now: datetime | None = None) -> list[WorkRow]:
     """Accounts locked after failed logins (the system administrator may unlock them)."""
     if not policy.can(user, "user.change"):
@@ -399,5 +411,5 @@ def tick(session: Session, now: datetime | None = None) -> dict[str, int]:
 
 __all__ = ["WorkRow", "RotationView", "approvals_waiting", "complaints_by_deadline",
            "credit_reviews_due", "follow_ups_due_sql", "locked_accounts", "my_follow_ups",
-           "outbox_problems", "over_limit", "ownership_expiring", "past_due", "ownership_expiring_sql", "recent_denials", "rotation",
+           "outbox_problems", "over_limit", "pending_confirmations", "ownership_expiring", "past_due", "ownership_expiring_sql", "recent_denials", "rotation",
            "secrecy_ending", "tick", "unassigned_walk_ins", "void_cards"]
