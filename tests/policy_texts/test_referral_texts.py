@@ -63,3 +63,31 @@ def test_R_CUST_3_referral_through_graphql(session, world, api):  # noqa: ANN001
     session.expire_all()
     c = session.scalar(select(Customer).where(Customer.name == "接口老带新"))
     assert c.owner_id == world.sales1.id
+
+
+def test_R_CUST_3_an_expired_card_gives_no_claim(world, session):
+    """若B屬建檔無效期，則與B無關: an earlier reception more than 2 months old that led to no
+    deal does not beat the current owner."""
+    from datetime import UTC, datetime, timedelta
+
+    import pytest
+
+    from portal.services.errors import RuleViolation
+
+    t0 = datetime(2025, 3, 3, 2, 0, tzinfo=UTC)
+    with clock.frozen(t0):
+        rec = reception.register_reception(session, world.reception, {
+            "kind": "visit", "visitor_name": "孙先生", "visitor_phone": "13700006666",
+            "designated_staff_id": world.sales2.id})
+    with clock.frozen(t0 + timedelta(days=30)):  # sales1's own card is valid until day 90
+        c = customers.create_customer(session, world.sales1, {
+            "name": "孙先生", "phone": "13700007777"})
+    rec.customer_id = c.id  # the desk links the earlier record to the archive
+    session.commit()
+    with clock.frozen(t0 + timedelta(days=75)), pytest.raises(RuleViolation) as err:
+        customers.claim_customer(session, world.sales2, c.id)
+    assert err.value.rule in ("R-CUST-3", "R-CUST-2")
+    # within the 2 months the same record would have won (control)
+    assert customers.first_visit_at(session, c, world.sales2.id) is not None
+    session.expire_all()
+    assert session.get(Customer, c.id).owner_id == world.sales1.id
