@@ -91,3 +91,19 @@ def test_every_role_gets_work_lists_not_a_menu_hint(session, world, clients):  #
         html = resp.get_data(as_text=True)
         assert "请从上方菜单选择" not in html, role
         assert "data-section=" in html, role
+
+
+def test_home_in_english_for_an_english_reader(session, world, login):  # noqa: ANN001
+    import re as _re
+
+    _prospects(session, world)
+    c = login(world.sales1)
+    c.get("/lang/en")
+    with clock.frozen(NOW):
+        html = c.get("/admin/").get_data(as_text=True)
+    follow = _section(html, "follow_ups")
+    assert "My follow-ups (due today and overdue)" in follow and "2 days overdue" in follow
+    assert "Record follow-up" in follow or "Follow-up due" in follow
+    # outside the data (customer names), no Chinese in the work lists' own words
+    words = _re.sub(r"<a [^>]*>[^<]*</a>", "", follow)
+    assert not _re.search(r"[\u4e00-\u9fff]", _re.sub(r"<[^>]+>", " ", words)), words
