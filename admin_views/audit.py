@@ -44,6 +44,11 @@ class AuditEntryView(ScopedModelView):
         sqla_filters.DateTimeBetweenFilter(AuditEntry.at, _l("时间")),
     )
     column_choices = {"outcome": common.OUTCOME}
+    # R-AUD-3: before/after values masked by the reader's field visibility (one function)
+    column_formatters = {
+        "before": lambda v, c, m, n: audit_log.masked_snapshot(actor(), m.target_type, m.before),
+        "after": lambda v, c, m, n: audit_log.masked_snapshot(actor(), m.target_type, m.after)}
+    column_formatters_export = column_formatters
     column_labels = {"seq": _l("序号"), "at": _l("时间"), "actor_name": _l("操作人"),
                      "actor_id": _l("操作人编号"), "action": _l("操作"),
                      "target_type": _l("对象类型"), "target_id": _l("对象编号"),

@@ -289,6 +289,23 @@ def _audit_file_view(info: Info, f: ConfidentialFile) -> None:
     session.commit()
 
 
+def _audit_hidden_node(info: Info, model: type, pk: Any) -> None:
+    """``node(id)`` of a row outside the user's scope answers null like a missing id, and is
+    recorded as a denied attempt, as the portal's details page does (R-AUD-4)."""
+    from portal import audit
+
+    session = info.context.session
+    try:
+        ident = int(pk)
+    except (TypeError, ValueError):
+        return
+    if not -(2**31) <= ident < 2**31 or session.get(model, ident) is None:
+        return
+    audit.record(session, info.context.user, f"{policy.MODEL_AREA[model]}.view",
+                 (model.__name__, ident), outcome="denied", detail="graphql node: out of scope")
+    session.commit()
+
+
 # --- the root query ---------------------------------------------------------------------
 
 
@@ -303,7 +320,9 @@ class Query(ReportQueries, RotationQueries, ReceivablesQueries,
             return None
         model, cls = NODE_TYPES[parsed[0]]
         obj = info.context.loaders.get(model, parsed[1])
-        if obj is not None and model is ConfidentialFile:
+        if obj is None:
+            _audit_hidden_node(info, model, parsed[1])
+        elif model is ConfidentialFile:
             _audit_file_view(info, obj)
         return cls.from_model(obj) if obj is not None else None
 

@@ -41,6 +41,7 @@ DEFAULTS: dict[str, Any] = {
     "file.max_upload_mb": 10,
     "file.user_quota_mb": 500,
     "two_person.expiry_hours": 24,
+    "customer.duplicate_hits_per_hour": 20,
 }
 
 

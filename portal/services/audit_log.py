@@ -209,6 +209,26 @@ def _changes(reader: User, model: type | None, obj: Any, before: dict[str, Any] 
     return rows
 
 
+def masked_snapshot(reader: Any, target_type: str | None, text: str | None,
+                    obj: Any = None) -> str | None:
+    """R-AUD-3, the one masking function for an entry's before/after snapshot (JSON text):
+    every value of a column the reader may not read on the record (``policy.visible_fields``,
+    on ``obj`` when given, else on the model) becomes ``***``; secrets never leave. Used by the
+    log for people (field by field), the raw rows and their export, and GraphQL."""
+    data = _json(text)
+    if data is None:
+        return text if text is None else MASK
+    model = MODELS.get(target_type or "")
+    visible = policy.visible_fields(reader, model, obj) if model is not None else None
+    out = {}
+    for name, value in data.items():
+        if name in policy.NEVER_VISIBLE or name.endswith("_normalized"):
+            continue
+        hidden = visible is not None and name not in visible and _is_column(model, name)
+        out[name] = MASK if hidden else value
+    return json.dumps(out, ensure_ascii=False, sort_keys=True)
+
+
 def _is_column(model: type, name: str) -> bool:
     from sqlalchemy import inspect as sa_inspect
 

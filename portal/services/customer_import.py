@@ -304,14 +304,23 @@ def _row_data(session: Session, row: Mapping[str, str]) -> dict[str, Any]:
 
 
 def _check_rows(session: Session, actor: User, rows: Sequence[Mapping[str, str]],
-                lines: Sequence[int]) -> tuple[list[RowResult], list[dict[str, Any] | None]]:
+                lines: Sequence[int], hits: list[tuple[int, int, str]] | None = None,
+                ) -> tuple[list[RowResult], list[dict[str, Any] | None]]:
     """Judge every row without writing: the service's own validation and rules, plus
     duplicates among the file's earlier valid rows."""
     results: list[RowResult] = []
     prepared: list[dict[str, Any] | None] = []
     seen: dict[tuple[str, str], tuple[int, str]] = {}  # (key, value) → (line, credit code)
+    hits = hits if hits is not None else []
+    allowed = duplicate_hits_left(session, actor)
     for row, line in zip(rows, lines, strict=True):
         name = (row.get("name") or "").strip()[:200]
+        if len(hits) >= allowed:  # R-CUST-1: no faster than a person could type them
+            results.append(RowResult(line, STATUS_INVALID, name, N_(
+                "重卡 check limit reached: too many rows matched archives outside your scope; "
+                "try again later or ask your supervisor."), None))
+            prepared.append(None)
+            continue
         try:
             data = _row_data(session, row)
             customers.prepare_customer(session, actor, data)
@@ -322,7 +331,11 @@ def _check_rows(session: Session, actor: User, rows: Sequence[Mapping[str, str]]
         except DomainError as exc:
             existing = exc.params.get("existing_id") if exc.rule == "R-CUST-1" else None
             if existing is not None:
-                ref = f"{exc.params.get('code')} {exc.params.get('name')}"
+                if exc.params.get("outside_scope"):  # code only, and the hit is audited
+                    ref = str(exc.params.get("code"))
+                    hits.append((line, int(existing), ref))
+                else:
+                    ref = f"{exc.params.get('code')} {exc.params.get('name')}"
                 results.append(RowResult(line, STATUS_DUPLICATE, name, exc.translated(),
                                          exc.field, duplicate_of=ref))
             else:
@@ -357,9 +370,37 @@ def dry_run(session: Session, actor: User, upload: ImportFile) -> ImportReport:
     """Report what importing the file would do, row by row. Writes nothing."""
     if not policy.can(actor, "customer.import"):
         raise PermissionDenied("customer.import", Customer)
-    results, _ = _check_rows(session, actor, upload.rows, upload.lines)
+    hits: list[tuple[int, int, str]] = []
+    results, _ = _check_rows(session, actor, upload.rows, upload.lines, hits)
     session.rollback()  # nothing was written; make sure nothing could be
+    record_duplicate_hits(session, actor, hits)
     return ImportReport(results)
+
+
+def duplicate_hits_left(session: Session, actor: User) -> int:
+    """How many more archives outside the user's scope a bulk check may still match this hour
+    (R-CUST-1: bulk checks are rate-limited per user, setting
+    ``customer.duplicate_hits_per_hour``)."""
+    from datetime import timedelta
+
+    from sqlalchemy import func
+
+    from models.audit import AuditEntry
+    from portal import clock, settings
+
+    limit = int(settings.get(session, "customer.duplicate_hits_per_hour"))
+    used = session.scalar(select(func.count()).select_from(AuditEntry).where(
+        AuditEntry.actor_id == actor.id, AuditEntry.action == "customer.duplicate_hit",
+        AuditEntry.at >= clock.now() - timedelta(hours=1))) or 0
+    return max(0, limit - int(used))
+
+
+def record_duplicate_hits(session: Session, actor: User,
+                          hits: Sequence[tuple[int, int, str]]) -> None:
+    """One audit entry per archive outside the user's scope that a bulk check matched."""
+    for line, customer_id, code in hits:
+        audit.record(session, actor, "customer.duplicate_hit", ("Customer", customer_id),
+                     outcome="denied", detail=f"R-CUST-1: import row {line} matched {code}")
 
 
 @verb
@@ -369,8 +410,15 @@ def import_rows(session: Session, actor: User, upload: ImportFile,
     ``valid_only``; then the valid rows are created, all in one transaction."""
     if not policy.can(actor, "customer.import"):
         raise PermissionDenied("customer.import", Customer)
-    results, prepared = _check_rows(session, actor, upload.rows, upload.lines)
+    hits: list[tuple[int, int, str]] = []
+    results, prepared = _check_rows(session, actor, upload.rows, upload.lines, hits)
     problems = sum(1 for r in results if r.status != STATUS_CREATED)
+    if hits and problems and not valid_only:  # the refusal rolls back: keep the hits
+        session.rollback()
+        record_duplicate_hits(session, actor, hits)
+        session.commit()
+    elif hits:
+        record_duplicate_hits(session, actor, hits)
     if problems and not valid_only:
         raise ValidationFailed(
             N_("%(count)s rows of the file have problems; nothing was imported. Fix the file "

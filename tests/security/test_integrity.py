@@ -10,7 +10,7 @@ from sqlalchemy import select
 from models import AuditEntry
 from portal.services import users
 from tests.factories import PASSWORD
-from tests.graphql.conftest import make_token
+from tests.graphql.conftest import api, make_token  # noqa: F401 - ``api`` fixture
 
 Q = "{ me { user { username } } }"
 
@@ -90,3 +90,17 @@ def test_R_AUTH_language_switch_ignores_crafted_referer(world, client):  # noqa:
     assert "evil" not in resp.headers["Location"]
     resp = client.get("/lang/en", headers={"Referer": "http://localhost/admin/customer/"})
     assert resp.headers["Location"].endswith("/admin/customer/")
+
+
+# ------------------------------------------------------------------ (7) node() refusals
+
+
+def test_R_AUD_4_graphql_node_out_of_scope_leaves_one_denied_entry(  # noqa: ANN201
+        world, session, api, unchanged):  # noqa: ANN001, F811
+    theirs = world.customers["sales4"][0]
+    call = api(world.sales1)
+    with unchanged(denied=1, exclude=frozenset({"api_tokens"})):
+        out = call(f'{{ node(id: "Customer:{theirs.id}") {{ id }} }}')
+        assert out["data"]["node"] is None
+    with unchanged(denied=0, exclude=frozenset({"api_tokens"})):  # missing: nothing to record
+        assert call('{ node(id: "Customer:987654") { id } }')["data"]["node"] is None

@@ -95,7 +95,7 @@ def prepare_customer(session: Session, actor: User, data: Mapping[str, Any], *,
     if owner_by_rule is _UNSET and not policy.can(actor, "customer.add", target):
         raise PermissionDenied("customer.add", Customer)
     _refuse_duplicate(session, values["name"], values.get("phone"), values.get("credit_code"),
-                      kind=values.get("kind"))
+                      kind=values.get("kind"), actor=actor)
     values.update(owner_id=owner_id, branch_id=branch.id, department_id=branch.department_id)
     return values, note
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from models.customer import Customer
+from portal import policy
 from portal.normalize import normalize_credit_code, normalize_name, normalize_phone
 from portal.services import identity
 from portal.services.errors import N_, RuleViolation
@@ -69,10 +71,21 @@ def find_duplicates(session: Session, name: str | None, phone: str | None = None
 
 def _refuse_duplicate(session: Session, name: str | None, phone: str | None,
                       credit_code: str | None, exclude_id: int | None = None,
-                      kind: str | None = None) -> None:
+                      kind: str | None = None, actor: Any = None) -> None:
+    """R-CUST-1 重卡: refuse with a pointer to the existing archive. An archive outside the
+    actor's scope is named by its code only (never its name or owner) and the hit is audited
+    (the refusal's denied entry names it)."""
     matches = _duplicate_matches(session, name, phone, credit_code, exclude_id, kind)
     if matches:
         first = matches[0]
+        if actor is not None and not policy.can(actor, "customer.view", first.customer):
+            raise RuleViolation(
+                N_("重卡: an archive with the same %(key)s already exists: %(code)s (outside "
+                   "your scope). The earlier registration wins; ask your supervisor."),
+                rule="R-CUST-1", field=first.field, key=first.field, code=first.customer.code,
+                existing_id=first.customer.id, outside_scope=True,
+                audit_action="customer.duplicate_hit",
+                audit_target=("Customer", first.customer.id))
         raise RuleViolation(
             N_("重卡: an archive with the same %(key)s already exists: %(code)s %(name)s. "
                "The earlier registration wins; ask your supervisor if it should be yours."),

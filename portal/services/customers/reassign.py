@@ -128,7 +128,10 @@ def claim_customer(session: Session, actor: User, customer_id: int) -> Customer:
         raise RuleViolation(
             N_("The archive %(code)s %(name)s is owned and its registration is still valid; "
                "it cannot be claimed (首访原则: the earlier reception owns it)."),
-            rule="R-CUST-3", field="customer_id", code=customer.code, name=customer.name)
+            rule="R-CUST-3", field="customer_id", code=customer.code,
+            # R-CUST-1: a customer the claimant may not see is named by its code only
+            name=customer.name if policy.can(actor, "customer.view", customer) else "",
+            audit_action="customer.claim", audit_target=customer)
     _change_owner(session, actor, customer, actor.id, f"claim [{ground}]", now=now,
                   action="customer.claim")
     return customer

@@ -68,7 +68,8 @@ def update_customer(session: Session, actor: User, customer_id: int, data: Mappi
     _check_special(kind, changed.get("special_category", customer.special_category))
     if {"name", "phone", "credit_code"} & set(changed):
         _refuse_duplicate(session, changed.get("name"), changed.get("phone"),
-                          changed.get("credit_code"), exclude_id=customer.id, kind=kind)
+                          changed.get("credit_code"), exclude_id=customer.id, kind=kind,
+                          actor=actor)
     now = clock.now()
     before = {k: getattr(customer, k) for k in changed}
     for key, value in changed.items():
