@@ -289,7 +289,7 @@ def _audit_file_view(info: Info, f: ConfidentialFile) -> None:
     session.commit()
 
 
-def _audit_hidden_node(info: Info, model: type, pk: Any) -> None:
+def _audit_hidden_node(info: Info, model: type, pk: object) -> None:
     """``node(id)`` of a row outside the user's scope answers null like a missing id, and is
     recorded as a denied attempt, as the portal's details page does (R-AUD-4)."""
     from portal import audit
