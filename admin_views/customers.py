@@ -3,7 +3,6 @@ reassign / follow-up actions. Writes go to ``portal.services.customers``."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from flask import abort, flash, redirect, request
@@ -12,7 +11,7 @@ from flask_admin.actions import action
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, select
 from wtforms import (
     BooleanField,
     DecimalField,
@@ -25,9 +24,10 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from admin_views import common, display
 from admin_views.base import ScopedModelView, actor, add_view, record_denied, service
-from models import Branch, Customer, FollowUp, User
-from portal import clock, policy
+from models import Branch, Customer, User
+from portal import policy
 from portal.extensions import db
+from portal.services import customers as customer_rules
 from portal.services.errors import DomainError, NotFound, PermissionDenied
 
 SERVICES = "portal.services.customers"
@@ -39,27 +39,14 @@ def _mine(user: Any) -> Any:
 
 
 def _follow_up_due(user: Any) -> Any:
-    """Open customers whose next follow-up is due: the latest follow-up's due date has
-    passed, or none was recorded within the first-follow-up window (R-CUST-4)."""
-    from portal import settings
-
-    now = clock.now()
-    first_days = settings.get(db.session, "customer.first_follow_up_days")
-    latest_due = (select(FollowUp.next_due_at).where(FollowUp.customer_id == Customer.id)
-                  .order_by(FollowUp.happened_at.desc()).limit(1).scalar_subquery())
-    has_any = select(FollowUp.id).where(FollowUp.customer_id == Customer.id).exists()
-    return and_(Customer.status.in_(("prospect", "active")),
-                or_(latest_due <= now,
-                    and_(~has_any, Customer.registered_at <= now - timedelta(days=first_days))))
+    """待回访客户: the service's predicate (R-CUST-4, counted from the owner-change baseline)."""
+    return customer_rules.follow_up_due_sql(db.session)
 
 
 def _void(user: Any) -> Any:
-    """废卡 or ownership expired without a deal (R-CUST-2, R-CUST-4): may be reassigned."""
-    now = clock.now()
-    return or_(Customer.status == "void",
-               and_(Customer.status == "prospect", Customer.deal_at.is_(None),
-                    Customer.ownership_expires_at.is_not(None),
-                    Customer.ownership_expires_at < now))
+    """废卡 / 可重新分配: the service's predicate — void derived from the follow-up cadence
+    (R-CUST-4, never the stored status) or ownership expired (R-CUST-2)."""
+    return customer_rules.void_or_expired_sql(db.session)
 
 
 class ReassignForm(FlaskForm):

@@ -50,12 +50,15 @@ from portal.services.customers.derived import (
     claimable_sql,
     effective_status,
     follow_up_due,
+    follow_up_due_sql,
+    is_follow_up_due,
     is_void,
     is_void_sql,
     ownership_expired,
     ownership_expired_sql,
     service_lapsed,
     service_lapsed_sql,
+    void_or_expired_sql,
 )
 from portal.services.customers.duplicates import DuplicateMatch, find_duplicates
 from portal.services.customers.owners import _change_owner, first_visit_at
@@ -107,6 +110,8 @@ __all__ = [
     "find_duplicates",
     "first_visit_at",
     "follow_up_due",
+    "follow_up_due_sql",
+    "is_follow_up_due",
     "is_void",
     "is_void_sql",
     "last_service",
@@ -122,6 +127,7 @@ __all__ = [
     "redistribute_on_departure",
     "service_lapsed",
     "service_lapsed_sql",
+    "void_or_expired_sql",
     "tick",
     "update_customer",
 ]

@@ -151,9 +151,9 @@ def _open_owned_sql() -> ColumnElement[bool]:
                 Customer.status != CustomerStatus.CLOSED.value)
 
 
-def is_void_sql(session: Session, now: datetime | None = None) -> ColumnElement[bool]:
-    """SQL twin of ``is_void`` for filters and counts (``select(Customer).where(...)``)."""
-    now = now or clock.now()
+def _deadline_passed_sql(session: Session, now: datetime) -> ColumnElement[bool]:
+    """SQL twin of ``now > follow_up_due(customer)``: the deadline in force for the current
+    owner (counted from the owner-change baseline, R-CUST-4) has passed."""
     baseline = _baseline_sql()
     since = and_(FollowUp.customer_id == Customer.id, FollowUp.happened_at >= baseline)
     order = (FollowUp.happened_at.desc(), FollowUp.id.desc())
@@ -164,12 +164,35 @@ def is_void_sql(session: Session, now: datetime | None = None) -> ColumnElement[
     any_since = exists(select(FollowUp.id).where(since).correlate(Customer))
     first = _setting_days(session, "customer.first_follow_up_days")
     interval = _setting_days(session, "customer.follow_up_interval_days")
-    return and_(
-        _open_owned_sql(), Customer.deal_at.is_(None),
-        Customer.status == CustomerStatus.PROSPECT.value,
-        or_(and_(~any_since, baseline < _ts(now - first)),
-            and_(any_since, latest_due.is_not(None), latest_due < _ts(now)),
-            and_(any_since, latest_due.is_(None), latest_at < _ts(now - interval))))
+    return or_(and_(~any_since, baseline < _ts(now - first)),
+               and_(any_since, latest_due.is_not(None), latest_due < _ts(now)),
+               and_(any_since, latest_due.is_(None), latest_at < _ts(now - interval)))
+
+
+def is_void_sql(session: Session, now: datetime | None = None) -> ColumnElement[bool]:
+    """SQL twin of ``is_void`` for filters and counts (``select(Customer).where(...)``)."""
+    now = now or clock.now()
+    return and_(_open_owned_sql(), Customer.deal_at.is_(None),
+                Customer.status == CustomerStatus.PROSPECT.value,
+                _deadline_passed_sql(session, now))
+
+
+FOLLOW_UP_STATUSES = (CustomerStatus.PROSPECT.value, CustomerStatus.ACTIVE.value)
+
+
+def is_follow_up_due(customer: Customer, now: datetime | None = None) -> bool:
+    """待回访 (R-CUST-4): an open, owned prospect or active customer whose follow-up deadline
+    in force for the current owner has passed."""
+    now = now or clock.now()
+    return _open_owned(customer) and customer.status in FOLLOW_UP_STATUSES \
+        and now > follow_up_due(customer)
+
+
+def follow_up_due_sql(session: Session, now: datetime | None = None) -> ColumnElement[bool]:
+    """SQL twin of ``is_follow_up_due`` (the 待回访客户 list preset)."""
+    now = now or clock.now()
+    return and_(_open_owned_sql(), Customer.status.in_(FOLLOW_UP_STATUSES),
+                _deadline_passed_sql(session, now))
 
 
 def ownership_expired_sql(session: Session, now: datetime | None = None) -> ColumnElement[bool]:
@@ -187,6 +210,13 @@ def service_lapsed_sql(session: Session, now: datetime | None = None) -> ColumnE
     return and_(_open_owned_sql(),
                 func.coalesce(Customer.last_service_at, Customer.registered_at) < cutoff,
                 _baseline_sql() < cutoff)
+
+
+def void_or_expired_sql(session: Session, now: datetime | None = None) -> ColumnElement[bool]:
+    """废卡 / 可重新分配: void (R-CUST-4) or ownership expired without a deal (R-CUST-2) — the
+    archives a supervisor may hand to someone else (the home page's 废卡与建档过期 list)."""
+    now = now or clock.now()
+    return or_(is_void_sql(session, now), ownership_expired_sql(session, now))
 
 
 def claimable_sql(session: Session, now: datetime | None = None) -> ColumnElement[bool]:
