@@ -87,18 +87,25 @@ _INT32 = (-(2**31), 2**31 - 1)
 
 
 def _column_kind(column: Any) -> type | None:
+    """The Python type of a column; a TypeDecorator (UTCDateTime) reports ``object`` itself,
+    so ask the type it wraps."""
+    sql_type = getattr(column.type, "impl_instance", column.type)
     try:
-        return column.type.python_type
+        return sql_type.python_type
     except (NotImplementedError, AttributeError):
         return None
 
 
 def _plain_value_fits(tag: str, kind: type | None, value: Any) -> bool:
     """A ``["v", value]`` part: null, a short string for a text column, an int32 for an
-    integer column."""
-    if tag != "v" or kind in (datetime, date):
+    integer column. A null sort value (e.g. a customer never registered) fits any column."""
+    if tag != "v":
         return False
-    return value is None or (kind is str and isinstance(value, str) and len(value) <= 1000) \
+    if value is None:
+        return True
+    if kind in (datetime, date):
+        return False
+    return (kind is str and isinstance(value, str) and len(value) <= 1000) \
         or (kind is int and type(value) is int and _INT32[0] <= value <= _INT32[1])
 
 
