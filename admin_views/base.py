@@ -27,10 +27,12 @@ from datetime import date
 from typing import Any
 
 from flask import abort, has_request_context, redirect, request, url_for
+from flask_admin import tools
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.ajax import create_ajax_loader
 from flask_admin.helpers import get_redirect_target
 from flask_admin.model.helpers import get_mdict_item_or_list
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, Integer, false, func, inspect, select
 from sqlalchemy.orm import Query
 from sqlalchemy.sql import operators
@@ -381,6 +383,9 @@ class ScopedModelView(FieldsMixin, FormsMixin, ExportMixin, ModelView):
         except (TypeError, ValueError):
             return None
         text = str(raw)
+        if "." in text:  # Flask-Admin escapes "." in text ids as ".." (tools.escape)
+            decoded = tools.iterdecode(text)
+            text = decoded[0] if len(decoded) == 1 else text
         return text if 0 < len(text) <= 200 else None
 
     def get_one(self, id: Any) -> Any:  # noqa: A002 - Flask-Admin's signature
@@ -426,6 +431,8 @@ class ScopedModelView(FieldsMixin, FormsMixin, ExportMixin, ModelView):
         return rows, refused
 
     def _create_ajax_loader(self, name: str, options: dict[str, Any]) -> Any:
+        # Flask-Admin's default placeholder reads "请选择模型" ("Please select model").
+        options = {"placeholder": _l("输入名称搜索…"), **options}
         loader = create_ajax_loader(self.model, db, name, name, options)
         return ScopedAjaxLoader(name, db, loader.model, **options)
 

@@ -15,7 +15,9 @@ from admin_views import common, display
 from admin_views.base import ScopedModelView, actor, add_view, service
 from admin_views.workflow import Operation, WorkflowMixin
 from models import Complaint, Department, User
-from portal import clock
+from portal import clock, policy
+from portal.extensions import db
+from portal.services import complaints as complaint_service
 
 SERVICES = "portal.services.complaints"
 ESCALATION = "portal.services.complaint_escalation"
@@ -112,6 +114,7 @@ class ComplaintView(WorkflowMixin, ScopedModelView):
                       "cause": common.COMPLAINT_CAUSE, "severity": common.SEVERITY,
                       "status": common.COMPLAINT_STATUS}
     column_formatters = {
+        "number": display.details_link,
         "status": display.choice_badge(common.COMPLAINT_STATUS, display.COMPLAINT_STATUS_TONES),
         "deadline_at": display.complaint_deadline,
     }
@@ -134,13 +137,19 @@ class ComplaintView(WorkflowMixin, ScopedModelView):
     create_service = f"{SERVICES}:register_complaint"
     operations = (
         _op("assign", _l("分派"), "assign",
-            {"handler_id": IntegerField(_l("处理人编号"), validators=[DataRequired()])}),
+            {"handler_id": SelectField(_l("处理人"), coerce=int, validators=[DataRequired()],
+                                       render_kw={"data-role": "select2"})}),
         _op("start_investigation", _l("开始调查"), "handle"),
         _op("propose_resolution", _l("提出处理方案"), "handle",
             {"resolution": TextAreaField(_l("处理方案"), validators=[DataRequired()]),
              "compensation_amount": DecimalField(_l("赔偿 / 补偿"), default=0,
                                                  validators=[Optional(), NumberRange(min=0)])}),
-        _op("approve", _l("批准方案"), "approve", tone="success"),
+        _op("approve", _l("批准方案"), "approve",
+            {"note": TextAreaField(_l("审批意见"), validators=[Optional()])}, tone="success"),
+        Operation("return_resolution", _l("退回重新调查"), "complaint.approve",
+                  f"{SERVICES}:approve",
+                  {"note": TextAreaField(_l("退回原因"), validators=[DataRequired()])},
+                  {"accept": False}, "warning"),
         _op("reply", _l("答复客户"), "handle"),
         _op("close", _l("结案"), "close",
             {"satisfaction": SelectField(_l("满意度回访"), coerce=int,
@@ -180,12 +189,49 @@ class ComplaintView(WorkflowMixin, ScopedModelView):
     endpoint_verbs = {"workflow_view": tuple(sorted({o.action for o in operations}))}
     presets = {"open": (_l("处理中的投诉"), _open), "overdue": (_l("超时投诉"), _overdue)}
 
+    def prepare_form(self, o: Operation, form: Any, obj: Any) -> None:
+        if o.name == "assign":
+            form.handler_id.choices = [
+                (u.id, display.person_label(u))
+                for u in complaint_service.handler_candidates(db.session, obj)]
+
+    decision_columns = ("customer", "type", "severity", "major_reason", "description",
+                        "accused_user", "handler", "deadline_at", "resolution",
+                        "compensation_amount", "status")
+    step_labels = dict(common.COMPLAINT_STATUS)
+
+    def extra_context(self, obj: Any) -> list[tuple[Any, Any]]:
+        """Who proposed the resolution being decided."""
+        from portal.services import timeline
+
+        proposed = [e for e in timeline.complaint_events(db.session, obj)
+                    if e.step == "proposed" and e.actor is not None]
+        if obj.status == "proposed" and proposed:
+            return [(_l("方案提出人"), display.person_label(proposed[-1].actor))]
+        return []
+
+    def available_ops(self, obj: Any) -> list[Operation]:
+        """Approving needs every approval the resolution calls for (major: the general
+        manager, R-COMP-3; compensation above the threshold, R-COMP-10): no button that
+        would only answer 403."""
+        ops = super().available_ops(obj)
+        if any(o.action == "complaint.approve" for o in ops):
+            needed = complaint_service.approval_actions(db.session, obj)
+            if not all(policy.can(actor(), a, obj) for a in needed):
+                ops = [o for o in ops if o.action != "complaint.approve"]
+        return ops
+
     def allowed_transitions(self, obj: Any) -> set[str] | None:
         fn = service(f"{SERVICES}:allowed_operations")
         if fn is None:
             return None
         result = fn(obj)
-        return {str(getattr(r, "value", r)) for r in result} if result is not None else None
+        if result is None:
+            return None
+        allowed = {str(getattr(r, "value", r)) for r in result}
+        if "approve" in allowed:  # the approver may also send the resolution back
+            allowed.add("return_resolution")
+        return allowed
 
 
 def register(admin: Any) -> None:

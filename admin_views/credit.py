@@ -125,6 +125,31 @@ class CreditLineView(WorkflowMixin, _CustomerChildView):
                       "workflow_view": ("credit.review", "credit.approve")}
     presets = {"pending": (_l("待审核 / 审批的授信"), _pending)}
 
+    decision_columns = ("customer", "kind", "limit_amount", "term_days", "collateral_value",
+                        "is_raise", "raise_reason", "proposed_by", "proposed_at", "reviewed_by",
+                        "status")
+    step_labels = {"propose": _l("提出"), "review": _l("审核通过"), "approve": _l("批准"),
+                   "reject": _l("驳回")}
+
+    def extra_context(self, obj: Any) -> list[tuple[Any, Any]]:
+        """The evaluation the caps come from (R-CRED-4): rating and its reasons, the monthly
+        amount the limit may not exceed, the collateral evaluated."""
+        from portal.services import credit as credit_service
+
+        ev = obj.evaluation or credit_service.latest_evaluation(db.session, obj.customer_id)
+        if ev is None:
+            return [(_l("信用等级"), _l("无信用评定"))]
+        rows: list[tuple[Any, Any]] = [
+            (_l("信用等级"), display.badge(ev.rating, {"A": "success", "B": "warning",
+                                                     "C": "danger"}.get(ev.rating, "light"))),
+            (_l("评定理由"), ev.rating_reason),
+            (_l("额度上限依据（月均发货与回款较小者）"),
+             display.money(credit_service.monthly_amount(ev))),
+        ]
+        if ev.collateral_value:
+            rows.append((_l("评定的抵押担保"), display.money(ev.collateral_value)))
+        return rows
+
     def allowed_transitions(self, obj: Any) -> set[str] | None:
         if obj.status == "proposed":
             return {"review_accept", "review_reject"}

@@ -23,7 +23,15 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from admin_views import common, display
-from admin_views.base import ScopedModelView, actor, add_view, record_denied, service
+from admin_views.base import (
+    MASK,
+    ScopedModelView,
+    actor,
+    add_view,
+    company_time,
+    record_denied,
+    service,
+)
 from models import Branch, Customer, User
 from portal import policy
 from portal.extensions import db
@@ -57,6 +65,8 @@ class ReassignForm(FlaskForm):
 class FollowUpForm(FlaskForm):
     kind = SelectField(_l("方式"), choices=common.FOLLOW_UP_KIND, validators=[DataRequired()])
     notes = TextAreaField(_l("备注"), validators=[Optional(), Length(max=2000)])
+    intent = SelectField(_l("意向级别"), choices=[("", _l("（不变）")), *common.INTENT],
+                         validators=[Optional()])
 
 
 class ContactForm(FlaskForm):
@@ -144,6 +154,7 @@ class CustomerView(ScopedModelView):
     column_choices = {"kind": common.CUSTOMER_KIND, "source": common.CUSTOMER_SOURCE,
                       "intent": common.INTENT, "status": common.CUSTOMER_STATUS}
     column_formatters = {
+        "name": display.details_link,
         "status": display.customer_status(common.CUSTOMER_STATUS),
         "intent": display.choice_badge(common.INTENT, display.INTENT_TONES),
         "ownership_expires_at": display.ownership_validity,
@@ -216,12 +227,63 @@ class CustomerView(ScopedModelView):
                     links.append((self.get_url(f".{endpoint}", id=model.id), page[2]))
             kwargs["action_links"] = links
             kwargs["follow_up_kinds"] = dict(common.FOLLOW_UP_KIND)
+            kwargs["header_rows"] = self.header_rows(model)
+            kwargs["related"] = self.related_records(model)
+            kwargs["complaint_status_labels"] = dict(common.COMPLAINT_STATUS)
+            kwargs["line_status_labels"] = dict(common.LINE_STATUS)
+            kwargs["money"] = display.money
         return super().render(template, **kwargs)
+
+    def header_rows(self, model: Customer) -> list[tuple[Any, Any]]:
+        """The customer page's header card: status, owner, validity, intent, importance,
+        balance and limit (each only when visible to the user, empty ones left out)."""
+        formatters = self.column_formatters
+        rows: list[tuple[Any, Any]] = []
+        for name in ("status", "intent", "importance", "owner", "branch",
+                     "ownership_expires_at", "outstanding_balance"):
+            if not self.row_field_visible(model, name):
+                continue
+            if name == "owner":
+                value: Any = display.person_label(model.owner) if model.owner else ""
+            else:
+                value = self._get_list_value(None, model, name, formatters,
+                                             self.column_type_formatters_detail)
+            if value not in (None, "", MASK):
+                rows.append((self.get_column_name(name), value))
+        if policy.can(actor(), "credit.view", model):
+            from portal.services import credit as credit_service
+
+            line = credit_service.line_in_force(db.session, model.id)
+            if line is not None:
+                rows.append((_l("信用额度"), display.money(line.limit_amount)))
+        return rows
+
+    def related_records(self, model: Customer) -> dict[str, list[Any]]:
+        """The tabs' records, each through the policy (what the user may see)."""
+        from models import Complaint, ConfidentialFile, CreditLine
+
+        user = actor()
+        found: dict[str, list[Any]] = {}
+        for key, related, order in (("complaints", Complaint, Complaint.registered_at),
+                                    ("credit_lines", CreditLine, CreditLine.proposed_at),
+                                    ("files", ConfidentialFile, ConfidentialFile.uploaded_at)):
+            if not policy.can(user, "view", related):
+                continue
+            stmt = policy.scope(select(related).where(related.customer_id == model.id), user,
+                                related, "view").order_by(order.desc()).limit(50)
+            found[key] = list(db.session.scalars(stmt))
+        return found
 
     def _form_page(self, form: Any, rows: list[Any], title: Any, submit: Any) -> Any:
         return self.render("admin/portal_form.html", form=form, rows=rows, title=title,
                            submit=submit, ids=",".join(self.selected_ids()),
-                           return_url=self.get_url(".index_view"))
+                           return_url=self._back_to(rows))
+
+    def _back_to(self, rows: list[Any]) -> str:
+        """After an action on one customer: back to that customer; on several: the list."""
+        if len(rows) == 1:
+            return self.get_url(".details_view", id=rows[0].id)
+        return self.get_url(".index_view")
 
     @expose("/follow-up/", methods=("GET", "POST"))
     def follow_up_view(self) -> Any:
@@ -232,8 +294,24 @@ class CustomerView(ScopedModelView):
         form = FollowUpForm()
         if request.method == "POST" and form.validate():
             fn = service(f"{SERVICES}:record_follow_up")
-            self.each_row(ids, "customer.follow_up", lambda row: fn(
-                db.session, actor(), row.id, form.kind.data, notes=form.notes.data or None))
+            update = service(f"{SERVICES}:update_customer")
+            intent = form.intent.data or None
+
+            def record(row: Any) -> None:
+                fn(db.session, actor(), row.id, form.kind.data, notes=form.notes.data or None)
+                if intent and intent != row.intent and update is not None:
+                    update(db.session, actor(), row.id, {"intent": intent})
+
+            if len(rows) == 1:
+                row = rows[0]
+                if self.guarded(lambda: record(row)):
+                    due = service(f"{SERVICES}:follow_up_due")
+                    db.session.refresh(row)
+                    flash(gettext("回访已记录。下次回访截止：%(due)s。",
+                                  due=company_time(due(row)) if due else "—"), "success")
+                    return redirect(self._back_to(rows))
+                return self._form_page(form, rows, _l("记录回访"), _l("保存"))
+            self.each_row(ids, "customer.follow_up", record)
             return redirect(self.get_url(".index_view"))
         return self._form_page(form, rows, _l("记录回访"), _l("保存"))
 
@@ -249,12 +327,15 @@ class CustomerView(ScopedModelView):
         for branch_id in sorted(branch_ids):
             stmt = policy.scope(policy.owner_candidates_stmt(branch_id), actor(), User)
             candidates += list(db.session.scalars(stmt))
-        form.new_owner.choices = [(u.id, str(u)) for u in candidates]
+        # people by name and branch; the current owner of a single archive is not offered
+        current = {rows[0].owner_id} if len(rows) == 1 else set()
+        form.new_owner.choices = [(u.id, display.person_label(u)) for u in candidates
+                                  if u.id not in current]
         if request.method == "POST" and form.validate():
             fn = service(f"{SERVICES}:reassign_owner")
             self.each_row(ids, "customer.reassign", lambda row: fn(
                 db.session, actor(), row.id, form.new_owner.data, form.reason.data))
-            return redirect(self.get_url(".index_view"))
+            return redirect(self._back_to(rows))
         return self._form_page(form, rows, _l("客户移交"), _l("移交"))
 
     # ------------------------------------------------------------ one-row pages (ROW_PAGES)

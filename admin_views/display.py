@@ -12,6 +12,7 @@ from flask import has_request_context, request
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
+from models import User
 from portal.extensions import db
 from portal.services import row_states
 
@@ -60,11 +61,23 @@ def badge(label: Any, tone: str, extra_class: str = "") -> Markup:
         tone, extra_class, label)
 
 
+def person_label(user: Any) -> str:
+    """A person as pickers and lists name them: full name and where they work."""
+    if user is None:
+        return ""
+    place = getattr(user, "branch", None) or getattr(user, "department", None)
+    return f"{user.full_name} · {place.name}" if place is not None else user.full_name
+
+
 def _fmt_money(view: Any, value: Any, name: Any = None) -> Markup:
     return money(value)
 
 
-TYPE_FORMATTERS: dict[type, Callable[..., Any]] = {Decimal: _fmt_money}
+def _fmt_person(view: Any, value: Any, name: Any = None) -> str:
+    return person_label(value)
+
+
+TYPE_FORMATTERS: dict[type, Callable[..., Any]] = {Decimal: _fmt_money, User: _fmt_person}
 
 
 def choice_badge(choices: Iterable[tuple[Any, Any]], tones: dict[str, str]
@@ -150,3 +163,12 @@ def complaint_deadline(view: Any, context: Any, model: Any, name: str) -> Any:
     return Markup('<span class="portal-date text-{} font-weight-bold">{}</span> {}').format(
         STATE_TONES[state], company_time(value),
         badge(STATE_LABELS[state], STATE_TONES[state], f"state-{state}"))
+
+
+def details_link(view: Any, context: Any, model: Any, name: str) -> Any:
+    """The record's name as a link to its page (one click to act)."""
+    value = getattr(model, name)
+    if value is None:
+        return ""
+    return Markup('<a href="{}">{}</a>').format(view.get_url(".details_view", id=model.id),
+                                               value)

@@ -11,6 +11,7 @@ from flask_admin.contrib.sqla.ajax import QueryAjaxModelLoader
 from flask_admin.contrib.sqla.form import AdminModelConverter
 from flask_admin.model import typefmt
 from flask_babel import format_datetime
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import Integer, inspect, or_
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.types import Unicode
@@ -50,6 +51,11 @@ EXPORT_TYPE_FORMATTERS.update({datetime: _fmt_datetime})
 class ScopedAjaxLoader(QueryAjaxModelLoader):
     """``form_ajax_refs`` lookups and the submitted ids both go through the policy."""
 
+    def format(self, model: Any) -> Any:
+        if model is not None and hasattr(model, "full_name"):  # people: name and branch
+            return getattr(model, self.pk), display.person_label(model)
+        return super().format(model)
+
     def get_query(self) -> Any:
         return policy.scope(db.session.query(self.model), actor(), self.model, "view")
 
@@ -74,6 +80,10 @@ class ScopedModelConverter(AdminModelConverter):
         if "query_factory" not in kwargs and not ajax:
             kwargs["query_factory"] = lambda: policy.scope(
                 db.session.query(remote_model), actor(), remote_model, "view")
+        if not multiple:  # WTForms 3.3 shows an empty blank label as its value "__None"
+            kwargs.setdefault("blank_text", _l("（不指定）"))
+        if hasattr(remote_model, "full_name"):  # people: name and branch, not the login
+            kwargs.setdefault("get_label", display.person_label)
         return super()._model_select_field(prop, multiple, remote_model, **kwargs)
 
 

@@ -29,7 +29,7 @@ from models import ConfidentialFile, CopyRequest, Customer, User
 from models.enums import Level
 from portal import clock, policy, settings
 from portal.extensions import db
-from portal.services import files
+from portal.services import files, timeline
 from portal.services.errors import DomainError, NotFound, PermissionDenied
 
 LEVEL_LABELS = dict(common.LEVEL)
@@ -284,6 +284,10 @@ class ConfidentialFileView(_FileActions, ScopedModelView):
         return self._page(form, f, _l("增加知悉人"), _l("加入"))
 
 
+COPY_STEPS = {"pending": _l("申请复制"), "approved": _l("批准"), "rejected": _l("驳回"),
+              "used": _l("已下载复制件")}
+
+
 class CopyRequestView(ScopedModelView):
     """复制审批: own requests, and those the user may decide. Approving does not show a
     token: the requester downloads the one-time copy from their request."""
@@ -337,11 +341,24 @@ class CopyRequestView(ScopedModelView):
                     and req.used_at is None:
                 links.append((self.get_url(".collect_view", id=req.id), _l("下载复制件")))
             kwargs["action_links"] = links
+            kwargs["timeline_events"] = timeline.copy_request_events(db.session, req)
+            kwargs["step_labels"] = COPY_STEPS
         return super().render(template, **kwargs)
 
-    def _page(self, form: Any, req: Any, title: Any, submit: Any) -> Any:
-        return self.render("admin/portal_form.html", form=form, rows=[req], title=title,
-                           submit=submit, ids=None,
+    def _page(self, form: Any, req: Any, title: Any, submit: Any, tone: str = "primary"
+              ) -> Any:
+        """A decision page: the request (file, requester, reason), the form, the timeline."""
+        rows = []
+        for name in ("file", "requested_by", "requested_at", "reason", "status"):
+            value = self._get_list_value(None, req, name, self.column_formatters,
+                                         self.column_type_formatters_detail)
+            if value not in (None, ""):
+                rows.append((self.get_column_name(name), value))
+        return self.render("admin/workflow_form.html", form=form, title=title,
+                           record_title=str(req), submit=submit, tone=tone,
+                           context_rows=rows, other_ops=[], version=None,
+                           events=timeline.copy_request_events(db.session, req),
+                           step_labels=COPY_STEPS,
                            return_url=self.get_url(".details_view", id=req.id))
 
     @expose("/decide/", methods=("GET", "POST"))
@@ -363,7 +380,8 @@ class CopyRequestView(ScopedModelView):
                       else gettext("已驳回。"), "success")
                 return redirect(self.get_url(".details_view", id=req.id))
         return self._page(form, req, _l("批准复制") if approve else _l("驳回复制"),
-                          _l("批准") if approve else _l("驳回"))
+                          _l("批准") if approve else _l("驳回"),
+                          "success" if approve else "danger")
 
     @expose("/collect/", methods=("GET", "POST"))
     def collect_view(self) -> Any:

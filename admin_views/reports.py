@@ -6,12 +6,14 @@ and the CSV export ``report.export``."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
 from flask import Response, abort, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
@@ -26,6 +28,9 @@ TABS = [("complaints", _l("客户投诉"), "reports.complaints"),
         ("credit", _l("授信使用"), "reports.credit"),
         ("over_limit", _l("超额度客户"), "reports.over_limit")]
 PERIODS = [("day", _l("按日")), ("week", _l("按周")), ("month", _l("按月"))]
+# Chinese-only words of the report service, translated on English pages (``localized``).
+REPORT_WORDS = (_l("客户投诉月度统计"), _l("来人来电统计"), _l("授信额度执行情况"),
+                _l("超额度客户（催收）"), _l("品质"), _l("是"), _l("未分配"))
 
 
 class ReportsView(BaseView):
@@ -132,3 +137,48 @@ class ReportsView(BaseView):
 def register(admin: Any) -> None:
     admin.add_view(ReportsView(name=_l("统计报表"), category=_l("报表"), endpoint="reports",
                                url="reports"))
+
+
+# ------------------------------------------------------------------ the reader's language
+_HAN = re.compile(r"[\u3400-\u9fff]")
+_LEADING_WORDS = re.compile(r"^([^\s\d—(]+)(.*)$", re.S)
+_PERIOD = re.compile(r"\((day|week|month)\)$")
+
+
+def localized(text: Any, zh: bool) -> Any:
+    """The service writes labels as "中文 / English" (its CSV keeps both): a page shows the
+    reader's half. A Chinese-only label (an enum word, a title) is translated in English."""
+    if not isinstance(text, str):
+        return text
+    if " / " in text and _HAN.search(text.split(" / ", 1)[0]):
+        left, right = text.split(" / ", 1)
+        return left if zh else right
+    if zh or not _HAN.search(text):
+        return text
+    match = _LEADING_WORDS.match(text)
+    if match is None:
+        return text
+    word, rest = match.groups()
+    translated = gettext(word)
+    return text if translated == word else translated + rest
+
+
+def localized_report(report: Any) -> Any:
+    """A copy of ``report`` with its labels, headers, enum words and chart titles in the
+    reader's language; data (customer names, branches) is left as it is."""
+    zh = str(get_locale()).startswith("zh")
+    tables = [reports.Table(localized(t.title, zh), [localized(h, zh) for h in t.header],
+                            [[localized(c, zh) if i == 0 or not isinstance(c, str) or
+                              c in ("是",) else c for i, c in enumerate(row)]
+                             for row in t.rows]) for t in report.tables]
+    charts = [reports.Chart(localized(c.title, zh), [(localized(k, zh), v) for k, v in c.items],
+                            c.unit) for c in report.charts]
+    title = _PERIOD.sub(lambda m: f"（{dict(PERIODS)[m.group(1)]}）", localized(report.title, zh))
+    return replace(report, title=title,
+                   figures=[(localized(k, zh), v) for k, v in report.figures],
+                   tables=tables, charts=charts)
+
+
+def chart_svg(chart: Any) -> str:
+    zh = str(get_locale()).startswith("zh")
+    return chart.svg().replace("无数据 / no data", localized("无数据 / no data", zh))

@@ -15,22 +15,20 @@ from sqlalchemy import select
 from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
-from admin_views import common
+from admin_views import common, vocabulary
 from admin_views.base import ScopedModelView, actor, add_view, service
 from models import Branch, Department, User
-from models.enums import Role
 from portal import policy
 from portal.extensions import db
 from portal.services import two_person
 from portal.services.errors import DomainError, PermissionDenied
 
 SERVICES = "portal.services.users"
-ROLE_CHOICES = [(r.value, f"{policy.ROLE_LABELS[r][1]} ({r.value})") for r in Role]
+ROLE_CHOICES = vocabulary.ROLE_CHOICES
 
 
 def _roles(view: Any, context: Any, model: User, name: str) -> str:
-    labels = {r.value: policy.ROLE_LABELS[r][1] for r in Role}
-    return "、".join(labels.get(r, r) for r in sorted(model.roles))
+    return "、".join(str(vocabulary.ROLE_LABELS.get(r, r)) for r in sorted(model.roles))
 
 
 class ReasonForm(FlaskForm):

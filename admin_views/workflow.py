@@ -12,8 +12,9 @@ from flask_admin import expose
 from flask_babel import gettext
 from flask_wtf import FlaskForm
 
-from admin_views.base import actor, service
+from admin_views.base import MASK, actor, service
 from portal import policy
+from portal.extensions import db
 
 
 @dataclass
@@ -41,6 +42,10 @@ class WorkflowMixin:
     the bases) and the workflow buttons to its details page."""
 
     operations: tuple[Operation, ...] = ()
+    # What a decision page shows of the record (details columns, formatted as in lists).
+    decision_columns: tuple[str, ...] = ()
+    # Timeline step → label (complaint statuses, credit approval steps, …).
+    step_labels: dict[str, Any] = {}
 
     def supports(self, endpoint: str) -> bool:
         if endpoint == "workflow_view":
@@ -50,7 +55,39 @@ class WorkflowMixin:
     def render(self: Any, template: str, **kwargs: Any) -> Any:
         if template == self.details_template and "model" in kwargs:
             kwargs["workflow_buttons"] = self.workflow_buttons(kwargs["model"])
+            kwargs["timeline_events"] = self.timeline_events(kwargs["model"])
+            kwargs["step_labels"] = dict(self.step_labels)
         return super().render(template, **kwargs)
+
+    def timeline_events(self: Any, obj: Any) -> list[Any] | None:
+        """The record's timeline, or None when the user may not see it."""
+        from portal.services import timeline
+
+        if not self.row_field_visible(obj, "events") and "events" in self._all_fields():
+            return None
+        return timeline.events_of(db.session, obj)
+
+    def _all_fields(self: Any) -> set[str]:
+        groups = policy.FIELD_GROUPS.get(self.model, {})
+        return set().union(*groups.values()) if groups else set()
+
+    def decision_context(self: Any, obj: Any) -> list[tuple[Any, Any]]:
+        """(label, value) rows of what is being decided, as the details page shows them,
+        empty values left out."""
+        rows = []
+        formatters = self.column_formatters_detail or self.column_formatters
+        for name in self.decision_columns:
+            if not self.row_field_visible(obj, name):
+                continue
+            value = self._get_list_value(None, obj, name, formatters,
+                                         self.column_type_formatters_detail)
+            if value in (None, "", MASK):
+                continue
+            rows.append((self.get_column_name(name), value))
+        return rows + self.extra_context(obj)
+
+    def extra_context(self: Any, obj: Any) -> list[tuple[Any, Any]]:
+        return []
 
     @expose("/workflow/", methods=("GET", "POST"))
     def workflow_view(self) -> Any:
@@ -73,6 +110,9 @@ class WorkflowMixin:
     def allowed_transitions(self, obj: Any) -> set[str] | None:
         return None
 
+    def prepare_form(self, o: Operation, form: Any, obj: Any) -> None:
+        """Fill per-record choices (e.g. the people a complaint may be assigned to)."""
+
     def workflow_buttons(self: Any, obj: Any) -> list[tuple[str, Any, str]]:
         return [(self.get_url(".workflow_view", id=obj.id, op=o.name), o.label, o.tone)
                 for o in self.available_ops(obj)]
@@ -86,6 +126,7 @@ class WorkflowMixin:
             abort(403) if not policy.can(actor(), o.action, obj) else abort(404)
         form_class = type("WorkflowForm", (FlaskForm,), dict(o.fields))
         form = form_class()
+        self.prepare_form(o, form, obj)
         if request.method == "POST" and form.validate():
             values = dict(o.fixed)
             values.update({k: form[k].data for k in o.fields})
@@ -93,10 +134,16 @@ class WorkflowMixin:
                 values["expected_version"] = _int(request.form.get("version"))
             fn = service(o.function)
             if self.run_service(lambda s, a: call_verb(fn, s, a, obj.id, values)):
-                flash(gettext("已保存。"), "success")
+                flash(gettext("已完成：%(action)s。", action=o.label), "success")
                 return redirect(self.get_url(".details_view", id=obj.id))
-        return self.render("admin/portal_form.html", form=form, rows=[obj], title=o.label,
-                           submit=o.label, ids=None, version=getattr(obj, "version", None),
+        others = [(self.get_url(".workflow_view", id=obj.id, op=other.name), other.label,
+                   other.tone) for other in self.available_ops(obj)
+                  if other.name != o.name and other.action == o.action]
+        return self.render("admin/workflow_form.html", form=form, title=o.label,
+                           record_title=str(obj), submit=o.label, tone=o.tone,
+                           context_rows=self.decision_context(obj), other_ops=others,
+                           events=self.timeline_events(obj), step_labels=dict(self.step_labels),
+                           version=getattr(obj, "version", None),
                            return_url=self.get_url(".details_view", id=obj.id))
 
 

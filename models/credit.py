@@ -117,7 +117,9 @@ class CreditLine(VersionedMixin, TimestampMixin, Base):
         back_populates="credit_line", order_by="CreditApproval.id")
 
     def __str__(self) -> str:
-        return f"{self.limit_amount} / {self.term_days}d ({self.status})"
+        """Language-neutral: the customer and the limit (the status is shown as a badge)."""
+        amount = f"¥{self.limit_amount:,.2f}" if self.limit_amount is not None else ""
+        return f"{self.customer} · {amount}" if self.customer is not None else amount
 
 
 class CreditApproval(Base):

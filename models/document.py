@@ -99,6 +99,11 @@ class CopyRequest(VersionedMixin, Base):
     requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
 
+    def __str__(self) -> str:
+        """No file title here (it may be classified): the number and the requester."""
+        who = self.requested_by.full_name if self.requested_by is not None else ""
+        return f"#{self.id} · {who}"
+
 
 class FileLevelChange(Base):
     """Reclassification, extension of the secrecy period, or automatic declassification."""

@@ -5,15 +5,46 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, current_app, g, jsonify, render_template, request
+from flask_babel import gettext
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, OperationalError
 
 from portal import audit
 from portal.extensions import db, login_manager
+from portal.services.errors import N_
 
 log = logging.getLogger(__name__)
+
+
+ERROR_TEXTS = {
+    403: (N_("You do not have permission to open this page"),
+          N_("Your role does not allow this page or action. If you need it for your work, "
+             "ask your supervisor or the system administrator.")),
+    404: (N_("Page not found"),
+          N_("The page or record does not exist, or it is not in your scope.")),
+    500: (N_("Something went wrong"),
+          N_("The error was logged. Try again; if it happens again, tell the system "
+             "administrator the request number below.")),
+}
+
+
+def error_page(code: int) -> str:
+    """403/404/500 in the portal's frame (menu, language, user) for a signed-in user, in their
+    language; the plain public page for anyone else (or if the frame itself fails)."""
+    heading, text = ERROR_TEXTS[code]
+    if current_user and current_user.is_authenticated:
+        try:
+            admin = current_app.extensions["admin"][0]
+            return admin.index_view.render("admin/error.html", code=code,
+                                           heading=gettext(heading), text=gettext(text),
+                                           request_id=g.get("request_id") if code == 500 else None)
+        except Exception:  # noqa: BLE001 - the error page must not fail itself
+            log.exception("portal error page failed; answering the plain one")
+            db.session.rollback()
+    return render_template("error.html", code=code, message=None, heading=gettext(heading),
+                           text=gettext(text))
 
 
 def request_id_from(header: str | None) -> str:
@@ -30,7 +61,6 @@ def request_id_from(header: str | None) -> str:
 def init_request_context(app: Flask) -> None:
     """Registered before every other hook: the request id and remote address exist before
     anything (login checks, idle timeouts, lockouts) can write an audit entry."""
-
     @app.before_request
     def _audit_context() -> None:
         g.request_id = request_id_from(request.headers.get("X-Request-Id"))
@@ -79,16 +109,23 @@ def init_app(app: Flask) -> None:
                                message="The form expired or did not come from this site. "
                                        "Reload the page and try again."), 400
 
+    @app.errorhandler(403)
+    def _forbidden(exc):  # noqa: ANN001, ANN202
+        if request.path.startswith("/graphql"):
+            return jsonify(errors=[{"message": "Forbidden."}]), 403
+        return error_page(403), 403
+
     @app.errorhandler(404)
     def _not_found(exc):  # noqa: ANN001, ANN202
         if request.path.startswith("/graphql"):
             return jsonify(errors=[{"message": "Not found."}]), 404
-        return render_template("error.html", code=404, message=None), 404
+        return error_page(404), 404
 
     @app.errorhandler(500)
     def _server_error(exc):  # noqa: ANN001, ANN202
         log.exception("unexpected error (request %s)", g.get("request_id"))
-        return render_template("error.html", code=500, message=None), 500
+        db.session.rollback()
+        return error_page(500), 500
 
     @app.context_processor
     def _user() -> dict:

@@ -142,12 +142,14 @@ def test_service_error_in_the_portal_follows_the_language(world, login, session)
     existing = world.customers["sales2"][0]
     c = login(world.sales1)
     page = c.post("/admin/customer/new/", data=_duplicate_form(world)).get_data(as_text=True)
-    assert f"重卡：已存在 phone 相同的客户档案：{existing.code}" in page
+    # the field is named by its label, not its identifier (issue 14)
+    assert f"重卡：已存在电话相同的客户档案：{existing.code}" in page
     assert "already exists" not in page
 
     c.get("/lang/en")
     page = c.post("/admin/customer/new/", data=_duplicate_form(world)).get_data(as_text=True)
-    assert f"重卡: an archive with the same phone already exists: {existing.code}" in page
+    assert f"重卡: an archive with the same phone number already exists: {existing.code}" \
+        in page
 
 
 CREATE = """mutation($input: CustomerInput!) { createCustomer(input: $input) {
@@ -164,13 +166,14 @@ def test_service_error_in_graphql_follows_the_users_language(world, session, cli
     body = api(CREATE, variables)
     [error] = body["data"]["createCustomer"]["errors"]
     assert error["rule"] == "R-CUST-1"
-    assert error["message"].startswith("重卡：已存在 phone 相同的客户档案")
+    assert error["message"].startswith("重卡：已存在电话相同的客户档案")
 
     world.sales1.language = "en"
     session.commit()
     body = api(CREATE, variables)
     [error] = body["data"]["createCustomer"]["errors"]
-    assert error["message"].startswith("重卡: an archive with the same phone already exists")
+    assert error["message"].startswith(
+        "重卡: an archive with the same phone number already exists")
 
 
 def test_password_page_errors_follow_the_language(world, login) -> None:

@@ -136,6 +136,14 @@ def allowed_operations(complaint: Complaint) -> set[str]:
     return ops
 
 
+def handler_candidates(session: Session, complaint: Complaint) -> list[User]:
+    """Whom the complaint may be assigned to: active, present staff the policy lets handle it,
+    never the staff member complained about (R-COMP-5) nor its current handler."""
+    excluded = {complaint.accused_user_id, complaint.handler_id}
+    return [u for u in policy.users_with(session, "complaint.handle", complaint)
+            if u.id not in excluded and not u.on_leave]
+
+
 def is_open(complaint: Complaint) -> bool:
     return complaint.status in OPEN_STATUSES
 
@@ -391,7 +399,7 @@ def assign(session: Session, actor: User, complaint_id: int, handler_id: int,
     c.handler_id = handler.id
     if not policy.can(handler, "complaint.handle", c):
         raise ValidationFailed(N_("%(user)s cannot handle complaints."), field="handler_id",
-                               user=handler.username)
+                               user=handler.full_name)
     return _advance(session, actor, c, S.ASSIGNED.value, note, before=before,
                     action="complaint.assign", users=[handler.id, previous],
                     message=N_("Complaint %(number)s was assigned to %(handler)s."),

@@ -18,6 +18,15 @@ class Term(str):
     __slots__ = ()
 
 
+# Parameters that name a field (``key="phone"``) are shown as the field's label in the
+# reader's language, never as the identifier ("已存在 电话 相同的客户档案").
+FIELD_PARAMS = frozenset({"key", "field_name"})
+FIELD_LABELS = {
+    "name": N_("customer name"), "phone": N_("phone number"),
+    "credit_code": N_("unified social credit code"),
+}
+
+
 class DomainError(Exception):
     """A refused request with a clear message; nothing was changed."""
 
@@ -39,6 +48,9 @@ class DomainError(Exception):
         text = gettext(self.message) if gettext else self.message
         params = {k: gettext(v) if gettext and isinstance(v, Term) else v
                   for k, v in self.params.items()}
+        if gettext and any(k in FIELD_PARAMS for k in params):
+            params = {k: gettext(FIELD_LABELS[v]) if k in FIELD_PARAMS and v in FIELD_LABELS
+                      else v for k, v in params.items()}
         try:
             return text % params if params else text
         except (KeyError, ValueError, TypeError):

@@ -73,7 +73,7 @@ def grant_role(session: Session, actor: User, user: User, role: str) -> RoleAssi
                             rule="R-ROLE-2", field="role", audit_action="role.grant", audit_target=user)
     if role in user.roles:
         raise ValidationFailed(N_("%(user)s already holds %(role)s."), field="role",
-                               user=user.username, role=role)
+                               user=user.full_name, role=role)
     clash = policy.admin_role_conflict(user.roles, role) \
         or policy.business_role_conflict(user.roles, role)
     if clash:
@@ -96,7 +96,7 @@ def revoke_role(session: Session, actor: User, user: User, role: str) -> None:
     active = [a for a in user.role_assignments if a.role == role and a.revoked_at is None]
     if not active:
         raise ValidationFailed(N_("%(user)s does not hold %(role)s."), field="role",
-                               user=user.username, role=role)
+                               user=user.full_name, role=role)
     for a in active:
         a.revoked_at = utcnow()
         a.revoked_by_id = actor.id

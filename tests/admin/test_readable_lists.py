@@ -67,7 +67,8 @@ def test_R_COMP_7_overdue_deadline_is_a_red_badge_and_due_today_amber(session, w
     assert row_states.complaint_deadline_state(later) is None
     html = clients["service"].get("/admin/complaint/").get_data(as_text=True)
     rows = {m.group(1): m.group(0) for m in re.finditer(
-        r"<tr>.*?<td class=\"col-number\">\s*(\d+)\s*</td>.*?</tr>", html, re.S)}
+        r"<tr>(?:(?!</tr>).)*?<td class=\"col-number\">\s*<a [^>]*>(\d+)</a>.*?</tr>", html,
+        re.S)}
     assert "badge-danger" in rows[late.number] and "state-overdue" in rows[late.number]
     assert "state-overdue" not in rows[later.number]
     assert "state-due_today" not in rows[later.number]

@@ -39,6 +39,8 @@ class LiveServer:
     visible: dict[str, list[str]] = field(default_factory=dict)
     # the server's database, for tests that seed rows the UI cannot create (e.g. a dead letter)
     database_url: str = ""
+    # the served app (tests prepare records through its services, in an app context)
+    app: object = None
 
     def __call__(self, path: str) -> str:
         return self.url + path
@@ -64,7 +66,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         # sender runs in the browser tests)
         SMTP_HOST="127.0.0.1", WECOM_WEBHOOK_URL="http://127.0.0.1:9/cgi-bin/webhook/send",
     )
-    server_info = LiveServer(url="", database_url=f"sqlite:///{tmp / 'e2e.sqlite3'}")
+    server_info = LiveServer(url="", database_url=f"sqlite:///{tmp / 'e2e.sqlite3'}", app=app)
     with app.app_context():
         upgrade()
         world = build_world(db.session)

@@ -80,7 +80,7 @@ def reassign_owner(session: Session, actor: User, customer_id: int, new_owner_id
     _refuse_closed(customer)
     if new_id == customer.owner_id:
         raise ValidationFailed(N_("%(user)s already owns this archive."), field="new_owner_id",
-                               user=customer.owner.username if customer.owner else new_id)
+                               user=customer.owner.full_name if customer.owner else new_id)
     new_owner = _owner_user(session, new_id, "new_owner_id")
     branch = session.get(Branch, new_owner.branch_id)
     if not policy.can(actor, "customer.reassign",
@@ -174,7 +174,7 @@ def redistribute_inner(session: Session, actor: User | None, user_id: int,
     if leaving.is_active and not leaving.on_leave and not may_deactivate:
         raise RuleViolation(N_("%(user)s is neither leaving nor on leave; their archives stay "
                                "with them."), rule="R-CUST-6", field="user_id",
-                            user=leaving.username)
+                            user=leaving.full_name)
     return _redistribute(session, actor, leaving, text)
 
 

@@ -53,11 +53,11 @@ def add_scope_member(session: Session, actor: User, file_id: Any,
                             audit_target=f)
     if int(member.clearance or 0) < policy.effective_level(f, _today()):
         raise RuleViolation(N_("%(user)s's clearance is below the file's level."),
-                            rule="R-FILE-1", field="user_id", user=member.username)
+                            rule="R-FILE-1", field="user_id", user=member.full_name)
     if session.scalar(select(FileScopeMember.id).where(FileScopeMember.file_id == f.id,
                                                        FileScopeMember.user_id == uid)):
         raise ValidationFailed(N_("%(user)s is already in the knowledge scope."),
-                               field="user_id", user=member.username)
+                               field="user_id", user=member.full_name)
     m = FileScopeMember(file_id=f.id, user_id=uid, added_by_id=actor.id, added_at=clock.now())
     session.add(m)
     session.flush()

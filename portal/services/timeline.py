@@ -1,0 +1,64 @@
+"""Timelines (issue 14, part 6): who did what when, with their comments, for the records that
+go through an approval — complaints (R-COMP-6), credit lines (R-CRED-5) and copy requests
+(R-FILE-3). Both doors show the same list: the portal's details and decision pages, and the
+``events`` field in GraphQL. The caller has already loaded the record through the policy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from models import Complaint, ComplaintEvent, CopyRequest, CreditApproval, CreditLine, User
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    """One step: ``kind`` is the record kind, ``step`` the state it reached (complaint
+    status, credit approval step, copy request status)."""
+
+    at: datetime
+    kind: str
+    step: str
+    actor: User | None
+    note: str | None
+
+
+def complaint_events(session: Session, complaint: Complaint) -> list[TimelineEvent]:
+    rows = session.scalars(select(ComplaintEvent).options(selectinload(ComplaintEvent.actor))
+                           .where(ComplaintEvent.complaint_id == complaint.id)
+                           .order_by(ComplaintEvent.at, ComplaintEvent.id))
+    return [TimelineEvent(e.at, "complaint", e.to_status, e.actor, e.note) for e in rows]
+
+
+def credit_line_events(session: Session, line: CreditLine) -> list[TimelineEvent]:
+    rows = session.scalars(select(CreditApproval).options(selectinload(CreditApproval.actor))
+                           .where(CreditApproval.credit_line_id == line.id)
+                           .order_by(CreditApproval.at, CreditApproval.id))
+    return [TimelineEvent(a.at, "credit_line", a.step, a.actor, a.note) for a in rows]
+
+
+def copy_request_events(session: Session, request: CopyRequest) -> list[TimelineEvent]:
+    """A copy request keeps its steps on the row: requested, decided, collected."""
+    events = [TimelineEvent(request.requested_at, "copy_request", "pending",
+                            request.requested_by, request.reason)]
+    if request.decided_at is not None:
+        step = "rejected" if request.status == "rejected" else "approved"
+        events.append(TimelineEvent(request.decided_at, "copy_request", step,
+                                    request.decided_by, None))
+    if request.used_at is not None:
+        events.append(TimelineEvent(request.used_at, "copy_request", "used",
+                                    request.requested_by, None))
+    return events
+
+
+def events_of(session: Session, record: object) -> list[TimelineEvent]:
+    if isinstance(record, Complaint):
+        return complaint_events(session, record)
+    if isinstance(record, CreditLine):
+        return credit_line_events(session, record)
+    if isinstance(record, CopyRequest):
+        return copy_request_events(session, record)
+    raise TypeError(f"no timeline for {type(record).__name__}")

@@ -1,0 +1,75 @@
+"""Every visible string in the user's language (issue 14, part 5): a crawl of every page each
+demo role reaches from the menu and home page (plus one record's details, edit and action
+pages per list), in Chinese and in English, on the demo company.
+
+Chinese pages may not show ``__None``, Latin-only words outside a small allowlist (formats,
+units, product names) or raw identifiers (``follow_up``, ``CopyRequest``); English pages may
+not show Han characters outside data. Data is what the database holds (names, logins, codes,
+titles, addresses, notes): it may appear in either language."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from models import Branch, ConfidentialFile, Customer, CustomerContact, Department, User
+from portal import demo
+from portal.services import customer_import
+from tests.language_crawl import crawl, han_leaks, latin_leaks
+
+ROLES = [(username, role) for username, role, _pw, _desc in demo.DEMO_LOGINS]
+
+
+@pytest.fixture
+def demo_company(session):  # noqa: ANN001, ANN201
+    demo.load(session)
+    session.commit()
+    texts: set[str] = set()
+    for row in session.execute(select(User.username, User.full_name, User.email, User.phone)):
+        texts.update(v for v in row if v)
+    for row in session.execute(select(Branch.code, Branch.name)):
+        texts.update(v for v in row if v)
+    for row in session.execute(select(Department.code, Department.name)):
+        texts.update(v for v in row if v)
+    for row in session.execute(select(Customer.name, Customer.address, Customer.website,
+                                      Customer.notes, Customer.transaction_summary,
+                                      Customer.special_category)):
+        texts.update(v for v in row if v)
+    for row in session.execute(select(CustomerContact.name, CustomerContact.title,
+                                      CustomerContact.email)):
+        texts.update(v for v in row if v)
+    for row in session.execute(select(ConfidentialFile.title, ConfidentialFile.original_name,
+                                      ConfidentialFile.content_type)):
+        texts.update(v for v in row if v)
+    # the header names an import file must have are Chinese words of the file, not of the UI
+    texts.update(customer_import.HEADERS)
+    return tuple(sorted((t for t in texts if len(t) > 1), key=len, reverse=True))
+
+
+def _client(app, username: str, language: str):  # noqa: ANN001, ANN202
+    client = app.test_client()
+    resp = client.post("/login", data={"username": username, "password": demo.DEMO_PASSWORD})
+    assert resp.status_code == 302, f"{username} cannot sign in"
+    if language == "en":
+        client.get("/lang/en")
+    return client
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_every_page_of_every_role_is_in_the_users_language(app, demo_company, language):
+    leaks: list[str] = []
+    errors: list[str] = []
+    visited = 0
+    for username, role in ROLES:
+        client = _client(app, username, language)
+        for path, status, page in crawl(client):
+            visited += 1
+            if status >= 500:
+                errors.append(f"{role} {status} {path}")
+            found = latin_leaks(page, demo_company) if language == "zh" \
+                else han_leaks(page, demo_company)
+            leaks += [f"{role} {path.split('?')[0]}: {leak}" for leak in found]
+    assert visited > 150, f"the crawl reached only {visited} pages"
+    assert not errors, errors
+    unique = sorted(set(leaks))
+    assert not unique, f"{len(unique)} leaks:\n" + "\n".join(unique[:60])
