@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from admin_views.base import actor, record_denied, translated
+from admin_views.reports import chart_svg, localized_report
 from models import CreditSummaryApproval
 from portal import clock, policy
 from portal.extensions import db
@@ -67,7 +68,9 @@ class ReceivablesView(BaseView):
                 "Content-Disposition": f'attachment; filename="{filename}.{fmt}"',
                 "Cache-Control": "no-store"})
         args = {k: v for k, v in request.args.items() if k != "format"}
-        charts = [Markup(c.svg()) for c in report.charts] if report else []  # noqa: S704
+        if report is not None:  # the page shows the reader's half of "中文 / English"
+            report = localized_report(report)
+        charts = [Markup(chart_svg(c)) for c in report.charts] if report else []  # noqa: S704
         return self.render("admin/receivables.html", tabs=TABS, active=active, report=report,
                            charts=charts, params=params, can_export=can_export,
                            csv_url=url_for(request.endpoint, **args, format="csv"),

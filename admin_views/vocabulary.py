@@ -29,7 +29,7 @@ AREA_LABELS = {
     "file": _l("保密文件"), "user": _l("用户"), "org": _l("组织机构"),
     "setting": _l("规则设置"), "audit": _l("审计日志"), "grant": _l("授权"),
     "report": _l("统计报表"), "token": _l("API 令牌"), "auth": _l("登录"),
-    "demo": _l("演示数据"), "role": _l("角色"),
+    "demo": _l("演示数据"), "role": _l("角色"), "penalty": _l("投诉考核处罚"),
 }
 
 VERB_LABELS = {
@@ -57,6 +57,9 @@ VERB_LABELS = {
     "login": _l("登录"), "logout": _l("退出登录"), "lockout": _l("账号锁定"),
     "csrf": _l("表单校验失败"), "load": _l("加载"), "calendar_add": _l("新增日历日"),
     "calendar_change": _l("修改日历日"), "calendar_delete": _l("删除日历日"),
+    "confirm_penalty": _l("确认处罚"), "approve_summary": _l("批准汇总表"),
+    "hand_over": _l("移交其他部门"), "regrade": _l("调整等级"), "suspend": _l("暂停授信"),
+    "calendar_import": _l("导入日历"),
     "index_view": _l("列表"), "details_view": _l("详情"), "edit_view": _l("编辑"),
     "create_view": _l("新增"), "delete_view": _l("删除"), "action_view": _l("批量操作"),
 }
@@ -90,6 +93,14 @@ def target_label(target_type: str | None) -> str:
     if not target_type:
         return ""
     return str(TARGET_LABELS.get(target_type, _l("其他对象")))
+
+
+def raw_formatter(view: Any, context: Any, model: Any, name: str) -> Any:
+    """Text a service recorded as it was (an audit entry's detail): data, shown as is."""
+    value = getattr(model, name)
+    if value in (None, ""):
+        return ""
+    return Markup('<span class="portal-raw">{}</span>').format(value)
 
 
 def _titled(label: str, raw: str) -> Markup:
@@ -151,7 +162,22 @@ SETTING_LABELS = {
     "file.copy_link_minutes": _l("复制件下载链接有效期（分钟）"),
     "file.max_upload_mb": _l("上传文件大小上限（MB）"),
     "file.user_quota_mb": _l("个人上传配额（MB）"),
+    "complaint.transfer_working_days": _l("未解决多少个工作日后移交其他部门"),
+    "credit.temporary_line_months": _l("临时授信有效期（月）"),
+    "credit.company_ceiling": _l("公司授信总额上限（元）"),
+    "complaint.penalties_enabled": _l("启用投诉考核处罚"),
+    "complaint.penalty_staff_amount": _l("被投诉人处罚金额（元）"),
+    "complaint.penalty_late_amount": _l("超时处理处罚金额（元）"),
+    "complaint.penalty_late_working_days": _l("超时处罚的工作日数"),
 }
+
+
+def setting_value_formatter(view: Any, context: Any, model: Any, name: str) -> Any:
+    """A setting's value as people read it: yes/no for switches, numbers as they are."""
+    raw = getattr(model, name)
+    if raw in ("true", "false"):
+        return str(_l("是") if raw == "true" else _l("否"))
+    return raw
 
 
 def setting_formatter(view: Any, context: Any, model: Any, name: str) -> Any:

@@ -6,6 +6,8 @@ pages a details page links to; and the checks of what a person reads on them.
   addresses contain digits or ``@`` and are data), no raw identifier (``follow_up``).
 - English UI: no Han character outside data (table cells, options, form values, elements
   marked ``portal-data`` or ``lang="zh-CN"``); badges and labels inside cells are UI again.
+- Text a service recorded as it was (``portal-raw``: audit details, timeline comments) is data
+  in both languages and not checked.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ class _Parser(HTMLParser):
         hidden, data = self._state()
         classes = a.get("class", "").split()
         if tag in ("script", "style", "template") or "d-none" in classes \
+                or "portal-raw" in classes \
                 or a.get("type") == "hidden" or "hidden" in a:
             hidden = True
         if tag in DATA_TAGS or "portal-data" in classes or a.get("lang") == "zh-CN" \
