@@ -113,6 +113,7 @@ class ComplaintView(WorkflowMixin, ScopedModelView):
     column_choices = {"channel": common.COMPLAINT_CHANNEL, "type": common.COMPLAINT_TYPE,
                       "cause": common.COMPLAINT_CAUSE, "severity": common.SEVERITY,
                       "status": common.COMPLAINT_STATUS}
+    column_formatters_export: dict[str, Any] = {}  # exports stay plain values
     column_formatters = {
         "number": display.details_link,
         "status": display.choice_badge(common.COMPLAINT_STATUS, display.COMPLAINT_STATUS_TONES),

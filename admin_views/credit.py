@@ -102,6 +102,7 @@ class CreditLineView(WorkflowMixin, _CustomerChildView):
         common.choice_filter(CreditLine.kind, _l("类型"), common.LINE_KIND),
     )
     column_choices = {"kind": common.LINE_KIND, "status": common.LINE_STATUS}
+    column_formatters_export: dict[str, Any] = {}  # exports stay plain values
     column_formatters = {
         "status": display.choice_badge(common.LINE_STATUS, display.LINE_STATUS_TONES)}
     column_labels = CREDIT_LABELS

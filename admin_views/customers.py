@@ -153,6 +153,7 @@ class CustomerView(ScopedModelView):
     column_default_sort = ("id", True)
     column_choices = {"kind": common.CUSTOMER_KIND, "source": common.CUSTOMER_SOURCE,
                       "intent": common.INTENT, "status": common.CUSTOMER_STATUS}
+    column_formatters_export: dict[str, Any] = {}  # exports stay plain values
     column_formatters = {
         "name": display.details_link,
         "status": display.customer_status(common.CUSTOMER_STATUS),

@@ -49,6 +49,7 @@ class ReceptionRecordView(ScopedModelView):
     )
     column_choices = {"kind": common.RECEPTION_KIND, "visitor_class": common.VISITOR_CLASS,
                       "venue": common.VENUE, "outcome": common.RECEPTION_OUTCOME}
+    column_formatters_export: dict[str, Any] = {}  # exports stay plain values
     column_formatters = {"outcome": display.choice_badge(common.RECEPTION_OUTCOME,
                                                          display.RECEPTION_OUTCOME_TONES)}
     column_labels = dict(common.COMMON_LABELS, **{
