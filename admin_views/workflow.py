@@ -63,6 +63,8 @@ class WorkflowMixin:
         """The record's timeline, or None when the user may not see it."""
         from portal.services import timeline
 
+        if not isinstance(obj, timeline.KINDS):
+            return None
         if not self.row_field_visible(obj, "events") and "events" in self._all_fields():
             return None
         return timeline.events_of(db.session, obj)

@@ -54,6 +54,10 @@ def copy_request_events(session: Session, request: CopyRequest) -> list[Timeline
     return events
 
 
+# The records that have a timeline.
+KINDS = (Complaint, CreditLine, CopyRequest)
+
+
 def events_of(session: Session, record: object) -> list[TimelineEvent]:
     if isinstance(record, Complaint):
         return complaint_events(session, record)
