@@ -22,7 +22,8 @@ from urllib.parse import urljoin, urlparse
 # standards and tools, the language switcher's "English".
 LATIN_ALLOWED = frozenset({
     "csv", "CSV", "Excel", "xlsx", "GBK", "UTF", "MB", "KB", "API", "GraphQL", "English",
-    "Token", "token", "ID", "Bearer", "https", "http", "AES", "PDF", "SHA", "HMAC", "JSON",
+    "Token", "token", "ID", "Bearer", "Authorization", "https", "http", "AES", "PDF", "SHA",
+    "HMAC", "JSON",
 })
 HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_\-.@/:]*")
@@ -150,7 +151,8 @@ def _local(url: str, base: str) -> str | None:
 ROW_LINK = re.compile(r"/(details|edit)/\?id=")
 
 
-def crawl(client, base: str = "http://localhost") -> Iterator[tuple[str, int, Page]]:  # noqa: ANN001
+def crawl(client, base: str = "http://localhost"  # noqa: ANN001, C901
+          ) -> Iterator[tuple[str, int, Page]]:
     """GET the home page, every menu and home-page link, and per list the first row's details
     and edit pages, the create page, and the buttons of that details page. Yields
     (path, status, page); a path is visited once."""
