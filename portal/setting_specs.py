@@ -72,6 +72,12 @@ SPECS: dict[str, SettingSpec] = {
     "customer.follow_up_interval_days": SettingSpec(
         "customer", N_("Follow-up interval"),
         N_("Later follow-ups are due at this interval."), "days", 1, 90),
+    "customer.duplicate_hits_per_hour": SettingSpec(
+        "customer", N_("Duplicate look-ups per hour"),
+        N_("How many times a person may, within an hour, be told that an archive outside "
+           "their scope already exists (creating, importing or claiming); more are refused, so "
+           "bulk checks cannot be used to look up colleagues' customers (R-CUST-1)."),
+        "times", 1, 1000),
     "customer.sms_only_streak": SettingSpec(
         "customer", N_("Text-message-only follow-ups"),
         N_("A run of this many or more text-message follow-ups in a row does not count as "

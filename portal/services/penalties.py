@@ -137,6 +137,9 @@ def draft_notice(session: Session, c: Complaint, closed_at: datetime) -> Penalty
 
 def _decide(session: Session, actor: User, notice_id: int, expected_version: int | None
             ) -> PenaltyNotice:
+    if not policy.can(actor, "complaint.confirm_penalty", Complaint):
+        # nobody without the grant learns whether the notice exists (auditors, R-ROLE-3)
+        raise PermissionDenied("complaint.confirm_penalty", PenaltyNotice)
     notice = load(session, actor, PenaltyNotice, notice_id, "penalty.view")
     if not policy.can(actor, "complaint.confirm_penalty", notice.complaint):
         raise PermissionDenied("complaint.confirm_penalty", notice)

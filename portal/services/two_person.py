@@ -144,6 +144,10 @@ def request_action(session: Session, actor: User, kind: str, target_id: Any,
 
 
 def _decidable(session: Session, actor: User, pending_id: Any) -> PendingAction:
+    if not policy.can(actor, "two_person.confirm", PendingAction):
+        # only the three administrators decide; anyone else is refused (and audited) before
+        # learning whether the request exists (R-ROLE-3)
+        raise PermissionDenied("two_person.confirm", PendingAction)
     p = load(session, actor, PendingAction, pending_id, "two_person.view")
     if state(p) != "pending":
         raise ValidationFailed(N_("This request is no longer waiting (%(state)s)."),

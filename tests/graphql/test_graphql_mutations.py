@@ -38,7 +38,8 @@ def fingerprint(session) -> dict[str, list]:  # noqa: ANN001
 ID_TYPES = {"customerId": "Customer", "referrerId": "Customer", "complaintId": "Complaint",
             "fileId": "ConfidentialFile", "branchId": "Branch", "departmentId": "Department",
             "responsibleDepartmentId": "Department", "receptionRecordId": "ReceptionRecord",
-            "creditLineId": "CreditLine"}
+            "creditLineId": "CreditLine", "faultDepartmentId": "Department",
+            "noticeId": "PenaltyNotice", "pendingActionId": "PendingAction"}
 
 
 def _value(name: str, gtype, ids: dict[str, int]) -> str:  # noqa: ANN001
@@ -82,7 +83,9 @@ def ids(world, session) -> dict[str, int]:  # noqa: ANN001
                             .where(ReceptionRecord.customer_id == customer.id))
     session.commit()
     return {"CreditLine": line.id, "ReceptionRecord": record.id, "Customer": customer.id, "Complaint": complaint.id, "ConfidentialFile": f.id,
-            "Branch": world.b1.id, "Department": world.d1.id, "User": world.sales2.id}
+            "Branch": world.b1.id, "Department": world.d1.id, "User": world.sales2.id,
+            # no such rows in this company: the auditor is refused before any lookup
+            "PenaltyNotice": 1, "PendingAction": 1}
 
 
 def test_every_mutation_is_refused_for_the_auditor(world, session, api, ids) -> None:  # noqa: ANN001
