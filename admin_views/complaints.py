@@ -16,7 +16,7 @@ from admin_views.base import ScopedModelView, actor, add_view, service
 from admin_views.workflow import Operation, WorkflowMixin
 from models import Complaint, Department, User
 from portal import clock, policy
-from portal.extensions import db
+from portal.extensions import db, orm_session
 from portal.services import complaints as complaint_service
 
 SERVICES = "portal.services.complaints"
@@ -26,7 +26,6 @@ ESCALATION = "portal.services.complaint_escalation"
 def _handover_candidates() -> list[User]:
     """Salespeople to hand a customer to (R-COMP-7); the verb keeps other departments only."""
     fn = service(f"{ESCALATION}:handover_candidates")
-    from portal.extensions import db
 
     return fn(db.session) if fn is not None else []
 
@@ -34,7 +33,6 @@ def _handover_candidates() -> list[User]:
 def _departments() -> list[Department]:
     from sqlalchemy import select
 
-    from portal.extensions import db
 
     return list(db.session.scalars(select(Department).order_by(Department.code)))
 
@@ -42,7 +40,6 @@ def _departments() -> list[Department]:
 def _staff() -> list[User]:
     from sqlalchemy import select
 
-    from portal.extensions import db
 
     return list(db.session.scalars(select(User).where(User.is_active.is_(True),
                                                       User.department_id.is_not(None))
@@ -194,7 +191,7 @@ class ComplaintView(WorkflowMixin, ScopedModelView):
         if o.name == "assign":
             form.handler_id.choices = [
                 (u.id, display.person_label(u))
-                for u in complaint_service.handler_candidates(db.session, obj)]
+                for u in complaint_service.handler_candidates(orm_session(), obj)]
 
     decision_columns = ("customer", "type", "severity", "major_reason", "description",
                         "accused_user", "handler", "deadline_at", "resolution",
@@ -205,7 +202,7 @@ class ComplaintView(WorkflowMixin, ScopedModelView):
         """Who proposed the resolution being decided."""
         from portal.services import timeline
 
-        proposed = [e for e in timeline.complaint_events(db.session, obj)
+        proposed = [e for e in timeline.complaint_events(orm_session(), obj)
                     if e.step == "proposed" and e.actor is not None]
         if obj.status == "proposed" and proposed:
             return [(_l("方案提出人"), display.person_label(proposed[-1].actor))]
@@ -217,7 +214,7 @@ class ComplaintView(WorkflowMixin, ScopedModelView):
         would only answer 403."""
         ops = super().available_ops(obj)
         if any(o.action == "complaint.approve" for o in ops):
-            needed = complaint_service.approval_actions(db.session, obj)
+            needed = complaint_service.approval_actions(orm_session(), obj)
             if not all(policy.can(actor(), a, obj) for a in needed):
                 ops = [o for o in ops if o.action != "complaint.approve"]
         return ops

@@ -17,7 +17,7 @@ from admin_views.base import ScopedModelView, actor, add_view
 from admin_views.workflow import Operation, WorkflowMixin
 from models import CreditEvaluation, CreditLine
 from portal import clock
-from portal.extensions import db
+from portal.extensions import db, orm_session
 
 SERVICES = "portal.services.credit"
 ANSWERS = ("years_of_cooperation", "bad_debt_2y", "promise_keeping", "debt_disputes",
@@ -137,7 +137,7 @@ class CreditLineView(WorkflowMixin, _CustomerChildView):
         amount the limit may not exceed, the collateral evaluated."""
         from portal.services import credit as credit_service
 
-        ev = obj.evaluation or credit_service.latest_evaluation(db.session, obj.customer_id)
+        ev = obj.evaluation or credit_service.latest_evaluation(orm_session(), obj.customer_id)
         if ev is None:
             return [(_l("信用等级"), _l("无信用评定"))]
         rows: list[tuple[Any, Any]] = [

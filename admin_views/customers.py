@@ -34,7 +34,7 @@ from admin_views.base import (
 )
 from models import Branch, Customer, User
 from portal import policy
-from portal.extensions import db
+from portal.extensions import db, orm_session
 from portal.services import customers as customer_rules
 from portal.services.errors import DomainError, NotFound, PermissionDenied
 
@@ -48,13 +48,13 @@ def _mine(user: Any) -> Any:
 
 def _follow_up_due(user: Any) -> Any:
     """待回访客户: the service's predicate (R-CUST-4, counted from the owner-change baseline)."""
-    return customer_rules.follow_up_due_sql(db.session)
+    return customer_rules.follow_up_due_sql(orm_session())
 
 
 def _void(user: Any) -> Any:
     """废卡 / 可重新分配: the service's predicate — void derived from the follow-up cadence
     (R-CUST-4, never the stored status) or ownership expired (R-CUST-2)."""
-    return customer_rules.void_or_expired_sql(db.session)
+    return customer_rules.void_or_expired_sql(orm_session())
 
 
 class ReassignForm(FlaskForm):
@@ -254,7 +254,7 @@ class CustomerView(ScopedModelView):
         if policy.can(actor(), "credit.view", model):
             from portal.services import credit as credit_service
 
-            line = credit_service.line_in_force(db.session, model.id)
+            line = credit_service.line_in_force(orm_session(), model.id)
             if line is not None:
                 rows.append((_l("信用额度"), display.money(line.limit_amount)))
         return rows

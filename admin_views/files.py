@@ -28,7 +28,7 @@ from admin_views.base import ScopedModelView, actor, add_view, record_denied
 from models import ConfidentialFile, CopyRequest, Customer, User
 from models.enums import Level
 from portal import clock, policy, settings
-from portal.extensions import db
+from portal.extensions import db, orm_session
 from portal.services import files, timeline
 from portal.services.errors import DomainError, NotFound, PermissionDenied
 
@@ -341,7 +341,7 @@ class CopyRequestView(ScopedModelView):
                     and req.used_at is None:
                 links.append((self.get_url(".collect_view", id=req.id), _l("下载复制件")))
             kwargs["action_links"] = links
-            kwargs["timeline_events"] = timeline.copy_request_events(db.session, req)
+            kwargs["timeline_events"] = timeline.copy_request_events(orm_session(), req)
             kwargs["step_labels"] = COPY_STEPS
         return super().render(template, **kwargs)
 
@@ -357,7 +357,7 @@ class CopyRequestView(ScopedModelView):
         return self.render("admin/workflow_form.html", form=form, title=title,
                            record_title=str(req), submit=submit, tone=tone,
                            context_rows=rows, other_ops=[], version=None,
-                           events=timeline.copy_request_events(db.session, req),
+                           events=timeline.copy_request_events(orm_session(), req),
                            step_labels=COPY_STEPS,
                            return_url=self.get_url(".details_view", id=req.id))
 

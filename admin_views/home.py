@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from admin_views import display
 from models import Complaint, ConfidentialFile, CopyRequest, CreditLine, Customer, User
 from portal import clock, policy
-from portal.extensions import db
+from portal.extensions import db, orm_session
 from portal.services import notifications, worklist
 
 TONES = {"overdue": "danger", "due_today": "warning", "due_soon": "warning",
@@ -238,7 +238,7 @@ def admin_sections(user: User) -> list[Section]:
                     "secondary" if r.extra["mine"] else "warning",
                     _u("pendingaction.details_view", id=p.id),
                     gettext("查看") if r.extra["mine"] else gettext("确认或拒绝"))
-                for r in worklist.pending_confirmations(db.session, user) for p in [r.record]]
+                for r in worklist.pending_confirmations(orm_session(), user) for p in [r.record]]
         sections.append(Section("pending", _l("待确认操作（双人确认）"), rows,
                                 _l("没有待确认的操作。"), _u("pendingaction.index_view")))
     problems = worklist.outbox_problems(db.session, user)

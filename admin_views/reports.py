@@ -68,8 +68,10 @@ class ReportsView(BaseView):
                                      f'attachment; filename="{filename}.csv"',
                                      "Cache-Control": "no-store"})
         args = {k: v for k, v in request.args.items() if k not in ("format", "print")}
-        csv_url = url_for(request.endpoint, **args, format="csv")
-        print_url = url_for(request.endpoint, **args, print=1) if active == "complaints" \
+        endpoint = request.endpoint or ""
+        values: dict[str, Any] = dict(args)
+        csv_url = url_for(endpoint, **{**values, "format": "csv"})
+        print_url = url_for(endpoint, **{**values, "print": "1"}) if active == "complaints" \
             else None
         charts = [Markup(c.svg()) for c in report.charts if c.items] \
             if report else []  # noqa: S704 - an empty chart is left out; its table says 无数据

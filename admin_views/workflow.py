@@ -14,7 +14,7 @@ from flask_wtf import FlaskForm
 
 from admin_views.base import MASK, actor, service
 from portal import policy
-from portal.extensions import db
+from portal.extensions import orm_session
 
 
 @dataclass
@@ -67,7 +67,7 @@ class WorkflowMixin:
             return None
         if not self.row_field_visible(obj, "events") and "events" in self._all_fields():
             return None
-        return timeline.events_of(db.session, obj)
+        return timeline.events_of(orm_session(), obj)
 
     def _all_fields(self: Any) -> set[str]:
         groups = policy.FIELD_GROUPS.get(self.model, {})

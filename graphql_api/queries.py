@@ -296,7 +296,7 @@ def _audit_hidden_node(info: Info, model: type, pk: object) -> None:
 
     session = info.context.session
     try:
-        ident = int(pk)
+        ident = int(pk)  # type: ignore[call-overload]  # an id of any shape: refused below
     except (TypeError, ValueError):
         return
     if not -(2**31) <= ident < 2**31 or session.get(model, ident) is None:

@@ -224,7 +224,8 @@ def masked_snapshot(reader: Any, target_type: str | None, text: str | None,
     for name, value in data.items():
         if name in policy.NEVER_VISIBLE or name.endswith("_normalized"):
             continue
-        hidden = visible is not None and name not in visible and _is_column(model, name)
+        hidden = visible is not None and name not in visible and model is not None \
+            and _is_column(model, name)
         out[name] = MASK if hidden else value
     return json.dumps(out, ensure_ascii=False, sort_keys=True)
 

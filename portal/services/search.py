@@ -29,7 +29,7 @@ def customer_search(user: Any, text: str) -> ColumnElement[bool]:
     Each branch is served by an index (prefix: the varchar_pattern_ops indexes of migration
     0003; phone and credit code: their btree indexes), so PostgreSQL answers with a BitmapOr
     instead of a scan of every customer."""
-    ors = [Customer.name_normalized.like(_prefix(normalize_name(text)), escape="\\"),
+    ors: list[ColumnElement[bool]] = [Customer.name_normalized.like(_prefix(normalize_name(text)), escape="\\"),
            Customer.code.like(_prefix(text.upper()), escape="\\")]
     # searching by phone or credit code must not reveal them to who may not read them: the
     # row condition of customer_contact.view, on the same customer row
