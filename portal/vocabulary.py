@@ -21,6 +21,8 @@ AREA_LABELS: dict[str, str] = {
     "grant": N_("Grants"),
     "report": N_("Reports"),
     "token": N_("API tokens"),
+    "penalty": N_("Penalty notices"),
+    "two_person": N_("Two-person confirmations"),
 }
 
 ACTION_LABELS: dict[str, str] = {
@@ -100,6 +102,13 @@ ACTION_LABELS: dict[str, str] = {
     "token.view": N_("View API tokens"),
     "token.add": N_("Create API tokens"),
     "token.change": N_("Revoke API tokens"),
+    "reception.approve_go_out": N_("Approve go-outs (make-up turns)"),
+    "complaint.confirm_penalty": N_("Confirm or waive penalty notices"),
+    "credit.approve_summary": N_("Approve the monthly credit summary"),
+    "penalty.view": N_("View penalty notices"),
+    "penalty.export": N_("Export penalty notices"),
+    "two_person.view": N_("View two-person requests"),
+    "two_person.confirm": N_("Confirm two-person requests"),
 }
 
 SCOPE_LABELS: dict[str, str] = {
