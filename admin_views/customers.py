@@ -14,6 +14,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import and_, select
 from wtforms import (
     BooleanField,
+    DateField,
     DecimalField,
     IntegerField,
     SelectField,
@@ -85,7 +86,9 @@ class CloseForm(FlaskForm):
     reason = StringField(_l("关闭原因"), validators=[DataRequired(), Length(max=300)])
 
 
-TRANSACTION_KIND = (("order", _l("订单（增加应收）")), ("payment", _l("回款（减少应收）")))
+TRANSACTION_KIND = (("order", _l("赊销订单（增加应收）")), ("payment", _l("回款（减少应收）")),
+                    ("prepayment", _l("预付款（供应商，须填到货期限）")),
+                    ("delivery", _l("到货（冲减预付款）")))
 
 
 class TransactionForm(FlaskForm):
@@ -93,6 +96,9 @@ class TransactionForm(FlaskForm):
     amount = DecimalField(_l("金额（元）"), places=2,
                           validators=[InputRequired(), NumberRange(min=0.01)])
     reference = StringField(_l("单据号"), validators=[Optional(), Length(max=64)])
+    # R-CRED-10: a prepayment to a supplier is due on its delivery deadline (到货期限); the
+    # service refuses one without it, and any other kind with it
+    delivery_deadline = DateField(_l("到货期限（仅预付款）"), validators=[Optional()])
 
 
 class OverLimitForm(FlaskForm):
@@ -463,7 +469,8 @@ class CustomerView(ScopedModelView):
         return self._row_page(
             "transaction_view", form,
             lambda fn, s, u, pk: fn(s, u, pk, form.kind.data, form.amount.data,
-                                    reference=(form.reference.data or "").strip() or None),
+                                    reference=(form.reference.data or "").strip() or None,
+                                    delivery_deadline=form.delivery_deadline.data),
             gettext("已登记交易。"))
 
     @expose("/over-limit/", methods=("GET", "POST"))

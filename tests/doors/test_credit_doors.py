@@ -270,3 +270,32 @@ def test_R_CRED_8_approve_over_limit_page_refused_for_finance(session, world, lo
     session.expire_all()
     assert session.scalar(select(OverLimitApproval).where(
         OverLimitApproval.customer_id == c.id)) is None
+
+
+def test_R_CRED_10_prepayment_to_a_supplier_through_portal(session, world, login):  # noqa: ANN001
+    """预付 in the portal: the transaction form takes the delivery deadline (到货期限); without
+    it the prepayment is refused and nothing changes."""
+    from datetime import timedelta
+
+    from portal import clock
+
+    c = world.customers["sales1"][0]
+    c.kind = "supplier"
+    _line_in_force(session, world, c)
+    client = login(world.finance)
+    page = client.get(f"/admin/customer/transaction/?id={c.id}").get_data(as_text=True)
+    assert "到货期限" in page and "预付款" in page
+    resp = client.post(f"/admin/customer/transaction/?id={c.id}",
+                       data={"kind": "prepayment", "amount": "10000"})
+    assert resp.status_code == 200 and "到货期限" in resp.get_data(as_text=True)
+    session.expire_all()
+    assert session.scalar(select(CustomerTransaction).where(
+        CustomerTransaction.customer_id == c.id)) is None
+    deadline = (clock.now() + timedelta(days=20)).date().isoformat()
+    post_form(client, f"/admin/customer/transaction/?id={c.id}",
+              {"kind": "prepayment", "amount": "10000", "delivery_deadline": deadline})
+    assert "已登记交易" in flashed(client)
+    session.expire_all()
+    tx = session.scalar(select(CustomerTransaction).where(CustomerTransaction.customer_id == c.id))
+    assert (tx.kind, tx.amount) == ("prepayment", Decimal("10000"))
+    assert c.outstanding_balance == Decimal("10000")
