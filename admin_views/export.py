@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -76,6 +76,50 @@ class ExportMixin:
         its own connection: nothing of the request's ORM session is touched while streaming,
         labels and choices are plain strings before the first row, and row-dependent field
         visibility is decided once per distinct (owner, branch, department)."""
+        query = self._export_query()
+        columns = list(self._export_columns)
+        plan = self._export_plan(columns)
+        if plan is None:
+            return self._export_csv_orm(query, columns)
+        user = actor()
+        audit.record(db.session, user, full_action(self.model, "export"),
+                     self.model.__name__, detail=f"csv: {', '.join(str(c[0]) for c in columns)}")
+        db.session.commit()
+
+        policy_keys = [k for k in ("owner_id", "branch_id", "department_id")
+                       if k in inspect(self.model).column_attrs]
+        row_groups = self.model in policy.FIELD_GROUPS
+        exprs: list[Any] = [getattr(self.model, k) for k in policy_keys] if row_groups else []
+        query = query.enable_eagerloads(False)
+        visible_for = (self._export_visibility(query, user, policy_keys) if row_groups
+                       else None)
+        query, slots = self._export_slots(query, plan, exprs)
+        stmt = query.with_entities(*exprs).statement
+        if not query._order_by_clauses:  # noqa: SLF001 - a stable order for a complete export
+            stmt = stmt.order_by(self._pk_column())
+        header = [neutralise(str(label)) for _c, label in columns]
+        cell = _cell_formatter(self, self.column_type_formatters_export, get_timezone())
+        writer = csv.writer(_Echo())
+
+        def rows() -> Iterator[str]:
+            yield "\ufeff" + writer.writerow(header)
+            with db.engine.connect() as conn:
+                result = conn.execution_options(stream_results=True,
+                                                yield_per=self.export_yield_per).execute(stmt)
+                for part in result.partitions():
+                    yield "".join(
+                        writer.writerow(_export_values(row, slots, cell,
+                                                       visible_for(row) if visible_for
+                                                       else None))
+                        for row in part)
+
+        filename = self.get_export_name("csv")
+        return Response(stream_with_context(rows()), mimetype="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f"attachment; filename={filename}",
+                                 "Cache-Control": "no-store"})
+
+    def _export_query(self) -> Any:
+        """The list's query (scope, filters, search, sort) without its COUNT or paging."""
         view_args = self._get_list_extra_args()
         sort = self._get_column_by_idx(view_args.sort)
         simple = self.simple_list_pager
@@ -86,36 +130,34 @@ class ExportMixin:
                                           page_size=0)
         finally:
             self.simple_list_pager = simple
-        columns = list(self._export_columns)
-        plan = self._export_plan(columns)
-        if plan is None:
-            return self._export_csv_orm(query, columns)
-        user = actor()
-        audit.record(db.session, user, full_action(self.model, "export"),
-                     self.model.__name__, detail=f"csv: {', '.join(str(c[0]) for c in columns)}")
-        db.session.commit()
+        return query
 
-        pk = self._pk_column()
-        policy_keys = [k for k in ("owner_id", "branch_id", "department_id")
-                       if k in inspect(self.model).column_attrs]
-        row_groups = self.model in policy.FIELD_GROUPS
-        exprs: list[Any] = [getattr(self.model, k) for k in policy_keys] if row_groups else []
-        slots: list[tuple[str, str, list[int], dict[Any, str]]] = []
-        query = query.enable_eagerloads(False)
-        # Row-dependent field visibility, decided here while the request's session (and the
-        # user's grants) are at hand: once per distinct (owner, branch, department) of the
-        # exported rows. A row of a combination not seen here (inserted meanwhile) gets every
-        # row-dependent field masked.
+    def _export_visibility(self, query: Any, user: Any,
+                           policy_keys: list[str]) -> Callable[[Any], frozenset[str]]:
+        """Row-dependent field visibility, decided here while the request's session (and the
+        user's grants) are at hand: once per distinct (owner, branch, department) of the
+        exported rows. A row of a combination not seen here (inserted meanwhile) gets every
+        row-dependent field masked. Rows start with the ``policy_keys`` values."""
         visible_cache: dict[tuple[Any, ...], frozenset[str]] = {}
-        fallback: frozenset[str] = frozenset()
-        if row_groups:
-            keys_stmt = (query.with_entities(*[getattr(self.model, k) for k in policy_keys])
-                         .order_by(None).distinct())
-            for key in db.session.execute(keys_stmt.statement):
-                obj = self.model(**dict(zip(policy_keys, key, strict=True)))
-                visible_cache[tuple(key)] = policy.visible_fields(user, self.model, obj)
-            grouped = set().union(*policy.FIELD_GROUPS[self.model].values())
-            fallback = policy.visible_fields(user, self.model) - grouped
+        keys_stmt = (query.with_entities(*[getattr(self.model, k) for k in policy_keys])
+                     .order_by(None).distinct())
+        for key in db.session.execute(keys_stmt.statement):
+            obj = self.model(**dict(zip(policy_keys, key, strict=True)))
+            visible_cache[tuple(key)] = policy.visible_fields(user, self.model, obj)
+        grouped = set().union(*policy.FIELD_GROUPS[self.model].values())
+        fallback = policy.visible_fields(user, self.model) - grouped
+        n_keys = len(policy_keys)
+
+        def visible_for(row: Any) -> frozenset[str]:
+            return visible_cache.get(tuple(row[:n_keys]), fallback)
+
+        return visible_for
+
+    def _export_slots(self, query: Any, plan: list[tuple[str, str, Any]], exprs: list[Any]
+                      ) -> tuple[Any, list[tuple[str, str, list[int], dict[Any, str]]]]:
+        """Append each export column's expressions to ``exprs`` (outer-joining relations);
+        returns the query and, per column, (name, kind, indexes into the row, choices)."""
+        slots: list[tuple[str, str, list[int], dict[Any, str]]] = []
         for name, kind, spec in plan:
             start = len(exprs)
             if kind == "rel":
@@ -126,69 +168,7 @@ class ExportMixin:
                 exprs.append(spec)
             choices = {k: str(v) for k, v in self._column_choices_map.get(name, {}).items()}
             slots.append((name, kind, list(range(start, len(exprs))), choices))
-        stmt = query.with_entities(*exprs).statement
-        if not query._order_by_clauses:  # noqa: SLF001 - a stable order for a complete export
-            stmt = stmt.order_by(pk)
-        n_keys = len(policy_keys) if row_groups else 0
-        header = [neutralise(str(label)) for _c, label in columns]
-        type_formatters = self.column_type_formatters_export
-
-        def visible_for(row: Any) -> frozenset[str]:
-            return visible_cache.get(tuple(row[:n_keys]), fallback)
-
-        tz = get_timezone()
-
-        def cell(value: Any) -> Any:
-            if isinstance(value, datetime):  # company_time, without babel per cell
-                if value.tzinfo is None:
-                    value = value.replace(tzinfo=UTC)
-                return value.astimezone(tz).strftime("%Y-%m-%d %H:%M")
-            for typeobj, formatter in type_formatters.items():
-                if isinstance(value, typeobj):
-                    return formatter(self, value, None)
-            return value
-
-        class _Echo:
-            def write(self, value: str) -> str:
-                return value
-
-        writer = csv.writer(_Echo())
-
-        def rows() -> Iterator[str]:
-            yield "\ufeff" + writer.writerow(header)
-            with db.engine.connect() as conn:
-                result = conn.execution_options(stream_results=True,
-                                                yield_per=self.export_yield_per).execute(stmt)
-                for part in result.partitions():
-                    out = []
-                    for row in part:
-                        visible = visible_for(row) if row_groups else None
-                        values = []
-                        for name, kind, idx, choices in slots:
-                            if visible is not None and name not in visible:
-                                values.append(MASK)
-                                continue
-                            if kind == "rel":
-                                if row[idx[0]] is None:
-                                    value: Any = ""
-                                elif len(idx) == 2:
-                                    value = f"{row[idx[0]]} ({row[idx[1]]})"
-                                else:
-                                    value = row[idx[0]]
-                            else:
-                                value = row[idx[0]]
-                                if choices and value in choices:
-                                    value = choices[value]
-                                else:
-                                    value = cell(value)
-                            values.append(neutralise(value))
-                        out.append(writer.writerow(values))
-                    yield "".join(out)
-
-        filename = self.get_export_name("csv")
-        return Response(stream_with_context(rows()), mimetype="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f"attachment; filename={filename}",
-                                 "Cache-Control": "no-store"})
+        return query, slots
 
     def _export_csv_orm(self, query: Any, columns: list[Any]) -> Any:
         """Fallback for columns that need Python (formatters, computed columns, models whose
@@ -222,3 +202,48 @@ class ExportMixin:
         from portal import clock
 
         return f"{self.endpoint}_{clock.now():%Y%m%d_%H%M%S}.{export_type}"
+
+
+class _Echo:
+    """A file-like object whose write returns the line: csv.writer renders one row."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _cell_formatter(view: Any, type_formatters: dict[Any, Any], tz: Any
+                    ) -> Callable[[Any], Any]:
+    def cell(value: Any) -> Any:
+        if isinstance(value, datetime):  # company_time, without babel per cell
+            if value.tzinfo is None:
+                value = value.replace(tzinfo=UTC)
+            return value.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+        for typeobj, formatter in type_formatters.items():
+            if isinstance(value, typeobj):
+                return formatter(view, value, None)
+        return value
+
+    return cell
+
+
+def _export_values(row: Any, slots: list[tuple[str, str, list[int], dict[Any, str]]],
+                   cell: Callable[[Any], Any], visible: frozenset[str] | None) -> list[str]:
+    """One CSV row: masked where the row's field group is hidden, related names as
+    "name (login)", choices by label, formulas neutralised."""
+    values = []
+    for name, kind, idx, choices in slots:
+        if visible is not None and name not in visible:
+            values.append(MASK)
+            continue
+        if kind == "rel":
+            if row[idx[0]] is None:
+                value: Any = ""
+            elif len(idx) == 2:
+                value = f"{row[idx[0]]} ({row[idx[1]]})"
+            else:
+                value = row[idx[0]]
+        else:
+            value = row[idx[0]]
+            value = choices[value] if choices and value in choices else cell(value)
+        values.append(neutralise(value))
+    return values
