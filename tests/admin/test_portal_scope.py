@@ -182,7 +182,8 @@ def test_R_ROLE_3_auditor_reads_every_page_without_write_buttons(app, world, cli
         assert "x-editable" not in body or "data-role=\"x-editable\"" not in body
     cid = world.customers["sales4"][0].id
     body = c.get(f"/admin/customer/details/?id={cid}").get_data(as_text=True)
-    assert "/edit/" not in body and "follow-up" not in body
+    # no edit link and no follow-up action (the 回访记录 tab itself is a read)
+    assert "/edit/" not in body and "/follow-up/" not in body
 
 
 # ------------------------------------------------------------------ (e) export
