@@ -85,7 +85,7 @@ def sales_sections(user: User) -> list[Section]:
     rows = []
     for r in worklist.my_follow_ups(db.session, user, now):
         rows.append(Row(_customer(r.record), gettext("应回访：%(due)s", due=_dt(r.due)),
-                        _late(r.days_overdue) if r.state == "overdue" else gettext("今天到期"),
+                        _late(r.days_overdue) if r.state == worklist.OVERDUE else gettext("今天到期"),
                         TONES[r.state],
                         _u("customer.follow_up_view", ids=r.record.id), gettext("记录回访")))
     sections = [Section("follow_ups", _l("我的回访（今日到期与逾期）"), rows,
@@ -109,7 +109,7 @@ def reception_sections(user: User) -> list[Section]:
         rows = []
         for r in rot.queue:
             badge = labels[r.state]
-            if r.state == "next" and r.extra.get("busy"):
+            if r.state == worklist.NEXT and r.extra.get("busy"):
                 badge = gettext("下一位（接待中）")
             sub = ngettext("补 %(num)s 次", "补 %(num)s 次", r.extra["owed"]) \
                 if r.extra.get("owed") else ""
@@ -146,10 +146,10 @@ def service_sections(user: User) -> list[Section]:
     rows = []
     for r in worklist.complaints_by_deadline(db.session, user):
         c = r.record
-        if r.state == "overdue":
+        if r.state == worklist.OVERDUE:
             badge = ngettext("超期 %(num)s 天", "超期 %(num)s 天", r.days_overdue) \
                 if r.days_overdue else gettext("已超期")
-        elif r.state == "due_soon":
+        elif r.state == worklist.DUE_SOON:
             badge = gettext("24 小时内到期")
         else:
             badge = gettext("处理中")

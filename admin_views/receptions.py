@@ -2,30 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
 from typing import Any
 
 from flask import abort, flash, redirect, request
 from flask_admin import expose
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, select
+from sqlalchemy import select
 
 from admin_views import common, display
 from admin_views.base import ScopedModelView, actor, add_view, service
 from models import Branch, ReceptionRecord, RotationSlot, User
-from portal import clock, policy
+from portal import policy
 from portal.extensions import db
+from portal.services import reception as reception_service
 
 SERVICES = "portal.services.reception"
 
 
 def _today(user: Any) -> Any:
-    """Arrived on the company's calendar day (China time), compared in UTC."""
-    day = clock.today()
-    start = datetime.combine(day, time.min, tzinfo=clock.COMPANY_TZ)
-    return and_(ReceptionRecord.arrived_at >= start,
-                ReceptionRecord.arrived_at < start + timedelta(days=1))
+    return reception_service.arrived_today_sql()
 
 
 class ReceptionRecordView(ScopedModelView):

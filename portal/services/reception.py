@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from models.customer import Customer
@@ -664,3 +664,12 @@ def statistics(session: Session, actor: User, period: str = "day", start: Any = 
             if converted:
                 counts.deals += 1
     return stats
+
+
+def arrived_today_sql(now: datetime | None = None) -> Any:
+    """Records that arrived on the company's calendar day (China time), compared in UTC: the
+    portal's 今日接待 preset (one definition for every door)."""
+    day = (now or clock.now()).astimezone(clock.COMPANY_TZ).date()
+    start = datetime.combine(day, time.min, tzinfo=clock.COMPANY_TZ)
+    return and_(ReceptionRecord.arrived_at >= start,
+                ReceptionRecord.arrived_at < start + timedelta(days=1))

@@ -41,8 +41,13 @@ from portal.services.errors import N_
 
 LIMIT = 50  # rows per list on a home page
 EXPIRING_DAYS = 7  # ownership expiring "soon" (R-CUST-2), and the 待办 sent for it
-DUE_SOON = timedelta(hours=24)  # a complaint deadline within this is amber
+DUE_SOON_WINDOW = timedelta(hours=24)  # a complaint deadline within this is amber
 SECRECY_SOON_DAYS = 30
+
+
+# The states a work row can be in (the doors colour and word them; they never decide them).
+OVERDUE, DUE_TODAY, DUE_SOON = "overdue", "due_today", "due_soon"
+NEXT, OUT, BUSY, WAITING = "next", "out", "busy", "waiting"
 
 
 @dataclass
@@ -100,9 +105,9 @@ def my_follow_ups(session: Session, user: User, now: datetime | None = None) -> 
     rows = []
     for c in _customer_rows(session, user, and_(mine, customer_svc.is_void_sql(session, now))):
         due = customer_svc.follow_up_due(c)
-        rows.append(WorkRow(c, "overdue", due, _days_late(due, now)))
+        rows.append(WorkRow(c, OVERDUE, due, _days_late(due, now)))
     rows.sort(key=lambda r: -(r.days_overdue or 0))
-    today = [WorkRow(c, "due_today", customer_svc.follow_up_due(c), 0)
+    today = [WorkRow(c, DUE_TODAY, customer_svc.follow_up_due(c), 0)
              for c in _customer_rows(session, user, and_(mine, follow_ups_due_sql(session, now)))]
     return rows + sorted(today, key=lambda r: r.due)
 
@@ -153,7 +158,7 @@ def unassigned_walk_ins(session: Session, user: User, now: datetime | None = Non
                    ReceptionRecord.assigned_to_id.is_(None),
                    ReceptionRecord.arrived_at >= start)
             .order_by(ReceptionRecord.arrived_at).limit(LIMIT))
-    return [WorkRow(r, "waiting", r.arrived_at) for r in session.scalars(stmt)]
+    return [WorkRow(r, WAITING, r.arrived_at) for r in session.scalars(stmt)]
 
 
 @dataclass
@@ -183,11 +188,11 @@ def rotation(session: Session, user: User, branch_id: int | None = None,
     next_user = None
     for slot in slots:  # serving order: free (owed turns first), then busy, then out
         if not slot.available:
-            state = "out"
+            state = OUT
         elif next_user is None:
-            state, next_user = "next", slot.user
+            state, next_user = NEXT, slot.user
         else:
-            state = "busy" if slot.user_id in busy else "waiting"
+            state = BUSY if slot.user_id in busy else WAITING
         queue.append(WorkRow(slot.user, state, extra={"busy": slot.user_id in busy,
                                                       "owed": slot.owed_turns}))
     return RotationView(branch_id, next_user, queue)
@@ -200,9 +205,9 @@ def rotation(session: Session, user: User, branch_id: int | None = None,
 
 def complaint_state(c: Complaint, now: datetime) -> str:
     if complaint_svc.is_overdue(c, now):
-        return "overdue"
-    if c.deadline_at is not None and c.deadline_at - now <= DUE_SOON:
-        return "due_soon"
+        return OVERDUE
+    if c.deadline_at is not None and c.deadline_at - now <= DUE_SOON_WINDOW:
+        return DUE_SOON
     return "open"
 
 
@@ -237,7 +242,7 @@ def approvals_waiting(session: Session, user: User, now: datetime | None = None
             if c.accused_user_id == user.id:
                 continue
             if all(policy.can(user, a, c) for a in complaint_svc.approval_actions(session, c)):
-                rows.append(WorkRow(c, "waiting", c.deadline_at, extra={"step": "approve"}))
+                rows.append(WorkRow(c, WAITING, c.deadline_at, extra={"step": "approve"}))
     for action, status, step in (("credit.review", CreditLineStatus.PROPOSED.value, "review"),
                                  ("credit.approve", CreditLineStatus.REVIEWED.value, "approve")):
         if not policy.can(user, action):
@@ -248,7 +253,7 @@ def approvals_waiting(session: Session, user: User, now: datetime | None = None
                 .order_by(CreditLine.proposed_at, CreditLine.id).limit(LIMIT))
         for line in session.scalars(stmt):
             if policy.can(user, action, line.customer):
-                rows.append(WorkRow(line, "waiting", line.proposed_at, extra={"step": step}))
+                rows.append(WorkRow(line, WAITING, line.proposed_at, extra={"step": step}))
     if policy.can(user, "file.approve_copy") or policy.can(user, "file.approve_copy_top"):
         stmt = (policy.scope(select(CopyRequest), user, CopyRequest)
                 .where(CopyRequest.status == CopyRequestStatus.PENDING.value,
@@ -258,7 +263,7 @@ def approvals_waiting(session: Session, user: User, now: datetime | None = None
         for req in session.scalars(stmt):
             action = policy.copy_approver_action(policy.effective_level(req.file, today))
             if action and policy.can(user, action, req.file):
-                rows.append(WorkRow(req, "waiting", req.requested_at, extra={"step": "copy"}))
+                rows.append(WorkRow(req, WAITING, req.requested_at, extra={"step": "copy"}))
     return rows
 
 
@@ -268,7 +273,7 @@ def over_limit(session: Session, user: User) -> list[WorkRow]:
 
     if not policy.can(user, "credit.record_transaction"):
         return []
-    return [WorkRow(r["customer"], "overdue", extra={"limit": r["limit"], "excess": r["excess"]})
+    return [WorkRow(r["customer"], OVERDUE, extra={"limit": r["limit"], "excess": r["excess"]})
             for r in credit.over_limit_rows(session, user)[:LIMIT]]
 
 
@@ -282,7 +287,7 @@ def past_due(session: Session, user: User) -> list[WorkRow]:
     rows = [r for r in receivables.ageing_rows(session, user) if r.past_due > 0][:LIMIT]
     customers = {c.id: c for c in session.scalars(select(Customer).where(
         Customer.id.in_([r.customer_id for r in rows] or [0])))}
-    return [WorkRow(customers[r.customer_id], "overdue",
+    return [WorkRow(customers[r.customer_id], OVERDUE,
                     extra={"past_due": r.past_due, "owner": r.owner_name})
             for r in rows if r.customer_id in customers]
 
@@ -308,7 +313,7 @@ def credit_reviews_due(session: Session, user: User, now: datetime | None = None
     now = now or clock.now()
     stmt = (policy.scope(select(Customer), user, Customer, "credit.view")
             .where(credit.review_due_clause(session, now)).order_by(Customer.id).limit(LIMIT))
-    return [WorkRow(c, "due_today") for c in session.scalars(stmt)]
+    return [WorkRow(c, DUE_TODAY) for c in session.scalars(stmt)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -343,7 +348,7 @@ def pending_confirmations(session: Session, user: User) -> list[WorkRow]:
     if not policy.can(user, "two_person.view"):
         return []
     stmt = two_person.pending_stmt(session, user).limit(LIMIT)
-    return [WorkRow(p, "waiting", p.expires_at, extra={"mine": p.requested_by_id == user.id})
+    return [WorkRow(p, WAITING, p.expires_at, extra={"mine": p.requested_by_id == user.id})
             for p in session.scalars(stmt)]
 
 
@@ -354,7 +359,7 @@ def locked_accounts(session: Session, user: User, now: datetime | None = None) -
     now = now or clock.now()
     stmt = (policy.scope(select(User), user, User).where(User.locked_until > now)
             .order_by(User.locked_until).limit(LIMIT))
-    return [WorkRow(u, "waiting", u.locked_until) for u in session.scalars(stmt)]
+    return [WorkRow(u, WAITING, u.locked_until) for u in session.scalars(stmt)]
 
 
 def recent_denials(session: Session, user: User, now: datetime | None = None,
