@@ -21,7 +21,6 @@ from models import PendingAction, User
 from portal import clock
 from portal.extensions import db
 from portal.services import two_person
-from portal.services.errors import DomainError, NotFound, PermissionDenied
 
 KIND_LABELS = {"user.reset_password": _l("重置管理员密码"), "user.deactivate": _l("停用管理员账号"),
                "user.reactivate": _l("恢复管理员账号")}
@@ -91,15 +90,7 @@ class PendingActionView(ScopedModelView):
         return p
 
     def _decide(self, p: PendingAction, call: Any, done: str) -> Any:
-        try:
-            call()
-        except PermissionDenied:
-            abort(403)
-        except NotFound:
-            abort(404)
-        except DomainError as exc:
-            db.session.rollback()
-            self._fail(exc)
+        if not self.guarded(call):
             return None
         flash(done, "success")
         return redirect(self.get_url(".details_view", id=p.id))
