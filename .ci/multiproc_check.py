@@ -204,7 +204,7 @@ class Browser:
         self.stats = stats
         self.cookies: dict[str, str] = {}
 
-    def _send(self, method: str, path: str, kind: str, **kw):  # noqa: ANN003, ANN202
+    def _send(self, method: str, path: str, kind: str, **kw):
         headers = kw.pop("headers", {})
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
@@ -214,17 +214,17 @@ class Browser:
         self.stats.add(kind, resp.status_code, resp.text if resp.status_code >= 500 else "")
         return resp
 
-    def get(self, path: str, kind: str = "portal read"):  # noqa: ANN201
+    def get(self, path: str, kind: str = "portal read"):
         return self._send("GET", path, kind)
 
-    def login(self, username: str, password: str = PASSWORD):  # noqa: ANN201
+    def login(self, username: str, password: str = PASSWORD):
         page = self.get("/login", "login page")
         token = self._TOKEN.search(page.text).group(1)
         return self._send("POST", "/login", "login", data={
             "username": username, "password": password, "csrf_token": token})
 
 
-def gql(base: str, token: str, stats: Stats, kind: str, query: str, variables=None):  # noqa: ANN001, ANN201
+def gql(base: str, token: str, stats: Stats, kind: str, query: str, variables=None):
     import requests
 
     resp = requests.post(base + "/graphql", json={"query": query, "variables": variables or {}},
@@ -321,7 +321,7 @@ class OutboxPeers:
         peers = self
 
         class Box:
-            async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201, N802
+            async def handle_DATA(self, server, session, envelope):
                 from email import message_from_bytes
 
                 with peers.lock:
@@ -329,7 +329,7 @@ class OutboxPeers:
                 return "250 OK"
 
         class Hook(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"])).decode()
                 with peers.lock:
                     peers.posts.append(json.loads(body)["markdown"]["content"])
@@ -338,7 +338,7 @@ class OutboxPeers:
                 self.end_headers()
                 self.wfile.write(b'{"errcode": 0, "errmsg": "ok"}')
 
-            def log_message(self, *args) -> None:  # noqa: ANN002
+            def log_message(self, *args) -> None:
                 pass
 
         self.smtp_port = free_port()
@@ -438,7 +438,7 @@ def outbox_phase(services: Services, bases: list[str], token: str, customers: li
         peers.close()
 
 
-def main() -> int:  # noqa: C901, PLR0915
+def main() -> int:
     if os.environ.get("MULTIPROC_CHECK") != "1":
         log("skipped (set MULTIPROC_CHECK=1 to run)")
         return 0

@@ -388,7 +388,7 @@ class ScopedModelView(FieldsMixin, FormsMixin, ExportMixin, ModelView):
             text = decoded[0] if len(decoded) == 1 else text
         return text if 0 < len(text) <= 200 else None
 
-    def get_one(self, id: Any) -> Any:  # noqa: A002 - Flask-Admin's signature
+    def get_one(self, id: Any) -> Any:
         """Load one row through the row scope of the current endpoint. Missing, malformed and
         out-of-scope ids all answer the same 404; an out-of-scope one is also audited."""
         pk = self.parse_pk(id)

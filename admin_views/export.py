@@ -95,7 +95,7 @@ class ExportMixin:
                        else None)
         query, slots = self._export_slots(query, plan, exprs)
         stmt = query.with_entities(*exprs).statement
-        if not query._order_by_clauses:  # noqa: SLF001 - a stable order for a complete export
+        if not query._order_by_clauses:
             stmt = stmt.order_by(self._pk_column())
         header = [neutralise(str(label)) for _c, label in columns]
         cell = _cell_formatter(self, self.column_type_formatters_export, get_timezone())

@@ -317,7 +317,7 @@ class CopyRequestView(ScopedModelView):
         return db.session.query(func.count("*")).select_from(CopyRequest).filter(
             files.copy_requests_condition(actor()))
 
-    def get_one(self, id: Any) -> Any:  # noqa: A002 - Flask-Admin's signature
+    def get_one(self, id: Any) -> Any:
         pk = self.parse_pk(id)
         if pk is None:
             abort(404)

@@ -41,7 +41,7 @@ class HomeView(AdminIndexView):
     def is_accessible(self) -> bool:
         return bool(current_user.is_authenticated)
 
-    def inaccessible_callback(self, name, **kwargs):  # noqa: ANN001, ANN003, ANN201
+    def inaccessible_callback(self, name, **kwargs):
         return redirect(url_for("login", next=request.full_path.rstrip("?")))
 
     def _view_for(self, model: type) -> Any:
@@ -129,7 +129,7 @@ class HomeView(AdminIndexView):
         return alerts
 
     @expose("/")
-    def index(self):  # noqa: ANN201
+    def index(self):
         from admin_views import home
 
         cards = self.cards() if current_user.is_authenticated else []

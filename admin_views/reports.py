@@ -74,7 +74,7 @@ class ReportsView(BaseView):
         print_url = url_for(endpoint, **{**values, "print": "1"}) if active == "complaints" \
             else None
         charts = [Markup(c.svg()) for c in report.charts if c.items] \
-            if report else []  # noqa: S704 - an empty chart is left out; its table says 无数据
+            if report else []
         template = "admin/reports/print.html" if request.args.get("print") and print_url \
             else "admin/reports/report.html"
         return self.render(template, tabs=TABS, active=active,

@@ -50,7 +50,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     return ap.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:  # noqa: C901
+def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     t_start = time.perf_counter()
     sizes = [3000] if args.smoke else [int(s) for s in args.sizes.split(",") if s.strip()]

@@ -128,7 +128,7 @@ def pick(expr: str, values: list[str]) -> str:
     return f"(CASE ({expr}) % {len(values)} {whens} END)"
 
 
-def _insert_org(conn, layout: Layout, pw_hash: str, d: Dialect) -> None:  # noqa: ANN001
+def _insert_org(conn, layout: Layout, pw_hash: str, d: Dialect) -> None:
     now = "now()" if d.pg else "datetime('now')"
     for dep in range(1, layout.n_departments + 1):
         conn.execute(text(f"INSERT INTO departments (id, code, name, version, created_at, "
@@ -182,7 +182,7 @@ def _insert_org(conn, layout: Layout, pw_hash: str, d: Dialect) -> None:  # noqa
                       f"VALUES (:id, :role, {now})"), rows)
 
 
-def _bulk(conn, layout: Layout, d: Dialect) -> dict[str, float]:  # noqa: ANN001, C901
+def _bulk(conn, layout: Layout, d: Dialect) -> dict[str, float]:
     n = layout.customers
     nb, pb, nd = layout.n_branches, layout.per_branch, layout.n_departments
     timings: dict[str, float] = {}

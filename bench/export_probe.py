@@ -24,7 +24,7 @@ def _hwm_kib() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def _stream(client, url: str) -> int:  # noqa: ANN001
+def _stream(client, url: str) -> int:
     resp = client.get(url, buffered=False)
     if resp.status_code != 200:
         raise RuntimeError(f"export answered {resp.status_code}")
@@ -89,7 +89,7 @@ def main() -> int:
         note = None
         try:
             nbytes = _stream(client, url)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             # The stream outlived its request context (no stream_with_context): measure again
             # with an outer app context holding a session, and say so.
             note = (f"as shipped the stream fails after the request context is torn down "

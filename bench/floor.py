@@ -40,7 +40,7 @@ class Who:
     user_id: int
     branch_id: int | None
 
-    def customer_rule(self):  # noqa: ANN201
+    def customer_rule(self):
         if self.label == "sales":
             return C.c.owner_id == self.user_id
         if self.label == "supervisor":
@@ -59,7 +59,7 @@ def _dump(rows: Any) -> bytes:
     return orjson.dumps(rows, default=str)
 
 
-def _rows(conn: Connection, stmt) -> list[dict]:  # noqa: ANN001
+def _rows(conn: Connection, stmt) -> list[dict]:
     return [dict(r) for r in conn.execute(stmt).mappings()]
 
 

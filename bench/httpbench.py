@@ -162,7 +162,7 @@ def remove_rls(url: str) -> None:
     eng.dispose()
 
 
-def _role_exists(conn, name: str) -> bool:  # noqa: ANN001
+def _role_exists(conn, name: str) -> bool:
     return conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :n"), {"n": name}).first() \
         is not None
 

@@ -25,13 +25,13 @@ class StatementCounter:
         self.statements: list[str] = []
         self.keep = False
 
-    def _on(self, conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+    def _on(self, conn, cursor, statement, parameters, context, executemany):
         self.count += 1
         if self.keep:
             self.statements.append(statement)
 
     @contextmanager
-    def counting(self, keep: bool = False):  # noqa: ANN201
+    def counting(self, keep: bool = False):
         self.count = 0
         self.statements = []
         self.keep = keep

@@ -54,7 +54,7 @@ class Cluster:
         self.superuser = "postgres" if self.as_postgres else os.environ.get("USER", "postgres")
         self.started = False
 
-    def _run(self, argv: list[str], **kw) -> subprocess.CompletedProcess:  # noqa: ANN003
+    def _run(self, argv: list[str], **kw) -> subprocess.CompletedProcess:
         if self.as_postgres:
             argv = ["runuser", "-u", "postgres", "--", *argv]
         return subprocess.run(argv, check=True, capture_output=True, text=True, **kw)

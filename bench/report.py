@@ -134,7 +134,7 @@ def render(res: dict[str, Any]) -> str:
     return "\n".join(L) + "\n"
 
 
-def _baseline_section(a, res: dict) -> None:  # noqa: ANN001
+def _baseline_section(a, res: dict) -> None:
     """Ratios of this run next to those of an earlier run (``--baseline old.json``): only
     ratios are compared, each taken within its own run."""
     base = res["baseline"]
@@ -161,7 +161,7 @@ def _baseline_section(a, res: dict) -> None:  # noqa: ANN001
     a("")
 
 
-def _size_section(a, size: int, m: dict) -> None:  # noqa: ANN001, C901
+def _size_section(a, size: int, m: dict) -> None:
     a(f"## {size:,} customers")
     a("")
     st = m.get("statements")
@@ -244,7 +244,7 @@ def http_by_size(res: dict) -> dict[str, dict]:
     return h
 
 
-def _targets_section(a, res: dict) -> None:  # noqa: ANN001, C901
+def _targets_section(a, res: dict) -> None:
     """The issue's targets, each with what this run measured."""
     rows: list[tuple[str, str, str]] = []
     for size, m in res["sizes"].items():
@@ -290,7 +290,7 @@ def _targets_section(a, res: dict) -> None:  # noqa: ANN001, C901
     a("")
 
 
-def _http_section(a, size: int, h: dict) -> None:  # noqa: ANN001
+def _http_section(a, size: int, h: dict) -> None:
     a(f"## HTTP at {size:,} customers: G2 nested page (100 customers × owner, credit lines, "
       "complaints)")
     a("")
@@ -312,7 +312,7 @@ def _http_section(a, size: int, h: dict) -> None:  # noqa: ANN001
     a("")
 
 
-def _export_section(a, e: dict) -> None:  # noqa: ANN001
+def _export_section(a, e: dict) -> None:
     a("## CSV export of all customers: peak RSS (target ≤ 150 MiB and flat 100k → 1M)")
     a("")
     a("A subprocess builds the app, logs in as the general manager, and streams the export to "
@@ -340,7 +340,7 @@ def _export_section(a, e: dict) -> None:  # noqa: ANN001
         a("")
 
 
-def _admin_compare(a, c: list[dict]) -> None:  # noqa: ANN001
+def _admin_compare(a, c: list[dict]) -> None:
     a("## Admin list: largest size ÷ smallest (target: page 1 within 1.2×)")
     a("")
     a("| count mode | page | small ms | large ms | ratio |")

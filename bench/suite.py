@@ -70,7 +70,7 @@ def authenticate(env: Env) -> None:
             db.session.remove()
         env.auth_note = "Bearer API token (portal.services.tokens)"
         return
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         env.auth_note = f"session cookie (tokens unavailable: {exc.__class__.__name__})"
     for label, who in env.who.items():
         c = env.app.test_client()
@@ -337,7 +337,7 @@ def export_rss(env: Env) -> dict:
     return out
 
 
-def timed(fn, *args, **kw):  # noqa: ANN001, ANN002, ANN003, ANN201
+def timed(fn, *args, **kw):
     t0 = time.perf_counter()
     res = fn(*args, **kw)
     return res, time.perf_counter() - t0

@@ -149,7 +149,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     fast[response_name] = None
                     continue
                 coerced = _coerce(leaf, memo, value)
-            except Exception:  # noqa: BLE001  (the normal path reports it properly)
+            except Exception:
                 slow[response_name] = details
                 continue
             if coerced is Undefined or coerced is None:
@@ -197,7 +197,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         try:
             return self._complete_level(item_type, item_non_null, field_details_list, info,
                                         path, result)
-        except Exception:  # noqa: BLE001  (_Fallback, or an error the normal path reports
+        except Exception:
             return None    # with its location)
 
     def _complete_level(self, item_type: GraphQLObjectType, item_non_null: bool,
@@ -300,7 +300,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return out
 
 
-class _Fallback(Exception):  # noqa: N818  (control flow, never shown)
+class _Fallback(Exception):
     """The fast path cannot answer exactly like graphql-core: use graphql-core."""
 
 
@@ -549,7 +549,7 @@ def self_check() -> list[str]:
             if not problems:
                 _SELF_CHECK = []  # the probe itself runs the fast path
                 problems = _probe()
-        except Exception as exc:  # noqa: BLE001  (any surprise keeps it off)
+        except Exception as exc:
             problems = [f"self-check raised {exc.__class__.__name__}: {exc}"]
         _SELF_CHECK = problems
     return _SELF_CHECK

@@ -82,7 +82,7 @@ def _like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def _between(column, start: datetime | None, end: datetime | None) -> list:  # noqa: ANN001
+def _between(column, start: datetime | None, end: datetime | None) -> list:
     out = []
     if start is not None:
         out.append(column >= start)
@@ -131,7 +131,7 @@ class TimeOrder(enum.Enum):
     OLDEST_FIRST = "oldest_first"
 
 
-def _time_order(order: TimeOrder | None, column) -> Order:  # noqa: ANN001
+def _time_order(order: TimeOrder | None, column) -> Order:
     if order is None or order is TimeOrder.ID_ASC:
         return Order("id", None)
     if order is TimeOrder.ID_DESC:
@@ -314,7 +314,7 @@ class Query(ReportQueries, RotationQueries, ReceivablesQueries,
             TwoPersonQueries):  # reports: graphql_api/reports.py
     @strawberry.field(description='Any object by its global id ("Customer:42"); null when it '
                       "does not exist or you may not see it (the two are identical).")
-    def node(self, info: Info, id: strawberry.ID) -> Node | None:  # noqa: A002
+    def node(self, info: Info, id: strawberry.ID) -> Node | None:
         parsed = parse_global(id)
         if parsed is None or parsed[0] not in NODE_TYPES:
             return None
@@ -337,21 +337,21 @@ class Query(ReportQueries, RotationQueries, ReceivablesQueries,
 
     @strawberry.field
     def customers(self, info: Info, first: int | None = None, after: str | None = None,
-                  filter: CustomerFilter | None = None,  # noqa: A002
+                  filter: CustomerFilter | None = None,
                   order_by: CustomerOrder = CustomerOrder.ID_ASC) -> Connection[CustomerNode]:
         return paginate(info, Customer, CustomerNode, customer_conditions(info, filter),
                         _CUSTOMER_ORDERS[order_by], first, after)
 
     @strawberry.field
     def complaints(self, info: Info, first: int | None = None, after: str | None = None,
-                   filter: ComplaintFilter | None = None,  # noqa: A002
+                   filter: ComplaintFilter | None = None,
                    order_by: TimeOrder | None = None) -> Connection[ComplaintNode]:
         return paginate(info, Complaint, ComplaintNode, complaint_conditions(info, filter),
                         _time_order(order_by, Complaint.registered_at), first, after)
 
     @strawberry.field
     def reception_records(self, info: Info, first: int | None = None, after: str | None = None,
-                          filter: ReceptionFilter | None = None,  # noqa: A002
+                          filter: ReceptionFilter | None = None,
                           order_by: TimeOrder | None = None
                           ) -> Connection[ReceptionRecordNode]:
         return paginate(info, ReceptionRecord, ReceptionRecordNode,
@@ -360,7 +360,7 @@ class Query(ReportQueries, RotationQueries, ReceivablesQueries,
 
     @strawberry.field
     def credit_evaluations(self, info: Info, first: int | None = None, after: str | None = None,
-                           filter: CreditFilter | None = None,  # noqa: A002
+                           filter: CreditFilter | None = None,
                            order_by: TimeOrder | None = None
                            ) -> Connection[CreditEvaluationNode]:
         where: list = []
@@ -376,7 +376,7 @@ class Query(ReportQueries, RotationQueries, ReceivablesQueries,
 
     @strawberry.field
     def credit_lines(self, info: Info, first: int | None = None, after: str | None = None,
-                     filter: CreditFilter | None = None,  # noqa: A002
+                     filter: CreditFilter | None = None,
                      order_by: TimeOrder | None = None) -> Connection[CreditLineNode]:
         where: list = []
         if filter is not None:
@@ -391,7 +391,7 @@ class Query(ReportQueries, RotationQueries, ReceivablesQueries,
 
     @strawberry.field
     def files(self, info: Info, first: int | None = None, after: str | None = None,
-              filter: FileFilter | None = None,  # noqa: A002
+              filter: FileFilter | None = None,
               order_by: TimeOrder | None = None) -> Connection[FileNode]:
         where: list = []
         if filter is not None:
@@ -419,7 +419,7 @@ class Query(ReportQueries, RotationQueries, ReceivablesQueries,
 
     @strawberry.field
     def users(self, info: Info, first: int | None = None, after: str | None = None,
-              filter: UserFilter | None = None) -> Connection[UserNode]:  # noqa: A002
+              filter: UserFilter | None = None) -> Connection[UserNode]:
         where: list = []
         if filter is not None:
             if filter.branch is not None:
@@ -447,7 +447,7 @@ class Query(ReportQueries, RotationQueries, ReceivablesQueries,
 
     @strawberry.field(description="The audit log; empty unless you hold audit.view.")
     def audit_entries(self, info: Info, first: int | None = None, after: str | None = None,
-                      filter: AuditFilter | None = None,  # noqa: A002
+                      filter: AuditFilter | None = None,
                       order_by: TimeOrder | None = None) -> Connection[AuditEntryNode]:
         where: list = []
         if filter is not None:

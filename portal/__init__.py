@@ -16,7 +16,7 @@ __all__ = ["create_app", "ConfigError"]
 
 
 @event.listens_for(Engine, "connect")
-def _sqlite_pragmas(dbapi_connection, connection_record) -> None:  # noqa: ANN001
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
     """SQLite enforces foreign keys only when asked, per connection."""
     module = type(dbapi_connection).__module__
     if module.startswith("sqlite3"):
@@ -88,7 +88,7 @@ def create_app(config_name: str | None = None, **overrides: object) -> Flask:
                                 x_host=proxies)
 
     @app.after_request
-    def _security_headers(response):  # noqa: ANN001, ANN202
+    def _security_headers(response):
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
         response.headers.setdefault("Referrer-Policy", "same-origin")

@@ -105,14 +105,14 @@ def init_app(app: Flask) -> None:
         g.pop("_login_user", None)
 
     @login_manager.unauthorized_handler
-    def _unauthorized():  # noqa: ANN202
+    def _unauthorized():
         if request.path.startswith("/graphql"):
             return {"errors": [{"message": "authentication required"}]}, 401
         return redirect(url_for("login", next=request.full_path.rstrip("?")))
 
     @app.route("/login", methods=["GET", "POST"])
     @limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"], methods=["POST"])
-    def login():  # noqa: ANN202
+    def login():
         if current_user.is_authenticated and request.method == "GET":
             return redirect(url_for("admin.index"))
         error = None
@@ -138,7 +138,7 @@ def init_app(app: Flask) -> None:
         return render_template("login.html", error=error), (401 if error else 200)
 
     @app.route("/logout", methods=["POST"])
-    def logout():  # noqa: ANN202
+    def logout():
         if current_user.is_authenticated:
             user = db.session.get(User, current_user.id)
             user.session_version += 1  # every cookie issued before is refused from now on
@@ -152,7 +152,7 @@ def init_app(app: Flask) -> None:
 
     @app.route("/account/password", methods=["GET", "POST"])
     @login_required
-    def change_password():  # noqa: ANN202
+    def change_password():
         error = None
         if request.method == "POST":
             user = db.session.get(User, current_user.id)

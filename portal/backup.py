@@ -121,7 +121,7 @@ def _audit_head(conn: Connection) -> dict[str, Any] | None:
 def _revision(conn: Connection) -> str | None:
     try:
         return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-    except Exception:  # noqa: BLE001 - an unmigrated database has no such table
+    except Exception:
         return None
 
 
@@ -347,7 +347,7 @@ def verify_restored(engine: Engine, store: Storage, manifest: dict[str, Any]) ->
     for key in manifest["files"]:
         try:
             store.get(key)  # raises on a missing blob or a checksum mismatch
-        except Exception as exc:  # noqa: BLE001 - any failure is a problem to report
+        except Exception as exc:
             report.problems.append(f"file {key[:12]}…: {type(exc).__name__}")
         else:
             report.files += 1

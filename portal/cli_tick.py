@@ -55,7 +55,7 @@ def run_all(session: Session, now: datetime) -> dict[str, dict[str, int]]:
         try:
             results[name] = dict(fn(session, now) or {})
             session.commit()
-        except Exception as exc:  # noqa: BLE001 - reported, the other areas still run
+        except Exception as exc:
             session.rollback()
             results[name] = {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"}
     return results
@@ -106,7 +106,7 @@ def tick_command(at: str | None) -> None:
         from portal.outbox_web import send_pending
 
         results["outbox"] = send_pending(current_app, now=now).as_dict()
-    except Exception as exc:  # noqa: BLE001 - reported like an area's failure
+    except Exception as exc:
         session.rollback()
         results["outbox"] = {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"}
     failed = False

@@ -35,7 +35,7 @@ def init_app(app: Flask) -> None:
         g.pop("_flask_babel", None)
 
     @app.route("/lang/<code>")
-    def set_language(code: str):  # noqa: ANN202
+    def set_language(code: str):
         if code in app.config["LANGUAGES"]:
             session["lang"] = code
         target = request.referrer or ""

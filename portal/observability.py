@@ -108,7 +108,7 @@ def configure_logging(app: Flask) -> None:
 # ------------------------------------------------------------------------------ per request
 
 @event.listens_for(Engine, "before_cursor_execute")
-def _count_statement(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001, PLR0913
+def _count_statement(conn, cursor, statement, parameters, context, executemany) -> None:
     if has_request_context():
         g._sql_statements = g.get("_sql_statements", 0) + 1
 
@@ -160,7 +160,7 @@ class _ScrapeTimeCollector:
     def __init__(self, app: Flask) -> None:
         self.app = app
 
-    def collect(self):  # noqa: ANN201
+    def collect(self):
         with self.app.app_context():
             pool = db.engine.pool
             for name, reader in (("checked_out", "checkedout"), ("size", "size"),
@@ -211,7 +211,7 @@ def _check_database() -> str | None:
     try:
         db.session.execute(text("SELECT 1"))
         return None
-    except Exception as exc:  # noqa: BLE001 - any failure means not ready
+    except Exception as exc:
         db.session.rollback()
         return type(exc).__name__
 
@@ -230,7 +230,7 @@ def _check_storage() -> str | None:
         else:
             store.exists("0" * 64)
         return None
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return type(exc).__name__
 
 
@@ -243,7 +243,7 @@ def _check_redis(app: Flask) -> str | None:
 
         redis.Redis.from_url(uri, socket_connect_timeout=1, socket_timeout=1).ping()
         return None
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return type(exc).__name__
 
 
@@ -261,11 +261,11 @@ def init_app(app: Flask) -> None:
     app.after_request(_record_request)
 
     @app.route("/healthz")
-    def healthz():  # noqa: ANN202
+    def healthz():
         return jsonify(status="ok")
 
     @app.route("/readyz")
-    def readyz():  # noqa: ANN202
+    def readyz():
         checks = {"database": _check_database(), "storage": _check_storage(),
                   "redis": _check_redis(app)}
         body = {name: ("ok" if problem is None else f"unavailable ({problem})")
@@ -275,7 +275,7 @@ def init_app(app: Flask) -> None:
         return jsonify(status="ok", **body)
 
     @app.route("/metrics")
-    def metrics():  # noqa: ANN202
+    def metrics():
         token = app.config.get("METRICS_TOKEN")
         if not token:
             return jsonify(errors=[{"message": "Not found."}]), 404

@@ -185,7 +185,7 @@ class S3Storage:
     def client(self) -> Any:
         if self._client is None:
             try:
-                import boto3  # noqa: PLC0415 - optional dependency, imported on first use
+                import boto3
             except ImportError as exc:  # pragma: no cover - depends on the install
                 raise StorageError(
                     "STORAGE_BACKEND=s3 needs boto3: pip install 'customer-archive-portal[s3]'"

@@ -18,7 +18,7 @@ def _actor() -> User:
     return db.session.get(User, current_user.id)
 
 
-def _page(new_token: str | None = None, error: str | None = None, status: int = 200):  # noqa: ANN202
+def _page(new_token: str | None = None, error: str | None = None, status: int = 200):
     actor = _actor()
     rows = [(t, tokens.token_state(t)) for t in tokens.list_tokens(db.session, actor)]
     return render_template("tokens.html", rows=rows, new_token=new_token, error=error,
@@ -28,12 +28,12 @@ def _page(new_token: str | None = None, error: str | None = None, status: int = 
 def init_app(app: Flask) -> None:
     @app.route("/account/tokens", methods=["GET"])
     @login_required
-    def api_tokens():  # noqa: ANN202
+    def api_tokens():
         return _page()
 
     @app.route("/account/tokens", methods=["POST"])
     @login_required
-    def api_token_create():  # noqa: ANN202
+    def api_token_create():
         try:
             _token, raw = tokens.create_token(db.session, _actor(),
                                               request.form.get("name", ""),
@@ -45,7 +45,7 @@ def init_app(app: Flask) -> None:
 
     @app.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
     @login_required
-    def api_token_revoke(token_id: int):  # noqa: ANN202
+    def api_token_revoke(token_id: int):
         try:
             tokens.revoke_token(db.session, _actor(), token_id)
         except DomainError as exc:

@@ -40,7 +40,7 @@ def error_page(code: int) -> str:
             return admin.index_view.render("admin/error.html", code=code,
                                            heading=gettext(heading), text=gettext(text),
                                            request_id=g.get("request_id") if code == 500 else None)
-        except Exception:  # noqa: BLE001 - the error page must not fail itself
+        except Exception:
             log.exception("portal error page failed; answering the plain one")
             db.session.rollback()
     return render_template("error.html", code=code, message=None, heading=gettext(heading),
@@ -74,7 +74,7 @@ def init_app(app: Flask) -> None:
     audit.set_key(app.config["AUDIT_HMAC_KEY"] or "")
 
     @app.errorhandler(OperationalError)
-    def _database_down(exc: OperationalError):  # noqa: ANN202
+    def _database_down(exc: OperationalError):
         log.error("database unavailable: %s", str(exc.orig).splitlines()[0] if exc.orig else exc)
         db.session.rollback()
         db.engine.dispose()
@@ -87,7 +87,7 @@ def init_app(app: Flask) -> None:
                                message="The database is unavailable. Try again shortly."), 503
 
     @app.errorhandler(DataError)
-    def _data_refused(exc: DataError):  # noqa: ANN202
+    def _data_refused(exc: DataError):
         """Input the database refuses as data (a NUL byte, a number out of range, a value too
         long for its column): the client's mistake, 400, not a server error."""
         log.warning("database refused input (request %s): %s", g.get("request_id"),
@@ -98,7 +98,7 @@ def init_app(app: Flask) -> None:
         return render_template("error.html", code=400, message="Invalid input."), 400
 
     @app.errorhandler(CSRFError)
-    def _csrf_refused(exc: CSRFError):  # noqa: ANN202
+    def _csrf_refused(exc: CSRFError):
         """A POST without a valid CSRF token: 400, nothing done, one 'denied' audit entry."""
         db.session.rollback()
         who = current_user if current_user.is_authenticated else None
@@ -110,19 +110,19 @@ def init_app(app: Flask) -> None:
                                        "Reload the page and try again."), 400
 
     @app.errorhandler(403)
-    def _forbidden(exc):  # noqa: ANN001, ANN202
+    def _forbidden(exc):
         if request.path.startswith("/graphql"):
             return jsonify(errors=[{"message": "Forbidden."}]), 403
         return error_page(403), 403
 
     @app.errorhandler(404)
-    def _not_found(exc):  # noqa: ANN001, ANN202
+    def _not_found(exc):
         if request.path.startswith("/graphql"):
             return jsonify(errors=[{"message": "Not found."}]), 404
         return error_page(404), 404
 
     @app.errorhandler(500)
-    def _server_error(exc):  # noqa: ANN001, ANN202
+    def _server_error(exc):
         log.exception("unexpected error (request %s)", g.get("request_id"))
         db.session.rollback()
         return error_page(500), 500

@@ -115,7 +115,7 @@ def app(database_url: str, tmp_path: Path, app_overrides: dict) -> Iterator[Flas
 
 
 @pytest.fixture
-def session(app: Flask):  # noqa: ANN201
+def session(app: Flask):
     return _db.session
 
 
@@ -125,11 +125,11 @@ def client(app: Flask) -> FlaskClient:
 
 
 @pytest.fixture
-def login(app: Flask):  # noqa: ANN201
+def login(app: Flask):
     """``login(user)`` → a test client whose session is that user's (via the real login form)."""
     from tests.factories import PASSWORD
 
-    def _login(user, password: str = PASSWORD) -> FlaskClient:  # noqa: ANN001
+    def _login(user, password: str = PASSWORD) -> FlaskClient:
         c = app.test_client()
         resp = c.post("/login", data={"username": user.username, "password": password})
         assert resp.status_code == 302, f"login of {user.username} failed: {resp.status_code}"
@@ -138,7 +138,7 @@ def login(app: Flask):  # noqa: ANN201
 
 
 @pytest.fixture
-def world(session):  # noqa: ANN001, ANN201
+def world(session):
     """A small company: two departments, three branches, one user per role, a few customers."""
     from tests.factories import build_world
 

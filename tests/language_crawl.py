@@ -151,7 +151,7 @@ def _local(url: str, base: str) -> str | None:
 ROW_LINK = re.compile(r"/(details|edit)/\?id=")
 
 
-def crawl(client, base: str = "http://localhost"  # noqa: ANN001, C901
+def crawl(client, base: str = "http://localhost"  # noqa: C901
           ) -> Iterator[tuple[str, int, Page]]:
     """GET the home page, every menu and home-page link, and per list the first row's details
     and edit pages, the create page, and the buttons of that details page. Yields

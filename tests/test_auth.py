@@ -11,7 +11,7 @@ from portal.services import users
 from tests.factories import PASSWORD
 
 
-def _post_login(client, username, password, next_url=None):  # noqa: ANN001, ANN202
+def _post_login(client, username, password, next_url=None):
     url = "/login" + (f"?next={next_url}" if next_url else "")
     return client.post(url, data={"username": username, "password": password})
 

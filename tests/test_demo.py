@@ -41,17 +41,17 @@ CODE_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 
 
 @pytest.fixture
-def loaded(session):  # noqa: ANN001, ANN201
+def loaded(session):
     summary = demo.load(session)
     assert summary.startswith("demo data loaded")
     return summary
 
 
-def _count(session, model) -> int:  # noqa: ANN001
+def _count(session, model) -> int:
     return session.scalar(select(func.count()).select_from(model))
 
 
-def _latest_evaluations(session) -> dict[int, CreditEvaluation]:  # noqa: ANN001
+def _latest_evaluations(session) -> dict[int, CreditEvaluation]:
     latest: dict[int, CreditEvaluation] = {}
     for ev in session.scalars(select(CreditEvaluation).order_by(CreditEvaluation.evaluated_at)):
         latest[ev.customer_id] = ev

@@ -133,7 +133,7 @@ def test_admin_labels_are_english_after_switching(world, login) -> None:
     assert "Customer archive" in page
 
 
-def _duplicate_form(world) -> dict:  # noqa: ANN001
+def _duplicate_form(world) -> dict:
     existing = world.customers["sales2"][0]
     return {"name": "完全不同的名字公司", "phone": existing.phone}
 

@@ -28,7 +28,7 @@ KNOWN_GAP_PAGES = ("/admin/auditentry/log/", "/admin/receivables/", "/admin/gran
 
 
 @pytest.fixture
-def demo_company(session):  # noqa: ANN001, ANN201
+def demo_company(session):
     demo.load(session)
     session.commit()
     texts: set[str] = set()
@@ -53,7 +53,7 @@ def demo_company(session):  # noqa: ANN001, ANN201
     return tuple(sorted((t for t in texts if len(t) > 1), key=len, reverse=True))
 
 
-def _client(app, username: str, language: str):  # noqa: ANN001, ANN202
+def _client(app, username: str, language: str):
     client = app.test_client()
     resp = client.post("/login", data={"username": username, "password": demo.DEMO_PASSWORD})
     assert resp.status_code == 302, f"{username} cannot sign in"

@@ -11,11 +11,11 @@ from portal import policy
 from tests.factories import make_user
 
 
-def _visible_customer_ids(session, user) -> set[int]:  # noqa: ANN001
+def _visible_customer_ids(session, user) -> set[int]:
     return set(session.scalars(policy.scope(select(Customer.id), user, Customer)))
 
 
-def _ids(customers) -> set[int]:  # noqa: ANN001
+def _ids(customers) -> set[int]:
     return {c.id for c in customers}
 
 

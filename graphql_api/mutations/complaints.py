@@ -50,7 +50,7 @@ def _id(value: strawberry.ID) -> int:
 class ComplaintMutations:
     @strawberry.mutation
     def register_complaint(self, info: Info,
-                           input: ComplaintInput) -> Payload[ComplaintNode]:  # noqa: A002
+                           input: ComplaintInput) -> Payload[ComplaintNode]:
         return run(info, ComplaintNode,
                    lambda s, u: svc.register_complaint(s, u, data_of(input, ids=_IDS)))
 
@@ -102,7 +102,7 @@ class ComplaintMutations:
                         fault_cause: FaultCause | None = None,
                         fault_team: str | None = None,
                         fault_user_id: strawberry.ID | None = None) -> Payload[ComplaintNode]:
-        def call(s, u):  # noqa: ANN001, ANN202
+        def call(s, u):
             dept = (expect_id(fault_department_id, "Department", "faultDepartmentId")
                     if fault_department_id else None)
             person = (expect_id(fault_user_id, "User", "faultUserId")
@@ -129,7 +129,7 @@ class ComplaintMutations:
     @strawberry.mutation
     def remind_complaint(self, info: Info, complaint_id: strawberry.ID,
                          note: str | None = None) -> Payload[ComplaintNode]:
-        def call(s, u):  # noqa: ANN001, ANN202
+        def call(s, u):
             svc.remind(s, u, _id(complaint_id), note=note)
             return s.get(Complaint, _id(complaint_id))
         return run(info, ComplaintNode, call)

@@ -67,7 +67,7 @@ class CreditMutations:
 
     @strawberry.mutation
     def propose_credit_line(self, info: Info, customer_id: strawberry.ID,
-                            input: CreditLineInput) -> Payload[CreditLineNode]:  # noqa: A002
+                            input: CreditLineInput) -> Payload[CreditLineNode]:
         return run(info, CreditLineNode, lambda s, u: svc.propose_line(
             s, u, _cid(customer_id), data_of(input)))
 
@@ -96,7 +96,7 @@ class CreditMutations:
                            kind: E.TransactionKind, amount: Decimal,
                            reference: str | None = None,
                            delivery_deadline: date | None = None) -> Payload[CustomerNode]:
-        def call(s, u):  # noqa: ANN001, ANN202
+        def call(s, u):
             svc.record_transaction(s, u, _cid(customer_id), kind.value, amount,
                                    reference=reference, delivery_deadline=delivery_deadline)
             return s.get(Customer, _cid(customer_id))
@@ -105,7 +105,7 @@ class CreditMutations:
     @strawberry.mutation(description="Approve exceeding the credit line by up to amount.")
     def approve_over_limit(self, info: Info, customer_id: strawberry.ID, amount: Decimal,
                            reason: str, valid_days: int = 30) -> Payload[CustomerNode]:
-        def call(s, u):  # noqa: ANN001, ANN202
+        def call(s, u):
             svc.approve_over_limit(s, u, _cid(customer_id), amount, reason, valid_days)
             return s.get(Customer, _cid(customer_id))
         return run(info, CustomerNode, call)

@@ -69,21 +69,21 @@ def _cid(value: strawberry.ID) -> int:
 @strawberry.type
 class CustomerMutations:
     @strawberry.mutation
-    def create_customer(self, info: Info, input: CustomerInput  # noqa: A002
+    def create_customer(self, info: Info, input: CustomerInput
                         ) -> Payload[CustomerNode]:
         return run(info, CustomerNode,
                    lambda s, u: svc.create_customer(s, u, data_of(input, ids=_IDS)))
 
     @strawberry.mutation
     def update_customer(self, info: Info, customer_id: strawberry.ID,
-                        input: CustomerPatch,  # noqa: A002
+                        input: CustomerPatch,
                         expected_version: int | None = None) -> Payload[CustomerNode]:
         return run(info, CustomerNode, lambda s, u: svc.update_customer(
             s, u, _cid(customer_id), data_of(input), expected_version=expected_version))
 
     @strawberry.mutation
     def add_contact(self, info: Info, customer_id: strawberry.ID,
-                    input: ContactInput) -> Payload[CustomerContactNode]:  # noqa: A002
+                    input: ContactInput) -> Payload[CustomerContactNode]:
         return run(info, CustomerContactNode, lambda s, u: svc.add_contact(
             s, u, _cid(customer_id), data_of(input)))
 

@@ -24,7 +24,7 @@ class NotificationMutations:
     @strawberry.mutation(description="Mark the given notifications read, or all of yours when "
                          "``all`` is true. Ids that are not yours are ignored.")
     def mark_read(self, info: Info, ids: list[strawberry.ID] | None = None,
-                  all: bool = False) -> MarkReadPayload:  # noqa: A002
+                  all: bool = False) -> MarkReadPayload:
         ctx = info.context
         try:
             pks = None if all else [expect_id(i, "Notification", "ids") for i in ids or []]

@@ -53,13 +53,13 @@ class ReceptionPatch:
 class ReceptionMutations:
     @strawberry.mutation
     def register_reception(self, info: Info,
-                           input: ReceptionInput) -> Payload[ReceptionRecordNode]:  # noqa: A002
+                           input: ReceptionInput) -> Payload[ReceptionRecordNode]:
         return run(info, ReceptionRecordNode,
                    lambda s, u: svc.register_reception(s, u, data_of(input, ids=_IDS)))
 
     @strawberry.mutation
     def update_reception(self, info: Info, reception_record_id: strawberry.ID,
-                         input: ReceptionPatch,  # noqa: A002
+                         input: ReceptionPatch,
                          expected_version: int | None = None) -> Payload[ReceptionRecordNode]:
         return run(info, ReceptionRecordNode, lambda s, u: svc.update_reception(
             s, u, expect_id(reception_record_id, "ReceptionRecord", "receptionRecordId"),

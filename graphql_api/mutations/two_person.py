@@ -59,7 +59,7 @@ class PendingActionNode:
                    decided_at=p.decided_at, decision_note=p.decision_note)
 
 
-def _pending(info: Info, call) -> Payload[PendingActionNode]:  # noqa: ANN001
+def _pending(info: Info, call) -> Payload[PendingActionNode]:
     ctx = info.context
     try:
         p = call(ctx.session, ctx.user)

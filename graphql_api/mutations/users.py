@@ -44,11 +44,11 @@ def _uid(value: strawberry.ID) -> int:
 @strawberry.type
 class UserMutations:
     @strawberry.mutation
-    def create_user(self, info: Info, input: NewUserInput) -> Payload[UserNode]:  # noqa: A002
+    def create_user(self, info: Info, input: NewUserInput) -> Payload[UserNode]:
         return run(info, UserNode, lambda s, u: svc.create_user(s, u, data_of(input, ids=_IDS)))
 
     @strawberry.mutation
-    def update_user(self, info: Info, user_id: strawberry.ID, input: UserPatch,  # noqa: A002
+    def update_user(self, info: Info, user_id: strawberry.ID, input: UserPatch,
                     expected_version: int | None = None) -> Payload[UserNode]:
         return run(info, UserNode, lambda s, u: svc.update_user(
             s, u, _uid(user_id), data_of(input, ids=_IDS), expected_version=expected_version))

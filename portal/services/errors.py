@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 
-def N_(message: str) -> str:  # noqa: N802 - the gettext marker convention
+def N_(message: str) -> str:
     """Mark a message for extraction without translating it here (no Flask in services)."""
     return message
 

@@ -40,7 +40,7 @@ def complaint_deadline_state(complaint: Complaint, now: datetime | None = None) 
     return None
 
 
-def ownership_expiring_sql(session: Session, now: datetime | None = None):  # noqa: ANN201
+def ownership_expiring_sql(session: Session, now: datetime | None = None):
     """Open, owned, no deal, and the ownership validity ends within ``EXPIRING_SOON_DAYS``."""
     now = now or clock.now()
     return and_(Customer.owner_id.is_not(None), Customer.closed_at.is_(None),

@@ -56,7 +56,7 @@ def _audit_target(target: Any) -> Any:
 
     try:
         ident = sa_inspect(target).identity
-    except Exception:  # noqa: BLE001 - not a mapped instance
+    except Exception:
         return target
     return (type(target).__name__, ident[0] if ident else None)
 

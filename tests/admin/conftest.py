@@ -39,12 +39,12 @@ def entries_since(seq: int) -> list[AuditEntry]:
 
 
 @pytest.fixture
-def clients(world, login):  # noqa: ANN001, ANN201
+def clients(world, login):
     """``clients[role]`` → a test client logged in as that role's user (cached)."""
     cache: dict = {}
 
     class _Clients(dict):
-        def __missing__(self, role: str):  # noqa: ANN204
+        def __missing__(self, role: str):
             cache[role] = login(world.roles[role])
             self[role] = cache[role]
             return cache[role]

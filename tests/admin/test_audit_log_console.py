@@ -16,7 +16,7 @@ RAW_CODES = re.compile(r">\s*(customer\.change|grant\.matrix_change|CreditLine|"
                        r"name_normalized|version|complaint\.view|all)\s*<")
 
 
-def _change_phone_and_importance(session, world):  # noqa: ANN001, ANN202
+def _change_phone_and_importance(session, world):
     customer = world.customers["sales1"][0]
     world.sales1.full_name = "张伟"
     session.commit()

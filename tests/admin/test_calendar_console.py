@@ -17,7 +17,7 @@ from tests.admin.conftest import audit_seq, entries_since, fingerprint
 SEP_30 = datetime(2026, 9, 30, 2, 0, tzinfo=UTC)
 
 
-def _register(session, world):  # noqa: ANN001, ANN202
+def _register(session, world):
     return complaints.register_complaint(session, world.service, {
         "customer_id": world.customers["sales1"][0].id, "channel": "phone",
         "type": "complaint", "cause": "service", "description": "交车延误"})

@@ -41,7 +41,7 @@ def test_500_is_the_portal_page(app, clients):
     app.config["PROPAGATE_EXCEPTIONS"] = False
 
     @app.route("/admin-test-boom")
-    def boom():  # noqa: ANN202
+    def boom():
         raise RuntimeError("boom")
 
     resp = clients["sales"].get("/admin-test-boom")

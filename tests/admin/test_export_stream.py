@@ -18,7 +18,7 @@ from tests.factories import make_customer
 URL = "/admin/customer/export/csv/"
 
 
-def _stream(client) -> list[list[str]]:  # noqa: ANN001
+def _stream(client) -> list[list[str]]:
     """Read the response the way a browser download does: unbuffered, chunk by chunk, after
     the view function has returned."""
     resp = client.get(URL, buffered=False)
@@ -33,7 +33,7 @@ def _stream(client) -> list[list[str]]:  # noqa: ANN001
     return list(csv.reader(io.StringIO(body.lstrip("\ufeff"))))
 
 
-def test_export_streams_all_customers_to_the_last_row(world, clients, session):  # noqa: ANN001
+def test_export_streams_all_customers_to_the_last_row(world, clients, session):
     for i in range(300):
         owner = (world.sales1, world.sales2, world.sales3, world.sales4)[i % 4]
         make_customer(session, owner, address=f"地址{i}")
@@ -59,7 +59,7 @@ def test_export_streams_all_customers_to_the_last_row(world, clients, session): 
     assert len(exports) == 1
 
 
-def test_salesperson_export_holds_only_own_rows_and_visible_columns(world, clients, session):  # noqa: ANN001
+def test_salesperson_export_holds_only_own_rows_and_visible_columns(world, clients, session):
     for _ in range(40):
         make_customer(session, world.sales1)
         make_customer(session, world.sales2)
@@ -95,7 +95,7 @@ def test_salesperson_export_holds_only_own_rows_and_visible_columns(world, clien
     assert session.scalar(select(AuditEntry.id).where(AuditEntry.action == "customer.export"))
 
 
-def test_orm_fallback_export_survives_the_end_of_the_request(world, clients, session):  # noqa: ANN001
+def test_orm_fallback_export_survives_the_end_of_the_request(world, clients, session):
     """Views whose export needs Python per row (the accounts' roles column) render their
     rows while the request is alive, so the download still completes."""
     from models import User

@@ -24,7 +24,7 @@ def _section(html: str, key: str) -> str:
     return m.group(0)
 
 
-def _prospects(session, world):  # noqa: ANN001, ANN202
+def _prospects(session, world):
     """sales1: one follow-up due later today, one 2 days overdue (void), one ownership ending
     in 5 days, one fine."""
     s1 = world.sales1
@@ -40,7 +40,7 @@ def _prospects(session, world):  # noqa: ANN001, ANN202
     return due_today, overdue, expiring, fine
 
 
-def test_salesperson_sees_due_and_overdue_follow_ups_with_days_overdue(session, world, login):  # noqa: ANN001
+def test_salesperson_sees_due_and_overdue_follow_ups_with_days_overdue(session, world, login):
     due_today, overdue, expiring, fine = _prospects(session, world)
     with clock.frozen(NOW):
         rows = worklist.my_follow_ups(session, world.sales1, NOW)
@@ -57,7 +57,7 @@ def test_salesperson_sees_due_and_overdue_follow_ups_with_days_overdue(session, 
     assert "请从上方菜单选择" not in html
 
 
-def test_tick_tells_owners_once_per_day(session, world):  # noqa: ANN001
+def test_tick_tells_owners_once_per_day(session, world):
     due_today, _overdue, expiring, _fine = _prospects(session, world)
     with clock.frozen(NOW):
         first = worklist.tick(session, NOW)
@@ -69,7 +69,7 @@ def test_tick_tells_owners_once_per_day(session, world):  # noqa: ANN001
     assert kinds == {"customer.follow_up_due": 1, "customer.ownership_expiring": 1}
 
 
-def test_reception_sees_who_is_next_and_who_is_out(session, world, login):  # noqa: ANN001
+def test_reception_sees_who_is_next_and_who_is_out(session, world, login):
     from portal.services import reception
 
     with clock.frozen(NOW):
@@ -84,7 +84,7 @@ def test_reception_sees_who_is_next_and_who_is_out(session, world, login):  # no
     assert "walk_ins" in html
 
 
-def test_every_role_gets_work_lists_not_a_menu_hint(session, world, clients):  # noqa: ANN001
+def test_every_role_gets_work_lists_not_a_menu_hint(session, world, clients):
     for role in world.roles:
         resp = clients[role].get("/admin/")
         assert resp.status_code == 200, role
@@ -93,7 +93,7 @@ def test_every_role_gets_work_lists_not_a_menu_hint(session, world, clients):  #
         assert "data-section=" in html, role
 
 
-def test_home_in_english_for_an_english_reader(session, world, login):  # noqa: ANN001
+def test_home_in_english_for_an_english_reader(session, world, login):
     import re as _re
 
     _prospects(session, world)

@@ -17,7 +17,7 @@ def _bell(html: str) -> int:
     return int(m.group(1))
 
 
-def _seed(session, world):  # noqa: ANN001, ANN202
+def _seed(session, world):
     mine = world.customers["sales1"][0]
     other = world.customers["sales3"][0]
     for target in (mine, other):
@@ -27,7 +27,7 @@ def _seed(session, world):  # noqa: ANN001, ANN202
     return mine, other
 
 
-def test_bell_counts_unread_on_every_page_and_opening_one_counts_down(session, world, login):  # noqa: ANN001
+def test_bell_counts_unread_on_every_page_and_opening_one_counts_down(session, world, login):
     mine, other = _seed(session, world)
     c = login(world.sales1)
     for path in ("/admin/", "/admin/customer/", "/admin/inbox/"):
@@ -44,7 +44,7 @@ def test_bell_counts_unread_on_every_page_and_opening_one_counts_down(session, w
     assert _bell(c.get("/admin/").get_data(as_text=True)) == 1
 
 
-def test_mark_all_read_and_the_all_filter(session, world, login):  # noqa: ANN001
+def test_mark_all_read_and_the_all_filter(session, world, login):
     _seed(session, world)
     c = login(world.sales1)
     page = c.get("/admin/inbox/").get_data(as_text=True)
@@ -58,7 +58,7 @@ def test_mark_all_read_and_the_all_filter(session, world, login):  # noqa: ANN00
     assert c.get("/admin/inbox/?show=all").get_data(as_text=True).count("data-notification=") == 2
 
 
-def test_english_reader_sees_english(session, world, login):  # noqa: ANN001
+def test_english_reader_sees_english(session, world, login):
     _seed(session, world)
     c = login(world.sales1)
     c.get("/lang/en")
@@ -66,7 +66,7 @@ def test_english_reader_sees_english(session, world, login):  # noqa: ANN001
     assert "is waiting for your review" in html and "To-do" in html
 
 
-def test_someone_elses_notification_is_not_found(session, world, login):  # noqa: ANN001
+def test_someone_elses_notification_is_not_found(session, world, login):
     _seed(session, world)
     theirs = svc.notify(session, user_ids=[world.sales2.id], kind="x", message=MSG,
                         params={"line": 1, "customer": "x"}, target=None)

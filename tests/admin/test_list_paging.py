@@ -14,7 +14,7 @@ from tests.factories import make_customer
 
 
 @pytest.fixture
-def customer_view(app):  # noqa: ANN001, ANN201
+def customer_view(app):
     admins = current_app.extensions["admin"]
     admins = admins if isinstance(admins, list | tuple) else [admins]
     view = next(v for a in admins for v in a._views if getattr(v, "model", None) is Customer)
@@ -27,7 +27,7 @@ def _codes(html: str) -> list[str]:
     return re.findall(r"C\d{7}", html)
 
 
-def test_list_count_is_capped_and_shown_honestly(world, clients, session, customer_view):  # noqa: ANN001
+def test_list_count_is_capped_and_shown_honestly(world, clients, session, customer_view):
     for _ in range(30):
         make_customer(session, world.sales1)
     session.commit()
@@ -44,7 +44,7 @@ def test_list_count_is_capped_and_shown_honestly(world, clients, session, custom
     assert "(1)" in html and world.customers["sales2"][0].code in html
 
 
-def test_deep_pages_seek_to_the_same_rows_as_offset(world, clients, session, customer_view):  # noqa: ANN001
+def test_deep_pages_seek_to_the_same_rows_as_offset(world, clients, session, customer_view):
     for _ in range(70):
         make_customer(session, world.sales1)
     session.commit()

@@ -69,7 +69,7 @@ def _actions_for(view: ScopedModelView, endpoint: str) -> tuple[str, ...]:
     return tuple(v if "." in v else f"{area}.{v}" for v in verbs)
 
 
-def build_cases(app) -> tuple[list[Case], list[str]]:  # noqa: ANN001
+def build_cases(app) -> tuple[list[Case], list[str]]:
     admin = app.extensions["admin"][0]
     cases: list[Case] = []
     home_rules: list[str] = []
@@ -119,7 +119,7 @@ def build_cases(app) -> tuple[list[Case], list[str]]:  # noqa: ANN001
     return cases, home_rules
 
 
-def expected_allowed(user, case: Case) -> bool:  # noqa: ANN001
+def expected_allowed(user, case: Case) -> bool:
     if case.actions is None:
         return False
     if not isinstance(case.view, ScopedModelView):
@@ -128,7 +128,7 @@ def expected_allowed(user, case: Case) -> bool:  # noqa: ANN001
             and any(policy.can(user, a, case.view.model) for a in case.actions))
 
 
-def test_R_ROLE_1_admin_matrix_every_endpoint_every_role(app, world, clients, client):  # noqa: ANN001
+def test_R_ROLE_1_admin_matrix_every_endpoint_every_role(app, world, clients, client):
     cases, home_rules = build_cases(app)
     assert len({c.view.endpoint for c in cases}) >= 12, "views missing from the registry"
     assert home_rules
@@ -175,7 +175,7 @@ def test_R_ROLE_1_admin_matrix_every_endpoint_every_role(app, world, clients, cl
     assert not problems, "\n".join(problems[:50])
 
 
-def test_matrix_refuses_unmapped_endpoint(app, world, clients):  # noqa: ANN001
+def test_matrix_refuses_unmapped_endpoint(app, world, clients):
     """Deny by default: an ``@expose``d endpoint without a policy mapping answers 403."""
     admin = app.extensions["admin"][0]
     view = next(v for v in admin._views if getattr(v, "endpoint", "") == "customer")

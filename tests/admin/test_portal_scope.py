@@ -19,17 +19,17 @@ from tests.factories import make_customer
 MISSING = "987654"
 
 
-def _codes(body: str, world) -> set[str]:  # noqa: ANN001
+def _codes(body: str, world) -> set[str]:
     every = [c for cs in world.customers.values() for c in cs]
     return {c.code for c in every if c.code in body}
 
 
-def _codes_of(world, *usernames: str) -> set[str]:  # noqa: ANN001
+def _codes_of(world, *usernames: str) -> set[str]:
     return {c.code for u in usernames for c in world.customers[u]}
 
 
 # ------------------------------------------------------------------ (d) scoped lists
-def test_R_ROLE_1_customer_lists_follow_the_row_scope(world, clients):  # noqa: ANN001
+def test_R_ROLE_1_customer_lists_follow_the_row_scope(world, clients):
     def listed(role: str) -> set[str]:
         resp = clients[role].get("/admin/customer/?page_size=100")
         assert resp.status_code == 200
@@ -41,7 +41,7 @@ def test_R_ROLE_1_customer_lists_follow_the_row_scope(world, clients):  # noqa: 
     assert listed("general_manager") == _codes_of(world, "sales1", "sales2", "sales3", "sales4")
 
 
-def test_R_ROLE_1_counts_and_search_are_scoped(world, clients):  # noqa: ANN001
+def test_R_ROLE_1_counts_and_search_are_scoped(world, clients):
     other = world.customers["sales3"][0]
     resp = clients["sales"].get(f"/admin/customer/?search={other.name}")
     assert other.code not in resp.get_data(as_text=True)
@@ -49,7 +49,7 @@ def test_R_ROLE_1_counts_and_search_are_scoped(world, clients):  # noqa: ANN001
     assert 'data-count="2"' in home  # my customers
 
 
-def test_R_ROLE_1_finance_sees_no_phone_column(world, clients):  # noqa: ANN001
+def test_R_ROLE_1_finance_sees_no_phone_column(world, clients):
     body = clients["finance"].get("/admin/customer/?page_size=100").get_data(as_text=True)
     assert _codes(body, world) == _codes_of(world, "sales1", "sales2", "sales3", "sales4")
     for c in world.customers["sales1"]:
@@ -75,12 +75,12 @@ def test_R_ROLE_1_finance_sees_no_phone_column(world, clients):  # noqa: ANN001
     ("GET", "/admin/customer/follow-up/?ids={id}", None),
 ])
 def test_R_ROLE_1_other_peoples_ids_answer_like_missing_ones(world, clients, method, path,
-                                                             data):  # noqa: ANN001
+                                                             data):
     c = clients["sales"]
     theirs = world.customers["sales2"][0]
     before = fingerprint()
 
-    def call(ident: str):  # noqa: ANN202
+    def call(ident: str):
         body = {k: v.format(id=ident) for k, v in (data or {}).items()}
         return c.open(path.format(id=ident), method=method, data=body)
 
@@ -96,7 +96,7 @@ def test_R_ROLE_1_other_peoples_ids_answer_like_missing_ones(world, clients, met
         assert len(denied) == 1 and denied[0].target_id == str(theirs.id)
 
 
-def test_own_record_is_reachable(world, clients):  # noqa: ANN001
+def test_own_record_is_reachable(world, clients):
     mine = world.customers["sales1"][0]
     resp = clients["sales"].get(f"/admin/customer/details/?id={mine.id}")
     assert resp.status_code == 200 and mine.code in resp.get_data(as_text=True)
@@ -109,7 +109,7 @@ def test_own_record_is_reachable(world, clients):  # noqa: ANN001
 READS_THAT_POST = {("AuditEntry", "verify_view")}
 
 
-def _write_attempts(app, world):  # noqa: ANN001
+def _write_attempts(app, world):
     """Every write route of every view: (method, path, data)."""
     admin = app.extensions["admin"][0]
     customer = world.customers["sales1"][0]
@@ -150,7 +150,7 @@ def _write_attempts(app, world):  # noqa: ANN001
     return attempts
 
 
-def test_R_ROLE_3_auditor_write_attempts_are_refused_and_logged(app, world, clients):  # noqa: ANN001
+def test_R_ROLE_3_auditor_write_attempts_are_refused_and_logged(app, world, clients):
     from tests.factories import make_customer as _mk  # noqa: F401
 
     attempts = _write_attempts(app, world)
@@ -171,7 +171,7 @@ def test_R_ROLE_3_auditor_write_attempts_are_refused_and_logged(app, world, clie
                 (role, method, path, [(e.action, e.outcome) for e in denied])
 
 
-def test_R_ROLE_3_auditor_reads_every_page_without_write_buttons(app, world, clients):  # noqa: ANN001
+def test_R_ROLE_3_auditor_reads_every_page_without_write_buttons(app, world, clients):
     c = clients["auditor"]
     for path in ("/admin/customer/", "/admin/complaint/", "/admin/creditline/",
                  "/admin/receptionrecord/", "/admin/user/", "/admin/auditentry/"):
@@ -187,7 +187,7 @@ def test_R_ROLE_3_auditor_reads_every_page_without_write_buttons(app, world, cli
 
 
 # ------------------------------------------------------------------ (e) export
-def test_export_neutralises_formulas_and_keeps_visible_columns_only(world, clients, session):  # noqa: ANN001
+def test_export_neutralises_formulas_and_keeps_visible_columns_only(world, clients, session):
     make_customer(session, world.sales1, name="=HYPERLINK(\"http://evil\")", phone="+8613800000000")
     make_customer(session, world.sales1, name="@SUM(A1:A9)")
     session.commit()
@@ -220,7 +220,7 @@ def test_neutralise() -> None:
 
 
 # ------------------------------------------------------------------ (f) grants
-def test_R_ROLE_5_secadmin_grant_change_applies_next_request_and_is_audited(world, clients):  # noqa: ANN001
+def test_R_ROLE_5_secadmin_grant_change_applies_next_request_and_is_audited(world, clients):
     finance = clients["finance"]
     assert finance.get("/admin/complaint/").status_code == 403
     mark = audit_seq()
@@ -243,7 +243,7 @@ def test_R_ROLE_5_secadmin_grant_change_applies_next_request_and_is_audited(worl
     assert any(e.action == "grant.change" for e in entries_since(mark))
 
 
-def test_R_ROLE_3_grants_editor_refuses_writes_for_auditors(world, clients):  # noqa: ANN001
+def test_R_ROLE_3_grants_editor_refuses_writes_for_auditors(world, clients):
     c = clients["secadmin"]
     before = fingerprint()
     resp = c.post("/admin/grant/new/", data={
@@ -252,7 +252,7 @@ def test_R_ROLE_3_grants_editor_refuses_writes_for_auditors(world, clients):  # 
     assert fingerprint() == before
 
 
-def test_R_ROLE_5_others_cannot_edit_grants(world, clients):  # noqa: ANN001
+def test_R_ROLE_5_others_cannot_edit_grants(world, clients):
     for role in ("sysadmin", "general_manager", "secauditor"):
         c = clients[role]
         before = fingerprint()
@@ -263,7 +263,7 @@ def test_R_ROLE_5_others_cannot_edit_grants(world, clients):  # noqa: ANN001
 
 
 # ------------------------------------------------------------------ (g) 三员分立
-def test_R_ROLE_2_second_admin_role_refused_through_the_portal(world, clients):  # noqa: ANN001
+def test_R_ROLE_2_second_admin_role_refused_through_the_portal(world, clients):
     target = world.sysadmin
     c = clients["secadmin"]
     before = fingerprint()
@@ -281,7 +281,7 @@ def test_R_ROLE_2_second_admin_role_refused_through_the_portal(world, clients): 
     assert resp.status_code == 200 and fingerprint() == before
 
 
-def test_R_ROLE_2_sysadmin_cannot_assign_roles(world, clients):  # noqa: ANN001
+def test_R_ROLE_2_sysadmin_cannot_assign_roles(world, clients):
     c = clients["sysadmin"]
     before = fingerprint()
     resp = c.post(f"/admin/user/roles/?ids={world.sales1.id}", data={
@@ -291,7 +291,7 @@ def test_R_ROLE_2_sysadmin_cannot_assign_roles(world, clients):  # noqa: ANN001
 
 
 # ------------------------------------------------------------------ writes through services
-def test_stale_version_is_a_conflict(world, clients, session):  # noqa: ANN001
+def test_stale_version_is_a_conflict(world, clients, session):
     grant = session.scalar(select(Grant).where(Grant.role == "sales", Grant.area == "report"))
     resp = clients["secadmin"].post(f"/admin/grant/edit/?id={grant.id}",
                                     data={"scope": "branch", "version": str(grant.version - 1)})
@@ -300,7 +300,7 @@ def test_stale_version_is_a_conflict(world, clients, session):  # noqa: ANN001
     assert session.get(Grant, grant.id).scope == "own"
 
 
-def test_mass_assignment_fields_are_ignored(world, clients, session):  # noqa: ANN001
+def test_mass_assignment_fields_are_ignored(world, clients, session):
     mine = world.customers["sales1"][0]
     resp = clients["sales"].post(f"/admin/customer/edit/?id={mine.id}", data={
         "name": mine.name, "kind": mine.kind, "source": mine.source,
@@ -313,13 +313,13 @@ def test_mass_assignment_fields_are_ignored(world, clients, session):  # noqa: A
     assert fresh.owner_id == world.sales1.id and fresh.branch_id == world.b1.id
 
 
-def test_complaint_lists_need_grants(world, clients, session):  # noqa: ANN001
+def test_complaint_lists_need_grants(world, clients, session):
     assert clients["reception"].get("/admin/complaint/").status_code == 403
     assert session.query(Complaint).count() == 0
 
 
 # ------------------------------------------------------------------ language
-def test_chinese_by_default_english_selectable(world, clients):  # noqa: ANN001
+def test_chinese_by_default_english_selectable(world, clients):
     c = clients["sales"]
     body = c.get("/admin/customer/").get_data(as_text=True)
     assert "客户档案" in body and "退出登录" in body

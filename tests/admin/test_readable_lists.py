@@ -15,7 +15,7 @@ from portal.services import row_states
 from tests.factories import make_customer
 
 
-def _complaint(session, world, customer, deadline):  # noqa: ANN001, ANN202
+def _complaint(session, world, customer, deadline):
     c = complaint_svc.register_complaint(session, world.service, {
         "customer_id": customer.id, "channel": "phone", "type": "complaint",
         "cause": "quality", "description": "车辆异响"})
@@ -115,7 +115,7 @@ def test_list_badges_cost_one_statement_per_page(session, world, clients, app):
     client.get("/admin/customer/")  # warm up
     statements: list[str] = []
 
-    def count(conn, cursor, statement, *args):  # noqa: ANN001, ANN202
+    def count(conn, cursor, statement, *args):
         statements.append(statement)
 
     event.listen(db.engine, "before_cursor_execute", count)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from portal.services import complaints
 
 
-def _complaint(session, world):  # noqa: ANN001, ANN202
+def _complaint(session, world):
     customer = world.customers["sales1"][0]
     c = complaints.register_complaint(session, world.service, {
         "customer_id": customer.id, "channel": "phone", "type": "complaint", "cause": "quality",
@@ -15,7 +15,7 @@ def _complaint(session, world):  # noqa: ANN001, ANN202
     return customer, c
 
 
-def test_portal_finds_a_complaint_by_the_customers_name_code_or_phone(session, world, login):  # noqa: ANN001
+def test_portal_finds_a_complaint_by_the_customers_name_code_or_phone(session, world, login):
     customer, c = _complaint(session, world)
     client = login(world.service)
     for term in (customer.name[:3], customer.code, customer.phone, c.number):
@@ -27,7 +27,7 @@ def test_portal_finds_a_complaint_by_the_customers_name_code_or_phone(session, w
     assert c.number not in html
 
 
-def test_menu_has_claim_classification_register_and_api_tokens(world, clients):  # noqa: ANN001
+def test_menu_has_claim_classification_register_and_api_tokens(world, clients):
     sales = clients["sales"].get("/admin/").get_data(as_text=True)
     assert "/admin/customer/claim/" in sales and "/account/tokens" in sales
     assert "/admin/file/register/" not in sales

@@ -9,11 +9,11 @@ from sqlalchemy import text
 from portal import audit
 
 
-def dialect(session) -> str:  # noqa: ANN001
+def dialect(session) -> str:
     return session.get_bind().dialect.name
 
 
-def disable_append_only(session) -> None:  # noqa: ANN001
+def disable_append_only(session) -> None:
     """What an attacker with DDL rights on the database would do first."""
     if dialect(session) == "postgresql":
         session.execute(text("ALTER TABLE audit_entries DISABLE TRIGGER "
@@ -25,7 +25,7 @@ def disable_append_only(session) -> None:  # noqa: ANN001
 
 
 @pytest.fixture
-def chain(session):  # noqa: ANN001, ANN201
+def chain(session):
     """Ten committed entries; returns their count."""
     for i in range(10):
         audit.record(session, None, "test.event", ("Thing", i), after={"n": i},

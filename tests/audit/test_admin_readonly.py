@@ -9,7 +9,7 @@ from models.audit import AuditEntry
 from portal import audit
 
 
-def _snapshot(session) -> list[tuple]:  # noqa: ANN001
+def _snapshot(session) -> list[tuple]:
     session.expire_all()
     return [(e.seq, e.hash, e.detail, e.outcome) for e in
             session.scalars(select(AuditEntry).order_by(AuditEntry.seq))]

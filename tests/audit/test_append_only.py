@@ -58,7 +58,7 @@ def test_R_AUD_2_concurrent_writers_keep_one_chain(app, session, chain):
                 audit.record(s, None, "test.concurrent", ("Writer", i), detail=f"writer {i}",
                              actor_name=f"writer{i}")
                 s.commit()
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     # one connection per writer (the app's pool is smaller than 50), separate sessions

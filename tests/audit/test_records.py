@@ -18,18 +18,18 @@ from tests.files.conftest import TEXT
 
 
 @pytest.fixture
-def cleared(world, session):  # noqa: ANN001, ANN201
+def cleared(world, session):
     world.sales1.clearance = Level.SECRET
     world.manager.clearance = Level.TOP_SECRET
     session.commit()
     return world
 
 
-def _mark(session) -> int:  # noqa: ANN001
+def _mark(session) -> int:
     return session.scalar(select(func.coalesce(func.max(AuditEntry.seq), 0)))
 
 
-def _new(session, mark: int) -> list[AuditEntry]:  # noqa: ANN001
+def _new(session, mark: int) -> list[AuditEntry]:
     return list(session.scalars(select(AuditEntry).where(AuditEntry.seq > mark)
                                 .order_by(AuditEntry.seq)))
 
@@ -74,7 +74,7 @@ def test_R_AUD_1_every_file_service_write_records_one_entry(cleared, session):
     assert audit_ok(session)
 
 
-def audit_ok(session) -> bool:  # noqa: ANN001
+def audit_ok(session) -> bool:
     from portal import audit
 
     return audit.verify(session).ok

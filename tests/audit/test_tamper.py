@@ -22,37 +22,37 @@ GUESSED_KEY = b"attacker-does-not-know-the-key"
 
 
 def _payload_hash(entry: AuditEntry, key: bytes) -> str:
-    return hmac.new(key, audit._payload(entry), hashlib.sha256).hexdigest()  # noqa: SLF001
+    return hmac.new(key, audit._payload(entry), hashlib.sha256).hexdigest()
 
 
-def _entry(session, seq: int) -> AuditEntry:  # noqa: ANN001
+def _entry(session, seq: int) -> AuditEntry:
     return session.scalar(select(AuditEntry).where(AuditEntry.seq == seq))
 
 
-def edit_content(session, n: int) -> int:  # noqa: ANN001
+def edit_content(session, n: int) -> int:
     session.execute(text("UPDATE audit_entries SET detail = 'nothing happened', "
                          "actor_name = 'nobody' WHERE seq = 4"))
     return 4
 
 
-def delete_middle(session, n: int) -> tuple[int, int]:  # noqa: ANN001
+def delete_middle(session, n: int) -> tuple[int, int]:
     session.execute(text("DELETE FROM audit_entries WHERE seq = 4"))
     return 5, 3  # the gap is seen at the next entry; 1..3 still verify
 
 
-def swap_two(session, n: int) -> int:  # noqa: ANN001
+def swap_two(session, n: int) -> int:
     session.execute(text("UPDATE audit_entries SET seq = -1 WHERE seq = 3"))
     session.execute(text("UPDATE audit_entries SET seq = 3 WHERE seq = 4"))
     session.execute(text("UPDATE audit_entries SET seq = 4 WHERE seq = -1"))
     return 3
 
 
-def truncate_tail(session, n: int) -> tuple[int, int]:  # noqa: ANN001
+def truncate_tail(session, n: int) -> tuple[int, int]:
     session.execute(text(f"DELETE FROM audit_entries WHERE seq > {n - 3}"))
     return n - 2, n - 3
 
 
-def forge_entry(session, n: int) -> int:  # noqa: ANN001
+def forge_entry(session, n: int) -> int:
     last = _entry(session, n)
     forged = AuditEntry(seq=n + 1, at=utcnow(), actor_id=None, actor_name="secadmin1",
                         action="role.grant", target_type="User", target_id="1",
@@ -69,7 +69,7 @@ def forge_entry(session, n: int) -> int:  # noqa: ANN001
     return n + 1
 
 
-def recompute_without_key(session, n: int) -> int:  # noqa: ANN001
+def recompute_without_key(session, n: int) -> int:
     """Edit entry 4, then re-link and re-hash everything after it (with a guessed key) and
     rewrite the head, so every link looks consistent."""
     edit_content(session, n)

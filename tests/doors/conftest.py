@@ -18,18 +18,18 @@ from tests.graphql.conftest import api  # noqa: F401 - the ``api(user)`` fixture
 _FLASH_ERROR = re.compile(r'alert-(?:danger|error)[^>]*>(.*?)</div>', re.S)
 
 
-def audit_mark(session) -> int:  # noqa: ANN001
+def audit_mark(session) -> int:
     return session.scalar(select(func.coalesce(func.max(AuditEntry.seq), 0))) or 0
 
 
-def audit_since(session, mark: int) -> list[tuple[str, str]]:  # noqa: ANN001
+def audit_since(session, mark: int) -> list[tuple[str, str]]:
     session.expire_all()
     rows = session.scalars(select(AuditEntry).where(AuditEntry.seq > mark)
                            .order_by(AuditEntry.seq))
     return [(e.action, e.outcome) for e in rows]
 
 
-def post_form(client, url: str, data: dict[str, Any]):  # noqa: ANN001, ANN201
+def post_form(client, url: str, data: dict[str, Any]):
     """POST a portal form; a successful submit redirects (a refused one re-renders the form
     with the error, which is shown in the assertion message)."""
     resp = client.post(url, data=data)
@@ -42,7 +42,7 @@ def post_form(client, url: str, data: dict[str, Any]):  # noqa: ANN001, ANN201
     return resp
 
 
-def gql_ok(client_api, query: str, variables: dict[str, Any], name: str) -> dict | None:  # noqa: ANN001
+def gql_ok(client_api, query: str, variables: dict[str, Any], name: str) -> dict | None:
     """Run a mutation and assert ``ok`` with no errors; return its ``result``."""
     out = client_api(query, variables)
     assert not out.get("errors"), out
@@ -55,7 +55,7 @@ def gid(kind: str, pk: int) -> str:
     return f"{kind}:{pk}"
 
 
-def expire_ownership(session, customer) -> None:  # noqa: ANN001
+def expire_ownership(session, customer) -> None:
     """建档有效期 passed without a deal (R-CUST-2): a ground to claim or reassign it."""
     customer.status = "prospect"
     customer.deal_at = None
@@ -64,5 +64,5 @@ def expire_ownership(session, customer) -> None:  # noqa: ANN001
 
 
 @pytest.fixture
-def sales1_customer(world):  # noqa: ANN001, ANN201
+def sales1_customer(world):
     return world.customers["sales1"][0]

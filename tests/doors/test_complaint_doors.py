@@ -13,14 +13,14 @@ from tests.doors.conftest import audit_mark, audit_since, gid, gql_ok, post_form
 CHAIN = ["registered", "assigned", "investigating", "proposed", "approved", "replied", "closed"]
 
 
-def _events(session, c: Complaint) -> list[str]:  # noqa: ANN001
+def _events(session, c: Complaint) -> list[str]:
     session.expire_all()
     return [e.to_status for e in session.scalars(
         select(ComplaintEvent).where(ComplaintEvent.complaint_id == c.id)
         .order_by(ComplaintEvent.id))]
 
 
-def _registered(session, world) -> Complaint:  # noqa: ANN001
+def _registered(session, world) -> Complaint:
     return svc.register_complaint(session, world.service, {
         "customer_id": world.customers["sales1"][0].id, "channel": "phone",
         "type": "complaint", "cause": "service", "description": "送货迟到三天"})
@@ -29,7 +29,7 @@ def _registered(session, world) -> Complaint:  # noqa: ANN001
 # --- portal helpers --------------------------------------------------------------------------
 
 
-def _step(session, client, c: Complaint, op: str, **fields: str) -> None:  # noqa: ANN001
+def _step(session, client, c: Complaint, op: str, **fields: str) -> None:
     """Press the workflow button ``op`` on the details page and submit its form with the
     version the user saw."""
     session.expire_all()
@@ -42,7 +42,7 @@ def _step(session, client, c: Complaint, op: str, **fields: str) -> None:  # noq
 # --- GraphQL helper --------------------------------------------------------------------------
 
 
-def _mutate(api_client, c: Complaint, name: str, args: str = "", **variables) -> None:  # noqa: ANN001
+def _mutate(api_client, c: Complaint, name: str, args: str = "", **variables) -> None:
     decl = "".join(f", ${k}: {t}" for k, (t, _) in variables.items())
     values = {k: v for k, (_, v) in variables.items()}
     gql_ok(api_client, f"""mutation($id: ID!{decl}) {{ {name}(complaintId: $id{args}) {{
@@ -53,7 +53,7 @@ def _mutate(api_client, c: Complaint, name: str, args: str = "", **variables) ->
 # --- register (R-COMP-1 numbering, R-COMP-4 first responder) ---------------------------------
 
 
-def test_R_COMP_1_register_complaint_through_portal(session, world, login):  # noqa: ANN001
+def test_R_COMP_1_register_complaint_through_portal(session, world, login):
     mark = audit_mark(session)
     post_form(login(world.service), "/admin/complaint/new/", {
         "customer": str(world.customers["sales1"][0].id), "channel": "phone",
@@ -69,7 +69,7 @@ def test_R_COMP_1_register_complaint_through_portal(session, world, login):  # n
     assert ("complaint.add", "ok") in audit_since(session, mark)
 
 
-def test_R_COMP_1_register_complaint_through_graphql(session, world, api):  # noqa: ANN001
+def test_R_COMP_1_register_complaint_through_graphql(session, world, api):
     mark = audit_mark(session)
     gql_ok(api(world.service), """
         mutation($input: ComplaintInput!) { registerComplaint(input: $input) {
@@ -88,7 +88,7 @@ def test_R_COMP_1_register_complaint_through_graphql(session, world, api):  # no
 # --- the whole workflow (R-COMP-6) -----------------------------------------------------------
 
 
-def test_R_COMP_6_workflow_through_portal(session, world, login):  # noqa: ANN001
+def test_R_COMP_6_workflow_through_portal(session, world, login):
     c = _registered(session, world)
     service, manager = login(world.service), login(world.manager)
     mark = audit_mark(session)
@@ -108,7 +108,7 @@ def test_R_COMP_6_workflow_through_portal(session, world, login):  # noqa: ANN00
                        "complaint.approve", "complaint.handle", "complaint.close"]
 
 
-def test_R_COMP_6_workflow_through_graphql(session, world, api):  # noqa: ANN001
+def test_R_COMP_6_workflow_through_graphql(session, world, api):
     c = _registered(session, world)
     service, manager = api(world.service), api(world.manager)
     mark = audit_mark(session)
@@ -134,7 +134,7 @@ def test_R_COMP_6_workflow_through_graphql(session, world, api):  # noqa: ANN001
 # --- reject (R-COMP-6: registered → rejected) ------------------------------------------------
 
 
-def test_R_COMP_6_reject_through_portal(session, world, login):  # noqa: ANN001
+def test_R_COMP_6_reject_through_portal(session, world, login):
     c = _registered(session, world)
     mark = audit_mark(session)
     _step(session, login(world.service), c, "reject", reason="非本公司产品")
@@ -143,7 +143,7 @@ def test_R_COMP_6_reject_through_portal(session, world, login):  # noqa: ANN001
     assert ("complaint.reject", "ok") in audit_since(session, mark)
 
 
-def test_R_COMP_6_reject_through_graphql(session, world, api):  # noqa: ANN001
+def test_R_COMP_6_reject_through_graphql(session, world, api):
     c = _registered(session, world)
     mark = audit_mark(session)
     _mutate(api(world.service), c, "rejectComplaint", ", reason: $r",
@@ -156,7 +156,7 @@ def test_R_COMP_6_reject_through_graphql(session, world, api):  # noqa: ANN001
 # --- extend (R-COMP-2: one documented extension) ---------------------------------------------
 
 
-def test_R_COMP_2_extend_through_portal(session, world, login):  # noqa: ANN001
+def test_R_COMP_2_extend_through_portal(session, world, login):
     c = _registered(session, world)
     deadline = c.deadline_at
     mark = audit_mark(session)
@@ -166,7 +166,7 @@ def test_R_COMP_2_extend_through_portal(session, world, login):  # noqa: ANN001
     assert c.status == "registered"
 
 
-def test_R_COMP_2_extend_through_graphql(session, world, api):  # noqa: ANN001
+def test_R_COMP_2_extend_through_graphql(session, world, api):
     c = _registered(session, world)
     deadline = c.deadline_at
     mark = audit_mark(session)
@@ -179,13 +179,13 @@ def test_R_COMP_2_extend_through_graphql(session, world, api):  # noqa: ANN001
 # --- remind (R-COMP-7: a reminder 催办单 to the handler and first responder) -----------------
 
 
-def _reminders(session, c: Complaint) -> list[str]:  # noqa: ANN001
+def _reminders(session, c: Complaint) -> list[str]:
     session.expire_all()
     return [r.note for r in session.scalars(
         select(ComplaintReminder).where(ComplaintReminder.complaint_id == c.id))]
 
 
-def test_R_COMP_7_remind_through_portal(session, world, login):  # noqa: ANN001
+def test_R_COMP_7_remind_through_portal(session, world, login):
     c = _registered(session, world)
     mark = audit_mark(session)
     _step(session, login(world.manager), c, "remind", note="请今天答复客户")
@@ -193,7 +193,7 @@ def test_R_COMP_7_remind_through_portal(session, world, login):  # noqa: ANN001
     assert ("complaint.remind", "ok") in audit_since(session, mark)
 
 
-def test_R_COMP_7_remind_through_graphql(session, world, api):  # noqa: ANN001
+def test_R_COMP_7_remind_through_graphql(session, world, api):
     c = _registered(session, world)
     mark = audit_mark(session)
     _mutate(api(world.manager), c, "remindComplaint", ", note: $n",

@@ -36,19 +36,19 @@ def _camel(name: str) -> str:
     return head + "".join(p.capitalize() for p in rest)
 
 
-def _latest_evaluation(session, customer_id: int) -> CreditEvaluation:  # noqa: ANN001
+def _latest_evaluation(session, customer_id: int) -> CreditEvaluation:
     session.expire_all()
     return session.scalars(select(CreditEvaluation).where(
         CreditEvaluation.customer_id == customer_id).order_by(CreditEvaluation.id.desc())).first()
 
 
-def _line(session, customer_id: int) -> CreditLine:  # noqa: ANN001
+def _line(session, customer_id: int) -> CreditLine:
     session.expire_all()
     return session.scalars(select(CreditLine).where(CreditLine.customer_id == customer_id)
                            .order_by(CreditLine.id.desc())).first()
 
 
-def _steps(session, line: CreditLine) -> list[tuple[str, int]]:  # noqa: ANN001
+def _steps(session, line: CreditLine) -> list[tuple[str, int]]:
     session.expire_all()
     return [(a.step, a.actor_id) for a in session.scalars(
         select(CreditApproval).where(CreditApproval.credit_line_id == line.id)
@@ -58,7 +58,7 @@ def _steps(session, line: CreditLine) -> list[tuple[str, int]]:  # noqa: ANN001
 # --- evaluate (R-CRED-3: the rating is computed, with the reason shown) ----------------------
 
 
-def test_R_CRED_3_evaluate_through_portal(session, world, login):  # noqa: ANN001
+def test_R_CRED_3_evaluate_through_portal(session, world, login):
     c = world.customers["sales1"][0]
     form = {"customer": str(c.id)}
     for key, value in A_ANSWERS.items():
@@ -74,7 +74,7 @@ def test_R_CRED_3_evaluate_through_portal(session, world, login):  # noqa: ANN00
     assert ("credit.evaluate", "ok") in audit_since(session, mark)
 
 
-def test_R_CRED_3_evaluate_through_graphql(session, world, api):  # noqa: ANN001
+def test_R_CRED_3_evaluate_through_graphql(session, world, api):
     c = world.customers["sales1"][0]
     answers = {_camel(k): (v.upper() if isinstance(v, str) and not v[0].isdigit() else v)
                for k, v in A_ANSWERS.items()}
@@ -93,7 +93,7 @@ def test_R_CRED_3_evaluate_through_graphql(session, world, api):  # noqa: ANN001
 # --- the approval chain (R-CRED-5: manager proposes, finance reviews, GM approves) -----------
 
 
-def _workflow(session, client, line: CreditLine, op: str, note: str) -> None:  # noqa: ANN001
+def _workflow(session, client, line: CreditLine, op: str, note: str) -> None:
     session.expire_all()
     details = client.get(f"/admin/creditline/details/?id={line.id}").get_data(as_text=True)
     url = f"/admin/creditline/workflow/?id={line.id}&amp;op={op}"
@@ -101,7 +101,7 @@ def _workflow(session, client, line: CreditLine, op: str, note: str) -> None:  #
     post_form(client, url.replace("&amp;", "&"), {"version": str(line.version), "note": note})
 
 
-def test_R_CRED_5_chain_through_portal(session, world, login):  # noqa: ANN001
+def test_R_CRED_5_chain_through_portal(session, world, login):
     c = world.customers["sales1"][0]
     svc.evaluate(session, world.finance, c.id, A_ANSWERS)
     mark = audit_mark(session)
@@ -122,7 +122,7 @@ def test_R_CRED_5_chain_through_portal(session, world, login):  # noqa: ANN001
         ["credit.propose", "credit.review", "credit.approve"]
 
 
-def test_R_CRED_5_chain_through_graphql(session, world, api):  # noqa: ANN001
+def test_R_CRED_5_chain_through_graphql(session, world, api):
     c = world.customers["sales1"][0]
     svc.evaluate(session, world.finance, c.id, A_ANSWERS)
     mark = audit_mark(session)
@@ -155,7 +155,7 @@ def test_R_CRED_5_chain_through_graphql(session, world, api):  # noqa: ANN001
 # --- transactions and over-limit approvals (R-CRED-8) -----------------------------------------
 
 
-def _line_in_force(session, world, customer) -> CreditLine:  # noqa: ANN001
+def _line_in_force(session, world, customer) -> CreditLine:
     svc.evaluate(session, world.finance, customer.id, A_ANSWERS)
     line = svc.propose_line(session, world.manager, customer.id,
                             {"kind": "temporary", "limit_amount": "50000", "term_days": 30})
@@ -168,7 +168,7 @@ _RECORD = """mutation($id: ID!, $amount: Decimal!) {
     ok errors { code message field rule } result { id } } }"""
 
 
-def test_R_CRED_8_record_transaction_through_graphql(session, world, api):  # noqa: ANN001
+def test_R_CRED_8_record_transaction_through_graphql(session, world, api):
     c = world.customers["sales1"][0]
     _line_in_force(session, world, c)
     mark = audit_mark(session)
@@ -181,7 +181,7 @@ def test_R_CRED_8_record_transaction_through_graphql(session, world, api):  # no
     assert ("credit.record_transaction", "ok") in audit_since(session, mark)
 
 
-def test_R_CRED_8_approve_over_limit_through_graphql(session, world, api):  # noqa: ANN001
+def test_R_CRED_8_approve_over_limit_through_graphql(session, world, api):
     c = world.customers["sales1"][0]
     _line_in_force(session, world, c)
     mark = audit_mark(session)
@@ -201,7 +201,7 @@ def test_R_CRED_8_approve_over_limit_through_graphql(session, world, api):  # no
     assert tx.over_limit_approval_id == ola.id and c.outstanding_balance == Decimal("65000")
 
 
-def test_R_CRED_8_record_transaction_through_portal(session, world, login):  # noqa: ANN001
+def test_R_CRED_8_record_transaction_through_portal(session, world, login):
     c = world.customers["sales1"][0]
     _line_in_force(session, world, c)
     assert not details_offers(login(world.sales1), c.id, "transaction")  # sales: no grant
@@ -221,7 +221,7 @@ def test_R_CRED_8_record_transaction_through_portal(session, world, login):  # n
 
 
 def test_R_CRED_8_order_over_the_line_through_portal_is_refused_and_changes_nothing(
-        session, world, login):  # noqa: ANN001
+        session, world, login):
     c = world.customers["sales1"][0]
     _line_in_force(session, world, c)  # limit 50000
     client = login(world.finance)
@@ -235,7 +235,7 @@ def test_R_CRED_8_order_over_the_line_through_portal_is_refused_and_changes_noth
         CustomerTransaction.customer_id == c.id)) is None
 
 
-def test_R_CRED_8_approve_over_limit_through_portal(session, world, login):  # noqa: ANN001
+def test_R_CRED_8_approve_over_limit_through_portal(session, world, login):
     c = world.customers["sales1"][0]
     _line_in_force(session, world, c)
     assert not details_offers(login(world.finance), c.id, "over-limit")  # finance: no grant
@@ -259,7 +259,7 @@ def test_R_CRED_8_approve_over_limit_through_portal(session, world, login):  # n
     assert tx.over_limit_approval_id == ola.id and c.outstanding_balance == Decimal("65000")
 
 
-def test_R_CRED_8_approve_over_limit_page_refused_for_finance(session, world, login):  # noqa: ANN001
+def test_R_CRED_8_approve_over_limit_page_refused_for_finance(session, world, login):
     c = world.customers["sales1"][0]
     client = login(world.finance)
     mark = audit_mark(session)
@@ -272,7 +272,7 @@ def test_R_CRED_8_approve_over_limit_page_refused_for_finance(session, world, lo
         OverLimitApproval.customer_id == c.id)) is None
 
 
-def test_R_CRED_10_prepayment_to_a_supplier_through_portal(session, world, login):  # noqa: ANN001
+def test_R_CRED_10_prepayment_to_a_supplier_through_portal(session, world, login):
     """预付 in the portal: the transaction form takes the delivery deadline (到货期限); without
     it the prepayment is refused and nothing changes."""
     from datetime import timedelta

@@ -10,13 +10,13 @@ from models import Customer, CustomerContact, FollowUp, OwnerChange
 from tests.doors.conftest import audit_mark, audit_since, expire_ownership, gid, gql_ok, post_form
 
 
-def details_offers(client, customer_id: int, page: str) -> bool:  # noqa: ANN001
+def details_offers(client, customer_id: int, page: str) -> bool:
     """Whether the customer details page shows the button of ``page`` (e.g. "close")."""
     body = client.get(f"/admin/customer/details/?id={customer_id}").get_data(as_text=True)
     return f"/admin/customer/{page}/?id={customer_id}" in body
 
 
-def flashed(client) -> str:  # noqa: ANN001
+def flashed(client) -> str:
     """The text of the next page (the flashed messages of the last redirect)."""
     return client.get("/admin/").get_data(as_text=True)
 
@@ -24,7 +24,7 @@ CREATE_FORM = {"name": "苏州门户新客户有限公司", "kind": "end", "phon
                "source": "walk_in", "importance": "B", "intent": "warm", "notes": "门户登记"}
 
 
-def _by_name(session, name: str) -> Customer:  # noqa: ANN001
+def _by_name(session, name: str) -> Customer:
     session.expire_all()
     return session.scalar(select(Customer).where(Customer.name == name))
 
@@ -32,7 +32,7 @@ def _by_name(session, name: str) -> Customer:  # noqa: ANN001
 # --- create (R-CUST-2: a new prospect's ownership starts with a validity period) --------------
 
 
-def test_R_CUST_2_create_customer_through_portal(session, world, login):  # noqa: ANN001
+def test_R_CUST_2_create_customer_through_portal(session, world, login):
     mark = audit_mark(session)
     post_form(login(world.sales1), "/admin/customer/new/", CREATE_FORM)
     c = _by_name(session, CREATE_FORM["name"])
@@ -43,7 +43,7 @@ def test_R_CUST_2_create_customer_through_portal(session, world, login):  # noqa
     assert ("customer.add", "ok") in audit_since(session, mark)
 
 
-def test_R_CUST_2_create_customer_through_graphql(session, world, api):  # noqa: ANN001
+def test_R_CUST_2_create_customer_through_graphql(session, world, api):
     mark = audit_mark(session)
     result = gql_ok(api(world.sales1), """
         mutation($input: CustomerInput!) { createCustomer(input: $input) {
@@ -59,7 +59,7 @@ def test_R_CUST_2_create_customer_through_graphql(session, world, api):  # noqa:
 # --- update with the version the user read ---------------------------------------------------
 
 
-def test_update_customer_with_version_through_portal(session, world, login, sales1_customer):  # noqa: ANN001
+def test_update_customer_with_version_through_portal(session, world, login, sales1_customer):
     c = sales1_customer
     version = c.version
     mark = audit_mark(session)
@@ -71,7 +71,7 @@ def test_update_customer_with_version_through_portal(session, world, login, sale
     assert ("customer.change", "ok") in audit_since(session, mark)
 
 
-def test_update_customer_with_version_through_graphql(session, world, api, sales1_customer):  # noqa: ANN001
+def test_update_customer_with_version_through_graphql(session, world, api, sales1_customer):
     c = sales1_customer
     version = c.version
     mark = audit_mark(session)
@@ -89,7 +89,7 @@ def test_update_customer_with_version_through_graphql(session, world, api, sales
 # --- add contact ------------------------------------------------------------------------------
 
 
-def test_add_contact_through_portal(session, world, login, sales1_customer):  # noqa: ANN001
+def test_add_contact_through_portal(session, world, login, sales1_customer):
     c = sales1_customer
     client = login(world.sales1)
     assert details_offers(client, c.id, "contact")
@@ -106,7 +106,7 @@ def test_add_contact_through_portal(session, world, login, sales1_customer):  # 
 
 
 def test_add_contact_through_portal_refused_value_changes_nothing(session, world, login,
-                                                                   sales1_customer):  # noqa: ANN001
+                                                                   sales1_customer):
     c = sales1_customer
     client = login(world.sales1)
     resp = client.post(f"/admin/customer/contact/?id={c.id}",
@@ -117,7 +117,7 @@ def test_add_contact_through_portal_refused_value_changes_nothing(session, world
         CustomerContact.customer_id == c.id)) is None
 
 
-def test_add_contact_page_refused_without_the_grant(session, world, login, sales1_customer):  # noqa: ANN001
+def test_add_contact_page_refused_without_the_grant(session, world, login, sales1_customer):
     """Finance reads every archive but may not change contacts: no button, and 403."""
     c = sales1_customer
     client = login(world.finance)
@@ -131,7 +131,7 @@ def test_add_contact_page_refused_without_the_grant(session, world, login, sales
         CustomerContact.customer_id == c.id)) is None
 
 
-def test_add_contact_through_graphql(session, world, api, sales1_customer):  # noqa: ANN001
+def test_add_contact_through_graphql(session, world, api, sales1_customer):
     c = sales1_customer
     mark = audit_mark(session)
     gql_ok(api(world.sales1), """
@@ -148,12 +148,12 @@ def test_add_contact_through_graphql(session, world, api, sales1_customer):  # n
 # --- follow-up (R-CUST-4 cadence) ------------------------------------------------------------
 
 
-def _follow_ups(session, customer_id: int) -> list[FollowUp]:  # noqa: ANN001
+def _follow_ups(session, customer_id: int) -> list[FollowUp]:
     session.expire_all()
     return list(session.scalars(select(FollowUp).where(FollowUp.customer_id == customer_id)))
 
 
-def test_R_CUST_4_record_follow_up_through_portal(session, world, login, sales1_customer):  # noqa: ANN001
+def test_R_CUST_4_record_follow_up_through_portal(session, world, login, sales1_customer):
     c = sales1_customer
     mark = audit_mark(session)
     post_form(login(world.sales1), f"/admin/customer/follow-up/?ids={c.id}",
@@ -164,7 +164,7 @@ def test_R_CUST_4_record_follow_up_through_portal(session, world, login, sales1_
                for a, o in audit_since(session, mark))
 
 
-def test_R_CUST_4_record_follow_up_through_graphql(session, world, api, sales1_customer):  # noqa: ANN001
+def test_R_CUST_4_record_follow_up_through_graphql(session, world, api, sales1_customer):
     c = sales1_customer
     mark = audit_mark(session)
     gql_ok(api(world.sales1), """
@@ -180,7 +180,7 @@ def test_R_CUST_4_record_follow_up_through_graphql(session, world, api, sales1_c
 # --- record deal (R-CUST-2: a deal makes the ownership permanent) -----------------------------
 
 
-def test_R_CUST_2_record_deal_through_portal(session, world, login, sales1_customer):  # noqa: ANN001
+def test_R_CUST_2_record_deal_through_portal(session, world, login, sales1_customer):
     c = sales1_customer
     expire_ownership(session, c)  # a prospect without a deal
     client = login(world.sales1)
@@ -195,7 +195,7 @@ def test_R_CUST_2_record_deal_through_portal(session, world, login, sales1_custo
     assert not details_offers(client, c.id, "deal")  # done: the button is gone
 
 
-def test_R_CUST_2_record_deal_through_graphql(session, world, api, sales1_customer):  # noqa: ANN001
+def test_R_CUST_2_record_deal_through_graphql(session, world, api, sales1_customer):
     c = sales1_customer
     mark = audit_mark(session)
     gql_ok(api(world.sales1), """
@@ -210,13 +210,13 @@ def test_R_CUST_2_record_deal_through_graphql(session, world, api, sales1_custom
 # --- reassign owner (R-CUST-7: every change of owner is recorded) ----------------------------
 
 
-def _last_change(session, customer_id: int) -> OwnerChange:  # noqa: ANN001
+def _last_change(session, customer_id: int) -> OwnerChange:
     session.expire_all()
     return session.scalars(select(OwnerChange).where(OwnerChange.customer_id == customer_id)
                            .order_by(OwnerChange.id.desc())).first()
 
 
-def test_R_CUST_7_reassign_owner_through_portal(session, world, login, sales1_customer):  # noqa: ANN001
+def test_R_CUST_7_reassign_owner_through_portal(session, world, login, sales1_customer):
     c = sales1_customer
     expire_ownership(session, c)
     mark = audit_mark(session)
@@ -231,7 +231,7 @@ def test_R_CUST_7_reassign_owner_through_portal(session, world, login, sales1_cu
     assert any(o == "ok" and "reassign" in a for a, o in audit_since(session, mark))
 
 
-def test_R_CUST_7_reassign_owner_through_graphql(session, world, api, sales1_customer):  # noqa: ANN001
+def test_R_CUST_7_reassign_owner_through_graphql(session, world, api, sales1_customer):
     c = sales1_customer
     expire_ownership(session, c)
     mark = audit_mark(session)
@@ -251,7 +251,7 @@ def test_R_CUST_7_reassign_owner_through_graphql(session, world, api, sales1_cus
 # --- claim (R-CUST-2: an expired ownership may be claimed in the branch) ----------------------
 
 
-def test_R_CUST_2_claim_customer_through_portal(session, world, login, sales1_customer):  # noqa: ANN001
+def test_R_CUST_2_claim_customer_through_portal(session, world, login, sales1_customer):
     c = sales1_customer
     expire_ownership(session, c)
     client = login(world.sales2)
@@ -274,7 +274,7 @@ def test_R_CUST_2_claim_customer_through_portal(session, world, login, sales1_cu
 
 
 def test_R_CUST_2_claim_of_a_protected_archive_through_portal_changes_nothing(
-        session, world, login, sales1_customer):  # noqa: ANN001
+        session, world, login, sales1_customer):
     """A valid registration is not claimable: not listed, and not reachable by id."""
     c = sales1_customer
     client = login(world.sales2)
@@ -286,7 +286,7 @@ def test_R_CUST_2_claim_of_a_protected_archive_through_portal_changes_nothing(
     assert c.owner_id == world.sales1.id
 
 
-def test_R_CUST_2_claim_customer_through_graphql(session, world, api, sales1_customer):  # noqa: ANN001
+def test_R_CUST_2_claim_customer_through_graphql(session, world, api, sales1_customer):
     c = sales1_customer
     expire_ownership(session, c)
     mark = audit_mark(session)
@@ -305,7 +305,7 @@ def test_R_CUST_2_claim_customer_through_graphql(session, world, api, sales1_cus
 # --- close (R-CUST-8: closed, never deleted) --------------------------------------------------
 
 
-def test_R_CUST_8_close_customer_through_portal(session, world, login, sales1_customer):  # noqa: ANN001
+def test_R_CUST_8_close_customer_through_portal(session, world, login, sales1_customer):
     c = sales1_customer
     assert not details_offers(login(world.sales1), c.id, "close")  # sales may not close
     client = login(world.manager)
@@ -326,7 +326,7 @@ def test_R_CUST_8_close_customer_through_portal(session, world, login, sales1_cu
         ["customer.close"]
 
 
-def test_R_CUST_8_close_customer_through_graphql(session, world, api, sales1_customer):  # noqa: ANN001
+def test_R_CUST_8_close_customer_through_graphql(session, world, api, sales1_customer):
     c = sales1_customer
     mark = audit_mark(session)
     gql_ok(api(world.manager), """

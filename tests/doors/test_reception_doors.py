@@ -9,19 +9,19 @@ from portal.services import reception as svc
 from tests.doors.conftest import audit_mark, audit_since, gid, gql_ok, post_form
 
 
-def _record(session, name: str) -> ReceptionRecord:  # noqa: ANN001
+def _record(session, name: str) -> ReceptionRecord:
     session.expire_all()
     return session.scalar(select(ReceptionRecord).where(ReceptionRecord.visitor_name == name))
 
 
-def _sales_of_b1(world) -> set[int]:  # noqa: ANN001
+def _sales_of_b1(world) -> set[int]:
     return {world.sales1.id, world.sales2.id}
 
 
 # --- register (R-RECV-1: a walk-in who names nobody gets the next salesperson) ---------------
 
 
-def test_R_RECV_1_register_reception_through_portal(session, world, login):  # noqa: ANN001
+def test_R_RECV_1_register_reception_through_portal(session, world, login):
     mark = audit_mark(session)
     post_form(login(world.reception), "/admin/receptionrecord/new/", {
         "kind": "visit", "visitor_class": "c", "venue": "lounge", "visitor_name": "门户来客",
@@ -34,7 +34,7 @@ def test_R_RECV_1_register_reception_through_portal(session, world, login):  # n
     assert ("reception.add", "ok") in audit_since(session, mark)
 
 
-def test_R_RECV_1_register_reception_through_graphql(session, world, api):  # noqa: ANN001
+def test_R_RECV_1_register_reception_through_graphql(session, world, api):
     mark = audit_mark(session)
     gql_ok(api(world.reception), """
         mutation($input: ReceptionInput!) { registerReception(input: $input) {
@@ -51,13 +51,13 @@ def test_R_RECV_1_register_reception_through_graphql(session, world, api):  # no
 # --- update (complete the record with the version read) -------------------------------------
 
 
-def _registered(session, world, name: str) -> ReceptionRecord:  # noqa: ANN001
+def _registered(session, world, name: str) -> ReceptionRecord:
     return svc.register_reception(session, world.reception, {
         "kind": "visit", "visitor_class": "c", "visitor_name": name,
         "visitor_phone": "13788889999"})
 
 
-def test_update_reception_through_portal(session, world, login):  # noqa: ANN001
+def test_update_reception_through_portal(session, world, login):
     r = _registered(session, world, "待补全来客")
     version = r.version
     mark = audit_mark(session)
@@ -71,7 +71,7 @@ def test_update_reception_through_portal(session, world, login):  # noqa: ANN001
     assert ("reception.change", "ok") in audit_since(session, mark)
 
 
-def test_update_reception_through_graphql(session, world, api):  # noqa: ANN001
+def test_update_reception_through_graphql(session, world, api):
     r = _registered(session, world, "待补全来客")
     version = r.version
     mark = audit_mark(session)

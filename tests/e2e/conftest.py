@@ -108,7 +108,7 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture
-def page(browser, live_server: LiveServer) -> Iterator[object]:  # noqa: ANN001
+def page(browser, live_server: LiveServer) -> Iterator[object]:
     """A fresh browser context (no cookies) per test."""
     context = browser.new_context(base_url=live_server.url, locale="zh-CN",
                                   viewport={"width": 1280, "height": 900})
@@ -130,7 +130,7 @@ def screenshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def screenshot(screenshot_dir: Path) -> Callable[[object, str], Path]:
-    def _take(pg, name: str) -> Path:  # noqa: ANN001
+    def _take(pg, name: str) -> Path:
         target = screenshot_dir / f"{name}.png"
         pg.screenshot(path=str(target), full_page=True)
         return target
@@ -138,7 +138,7 @@ def screenshot(screenshot_dir: Path) -> Callable[[object, str], Path]:
 
 
 @pytest.fixture
-def sign_in(page) -> Callable[[str, str | None], None]:  # noqa: ANN001
+def sign_in(page) -> Callable[[str, str | None], None]:
     """Log in through the real login form at /login (CSRF token included by the page)."""
     from tests.factories import PASSWORD
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 pytestmark = pytest.mark.e2e
 
 
-def test_a_salesperson_chooses_notification_channels(page, sign_in, screenshot):  # noqa: ANN001
+def test_a_salesperson_chooses_notification_channels(page, sign_in, screenshot):
     sign_in("sales1")
     page.click("text=通知设置")
     page.wait_for_selector("h1:has-text('通知渠道')")
@@ -29,7 +29,7 @@ def test_a_salesperson_chooses_notification_channels(page, sign_in, screenshot):
 
 
 def test_the_system_administrator_sends_a_dead_letter_again(page, sign_in, live_server,
-                                                           screenshot):  # noqa: ANN001
+                                                           screenshot):
     from models import Notification, OutboxMessage, User
     from portal import clock
 

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.e2e
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
-def _path(page) -> str:  # noqa: ANN001
+def _path(page) -> str:
     return re.sub(r"^https?://[^/]+", "", page.url).split("?")[0]
 
 

@@ -4,7 +4,7 @@ go-out (issue 16)."""
 from __future__ import annotations
 
 
-def test_R_RECV_1_supervisor_registers_an_approved_go_out(page, sign_in, live_server, screenshot):  # noqa: ANN001
+def test_R_RECV_1_supervisor_registers_an_approved_go_out(page, sign_in, live_server, screenshot):
     sign_in("supervisor1")
     page.goto("/admin/receptionrecord/rotation/")
     assert "今日轮流接待" in page.content() and "下一位" in page.content()

@@ -63,7 +63,7 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
 
 
 @pytest.fixture
-def demo_page(browser, demo_server):  # noqa: ANN001, ANN201
+def demo_page(browser, demo_server):
     context = browser.new_context(base_url=demo_server["url"], locale="zh-CN",
                                   viewport={"width": 1440, "height": 900})
     context.set_default_timeout(20_000)
@@ -74,7 +74,7 @@ def demo_page(browser, demo_server):  # noqa: ANN001, ANN201
         context.close()
 
 
-def _sign_in(page, server: dict, username: str) -> None:  # noqa: ANN001
+def _sign_in(page, server: dict, username: str) -> None:
     page.goto("/login")
     page.fill("#username", username)
     page.fill("#password", server["password"])
@@ -82,12 +82,12 @@ def _sign_in(page, server: dict, username: str) -> None:  # noqa: ANN001
         page.click("#login-submit")
 
 
-def _bell(page) -> int:  # noqa: ANN001
+def _bell(page) -> int:
     return int(page.locator("#inbox-count").get_attribute("data-unread"))
 
 
 def test_salesperson_clears_a_due_follow_up_from_the_home_page(demo_page, demo_server,
-                                                               screenshot):  # noqa: ANN001
+                                                               screenshot):
     page = demo_page
     _sign_in(page, demo_server, demo_server["sales"])
     page.goto("/admin/")
@@ -111,7 +111,7 @@ def test_salesperson_clears_a_due_follow_up_from_the_home_page(demo_page, demo_s
 
 
 def test_reception_registers_a_walk_in_and_sees_who_serves_it_and_who_is_next(
-        demo_page, demo_server, screenshot):  # noqa: ANN001
+        demo_page, demo_server, screenshot):
     page = demo_page
     reception = next(u for u, r in demo_server["logins"] if r == "reception")
     _sign_in(page, demo_server, reception)
@@ -133,7 +133,7 @@ def test_reception_registers_a_walk_in_and_sees_who_serves_it_and_who_is_next(
     screenshot(page, "issue14-reception-after-walk-in")
 
 
-def test_the_bell_counts_down(demo_page, demo_server, screenshot):  # noqa: ANN001
+def test_the_bell_counts_down(demo_page, demo_server, screenshot):
     page = demo_page
     service = next(u for u, r in demo_server["logins"] if r == "service")
     _sign_in(page, demo_server, service)
@@ -156,7 +156,7 @@ def test_the_bell_counts_down(demo_page, demo_server, screenshot):  # noqa: ANN0
 
 
 @pytest.mark.parametrize("width", [1440, 390])
-def test_every_roles_home_page(browser, demo_server, screenshot, width):  # noqa: ANN001
+def test_every_roles_home_page(browser, demo_server, screenshot, width):
     for username, role in demo_server["logins"]:
         context = browser.new_context(base_url=demo_server["url"], locale="zh-CN",
                                       viewport={"width": width, "height": 900})

@@ -12,7 +12,7 @@ import pytest
 pytestmark = pytest.mark.e2e
 
 
-def _with_app(live_server, fn):  # noqa: ANN001, ANN202
+def _with_app(live_server, fn):
     from portal.extensions import db
 
     with live_server.app.app_context():
@@ -22,7 +22,7 @@ def _with_app(live_server, fn):  # noqa: ANN001, ANN202
             db.session.remove()
 
 
-def _user(session, username):  # noqa: ANN001, ANN202
+def _user(session, username):
     from sqlalchemy import select
 
     from models import User
@@ -30,14 +30,14 @@ def _user(session, username):  # noqa: ANN001, ANN202
     return session.scalar(select(User).where(User.username == username))
 
 
-def _registered_complaint(live_server, description: str, which: int = 0  # noqa: ANN001
+def _registered_complaint(live_server, description: str, which: int = 0
                           ) -> tuple[int, str]:
     from sqlalchemy import select
 
     from models import Customer
     from portal.services import complaints
 
-    def make(session):  # noqa: ANN001, ANN202
+    def make(session):
         service = _user(session, "service1")
         customer = session.scalar(select(Customer).where(
             Customer.name == live_server.customers["sales1"][which]))
@@ -50,12 +50,12 @@ def _registered_complaint(live_server, description: str, which: int = 0  # noqa:
     return _with_app(live_server, make)
 
 
-def _proposed_complaint(live_server, resolution: str, amount: str) -> tuple[int, str]:  # noqa: ANN001
+def _proposed_complaint(live_server, resolution: str, amount: str) -> tuple[int, str]:
     from portal.services import complaints
 
     complaint_id, number = _registered_complaint(live_server, "车门异响，客户要求检修", 1)
 
-    def advance(session):  # noqa: ANN001, ANN202
+    def advance(session):
         service = _user(session, "service1")
         complaints.assign(session, _user(session, "manager1"), complaint_id, service.id)
         complaints.start_investigation(session, service, complaint_id)
@@ -67,7 +67,7 @@ def _proposed_complaint(live_server, resolution: str, amount: str) -> tuple[int,
     return complaint_id, number
 
 
-def _wide_and_narrow(page, screenshot, name: str) -> None:  # noqa: ANN001
+def _wide_and_narrow(page, screenshot, name: str) -> None:
     page.set_viewport_size({"width": 1440, "height": 900})
     screenshot(page, f"{name}-1440")
     page.set_viewport_size({"width": 390, "height": 844})

@@ -55,18 +55,18 @@ def storage_files(root: Path) -> list[str]:
 
 
 @pytest.fixture
-def storage_root(app) -> Path:  # noqa: ANN001
+def storage_root(app) -> Path:
     return Path(app.config["STORAGE_PATH"])
 
 
 @pytest.fixture
-def upload(session):  # noqa: ANN001, ANN201
+def upload(session):
     """``upload(actor, level, content=TEXT, name="notes.txt", **data)`` → the new file."""
     from portal.services import files
 
     counter = iter(range(1, 10_000))
 
-    def _upload(actor, level=Level.PUBLIC, content=None, name="notes.txt", **data):  # noqa: ANN001, ANN003, ANN202
+    def _upload(actor, level=Level.PUBLIC, content=None, name="notes.txt", **data):
         if content is None:
             content = TEXT + f"#{next(counter)}".encode()
         data.setdefault("title", f"文件 {name}")
@@ -75,7 +75,7 @@ def upload(session):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-def cleared(world, session):  # noqa: ANN001, ANN201
+def cleared(world, session):
     """World users with clearances suited to the file tests."""
     world.sales1.clearance = Level.SECRET
     world.sales2.clearance = Level.SECRET

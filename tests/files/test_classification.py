@@ -23,7 +23,7 @@ def test_R_FILE_1_levels_are_one_ordered_enum_in_the_chinese_order():
     assert Level.CONFIDENTIAL > Level.SECRET
 
 
-def _count(session, model, *where) -> int:  # noqa: ANN001
+def _count(session, model, *where) -> int:
     return session.scalar(select(func.count()).select_from(model).where(*where))
 
 

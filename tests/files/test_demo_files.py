@@ -10,7 +10,7 @@ from portal import audit, demo, policy, storage
 from portal.services import files
 
 
-def _titles(session, username: str, action: str = "file.view") -> set[str]:  # noqa: ANN001
+def _titles(session, username: str, action: str = "file.view") -> set[str]:
     user = session.scalar(select(User).where(User.username == username))
     return set(session.scalars(policy.scope(select(ConfidentialFile.title), user,
                                             ConfidentialFile, action)))

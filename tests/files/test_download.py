@@ -23,11 +23,11 @@ from portal.services.errors import (
 from tests.files.conftest import PDF, TEXT
 
 
-def _mark(session) -> int:  # noqa: ANN001
+def _mark(session) -> int:
     return session.scalar(select(func.coalesce(func.max(AuditEntry.seq), 0)))
 
 
-def _since(session, mark: int) -> list[tuple[str, str, int | None]]:  # noqa: ANN001
+def _since(session, mark: int) -> list[tuple[str, str, int | None]]:
     return [(e.action, e.outcome, e.actor_id) for e in session.scalars(
         select(AuditEntry).where(AuditEntry.seq > mark).order_by(AuditEntry.seq))]
 
@@ -85,7 +85,7 @@ def test_R_FILE_6_storage_folder_is_never_served(cleared, upload, login, app):
         assert c.get(url).status_code == 404
 
 
-def _secret_file(w, upload, content=TEXT, name="contract.txt", level=Level.SECRET):  # noqa: ANN001, ANN202
+def _secret_file(w, upload, content=TEXT, name="contract.txt", level=Level.SECRET):
     return upload(w.sales1, level, content=content, name=name,
                   customer_id=w.customers["sales1"][0].id)
 

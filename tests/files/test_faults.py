@@ -22,8 +22,8 @@ class Boom(Exception):
     pass
 
 
-def _inject(monkeypatch, session, step: str) -> None:  # noqa: ANN001
-    def disk_full(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+def _inject(monkeypatch, session, step: str) -> None:
+    def disk_full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
     if step == "temp write":
@@ -35,14 +35,14 @@ def _inject(monkeypatch, session, step: str) -> None:  # noqa: ANN001
     else:
         real = session()  # the Session behind the scoped session
 
-        def fail_once(sess):  # noqa: ANN001, ANN202
+        def fail_once(sess):
             event.remove(real, "before_commit", fail_once)
             raise Boom("database connection lost during COMMIT")
 
         event.listen(real, "before_commit", fail_once)
 
 
-def _rows_without_content(session) -> int:  # noqa: ANN001
+def _rows_without_content(session) -> int:
     store = storage.current()
     return sum(1 for sha in session.scalars(select(ConfidentialFile.sha256))
                if not store.exists(sha))

@@ -17,7 +17,7 @@ from portal.services.errors import (
 )
 
 
-def _listed(session, user) -> set[int]:  # noqa: ANN001
+def _listed(session, user) -> set[int]:
     return set(session.scalars(policy.scope(select(ConfidentialFile.id), user,
                                             ConfidentialFile)))
 

@@ -50,7 +50,7 @@ def test_R_FILE_5_keys_never_become_arbitrary_paths(tmp_path: Path, key: str):
         store.delete(key)
 
 
-def test_R_FILE_5_storage_inside_a_served_folder_is_refused(app):  # noqa: ANN001
+def test_R_FILE_5_storage_inside_a_served_folder_is_refused(app):
     from flask import Flask
 
     other = Flask("portal", root_path=app.root_path)
@@ -71,10 +71,10 @@ class FakeS3:
     def __init__(self) -> None:
         self.objects: dict[tuple[str, str], bytes] = {}
 
-    def put_object(self, Bucket, Key, Body, **kw):  # noqa: ANN001, ANN003, ANN201, N803
+    def put_object(self, Bucket, Key, Body, **kw):
         self.objects[(Bucket, Key)] = bytes(Body)
 
-    def get_object(self, Bucket, Key):  # noqa: ANN001, ANN201, N803
+    def get_object(self, Bucket, Key):
         if (Bucket, Key) not in self.objects:
             raise _Missing()
         data = self.objects[(Bucket, Key)]
@@ -84,19 +84,19 @@ class FakeS3:
                 return data
         return {"Body": Body()}
 
-    def head_object(self, Bucket, Key):  # noqa: ANN001, ANN201, N803
+    def head_object(self, Bucket, Key):
         if (Bucket, Key) not in self.objects:
             raise _Missing()
         return {}
 
-    def delete_object(self, Bucket, Key):  # noqa: ANN001, ANN201, N803
+    def delete_object(self, Bucket, Key):
         self.objects.pop((Bucket, Key), None)
 
-    def get_paginator(self, name):  # noqa: ANN001, ANN201
+    def get_paginator(self, name):
         objects = self.objects
 
         class Pages:
-            def paginate(self, Bucket, Prefix):  # noqa: ANN001, ANN201, N803
+            def paginate(self, Bucket, Prefix):
                 yield {"Contents": [{"Key": k} for (b, k) in sorted(objects)
                                     if b == Bucket and k.startswith(Prefix)]}
         return Pages()

@@ -16,11 +16,11 @@ from portal.services.errors import DomainError, PermissionDenied, RuleViolation,
 from tests.files.conftest import DOCX, GIF, JPEG, PDF, PNG, TEXT, ooxml, storage_files, xlsx
 
 
-def _audit_mark(session) -> int:  # noqa: ANN001
+def _audit_mark(session) -> int:
     return session.scalar(select(func.coalesce(func.max(AuditEntry.seq), 0)))
 
 
-def _entries_since(session, mark: int) -> list[AuditEntry]:  # noqa: ANN001
+def _entries_since(session, mark: int) -> list[AuditEntry]:
     return list(session.scalars(select(AuditEntry).where(AuditEntry.seq > mark)
                                 .order_by(AuditEntry.seq)))
 

@@ -15,7 +15,7 @@ from models.base import utcnow
 from portal.services.tokens import PREFIX_LENGTH, TOKEN_PREFIX
 
 
-def make_token(session, user, *, days: int = 30, **fields: Any) -> str:  # noqa: ANN001
+def make_token(session, user, *, days: int = 30, **fields: Any) -> str:
     """A raw token for ``user`` written straight to the table (roles without token.add, such
     as auditors, still need one to test the API)."""
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -31,7 +31,7 @@ class Api:
         self.client = client
         self.token = token
 
-    def post(self, query: str, variables: dict | None = None, **headers: str):  # noqa: ANN201
+    def post(self, query: str, variables: dict | None = None, **headers: str):
         if self.token:
             headers.setdefault("Authorization", f"Bearer {self.token}")
         return self.client.post("/graphql", json={"query": query, "variables": variables or {}},
@@ -44,8 +44,8 @@ class Api:
 
 
 @pytest.fixture
-def api(app, session):  # noqa: ANN001, ANN201
+def api(app, session):
     """``api(user)`` → a callable posting GraphQL as that user with a fresh API token."""
-    def _api(user) -> Api:  # noqa: ANN001
+    def _api(user) -> Api:
         return Api(app.test_client(), make_token(session, user))
     return _api

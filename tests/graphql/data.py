@@ -85,7 +85,7 @@ def add_reception(session: Session, customer: Customer, receptionist: User,
     return r
 
 
-def populate(session: Session, world) -> None:  # noqa: ANN001
+def populate(session: Session, world) -> None:
     """Give every world customer a complaint, a credit line, contacts, a file and a visit."""
     for username, customers in world.customers.items():
         owner = getattr(world, username)

@@ -13,7 +13,7 @@ from portal import demo, policy
 from tests.graphql.test_graphql_parity import admin_ids, graphql_ids
 
 
-def _allowed(session, user: User) -> set[int]:  # noqa: ANN001
+def _allowed(session, user: User) -> set[int]:
     """The rule of domain.md written out plainly, independent of the policy's SQL."""
     allowed = set()
     is_gm = bool(policy.scopes_for(user, "file.read_all_levels"))
@@ -35,7 +35,7 @@ def _allowed(session, user: User) -> set[int]:  # noqa: ANN001
 
 
 @pytest.fixture
-def demo_company(session):  # noqa: ANN001, ANN201
+def demo_company(session):
     demo.load(session)
     return {u.username: u for u in session.scalars(select(User))}
 

@@ -21,17 +21,17 @@ CREATE = 'mutation { createCustomer(input: {name: "新客户甲", phone: "139123
          "{ ok errors { code message } result { id } } }"
 
 
-def _denied_entries(session) -> int:  # noqa: ANN001
+def _denied_entries(session) -> int:
     return session.scalar(select(func.count()).select_from(AuditEntry)
                           .where(AuditEntry.outcome == "denied"))
 
 
-def _customers(session) -> int:  # noqa: ANN001
+def _customers(session) -> int:
     session.expire_all()
     return session.scalar(select(func.count()).select_from(Customer))
 
 
-def test_valid_token_works_and_records_last_use(world, session, client) -> None:  # noqa: ANN001
+def test_valid_token_works_and_records_last_use(world, session, client) -> None:
     raw = make_token(session, world.sales1)
     body = Api(client, raw)(Q)
     assert body["data"]["me"]["user"]["username"] == "sales1"
@@ -43,7 +43,7 @@ def test_valid_token_works_and_records_last_use(world, session, client) -> None:
 @pytest.mark.parametrize("case", ["none", "garbage", "wrong_scheme", "unknown", "expired",
                                   "revoked", "deactivated"])
 def test_refused_credentials_answer_401_with_one_denied_entry(world, session, client,
-                                                              case) -> None:  # noqa: ANN001
+                                                              case) -> None:
     headers = {}
     if case == "garbage":
         headers["Authorization"] = "Bearer not-a-token"
@@ -77,7 +77,7 @@ def test_refused_credentials_answer_401_with_one_denied_entry(world, session, cl
     assert _denied_entries(session) == before + 1
 
 
-def test_deactivating_a_user_kills_their_tokens(world, session, client) -> None:  # noqa: ANN001
+def test_deactivating_a_user_kills_their_tokens(world, session, client) -> None:
     from portal.services import customers
 
     if not hasattr(customers, "redistribute_on_departure"):
@@ -89,12 +89,12 @@ def test_deactivating_a_user_kills_their_tokens(world, session, client) -> None:
                        headers={"Authorization": f"Bearer {raw}"}).status_code == 401
 
 
-def _csrf_from_tokens_page(c) -> str:  # noqa: ANN001
+def _csrf_from_tokens_page(c) -> str:
     html = c.get("/account/tokens").get_data(as_text=True)
     return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
 
 
-def test_cookie_auth_reads_without_csrf_but_mutations_need_it(world, session, login) -> None:  # noqa: ANN001
+def test_cookie_auth_reads_without_csrf_but_mutations_need_it(world, session, login) -> None:
     c = login(world.sales1)
     resp = c.post("/graphql", json={"query": Q})
     assert resp.status_code == 200
@@ -116,7 +116,7 @@ def test_cookie_auth_reads_without_csrf_but_mutations_need_it(world, session, lo
     assert _customers(session) == before + 1
 
 
-def test_token_mutations_need_no_csrf(world, session, api) -> None:  # noqa: ANN001
+def test_token_mutations_need_no_csrf(world, session, api) -> None:
     before = _customers(session)
     body = api(world.sales1)(CREATE)
     assert body["data"]["createCustomer"]["ok"] is True, body
@@ -125,7 +125,7 @@ def test_token_mutations_need_no_csrf(world, session, api) -> None:  # noqa: ANN
 
 @pytest.mark.parametrize("kind", ["get", "get_query", "text_plain", "form", "multipart",
                                   "array", "bad_json", "huge"])
-def test_transport_refusals(world, session, client, kind) -> None:  # noqa: ANN001
+def test_transport_refusals(world, session, client, kind) -> None:
     auth = {"Authorization": f"Bearer {make_token(session, world.gm)}"}
     before = _customers(session)
     if kind == "get":
@@ -153,7 +153,7 @@ def test_transport_refusals(world, session, client, kind) -> None:  # noqa: ANN0
     assert _customers(session) == before
 
 
-def test_graphiql_only_when_enabled(world, session, client, app) -> None:  # noqa: ANN001
+def test_graphiql_only_when_enabled(world, session, client, app) -> None:
     assert app.config["GRAPHQL_GRAPHIQL"] is False
     resp = client.get("/graphql", headers={"Accept": "text/html"})
     assert resp.status_code == 405
@@ -165,11 +165,11 @@ class TestWithGraphiQL:
     def app_overrides(self) -> dict:
         return {"GRAPHQL_GRAPHIQL": True}
 
-    def test_graphiql_is_served_in_development(self, client) -> None:  # noqa: ANN001
+    def test_graphiql_is_served_in_development(self, client) -> None:
         resp = client.get("/graphql", headers={"Accept": "text/html"})
         assert resp.status_code == 200 and b"graphiql" in resp.data.lower()
 
-    def test_graphiql_assets_are_local_not_from_a_cdn(self, client) -> None:  # noqa: ANN001
+    def test_graphiql_assets_are_local_not_from_a_cdn(self, client) -> None:
         """Issue 14: GraphiQL hangs on intranets when it loads from a public CDN."""
         import re
 
@@ -186,7 +186,7 @@ class TestWithGraphiQL:
 INTROSPECT = "{ __schema { types { name } } }"
 
 
-def test_introspection_on_by_default_in_testing(world, api) -> None:  # noqa: ANN001
+def test_introspection_on_by_default_in_testing(world, api) -> None:
     assert api(world.gm)(INTROSPECT)["data"]["__schema"]["types"]
 
 
@@ -195,11 +195,11 @@ class TestProductionSwitches:
     def app_overrides(self) -> dict:
         return {"GRAPHQL_INTROSPECTION": False}
 
-    def test_introspection_refused(self, world, api) -> None:  # noqa: ANN001
+    def test_introspection_refused(self, world, api) -> None:
         body = api(world.gm)(INTROSPECT)
         assert body["data"] is None and "introspection" in body["errors"][0]["message"].lower()
 
-    def test_no_field_suggestions(self, world, api) -> None:  # noqa: ANN001
+    def test_no_field_suggestions(self, world, api) -> None:
         body = api(world.gm)("{ custmers { totalCount } }")
         assert "Did you mean" not in body["errors"][0]["message"]
 
@@ -207,12 +207,12 @@ class TestProductionSwitches:
 # -- /account/tokens ------------------------------------------------------------------------
 
 
-def test_tokens_page_requires_login(client) -> None:  # noqa: ANN001
+def test_tokens_page_requires_login(client) -> None:
     assert client.get("/account/tokens").status_code == 302
     assert client.post("/account/tokens", data={"name": "x"}).status_code == 302
 
 
-def test_token_created_once_listed_used_and_revoked(world, session, login) -> None:  # noqa: ANN001
+def test_token_created_once_listed_used_and_revoked(world, session, login) -> None:
     c = login(world.sales1)
     resp = c.post("/account/tokens", data={"name": "手机App", "expires_in_days": "30"})
     assert resp.status_code == 201
@@ -234,7 +234,7 @@ def test_token_created_once_listed_used_and_revoked(world, session, login) -> No
     assert api.post(Q).status_code == 401
 
 
-def test_token_page_validation_and_foreign_ids(world, session, login) -> None:  # noqa: ANN001
+def test_token_page_validation_and_foreign_ids(world, session, login) -> None:
     c = login(world.sales1)
     assert c.post("/account/tokens", data={"name": "", "expires_in_days": "30"}
                   ).status_code == 400

@@ -6,7 +6,7 @@ from __future__ import annotations
 from tests.admin.test_search_and_menu import _complaint
 
 
-def test_graphql_complaint_search_uses_the_same_condition(session, world, api):  # noqa: ANN001
+def test_graphql_complaint_search_uses_the_same_condition(session, world, api):
     customer, c = _complaint(session, world)
     q = """query($s: String) { complaints(filter: {search: $s}) { nodes { number } } }"""
     call = api(world.service)

@@ -188,7 +188,7 @@ def test_relations_of_a_list_are_completed_without_graphql_core(monkeypatch) -> 
     calls: list[str] = []
     original = Core.execute_field
 
-    def counting(self, parent_type, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+    def counting(self, parent_type, *args, **kwargs):
         calls.append(parent_type.name)
         return original(self, parent_type, *args, **kwargs)
 
@@ -225,7 +225,7 @@ def test_the_start_up_self_check_passes_with_the_locked_versions() -> None:
 
 
 @pytest.mark.parametrize("change", ["graphql-core version", "signature", "resolver attribute"])
-def test_the_self_check_refuses_to_enable_when_internals_change(monkeypatch, caplog,  # noqa: ANN001
+def test_the_self_check_refuses_to_enable_when_internals_change(monkeypatch, caplog,
                                                                 change: str) -> None:
     """Fail closed: a changed graphql-core/Strawberry internal keeps the fast path off, says
     why in the log, and every answer comes from graphql-core (still correct)."""
@@ -246,7 +246,7 @@ def test_the_self_check_refuses_to_enable_when_internals_change(monkeypatch, cap
     assert "GraphQL fast execution refused" in caplog.text
     assert execution.fast_execution_enabled() is False
 
-    def no_fast_path(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def no_fast_path(*args, **kwargs):
         raise AssertionError("the fast path ran although the self-check refused it")
 
     monkeypatch.setattr(FastExecutionContext, "_complete_level", no_fast_path)
@@ -254,7 +254,7 @@ def test_the_self_check_refuses_to_enable_when_internals_change(monkeypatch, cap
         assert _result(FAST, query) == _result(PLAIN, query)
 
 
-def test_the_switch_turns_the_fast_path_off_for_an_app(monkeypatch) -> None:  # noqa: ANN001
+def test_the_switch_turns_the_fast_path_off_for_an_app(monkeypatch) -> None:
     from flask import Flask
 
     from graphql_api import execution
@@ -264,7 +264,7 @@ def test_the_switch_turns_the_fast_path_off_for_an_app(monkeypatch) -> None:  # 
     taken: list[int] = []
     original = FastExecutionContext._complete_level
 
-    def counting(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+    def counting(self, *args, **kwargs):
         taken.append(1)
         return original(self, *args, **kwargs)
 
@@ -308,7 +308,7 @@ def test_no_fast_type_resolver_writes_audit_entries() -> None:
 
     from graphql_api.schema import schema
 
-    def refers_to_audit(fn, depth: int = 0) -> list[str]:  # noqa: ANN001
+    def refers_to_audit(fn, depth: int = 0) -> list[str]:
         try:
             names = inspect.getclosurevars(fn)
         except TypeError:

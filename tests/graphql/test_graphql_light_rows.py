@@ -32,7 +32,7 @@ def _forbidden(body: dict) -> set[tuple]:
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_field_visibility_on_plain_rows_equals_the_policy(rich_world, api, role) -> None:  # noqa: ANN001, F811
+def test_field_visibility_on_plain_rows_equals_the_policy(rich_world, api, role) -> None:  # noqa: F811
     user = rich_world.roles[role]
     body = api(user)(QUERY)
     forbidden = _forbidden(body)
@@ -63,13 +63,13 @@ def test_field_visibility_on_plain_rows_equals_the_policy(rich_world, api, role)
         assert checked
 
 
-def _plain(value):  # noqa: ANN001, ANN202
+def _plain(value):
     if value is None or isinstance(value, bool | int | str):
         return value
     return str(value)
 
 
-def test_some_role_sees_and_some_role_is_refused_guarded_fields(rich_world, api) -> None:  # noqa: ANN001, F811
+def test_some_role_sees_and_some_role_is_refused_guarded_fields(rich_world, api) -> None:  # noqa: F811
     """The parity above proves something only if both outcomes occur."""
     outcomes = set()
     for role in ("general_manager", "finance", "reception"):
@@ -79,7 +79,7 @@ def test_some_role_sees_and_some_role_is_refused_guarded_fields(rich_world, api)
     assert outcomes == {True, False}
 
 
-def test_aliases_and_fragments_get_their_columns(rich_world, api) -> None:  # noqa: ANN001, F811
+def test_aliases_and_fragments_get_their_columns(rich_world, api) -> None:  # noqa: F811
     gm = rich_world.roles["general_manager"]
     q = """
     fragment Who on User { username fullName }

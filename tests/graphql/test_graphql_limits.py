@@ -24,20 +24,20 @@ class Calls:
 
 
 class CountResolvers(SchemaExtension):
-    def resolve(self, _next, root, info, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201
+    def resolve(self, _next, root, info, *args, **kwargs):
         Calls.count += 1
         return _next(root, info, *args, **kwargs)
 
 
 @pytest.fixture
-def counted(monkeypatch):  # noqa: ANN001, ANN201
+def counted(monkeypatch):
     monkeypatch.setattr(schema, "extensions", [*schema.extensions, CountResolvers])
     Calls.count = 0
     return Calls
 
 
 @pytest.fixture
-def gql(world, api):  # noqa: ANN001, ANN201
+def gql(world, api):
     return api(world.gm)
 
 
@@ -86,7 +86,7 @@ def _assert_refused(body: dict, kind: str) -> None:
 
 
 @pytest.mark.parametrize("kind", ["depth", "aliases", "tokens"])
-def test_limit_exactly_is_accepted(gql, counted, kind) -> None:  # noqa: ANN001
+def test_limit_exactly_is_accepted(gql, counted, kind) -> None:
     limit = LIMITS[{"depth": "GRAPHQL_MAX_DEPTH", "aliases": "GRAPHQL_MAX_ALIASES",
                     "tokens": "GRAPHQL_MAX_TOKENS"}[kind]]
     body = gql(CASES[kind](limit))
@@ -95,7 +95,7 @@ def test_limit_exactly_is_accepted(gql, counted, kind) -> None:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("kind", ["depth", "aliases", "tokens"])
-def test_limit_plus_one_is_refused_before_any_resolver(gql, counted, kind) -> None:  # noqa: ANN001
+def test_limit_plus_one_is_refused_before_any_resolver(gql, counted, kind) -> None:
     limit = LIMITS[{"depth": "GRAPHQL_MAX_DEPTH", "aliases": "GRAPHQL_MAX_ALIASES",
                     "tokens": "GRAPHQL_MAX_TOKENS"}[kind]]
     body = gql(CASES[kind](limit + 1))
@@ -103,7 +103,7 @@ def test_limit_plus_one_is_refused_before_any_resolver(gql, counted, kind) -> No
     assert counted.count == 0
 
 
-def test_cost_limit(gql, counted) -> None:  # noqa: ANN001
+def test_cost_limit(gql, counted) -> None:
     body = gql(cost_query(0))
     assert "errors" not in body, body
     counted.count = 0
@@ -113,7 +113,7 @@ def test_cost_limit(gql, counted) -> None:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("how", ["literal", "variable"])
-def test_page_size_limit(gql, counted, how) -> None:  # noqa: ANN001
+def test_page_size_limit(gql, counted, how) -> None:
     def ask(n: int) -> dict:
         if how == "literal":
             return gql(f"{{ users(first: {n}) {{ nodes {{ id }} }} }}")
@@ -126,14 +126,14 @@ def test_page_size_limit(gql, counted, how) -> None:  # noqa: ANN001
     assert counted.count == 0
 
 
-def test_aliases_hidden_in_nested_fragments_are_counted(gql, counted) -> None:  # noqa: ANN001
+def test_aliases_hidden_in_nested_fragments_are_counted(gql, counted) -> None:
     q = ("query { me { ...A } } fragment A on Viewer { x1: clearance x2: clearance ...B } "
          "fragment B on Viewer { x3: clearance x4: clearance x5: clearance x6: clearance }")
     _assert_refused(gql(q), "aliases")
     assert counted.count == 0
 
 
-def test_cyclic_or_unknown_fragments_do_not_crash(gql) -> None:  # noqa: ANN001
+def test_cyclic_or_unknown_fragments_do_not_crash(gql) -> None:
     body = gql("query { me { ...A } } fragment A on Viewer { ...A clearance }")
     assert body["data"] is None and body["errors"]
     body = gql("query { me { ...Missing } }")
@@ -141,7 +141,7 @@ def test_cyclic_or_unknown_fragments_do_not_crash(gql) -> None:  # noqa: ANN001
     assert all(e["message"] != "Unexpected error" for e in body["errors"])
 
 
-def test_unexpected_errors_are_masked_and_logged(gql, monkeypatch, caplog) -> None:  # noqa: ANN001
+def test_unexpected_errors_are_masked_and_logged(gql, monkeypatch, caplog) -> None:
     from graphql_api import queries
 
     monkeypatch.setattr(queries.policy, "AREAS", None)  # me.allowedActions now raises
@@ -157,7 +157,7 @@ def test_unexpected_errors_are_masked_and_logged(gql, monkeypatch, caplog) -> No
     assert resp.headers["X-Request-Id"] in caplog.text
 
 
-def test_domain_errors_are_shown(gql) -> None:  # noqa: ANN001
+def test_domain_errors_are_shown(gql) -> None:
     body = gql('{ customers(first: 1, after: "garbage") { nodes { id } } }')
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     assert body["errors"][0]["extensions"]["reason"] == "BAD_CURSOR"

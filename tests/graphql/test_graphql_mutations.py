@@ -24,7 +24,7 @@ from tests.graphql.data import add_file, populate
 SKIP_TABLES = {"audit_entries", "audit_chain_head", "api_tokens"}
 
 
-def fingerprint(session) -> dict[str, list]:  # noqa: ANN001
+def fingerprint(session) -> dict[str, list]:
     session.expire_all()
     out = {}
     for table in Base.metadata.sorted_tables:
@@ -42,7 +42,7 @@ ID_TYPES = {"customerId": "Customer", "referrerId": "Customer", "complaintId": "
             "noticeId": "PenaltyNotice", "pendingActionId": "PendingAction"}
 
 
-def _value(name: str, gtype, ids: dict[str, int]) -> str:  # noqa: ANN001
+def _value(name: str, gtype, ids: dict[str, int]) -> str:
     while isinstance(gtype, GraphQLNonNull):
         gtype = gtype.of_type
     if isinstance(gtype, GraphQLList):
@@ -73,7 +73,7 @@ def mutation_calls(ids: dict[str, int]) -> list[tuple[str, str]]:
 
 
 @pytest.fixture
-def ids(world, session) -> dict[str, int]:  # noqa: ANN001
+def ids(world, session) -> dict[str, int]:
     populate(session, world)
     customer = world.customers["sales1"][0]
     f = add_file(session, customer, world.sales1, Level.SECRET.value)
@@ -88,7 +88,7 @@ def ids(world, session) -> dict[str, int]:  # noqa: ANN001
             "PenaltyNotice": 1, "PendingAction": 1}
 
 
-def test_every_mutation_is_refused_for_the_auditor(world, session, api, ids) -> None:  # noqa: ANN001
+def test_every_mutation_is_refused_for_the_auditor(world, session, api, ids) -> None:
     client = api(world.auditor)
     client("{ me { clearance } }")  # the token's last-used time is written now, not below
     before = fingerprint(session)
@@ -108,7 +108,7 @@ def test_every_mutation_is_refused_for_the_auditor(world, session, api, ids) -> 
         assert denied_after == denied_before + 1, name
 
 
-def test_create_customer_and_typed_validation_error(world, session, api) -> None:  # noqa: ANN001
+def test_create_customer_and_typed_validation_error(world, session, api) -> None:
     client = api(world.sales1)
     q = """mutation($input: CustomerInput!) { createCustomer(input: $input) {
         ok errors { field code message } result { id name owner { username } phone version } } }"""
@@ -126,13 +126,13 @@ def test_create_customer_and_typed_validation_error(world, session, api) -> None
     assert fingerprint(session) == before
 
 
-def test_mass_assignment_is_not_in_the_inputs(world, api) -> None:  # noqa: ANN001
+def test_mass_assignment_is_not_in_the_inputs(world, api) -> None:
     body = api(world.sales1)('mutation { updateCustomer(customerId: "Customer:1", '
                              'input: {ownerId: "User:2"}) { ok } }')
     assert body["data"] is None and body["errors"]
 
 
-def test_stale_version_is_a_conflict(world, session, api) -> None:  # noqa: ANN001
+def test_stale_version_is_a_conflict(world, session, api) -> None:
     client = api(world.sales1)
     c = world.customers["sales1"][0]
     q = """mutation($id: ID!, $v: Int) { updateCustomer(customerId: $id,
@@ -149,7 +149,7 @@ def test_stale_version_is_a_conflict(world, session, api) -> None:  # noqa: ANN0
     assert session.get(Customer, c.id).notes == "新备注"
 
 
-def test_other_peoples_ids_answer_not_found(world, session, api) -> None:  # noqa: ANN001
+def test_other_peoples_ids_answer_not_found(world, session, api) -> None:
     other = world.customers["sales4"][0]
     before = fingerprint(session)
     for gid in (f"Customer:{other.id}", "Customer:999999"):
@@ -163,7 +163,7 @@ def test_other_peoples_ids_answer_not_found(world, session, api) -> None:  # noq
     assert body["data"]["recordFollowUp"]["errors"][0]["field"] == "customerId"
 
 
-def test_supervisor_reassigns_owner(world, session, api) -> None:  # noqa: ANN001
+def test_supervisor_reassigns_owner(world, session, api) -> None:
     c = world.customers["sales1"][0]
     body = api(world.supervisor)(
         "mutation($c: ID!, $u: ID!) { reassignOwner(customerId: $c, newOwnerId: $u, "
@@ -184,7 +184,7 @@ def test_supervisor_reassigns_owner(world, session, api) -> None:  # noqa: ANN00
     assert payload["result"]["ownerHistory"][-1]["reason"].endswith("客户要求更换顾问")
 
 
-def test_service_registers_and_assigns_a_complaint(world, session, api) -> None:  # noqa: ANN001
+def test_service_registers_and_assigns_a_complaint(world, session, api) -> None:
     c = world.customers["sales2"][0]
     client = api(world.service)
     body = client("""mutation($c: ID!) { registerComplaint(input: {customerId: $c,
@@ -205,7 +205,7 @@ def test_service_registers_and_assigns_a_complaint(world, session, api) -> None:
     assert payload["result"]["status"] == "ASSIGNED"
 
 
-def test_request_file_copy(world, session, api) -> None:  # noqa: ANN001
+def test_request_file_copy(world, session, api) -> None:
     c = world.customers["sales1"][0]
     f = add_file(session, c, world.sales1, Level.INTERNAL.value)
     secret = add_file(session, c, world.sales1, Level.SECRET.value)

@@ -15,7 +15,7 @@ Q = """query($unread: Boolean!, $after: String) {
 }"""
 
 
-def _seed(session, world):  # noqa: ANN001, ANN202
+def _seed(session, world):
     mine = world.customers["sales1"][0]
     other = world.customers["sales3"][0]
     for target in (mine, mine, other):
@@ -26,7 +26,7 @@ def _seed(session, world):  # noqa: ANN001, ANN202
 
 
 def test_my_notifications_is_my_inbox_in_my_language_with_links_i_may_open(
-        session, world, api):  # noqa: ANN001
+        session, world, api):
     mine, other = _seed(session, world)
     world.sales1.language = "en"
     session.commit()
@@ -46,7 +46,7 @@ def test_my_notifications_is_my_inbox_in_my_language_with_links_i_may_open(
     assert got["data"]["node"] is None
 
 
-def test_messages_are_chinese_for_a_chinese_reader(session, world, api):  # noqa: ANN001
+def test_messages_are_chinese_for_a_chinese_reader(session, world, api):
     _seed(session, world)
     world.sales1.language = "zh_Hans_CN"
     session.commit()
@@ -54,7 +54,7 @@ def test_messages_are_chinese_for_a_chinese_reader(session, world, api):  # noqa
     assert "等待您审核" in nodes[0]["message"]
 
 
-def test_mark_read_counts_down_and_ignores_other_peoples_ids(session, world, api):  # noqa: ANN001
+def test_mark_read_counts_down_and_ignores_other_peoples_ids(session, world, api):
     _seed(session, world)
     call = api(world.sales1)
     ids = [n["id"] for n in call(Q, {"unread": True})["data"]["myNotifications"]["nodes"]]

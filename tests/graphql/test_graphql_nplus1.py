@@ -30,10 +30,10 @@ query($n: Int!) {
 """
 
 
-def count_statements(fn) -> tuple[int, object]:  # noqa: ANN001
+def count_statements(fn) -> tuple[int, object]:
     statements: list[str] = []
 
-    def listener(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001, ARG001
+    def listener(conn, cursor, statement, parameters, context, executemany):
         statements.append(statement)
 
     event.listen(db.engine, "before_cursor_execute", listener)
@@ -45,7 +45,7 @@ def count_statements(fn) -> tuple[int, object]:  # noqa: ANN001
 
 
 @pytest.fixture
-def many_customers(world, session):  # noqa: ANN001, ANN201
+def many_customers(world, session):
     owner = world.sales1
     for _ in range(105):
         c = make_customer(session, owner)
@@ -61,7 +61,7 @@ COUNTS: dict[tuple[str, int], int] = {}
 
 
 @pytest.mark.parametrize("who", ["sales1", "gm"])
-def test_statement_count_does_not_grow_with_page_size(many_customers, api, who) -> None:  # noqa: ANN001
+def test_statement_count_does_not_grow_with_page_size(many_customers, api, who) -> None:
     client = api(getattr(many_customers, who))
     client(NESTED, {"n": 1})  # warm-up: the token's last-used time is written once a minute
     seen = {}

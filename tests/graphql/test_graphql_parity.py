@@ -18,7 +18,7 @@ from tests.graphql.data import add_complaint, add_file, populate
 
 
 @pytest.fixture(params=[True, False], ids=["fast-execution", "graphql-core"])
-def app_overrides(request) -> dict:  # noqa: ANN001
+def app_overrides(request) -> dict:
     """Every parity test runs both ways: with the fast executor (graphql_api/execution.py) and
     with graphql-core alone (GRAPHQL_FAST_EXECUTION off): the answers must be the same."""
     return {"GRAPHQL_FAST_EXECUTION": request.param}
@@ -29,7 +29,7 @@ ROLES = ["sales", "supervisor", "dept_manager", "general_manager", "finance", "s
 
 
 @pytest.fixture
-def rich_world(world, session):  # noqa: ANN001, ANN201
+def rich_world(world, session):
     populate(session, world)
     # classified files: no read up, whatever the role
     c = world.customers["sales1"][0]
@@ -45,7 +45,7 @@ def rich_world(world, session):  # noqa: ANN001, ANN201
     return world
 
 
-def graphql_ids(client, field: str) -> set[int]:  # noqa: ANN001
+def graphql_ids(client, field: str) -> set[int]:
     ids: set[int] = set()
     after = None
     total = None
@@ -64,7 +64,7 @@ def graphql_ids(client, field: str) -> set[int]:  # noqa: ANN001
     return ids
 
 
-def admin_ids(app, user: User, model: type) -> set[int] | None:  # noqa: ANN001
+def admin_ids(app, user: User, model: type) -> set[int] | None:
     try:
         from admin_views.base import ScopedModelView
     except ImportError:
@@ -80,7 +80,7 @@ def admin_ids(app, user: User, model: type) -> set[int] | None:  # noqa: ANN001
 
 @pytest.mark.parametrize("role", ROLES)
 def test_parity_of_every_list_with_the_policy_and_the_portal(rich_world, api, app, session,
-                                                              role) -> None:  # noqa: ANN001
+                                                              role) -> None:
     user = rich_world.roles[role]
     client = api(user)
     checked_admin = 0
@@ -99,7 +99,7 @@ def test_parity_of_every_list_with_the_policy_and_the_portal(rich_world, api, ap
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_allowed_actions_equal_the_policy(world, api, role) -> None:  # noqa: ANN001
+def test_allowed_actions_equal_the_policy(world, api, role) -> None:
     user = world.roles[role]
     got = api(user)("{ me { allowedActions } }")["data"]["me"]["allowedActions"]
     expected = sorted(f"{a}.{v}" for a, verbs in policy.AREAS.items() for v in verbs
@@ -107,7 +107,7 @@ def test_allowed_actions_equal_the_policy(world, api, role) -> None:  # noqa: AN
     assert got == expected
 
 
-def test_node_out_of_scope_is_null_like_missing(rich_world, api) -> None:  # noqa: ANN001
+def test_node_out_of_scope_is_null_like_missing(rich_world, api) -> None:
     client = api(rich_world.sales1)
     mine = rich_world.customers["sales1"][0].id
     other = rich_world.customers["sales4"][0].id
@@ -118,7 +118,7 @@ def test_node_out_of_scope_is_null_like_missing(rich_world, api) -> None:  # noq
         assert body == {"data": {"node": None}}, (gid, body)
 
 
-def test_nested_relationships_are_scoped(rich_world, api, session) -> None:  # noqa: ANN001
+def test_nested_relationships_are_scoped(rich_world, api, session) -> None:
     """sales1 sees their customers, but not the handler from another branch, nor others'
     complaints, files above their clearance, or users out of scope, through any path."""
     body = api(rich_world.sales1)("""{
@@ -159,7 +159,7 @@ def test_nested_relationships_are_scoped(rich_world, api, session) -> None:  # n
     assert "CONFIDENTIAL" not in levels and "TOP_SECRET" not in levels
 
 
-def test_complaint_of_invisible_customer_never_appears(rich_world, api, session) -> None:  # noqa: ANN001
+def test_complaint_of_invisible_customer_never_appears(rich_world, api, session) -> None:
     """sales4 handles a complaint of sales1's customer: they see the complaint (they are in its
     chain) but the customer behind it is null, and sales1's other data stays hidden."""
     body = api(rich_world.sales4)("""{
@@ -175,7 +175,7 @@ def test_complaint_of_invisible_customer_never_appears(rich_world, api, session)
     assert handled and all(c["customer"] is None for c in handled)
 
 
-def test_field_groups_null_with_forbidden_error(rich_world, api) -> None:  # noqa: ANN001
+def test_field_groups_null_with_forbidden_error(rich_world, api) -> None:
     """Finance reads every customer but not their contact fields (policy visible_fields)."""
     body = api(rich_world.finance)(
         "{ customers(first: 2) { nodes { name phone outstandingBalance contacts { name } } } }")
@@ -187,14 +187,14 @@ def test_field_groups_null_with_forbidden_error(rich_world, api) -> None:  # noq
     assert "Customer.phone" in " ".join(e["message"] for e in forbidden)
 
 
-def test_search_by_phone_does_not_reveal_hidden_phones(rich_world, api, session) -> None:  # noqa: ANN001
+def test_search_by_phone_does_not_reveal_hidden_phones(rich_world, api, session) -> None:
     c = rich_world.customers["sales2"][0]
     q = "query($s: String) { customers(filter: {search: $s}) { totalCount } }"
     assert api(rich_world.gm)(q, {"s": c.phone})["data"]["customers"]["totalCount"] == 1
     assert api(rich_world.finance)(q, {"s": c.phone})["data"]["customers"]["totalCount"] == 0
 
 
-def test_filters_and_ordering(rich_world, api, session) -> None:  # noqa: ANN001
+def test_filters_and_ordering(rich_world, api, session) -> None:
     client = api(rich_world.gm)
     sales2 = rich_world.sales2
     body = client("query($o: ID) { customers(filter: {owner: $o}, orderBy: NAME_ASC) "

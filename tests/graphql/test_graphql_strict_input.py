@@ -16,7 +16,7 @@ def _cursor(parts: list) -> str:
 
 
 @pytest.fixture
-def gql(world, api):  # noqa: ANN001, ANN201
+def gql(world, api):
     return api(world.gm)
 
 
@@ -32,7 +32,7 @@ ORDERS = {"id": "ID_ASC", "name": "NAME_ASC", "reg-": "REGISTERED_AT_DESC"}
 
 
 @pytest.mark.parametrize("parts", CRAFTED, ids=[json.dumps(p)[:40] for p in CRAFTED])
-def test_R_SEC_D_crafted_cursor_is_bad_user_input(gql, parts) -> None:  # noqa: ANN001
+def test_R_SEC_D_crafted_cursor_is_bad_user_input(gql, parts) -> None:
     key = parts[0] if isinstance(parts, list) and parts and parts[0] in ORDERS else "id"
     order = ORDERS[key]
     resp = gql.post(f"query($a: String) {{ customers(first: 2, after: $a, orderBy: {order}) "
@@ -46,7 +46,7 @@ def test_R_SEC_D_crafted_cursor_is_bad_user_input(gql, parts) -> None:  # noqa: 
 @pytest.mark.parametrize(("decl", "value"), [("Int", "5"), ("Int", 1.5), ("Int", 10**12),
                                              ("Int", [1]), ("Boolean", "yes"),
                                              ("String", {"a": 1})])
-def test_R_SEC_D_variable_of_the_wrong_type_is_a_client_error(gql, decl, value) -> None:  # noqa: ANN001
+def test_R_SEC_D_variable_of_the_wrong_type_is_a_client_error(gql, decl, value) -> None:
     field = {"Int": "customers(first: $v) { nodes { id } }",
              "Boolean": "pendingActions(waitingOnly: $v) { id }",
              "String": "customers(first: 1, after: $v) { nodes { id } }"}[decl]

@@ -38,7 +38,7 @@ def empty_database(tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def demo_company(app, session):  # noqa: ANN001, ANN201
+def demo_company(app, session):
     demo.load(session)
     session.commit()
     assert any(True for _ in storage.current().iter_keys()), "the demo company has files"
@@ -46,7 +46,7 @@ def demo_company(app, session):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-def restore_target(empty_database: str, tmp_path: Path):  # noqa: ANN201
+def restore_target(empty_database: str, tmp_path: Path):
     """A second app on the empty database and an empty store. Built before the first app's
     context is pushed (list it first in a test's arguments)."""
     return create_app("testing", SQLALCHEMY_DATABASE_URI=empty_database,
@@ -54,7 +54,7 @@ def restore_target(empty_database: str, tmp_path: Path):  # noqa: ANN201
 
 
 def test_backup_restores_elsewhere_with_the_same_rows_files_and_audit_chain(
-        restore_target, demo_company, tmp_path):  # noqa: ANN001
+        restore_target, demo_company, tmp_path):
     folder = tmp_path / "backup-1"
     result = demo_company.test_cli_runner().invoke(args=["portal", "backup", str(folder)])
     assert result.exit_code == 0, result.output
@@ -81,7 +81,7 @@ def test_backup_restores_elsewhere_with_the_same_rows_files_and_audit_chain(
         db.engine.dispose()
 
 
-def test_restore_refuses_a_database_that_is_not_empty(demo_company, tmp_path):  # noqa: ANN001
+def test_restore_refuses_a_database_that_is_not_empty(demo_company, tmp_path):
     folder = tmp_path / "backup-2"
     runner = demo_company.test_cli_runner()
     assert runner.invoke(args=["portal", "backup", str(folder)]).exit_code == 0
@@ -90,7 +90,7 @@ def test_restore_refuses_a_database_that_is_not_empty(demo_company, tmp_path):  
     assert "not empty" in out.output
 
 
-def test_backup_refuses_a_folder_that_is_not_empty(demo_company, tmp_path):  # noqa: ANN001
+def test_backup_refuses_a_folder_that_is_not_empty(demo_company, tmp_path):
     folder = tmp_path / "used"
     folder.mkdir()
     (folder / "something").write_text("x")
@@ -100,7 +100,7 @@ def test_backup_refuses_a_folder_that_is_not_empty(demo_company, tmp_path):  # n
 
 
 def test_a_damaged_backup_is_refused_before_anything_is_restored(
-        restore_target, demo_company, tmp_path):  # noqa: ANN001
+        restore_target, demo_company, tmp_path):
     folder = tmp_path / "backup-3"
     assert demo_company.test_cli_runner().invoke(
         args=["portal", "backup", str(folder)]).exit_code == 0

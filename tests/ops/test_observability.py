@@ -35,21 +35,21 @@ def _metric(text: str, name: str, **labels: str) -> float:
     return total
 
 
-def _scrape(client) -> str:  # noqa: ANN001
+def _scrape(client) -> str:
     resp = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
     assert resp.status_code == 200
     assert resp.mimetype == "text/plain"
     return resp.get_data(as_text=True)
 
 
-def test_healthz_is_liveness_and_readyz_checks_the_database_and_the_store(client):  # noqa: ANN001
+def test_healthz_is_liveness_and_readyz_checks_the_database_and_the_store(client):
     assert client.get("/healthz").get_json() == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200
     assert ready.get_json() == {"status": "ok", "database": "ok", "storage": "ok", "redis": "ok"}
 
 
-def test_readyz_503_when_redis_is_configured_but_unreachable(app, client):  # noqa: ANN001
+def test_readyz_503_when_redis_is_configured_but_unreachable(app, client):
     app.config["RATELIMIT_STORAGE_URI"] = "redis://127.0.0.1:1/0"
     ready = client.get("/readyz")
     assert ready.status_code == 503
@@ -58,7 +58,7 @@ def test_readyz_503_when_redis_is_configured_but_unreachable(app, client):  # no
     assert body["database"] == "ok"
 
 
-def test_metrics_need_the_token(app, client):  # noqa: ANN001
+def test_metrics_need_the_token(app, client):
     assert client.get("/metrics").status_code == 403
     assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 403
     app.config["METRICS_TOKEN"] = None
@@ -66,7 +66,7 @@ def test_metrics_need_the_token(app, client):  # noqa: ANN001
 
 
 def test_metrics_count_requests_per_route_errors_logins_audit_and_the_pool(
-        world, login, client):  # noqa: ANN001
+        world, login, client):
     before = _scrape(client)
     c = login(world.sales1)
     for _ in range(3):
@@ -91,7 +91,7 @@ def test_metrics_count_requests_per_route_errors_logins_audit_and_the_pool(
 
 
 def test_one_json_log_line_per_request_with_id_user_route_status_duration_and_sql(
-        world, login):  # noqa: ANN001
+        world, login):
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(observability.JsonFormatter())
@@ -121,7 +121,7 @@ def test_one_json_log_line_per_request_with_id_user_route_status_duration_and_sq
     assert line["level"] == "info" and line["ts"].endswith("Z")
 
 
-def test_production_logs_are_json_and_development_logs_are_text(database_url, tmp_path):  # noqa: ANN001
+def test_production_logs_are_json_and_development_logs_are_text(database_url, tmp_path):
     from portal import create_app
 
     prod = create_app("production", SQLALCHEMY_DATABASE_URI=database_url,

@@ -46,13 +46,13 @@ class _Mailbox:
     def __init__(self) -> None:
         self.messages: list = []
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201, N802
+    async def handle_DATA(self, server, session, envelope):
         self.messages.append(message_from_bytes(envelope.content))
         return "250 OK"
 
 
 @pytest.fixture
-def smtp_server():  # noqa: ANN201
+def smtp_server():
     box = _Mailbox()
     port = _free_port()
     ctl = aiosmtpd.Controller(box, hostname="127.0.0.1", port=port)
@@ -71,11 +71,11 @@ class _Hooks:
 
 
 @pytest.fixture
-def webhooks():  # noqa: ANN201
+def webhooks():
     hooks = _Hooks()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             url = urllib.parse.urlsplit(self.path)
             with hooks.lock:
@@ -88,7 +88,7 @@ def webhooks():  # noqa: ANN201
             self.end_headers()
             self.wfile.write(answer)
 
-        def log_message(self, *args) -> None:  # noqa: ANN002
+        def log_message(self, *args) -> None:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -100,7 +100,7 @@ def webhooks():  # noqa: ANN201
 
 
 @pytest.fixture
-def app_overrides(smtp_server, webhooks) -> dict:  # noqa: ANN001
+def app_overrides(smtp_server, webhooks) -> dict:
     port = smtp_server[1]
     hook_port = webhooks[1]
     return {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": port, "SMTP_TLS": "none",
@@ -110,12 +110,12 @@ def app_overrides(smtp_server, webhooks) -> dict:  # noqa: ANN001
             "DINGTALK_SECRET": DING_SECRET}
 
 
-def _choose(session, user, *pairs: tuple[str, str]) -> None:  # noqa: ANN001
+def _choose(session, user, *pairs: tuple[str, str]) -> None:
     outbox.set_preferences(session, user, pairs)
     session.commit()
 
 
-def _event(session, user, *, line: int = 7, customer: str = "华为技术") -> Notification:  # noqa: ANN001
+def _event(session, user, *, line: int = 7, customer: str = "华为技术") -> Notification:
     notifications.notify(session, user_ids=[user.id], kind="credit.awaiting_review",
                          message=REVIEW, params={"line": line, "customer": customer},
                          target=("CreditLine", line))
@@ -123,7 +123,7 @@ def _event(session, user, *, line: int = 7, customer: str = "华为技术") -> N
     return session.scalars(select(Notification).order_by(Notification.id.desc())).first()
 
 
-def _rows(session, **where) -> list[OutboxMessage]:  # noqa: ANN001
+def _rows(session, **where) -> list[OutboxMessage]:
     session.expire_all()
     stmt = select(OutboxMessage).order_by(OutboxMessage.id)
     for key, value in where.items():
@@ -131,7 +131,7 @@ def _rows(session, **where) -> list[OutboxMessage]:  # noqa: ANN001
     return list(session.scalars(stmt))
 
 
-def test_the_outbox_is_written_in_the_events_transaction(app, session, world):  # noqa: ANN001
+def test_the_outbox_is_written_in_the_events_transaction(app, session, world):
     world.finance.email = "finance@example.cn"
     _choose(session, world.finance, ("email", "credit"), ("wecom", "*"))
     notifications.notify(session, user_ids=[world.finance.id], kind="credit.awaiting_review",
@@ -158,7 +158,7 @@ def test_the_outbox_is_written_in_the_events_transaction(app, session, world):  
 
 
 def test_each_message_is_delivered_once_per_channel_in_the_readers_language(
-        app, session, world, smtp_server, webhooks):  # noqa: ANN001
+        app, session, world, smtp_server, webhooks):
     box, _ = smtp_server
     hooks, _ = webhooks
     world.finance.email = "finance@example.cn"
@@ -190,7 +190,7 @@ def test_each_message_is_delivered_once_per_channel_in_the_readers_language(
 
 
 def test_dingtalk_requests_are_signed_with_the_robots_secret(app, session, world,
-                                                             webhooks):  # noqa: ANN001
+                                                             webhooks):
     hooks, _ = webhooks
     _choose(session, world.finance, ("dingtalk", "credit"))
     _event(session, world.finance)
@@ -205,7 +205,7 @@ def test_dingtalk_requests_are_signed_with_the_robots_secret(app, session, world
 
 
 def test_a_failing_channel_is_retried_with_backoff_then_dead_and_can_be_sent_again(
-        app, session, world, webhooks):  # noqa: ANN001
+        app, session, world, webhooks):
     hooks, _ = webhooks
     hooks.errcode = 93000
     _choose(session, world.finance, ("wecom", "credit"))
@@ -232,7 +232,7 @@ def test_a_failing_channel_is_retried_with_backoff_then_dead_and_can_be_sent_aga
     assert _rows(session)[0].status == "sent"
 
 
-def test_an_unreachable_mail_server_fails_the_message_not_the_event(app, session, world):  # noqa: ANN001
+def test_an_unreachable_mail_server_fails_the_message_not_the_event(app, session, world):
     app.config["SMTP_PORT"] = _free_port()        # nothing listens there
     world.finance.email = "finance@example.cn"
     _choose(session, world.finance, ("email", "*"))
@@ -243,7 +243,7 @@ def test_an_unreachable_mail_server_fails_the_message_not_the_event(app, session
 
 
 def test_a_killed_sender_leaves_its_lease_and_the_message_is_delivered_once(
-        app, session, world, webhooks):  # noqa: ANN001
+        app, session, world, webhooks):
     hooks, _ = webhooks
     _choose(session, world.finance, ("wecom", "credit"))
     _event(session, world.finance)
@@ -258,7 +258,7 @@ def test_a_killed_sender_leaves_its_lease_and_the_message_is_delivered_once(
 
 
 def test_concurrent_senders_deliver_every_message_exactly_once(app, session, world,
-                                                               webhooks):  # noqa: ANN001
+                                                               webhooks):
     hooks, _ = webhooks
     _choose(session, world.finance, ("wecom", "*"))
     for i in range(30):
@@ -273,7 +273,7 @@ def test_concurrent_senders_deliver_every_message_exactly_once(app, session, wor
             with app.app_context():
                 send_pending(app, batch=5)
                 db.session.remove()
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=sender) for _ in range(3)]
@@ -288,7 +288,7 @@ def test_concurrent_senders_deliver_every_message_exactly_once(app, session, wor
     assert {r.status for r in _rows(session)} == {"sent"}
 
 
-def test_people_choose_their_channels_in_the_portal(app, session, world, login):  # noqa: ANN001
+def test_people_choose_their_channels_in_the_portal(app, session, world, login):
     c = login(world.finance)
     page = c.get("/account/notifications")
     assert page.status_code == 200
@@ -307,7 +307,7 @@ def test_people_choose_their_channels_in_the_portal(app, session, world, login):
 
 
 def test_the_link_in_a_message_opens_the_record_only_for_its_addressee(
-        app, session, world, login):  # noqa: ANN001
+        app, session, world, login):
     customer = world.customers["sales1"][0]
     notifications.notify(session, user_ids=[world.sales1.id], kind="customer.follow_up_due",
                          message="Customer %(customer)s is due for a follow-up today.",
@@ -323,7 +323,7 @@ def test_the_link_in_a_message_opens_the_record_only_for_its_addressee(
     assert anon.status_code == 302 and "/login" in anon.headers["Location"]
 
 
-def test_mail_over_starttls(app, session, world, tmp_path: Path):  # noqa: ANN001
+def test_mail_over_starttls(app, session, world, tmp_path: Path):
     """SMTP with STARTTLS against a server with a self-signed certificate the app trusts."""
     import ssl
 
@@ -353,7 +353,7 @@ def test_mail_over_starttls(app, session, world, tmp_path: Path):  # noqa: ANN00
 
 
 def test_the_system_administrator_sees_dead_letters_and_sends_them_again(
-        app, session, world, login, webhooks):  # noqa: ANN001
+        app, session, world, login, webhooks):
     hooks, _ = webhooks
     hooks.errcode = 310000
     _choose(session, world.finance, ("wecom", "credit"))

@@ -31,7 +31,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def server(database_url, tmp_path):  # noqa: ANN001, ANN201
+def server(database_url, tmp_path):
     pytest.importorskip("gunicorn")
     port = _free_port()
     env = {**os.environ, "PORTAL_CONFIG": "production", "DATABASE_URL": database_url,
@@ -64,7 +64,7 @@ def server(database_url, tmp_path):  # noqa: ANN001, ANN201
 
 
 def test_serve_runs_workers_that_add_up_in_metrics_and_see_the_forwarded_client(
-        server, database_url):  # noqa: ANN001
+        server, database_url):
     assert requests.get(f"{server}/readyz", timeout=5).json()["status"] == "ok"
     seen = set()
     with requests.Session() as http:

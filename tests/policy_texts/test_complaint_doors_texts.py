@@ -14,13 +14,13 @@ from tests.doors.conftest import audit_mark, audit_since, gid
 from tests.doors.test_complaint_doors import _mutate, _registered, _step
 
 
-def _old_complaint(session, world) -> Complaint:  # noqa: ANN001
+def _old_complaint(session, world) -> Complaint:
     """Registered two weeks ago and never resolved."""
     with clock.frozen(clock.now() - timedelta(days=14)):
         return _registered(session, world)
 
 
-def test_R_COMP_3_regrade_major_through_portal(session, world, login):  # noqa: ANN001
+def test_R_COMP_3_regrade_major_through_portal(session, world, login):
     c = _registered(session, world)
     mark = audit_mark(session)
     _step(session, login(world.manager), c, "regrade_major", reason="客户向厂家投诉")
@@ -31,7 +31,7 @@ def test_R_COMP_3_regrade_major_through_portal(session, world, login):  # noqa: 
     assert ("complaint.regrade", "ok") in audit_since(session, mark)
 
 
-def test_R_COMP_3_regrade_major_through_graphql(session, world, api):  # noqa: ANN001
+def test_R_COMP_3_regrade_major_through_graphql(session, world, api):
     c = _registered(session, world)
     _mutate(api(world.service), c, "regradeComplaintMajor", ", reason: $reason",
             reason=("String!", "三名以上客户集体投诉"))
@@ -40,13 +40,13 @@ def test_R_COMP_3_regrade_major_through_graphql(session, world, api):  # noqa: A
     assert c.severity == "major" and "集体" in c.major_reason
 
 
-def _owner_change(session, customer_id: int) -> OwnerChange:  # noqa: ANN001
+def _owner_change(session, customer_id: int) -> OwnerChange:
     session.expire_all()
     return session.scalars(select(OwnerChange).where(OwnerChange.customer_id == customer_id)
                            .order_by(OwnerChange.id.desc())).first()
 
 
-def test_R_COMP_7_hand_over_through_portal(session, world, login):  # noqa: ANN001
+def test_R_COMP_7_hand_over_through_portal(session, world, login):
     c = _old_complaint(session, world)
     client = login(world.manager)
     form = client.get(f"/admin/complaint/workflow/?id={c.id}&op=hand_to_other_department")
@@ -59,7 +59,7 @@ def test_R_COMP_7_hand_over_through_portal(session, world, login):  # noqa: ANN0
     assert "R-COMP-7" in _owner_change(session, customer.id).reason
 
 
-def test_R_COMP_7_hand_over_through_graphql(session, world, api):  # noqa: ANN001
+def test_R_COMP_7_hand_over_through_graphql(session, world, api):
     c = _old_complaint(session, world)
     _mutate(api(world.gm), c, "handComplaintCustomerToOtherDepartment",
             ", newOwnerId: $owner, reason: $reason",
@@ -70,7 +70,7 @@ def test_R_COMP_7_hand_over_through_graphql(session, world, api):  # noqa: ANN00
     assert _owner_change(session, customer.id).changed_by_id == world.gm.id
 
 
-def test_R_COMP_7_hand_over_refused_through_graphql_before_3_working_days(session, world, api):  # noqa: ANN001
+def test_R_COMP_7_hand_over_refused_through_graphql_before_3_working_days(session, world, api):
     c = _registered(session, world)
     out = api(world.gm)("""mutation($id: ID!, $owner: ID!) {
       handComplaintCustomerToOtherDepartment(complaintId: $id, newOwnerId: $owner,
@@ -82,7 +82,7 @@ def test_R_COMP_7_hand_over_refused_through_graphql_before_3_working_days(sessio
     assert session.get(Customer, c.customer_id).owner_id == world.sales1.id
 
 
-def test_R_COMP_8_graphql_statistics_count_the_cases_closed_in_the_month(session, world, api):  # noqa: ANN001
+def test_R_COMP_8_graphql_statistics_count_the_cases_closed_in_the_month(session, world, api):
     now = clock.now()
     c = _registered(session, world)
     svc.assign(session, world.service, c.id, world.service.id)

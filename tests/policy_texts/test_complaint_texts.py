@@ -21,7 +21,7 @@ from tests.services.test_complaints import MONDAY, _notes, _register, _walk_to
 SATURDAY = datetime(2025, 3, 15, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 
 
-def _denied(session, action: str) -> int:  # noqa: ANN001
+def _denied(session, action: str) -> int:
     return session.scalar(select(func.count(AuditEntry.id)).where(
         AuditEntry.action == action, AuditEntry.outcome == "denied"))
 

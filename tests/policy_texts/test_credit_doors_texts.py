@@ -16,7 +16,7 @@ from tests.doors.test_credit_doors import A_ANSWERS, _camel, _line, _line_in_for
 
 
 def test_R_CRED_4_temporary_line_approved_in_the_portal_gets_its_end_date(
-        session, world, login):  # noqa: ANN001
+        session, world, login):
     c = world.customers["sales1"][0]
     svc.evaluate(session, world.finance, c.id, A_ANSWERS)
     post_form(login(world.manager), "/admin/creditline/new/", {
@@ -30,7 +30,7 @@ def test_R_CRED_4_temporary_line_approved_in_the_portal_gets_its_end_date(
     assert line.valid_until == svc.add_months(clock.today(), 3)
 
 
-def test_R_CRED_4_caps_rechecked_at_approval_through_the_portal(session, world, login):  # noqa: ANN001
+def test_R_CRED_4_caps_rechecked_at_approval_through_the_portal(session, world, login):
     c = world.customers["sales1"][0]
     svc.evaluate(session, world.finance, c.id, A_ANSWERS)
     line = svc.propose_line(session, world.manager, c.id,
@@ -47,7 +47,7 @@ def test_R_CRED_4_caps_rechecked_at_approval_through_the_portal(session, world, 
     assert svc.line_in_force(session, c.id) is None
 
 
-def test_R_CRED_4_c_rating_through_graphql_suspends_the_line(session, world, api):  # noqa: ANN001
+def test_R_CRED_4_c_rating_through_graphql_suspends_the_line(session, world, api):
     c = world.customers["sales1"][0]
     _line_in_force(session, world, c)
     answers = {_camel(k): (v.upper() if isinstance(v, str) and not v[0].isdigit() else v)
@@ -72,7 +72,7 @@ def test_R_CRED_4_c_rating_through_graphql_suspends_the_line(session, world, api
         CustomerTransaction.customer_id == c.id)) is None
 
 
-def test_R_CRED_4_c_rating_through_the_portal_suspends_the_line(session, world, login):  # noqa: ANN001
+def test_R_CRED_4_c_rating_through_the_portal_suspends_the_line(session, world, login):
     c = world.customers["sales1"][0]
     _line_in_force(session, world, c)
     form = {"customer": str(c.id), "bad_debt_2y": "y"}

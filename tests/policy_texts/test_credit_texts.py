@@ -20,17 +20,17 @@ from tests.services.test_credit import A_ANSWERS, B_ANSWERS
 NOW = datetime(2025, 3, 10, 2, 0, tzinfo=UTC)
 
 
-def _customer(world):  # noqa: ANN001, ANN202
+def _customer(world):
     return world.customers["sales1"][0]
 
 
-def _propose(session, world, **data):  # noqa: ANN001, ANN003, ANN202
+def _propose(session, world, **data):
     payload = {"kind": "temporary", "limit_amount": "10000", "term_days": 15}
     payload.update(data)
     return svc.propose_line(session, world.manager, _customer(world).id, payload)
 
 
-def _through_chain(session, world, **data):  # noqa: ANN001, ANN003, ANN202
+def _through_chain(session, world, **data):
     svc.evaluate(session, world.finance, _customer(world).id, A_ANSWERS)
     line = _propose(session, world, **data)
     svc.review_line(session, world.finance, line.id, True)

@@ -14,11 +14,11 @@ from portal.services.errors import RuleViolation, ValidationFailed
 from tests.doors.conftest import post_form
 
 
-def _new(session, actor, **data):  # noqa: ANN001, ANN003, ANN202
+def _new(session, actor, **data):
     return customers.create_customer(session, actor, data)
 
 
-def _count(session, name: str) -> int:  # noqa: ANN001
+def _count(session, name: str) -> int:
     session.expire_all()
     return session.scalar(select(func.count(Customer.id)).where(Customer.name == name))
 
@@ -63,7 +63,7 @@ def test_R_CUST_1_reception_does_not_link_a_namesake_to_a_strangers_archive(worl
     assert same.is_returning and same.customer_id == stranger.id
 
 
-def test_R_CUST_1_second_wang_through_portal(session, world, login):  # noqa: ANN001
+def test_R_CUST_1_second_wang_through_portal(session, world, login):
     _new(session, world.sales2, name="王先生", phone="13900007777")
     post_form(login(world.sales1), "/admin/customer/new/", {
         "name": "王先生", "kind": "end", "phone": "13900008888", "source": "walk_in",
@@ -71,7 +71,7 @@ def test_R_CUST_1_second_wang_through_portal(session, world, login):  # noqa: AN
     assert _count(session, "王先生") == 2
 
 
-def test_R_CUST_1_second_wang_through_graphql(session, world, api):  # noqa: ANN001
+def test_R_CUST_1_second_wang_through_graphql(session, world, api):
     _new(session, world.sales2, name="王先生", phone="13900007777")
     out = api(world.sales1)("""mutation($input: CustomerInput!) { createCustomer(input: $input)
         { ok errors { field rule } } }""",

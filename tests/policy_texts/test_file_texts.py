@@ -15,7 +15,7 @@ from portal.services.errors import DomainError
 from tests.files.conftest import cleared, upload  # noqa: F401
 
 
-def _at(day) -> datetime:  # noqa: ANN001
+def _at(day) -> datetime:
     """Noon of a company day."""
     return datetime.combine(day, time(12), tzinfo=clock.COMPANY_TZ).astimezone(UTC)
 
@@ -37,7 +37,7 @@ def test_R_FILE_4_still_secret_on_the_end_date_internal_the_day_after(cleared, s
     assert f.level == Level.SECRET  # the original mark stays on the record
 
 
-def test_R_FILE_3_copy_of_a_confidential_file_needs_the_managers_approval(  # noqa: F811
+def test_R_FILE_3_copy_of_a_confidential_file_needs_the_managers_approval(
         cleared, session, upload):  # noqa: F811
     w = cleared
     f = upload(w.manager, Level.CONFIDENTIAL)

@@ -9,12 +9,12 @@ from models import RotationSlot
 from tests.doors.conftest import gid
 
 
-def _slot(session, user_id: int) -> RotationSlot:  # noqa: ANN001
+def _slot(session, user_id: int) -> RotationSlot:
     session.expire_all()
     return session.scalar(select(RotationSlot).where(RotationSlot.user_id == user_id))
 
 
-def test_R_RECV_1_rotation_page_and_approved_go_out_through_portal(session, world, login):  # noqa: ANN001
+def test_R_RECV_1_rotation_page_and_approved_go_out_through_portal(session, world, login):
     desk = login(world.reception)
     page = desk.get(f"/admin/receptionrecord/rotation/?branch={world.b1.id}")
     body = page.get_data(as_text=True)
@@ -33,7 +33,7 @@ def test_R_RECV_1_rotation_page_and_approved_go_out_through_portal(session, worl
     assert login(world.sales1).get("/admin/receptionrecord/rotation/").status_code == 403
 
 
-def test_R_RECV_1_rotation_and_approved_go_out_through_graphql(session, world, api):  # noqa: ANN001
+def test_R_RECV_1_rotation_and_approved_go_out_through_graphql(session, world, api):
     q = """query($b: ID!) { rotationToday(branchId: $b) { userId name available busy
              approvedGoOut owedTurns } }"""
     out = api(world.reception)(q, {"b": gid("Branch", world.b1.id)})

@@ -17,7 +17,7 @@ from portal.services.errors import PermissionDenied
 from tests.services.test_reception import DAY, T0, _walk_in, third  # noqa: F401
 
 
-def _slot(session, user_id: int) -> RotationSlot:  # noqa: ANN001
+def _slot(session, user_id: int) -> RotationSlot:
     return session.scalar(select(RotationSlot).where(RotationSlot.user_id == user_id))
 
 

@@ -11,7 +11,7 @@ from portal.services import customers, reception
 from tests.doors.conftest import gid, post_form
 
 
-def _referrer_received_by_sales1_now_owned_by_sales2(session, world) -> Customer:  # noqa: ANN001
+def _referrer_received_by_sales1_now_owned_by_sales2(session, world) -> Customer:
     """A walk-in received by sales1 (the original receiver), later moved to sales2."""
     rec = reception.register_reception(session, world.reception, {
         "kind": "visit", "visitor_name": "赵先生", "visitor_phone": "13700001111",
@@ -42,7 +42,7 @@ def test_R_CUST_3_referral_goes_to_the_current_owner_when_the_receiver_left(worl
     assert c.owner_id == world.sales2.id
 
 
-def test_R_CUST_3_referral_through_portal(session, world, login):  # noqa: ANN001
+def test_R_CUST_3_referral_through_portal(session, world, login):
     referrer = _referrer_received_by_sales1_now_owned_by_sales2(session, world)
     post_form(login(world.supervisor), "/admin/customer/new/", {
         "name": "门户老带新", "kind": "end", "phone": "13700004444", "source": "referral",
@@ -52,7 +52,7 @@ def test_R_CUST_3_referral_through_portal(session, world, login):  # noqa: ANN00
     assert c.owner_id == world.sales1.id and c.referrer_id == referrer.id
 
 
-def test_R_CUST_3_referral_through_graphql(session, world, api):  # noqa: ANN001
+def test_R_CUST_3_referral_through_graphql(session, world, api):
     referrer = _referrer_received_by_sales1_now_owned_by_sales2(session, world)
     out = api(world.supervisor)("""mutation($input: CustomerInput!) {
         createCustomer(input: $input) { ok errors { field message } result { id } } }""",

@@ -47,12 +47,12 @@ def _form_version(body: str) -> int:
     return int(m.group(1) or m.group(2))
 
 
-def _english(client):  # noqa: ANN001, ANN202
+def _english(client):
     client.get("/lang/en")
     return client
 
 
-def test_two_editors_in_the_portal_second_gets_a_conflict(world, session, login) -> None:  # noqa: ANN001
+def test_two_editors_in_the_portal_second_gets_a_conflict(world, session, login) -> None:
     cust = world.customers["sales1"][0]
     a = _english(login(world.sales1))
     b = _english(login(world.supervisor))
@@ -82,7 +82,7 @@ def test_two_editors_in_the_portal_second_gets_a_conflict(world, session, login)
         end_request()
 
 
-def test_two_editors_through_graphql_second_gets_a_conflict(world, session, client) -> None:  # noqa: ANN001
+def test_two_editors_through_graphql_second_gets_a_conflict(world, session, client) -> None:
     cust = world.customers["sales1"][0]
     ta = make_token(session, world.sales1)
     tb = make_token(session, world.supervisor)
@@ -118,7 +118,7 @@ def test_two_editors_through_graphql_second_gets_a_conflict(world, session, clie
 
 
 @pytest.fixture
-def pg_admin(database_url: str) -> Iterator:  # noqa: ANN001
+def pg_admin(database_url: str) -> Iterator:
     """An AUTOCOMMIT connection to the maintenance database, outside the app's pool."""
     url = make_url(database_url)
     engine = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
@@ -127,14 +127,14 @@ def pg_admin(database_url: str) -> Iterator:  # noqa: ANN001
     engine.dispose()
 
 
-def _kill_app_connections(conn, dbname: str) -> int:  # noqa: ANN001
+def _kill_app_connections(conn, dbname: str) -> int:
     return len(conn.execute(text(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
         "WHERE datname = :db AND pid <> pg_backend_pid()"), {"db": dbname}).all())
 
 
 @needs_pg
-def test_all_connections_killed_between_requests_next_request_succeeds(world, session,  # noqa: ANN001
+def test_all_connections_killed_between_requests_next_request_succeeds(world, session,
                                                                        login, client,
                                                                        pg_admin) -> None:
     conn, dbname = pg_admin
@@ -174,7 +174,7 @@ def test_all_connections_killed_between_requests_next_request_succeeds(world, se
 
 
 @needs_pg
-def test_readyz_503_while_the_database_is_down_and_200_after(world, login, client,  # noqa: ANN001
+def test_readyz_503_while_the_database_is_down_and_200_after(world, login, client,
                                                                pg_admin) -> None:
     conn, dbname = pg_admin
     c = login(world.sales1)

@@ -30,36 +30,36 @@ ROLES = ("sales", "supervisor", "dept_manager", "general_manager", "finance", "s
 
 
 @pytest.fixture
-def fingerprint(session):  # noqa: ANN001, ANN201
+def fingerprint(session):
     def _fp(exclude: frozenset[str] = frozenset()) -> str:
         return campaign.db_fingerprint(session, exclude)
     return _fp
 
 
 @pytest.fixture
-def storage_print(app):  # noqa: ANN001, ANN201
+def storage_print(app):
     def _sp() -> str:
         return campaign.storage_fingerprint(app.config["STORAGE_PATH"])
     return _sp
 
 
 @pytest.fixture
-def audit_mark(session):  # noqa: ANN001, ANN201
+def audit_mark(session):
     return lambda: campaign.audit_mark(session)
 
 
 @pytest.fixture
-def audit_since(session):  # noqa: ANN001, ANN201
+def audit_since(session):
     return lambda mark: campaign.audit_since(session, mark)
 
 
 @pytest.fixture
-def no_5xx():  # noqa: ANN201
+def no_5xx():
     return campaign.check_response
 
 
 @pytest.fixture
-def clients(world, login):  # noqa: ANN001, ANN201
+def clients(world, login):
     """``clients[role]`` → a test client logged in as ``world.roles[role]`` (cached)."""
 
     class _Clients(dict):
@@ -72,7 +72,7 @@ def clients(world, login):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-def unchanged(session, app):  # noqa: ANN001, ANN201
+def unchanged(session, app):
     """``with unchanged(): …`` fails if any row (audit log excluded) or stored file changed.
     ``with unchanged(denied=1): …`` also wants exactly that many new 'denied' audit entries."""
 

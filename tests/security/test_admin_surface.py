@@ -24,7 +24,7 @@ PUBLIC_ENDPOINTS = {"login", "healthz", "readyz", "set_language", "static", "adm
 REFUSED = {401, 403, 404, 405, 415}
 
 
-def _concrete(rule) -> str:  # noqa: ANN001
+def _concrete(rule) -> str:
     """A URL for a rule with its converters filled in."""
     values = {}
     for arg in rule.arguments:
@@ -37,11 +37,11 @@ def _concrete(rule) -> str:  # noqa: ANN001
     return path
 
 
-def _admin_rules(app):  # noqa: ANN001, ANN201
+def _admin_rules(app):
     return [r for r in app.url_map.iter_rules() if r.endpoint not in PUBLIC_ENDPOINTS]
 
 
-def test_anonymous_get_on_every_url_rule_is_refused(app, world, client, unchanged):  # noqa: ANN001
+def test_anonymous_get_on_every_url_rule_is_refused(app, world, client, unchanged):
     rules = _admin_rules(app)
     assert len(rules) > 50, "the URL map looks too small to be the real app"
     with unchanged():
@@ -67,7 +67,7 @@ def test_anonymous_get_on_every_url_rule_is_refused(app, world, client, unchange
                 assert world.customers["sales1"][0].phone not in body
 
 
-def test_public_endpoints_hold_no_data(app, world, client) -> None:  # noqa: ANN001
+def test_public_endpoints_hold_no_data(app, world, client) -> None:
     for path in ("/login", "/healthz", "/readyz", "/lang/en"):
         resp = campaign.check_response(client.get(path), path)
         campaign.count("authz_cases")
@@ -75,7 +75,7 @@ def test_public_endpoints_hold_no_data(app, world, client) -> None:  # noqa: ANN
         assert world.customers["sales1"][0].name not in body
 
 
-def test_anonymous_posts_change_nothing(app, world, client, unchanged) -> None:  # noqa: ANN001
+def test_anonymous_posts_change_nothing(app, world, client, unchanged) -> None:
     """Every POST rule, anonymously: refused (login redirect or 4xx), nothing written."""
     posts = [r for r in _admin_rules(app) if "POST" in r.methods]
     assert posts
@@ -115,7 +115,7 @@ def _raw_payload_leaks(body: str, payload: str) -> bool:
     return payload in body
 
 
-def _make_records(session, world, payload):  # noqa: ANN001, ANN201
+def _make_records(session, world, payload):
     from portal.services import complaints, customers, reception
 
     n = next(_seq)
@@ -141,7 +141,7 @@ def _make_records(session, world, payload):  # noqa: ANN001, ANN201
     return cust, comp, rec
 
 
-def _xss_urls(cust, comp, rec) -> list[tuple[str, str]]:  # noqa: ANN001
+def _xss_urls(cust, comp, rec) -> list[tuple[str, str]]:
     """(role, url) pairs that render the records: list, details, edit, export."""
     urls = []
     for role, view, obj in (("sales", "customer", cust), ("service", "complaint", comp),
@@ -164,7 +164,7 @@ def _xss_urls(cust, comp, rec) -> list[tuple[str, str]]:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)
-def test_stored_xss_is_escaped_everywhere(app, world, session, clients, payload) -> None:  # noqa: ANN001
+def test_stored_xss_is_escaped_everywhere(app, world, session, clients, payload) -> None:
     cust, comp, rec = _make_records(session, world, payload)
     clients["gm"] = clients["general_manager"]
     for role, url in _xss_urls(cust, comp, rec):
@@ -183,7 +183,7 @@ def test_stored_xss_is_escaped_everywhere(app, world, session, clients, payload)
         assert not leak, f"{role} {url}: raw payload {payload!r} in the HTML"
 
 
-def test_stored_xss_in_flash_messages(app, world, session, clients) -> None:  # noqa: ANN001
+def test_stored_xss_in_flash_messages(app, world, session, clients) -> None:
     """A refused edit echoes field values in its flash message: escaped."""
     payload = PAYLOADS[0]
     cust = world.customers["sales1"][0]
@@ -216,7 +216,7 @@ ROLE_FOR_VIEW = {"customer": "supervisor", "complaint": "service",
 
 
 @pytest.mark.parametrize("view", VIEWS)
-def test_malformed_list_and_id_parameters_never_5xx(app, world, clients, unchanged,  # noqa: ANN001
+def test_malformed_list_and_id_parameters_never_5xx(app, world, clients, unchanged,
                                                      view) -> None:
     c = clients[ROLE_FOR_VIEW[view]]
     base = f"/admin/{view}/"
@@ -242,7 +242,7 @@ def test_malformed_list_and_id_parameters_never_5xx(app, world, clients, unchang
 
 
 @pytest.mark.parametrize("view", VIEWS)
-def test_malformed_posts_never_5xx_and_change_nothing(app, world, clients, unchanged,  # noqa: ANN001
+def test_malformed_posts_never_5xx_and_change_nothing(app, world, clients, unchanged,
                                                       view) -> None:
     """Edits, deletes, ajax updates and actions with malformed ids or values."""
     c = clients[ROLE_FOR_VIEW[view]]
@@ -263,7 +263,7 @@ def test_malformed_posts_never_5xx_and_change_nothing(app, world, clients, uncha
     campaign.count("cases")
 
 
-def test_bad_input_outside_the_admin_views(app, world, clients, client, unchanged) -> None:  # noqa: ANN001
+def test_bad_input_outside_the_admin_views(app, world, clients, client, unchanged) -> None:
     c = clients["sales"]
     with unchanged(exclude=frozenset({"users"})):  # failed logins count on the user row
         for value in BAD_VALUES:

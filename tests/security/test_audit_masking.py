@@ -13,7 +13,7 @@ from portal.services import customers
 from tests.graphql.conftest import api  # noqa: F401 - the ``api(user)`` fixture
 
 
-def _change_phone(session, world) -> AuditEntry:  # noqa: ANN001
+def _change_phone(session, world) -> AuditEntry:
     c = world.customers["sales1"][0]
     customers.update_customer(session, world.sales1, c.id, {"phone": "13912345678"},
                               expected_version=c.version)
@@ -21,7 +21,7 @@ def _change_phone(session, world) -> AuditEntry:  # noqa: ANN001
                            .order_by(AuditEntry.seq.desc())).first()
 
 
-def test_R_AUD_3_security_auditor_sees_masked_phones_in_graphql(world, session, api):  # noqa: ANN001, F811
+def test_R_AUD_3_security_auditor_sees_masked_phones_in_graphql(world, session, api):  # noqa: F811
     entry = _change_phone(session, world)
     assert "13912345678" in entry.after  # stored in full: the log is complete
     q = ('{ auditEntries(first: 5, filter: {action: "customer.change"}) '
@@ -35,7 +35,7 @@ def test_R_AUD_3_security_auditor_sees_masked_phones_in_graphql(world, session, 
     assert "13912345678" in out["data"]["auditEntries"]["nodes"][0]["after"]
 
 
-def test_R_AUD_3_security_auditor_sees_masked_phones_in_the_portal(world, session, login):  # noqa: ANN001
+def test_R_AUD_3_security_auditor_sees_masked_phones_in_the_portal(world, session, login):
     entry = _change_phone(session, world)
     c = login(world.secauditor)
     details = c.get(f"/admin/auditentry/details/?id={entry.seq}").get_data(as_text=True)

@@ -29,11 +29,11 @@ SENSITIVE = {"role": "secadmin", "roles": "secadmin", "clearance": "4", "owner":
              "deal_at": "2020-01-01", "ownership_expires_at": "2099-01-01"}
 
 
-def _snapshot(obj, names) -> dict:  # noqa: ANN001
+def _snapshot(obj, names) -> dict:
     return {n: getattr(obj, n) for n in names}
 
 
-def test_mass_assignment_on_the_customer_edit_form_is_ignored(world, session, clients) -> None:  # noqa: ANN001
+def test_mass_assignment_on_the_customer_edit_form_is_ignored(world, session, clients) -> None:
     cust = world.customers["sales1"][0]
     keep = ("owner_id", "branch_id", "department_id", "status", "code", "id",
             "ownership_expires_at", "deal_at")
@@ -51,7 +51,7 @@ def test_mass_assignment_on_the_customer_edit_form_is_ignored(world, session, cl
     assert row.notes == "mass assignment"  # the legitimate field did change
 
 
-def test_mass_assignment_on_the_user_forms_is_ignored(world, session, clients) -> None:  # noqa: ANN001
+def test_mass_assignment_on_the_user_forms_is_ignored(world, session, clients) -> None:
     target = world.sales2
     keep = ("clearance", "is_active", "session_version", "password_hash", "failed_logins",
             "username")
@@ -79,7 +79,7 @@ def test_mass_assignment_on_the_user_forms_is_ignored(world, session, clients) -
         assert created.clearance <= Level.INTERNAL
 
 
-def test_mass_assignment_through_graphql_inputs(world, session, client) -> None:  # noqa: ANN001
+def test_mass_assignment_through_graphql_inputs(world, session, client) -> None:
     token = make_token(session, world.sales1)
     headers = {"Authorization": f"Bearer {token}"}
     cust = world.customers["sales1"][0]
@@ -104,7 +104,7 @@ def test_mass_assignment_through_graphql_inputs(world, session, client) -> None:
         assert resp.get_json().get("errors"), (field, resp.get_json())
 
 
-def test_graphql_create_customer_for_someone_elses_branch(world, session, client) -> None:  # noqa: ANN001
+def test_graphql_create_customer_for_someone_elses_branch(world, session, client) -> None:
     """``ownerId``/``branchId`` are in CustomerInput; a salesperson may not use them to file an
     archive under another owner or outside their own branch."""
     token = make_token(session, world.sales1)
@@ -129,7 +129,7 @@ def test_graphql_create_customer_for_someone_elses_branch(world, session, client
 # ------------------------------------------------------------------------------ file levels
 
 
-def _upload(client, level: int, customer_id: int | str = ""):  # noqa: ANN001, ANN202
+def _upload(client, level: int, customer_id: int | str = ""):
     return client.post("/admin/file/upload/", data={
         "title": "密级测试", "level": str(level), "customer_id": str(customer_id),
         "file": (io.BytesIO(f"level {level} test\n".encode()), "notes.txt")},
@@ -137,7 +137,7 @@ def _upload(client, level: int, customer_id: int | str = ""):  # noqa: ANN001, A
 
 
 @pytest.mark.parametrize("level", [int(x) for x in Level])
-def test_portal_upload_above_clearance_is_refused(world, session, clients, unchanged,  # noqa: ANN001
+def test_portal_upload_above_clearance_is_refused(world, session, clients, unchanged,
                                                   level) -> None:
     user = world.sales1  # clearance INTERNAL
     c = clients["sales"]
@@ -158,7 +158,7 @@ def test_portal_upload_above_clearance_is_refused(world, session, clients, uncha
 
 @pytest.mark.parametrize("role", ["sales", "supervisor", "dept_manager", "general_manager",
                                   "sysadmin", "auditor"])
-def test_only_the_security_administrator_changes_a_level(world, session, clients, unchanged,  # noqa: ANN001
+def test_only_the_security_administrator_changes_a_level(world, session, clients, unchanged,
                                                          role) -> None:
     from portal.services import files
 
@@ -191,7 +191,7 @@ ADMIN = ("sysadmin", "secadmin", "secauditor")
 
 @pytest.mark.parametrize("holder", ADMIN)
 @pytest.mark.parametrize("second", ADMIN)
-def test_R_ROLE_2_no_route_gives_two_admin_roles(world, session, clients, client, holder,  # noqa: ANN001
+def test_R_ROLE_2_no_route_gives_two_admin_roles(world, session, clients, client, holder,
                                                   second) -> None:
     if holder == second:
         return
@@ -235,7 +235,7 @@ def test_R_ROLE_2_no_route_gives_two_admin_roles(world, session, clients, client
     assert others
 
 
-def test_R_ROLE_2_grant_editor_cannot_merge_admin_duties(world, session, clients) -> None:  # noqa: ANN001
+def test_R_ROLE_2_grant_editor_cannot_merge_admin_duties(world, session, clients) -> None:
     """Granting one administrator's actions to another administrator role is refused."""
     from models import Grant
 

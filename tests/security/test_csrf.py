@@ -24,7 +24,7 @@ def app_overrides() -> dict:
     return {"WTF_CSRF_ENABLED": True}
 
 
-def _token(client, path: str = "/login") -> str:  # noqa: ANN001
+def _token(client, path: str = "/login") -> str:
     # Flask-WTF caches the token on ``g``; the tests share one app context across requests
     # (production has one per request), so drop it to read this session's own token.
     g.pop("csrf_token", None)
@@ -36,10 +36,10 @@ def _token(client, path: str = "/login") -> str:  # noqa: ANN001
 
 
 @pytest.fixture
-def csrf_login(app):  # noqa: ANN001, ANN201
+def csrf_login(app):
     """Log in through the real form, CSRF token included (the plain ``login`` cannot)."""
 
-    def _login(user):  # noqa: ANN001, ANN202
+    def _login(user):
         c = app.test_client()
         resp = c.post("/login", data={"username": user.username, "password": PASSWORD,
                                       "csrf_token": _token(c)})
@@ -49,13 +49,13 @@ def csrf_login(app):  # noqa: ANN001, ANN201
     return _login
 
 
-def _post_rules(app) -> list:  # noqa: ANN001
+def _post_rules(app) -> list:
     return sorted((r for r in app.url_map.iter_rules()
                    if "POST" in r.methods and r.endpoint not in ("graphql",)),
                   key=lambda r: r.rule)
 
 
-def _data_for(rule, world) -> dict:  # noqa: ANN001
+def _data_for(rule, world) -> dict:
     cust = world.customers["sales1"][0]
     return {"name": "CSRF 改名", "phone": "13900000000", "id": str(cust.id),
             "list_form_pk": str(cust.id), "importance": "A", "action": "reassign",
@@ -65,7 +65,7 @@ def _data_for(rule, world) -> dict:  # noqa: ANN001
             "reason": "csrf", "kind": "call", "new_owner": str(world.sales2.id)}
 
 
-def test_login_without_token_is_refused_and_audited(app, world, client, unchanged) -> None:  # noqa: ANN001
+def test_login_without_token_is_refused_and_audited(app, world, client, unchanged) -> None:
     with unchanged(denied=1, exclude=frozenset({"users"})):
         resp = client.post("/login", data={"username": "sales1", "password": PASSWORD})
         campaign.check_response(resp, "login without CSRF")
@@ -75,7 +75,7 @@ def test_login_without_token_is_refused_and_audited(app, world, client, unchange
     assert client.get("/admin/customer/").status_code == 302
 
 
-def test_login_and_a_form_with_the_right_token_work(app, world, csrf_login, session) -> None:  # noqa: ANN001
+def test_login_and_a_form_with_the_right_token_work(app, world, csrf_login, session) -> None:
     """The control: with the page's own token the same requests succeed."""
     c = csrf_login(world.sales1)
     resp = c.post("/account/tokens", data={"name": "ci", "expires_in_days": "30",
@@ -85,7 +85,7 @@ def test_login_and_a_form_with_the_right_token_work(app, world, csrf_login, sess
 
 
 @pytest.mark.parametrize("variant", ["missing", "wrong", "other_session"])
-def test_every_post_endpoint_refuses_a_bad_csrf_token(app, world, csrf_login, unchanged,  # noqa: ANN001
+def test_every_post_endpoint_refuses_a_bad_csrf_token(app, world, csrf_login, unchanged,
                                                       variant) -> None:
     rules = _post_rules(app)
     assert len(rules) > 40
@@ -117,7 +117,7 @@ def test_every_post_endpoint_refuses_a_bad_csrf_token(app, world, csrf_login, un
     assert clients["sales"].get("/admin/customer/").status_code == 200
 
 
-def test_graphql_cookie_mutation_without_csrf_header_is_refused(app, world, csrf_login,  # noqa: ANN001
+def test_graphql_cookie_mutation_without_csrf_header_is_refused(app, world, csrf_login,
                                                                 unchanged) -> None:
     c = csrf_login(world.sales1)
     cust = world.customers["sales1"][0]

@@ -16,7 +16,7 @@ from portal.services.errors import RuleViolation
 from tests.graphql.conftest import make_token
 
 
-def _phones(session, world, n: int = 4) -> list:  # noqa: ANN001
+def _phones(session, world, n: int = 4) -> list:
     out = []
     for i, c in enumerate(world.customers["sales1"] + world.customers["sales3"]):
         c.phone = f"1390000{i:04d}"
@@ -26,12 +26,12 @@ def _phones(session, world, n: int = 4) -> list:  # noqa: ANN001
     return out[:n]
 
 
-def _hits(session) -> int:  # noqa: ANN001
+def _hits(session) -> int:
     return session.scalar(select(func.count()).select_from(AuditEntry).where(
         AuditEntry.action == "customer.duplicate_hit")) or 0
 
 
-def test_R_CUST_1_duplicate_outside_scope_named_by_code_only(world, session, client, unchanged):  # noqa: ANN001
+def test_R_CUST_1_duplicate_outside_scope_named_by_code_only(world, session, client, unchanged):
     theirs = _phones(session, world)[0]
     with unchanged(denied=1), pytest.raises(RuleViolation) as exc:
         customers.create_customer(session, world.sales2, {
@@ -55,7 +55,7 @@ def test_R_CUST_1_duplicate_outside_scope_named_by_code_only(world, session, cli
     assert theirs.name in exc.value.translated()
 
 
-def test_R_CUST_1_import_dry_run_is_no_lookup_oracle(world, session, monkeypatch):  # noqa: ANN001
+def test_R_CUST_1_import_dry_run_is_no_lookup_oracle(world, session, monkeypatch):
     theirs = _phones(session, world)
     text = "name,phone\n" + "".join(f"查询{i},{c.phone}\n" for i, c in enumerate(theirs))
     report = imp.dry_run(session, world.sales2, imp.read_upload("x.csv", text.encode()))
@@ -77,7 +77,7 @@ def test_R_CUST_1_import_dry_run_is_no_lookup_oracle(world, session, monkeypatch
     assert [r.status for r in report.results].count(imp.STATUS_DUPLICATE) >= 1
 
 
-def test_R_CUST_1_claim_refusal_does_not_name_an_invisible_customer(world, session, unchanged):  # noqa: ANN001
+def test_R_CUST_1_claim_refusal_does_not_name_an_invisible_customer(world, session, unchanged):
     theirs = world.customers["sales1"][0]  # same branch as sales2, owned and valid
     with unchanged(denied=1), pytest.raises(RuleViolation) as exc:
         customers.claim_customer(session, world.sales2, theirs.id)

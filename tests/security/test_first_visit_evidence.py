@@ -22,7 +22,7 @@ REGISTER = """mutation($i: ReceptionInput!) { registerReception(input: $i) {
   ok errors { code rule field message } result { id isReturning customer { id name } } } }"""
 
 
-def _gql(client, session, user, variables):  # noqa: ANN001, ANN202
+def _gql(client, session, user, variables):
     token = make_token(session, user)
     resp = client.post("/graphql", json={"query": REGISTER, "variables": variables},
                        headers={"Authorization": f"Bearer {token}"})
@@ -32,7 +32,7 @@ def _gql(client, session, user, variables):  # noqa: ANN001, ANN202
 
 @pytest.mark.parametrize("shift", [timedelta(days=-730), timedelta(days=-1), timedelta(days=1)])
 def test_R_CUST_3_arrival_before_today_or_in_future_refused_unless_supervisor(
-        world, session, client, unchanged, shift):  # noqa: ANN001
+        world, session, client, unchanged, shift):
     when = (clock.now() + shift).isoformat()
     with unchanged(denied=1, exclude=frozenset({"api_tokens"})):
         out = _gql(client, session, world.sales2, {"i": {
@@ -49,7 +49,7 @@ def test_R_CUST_3_arrival_before_today_or_in_future_refused_unless_supervisor(
 
 
 def test_R_CUST_3_salesperson_cannot_name_themselves_designated_staff(world, session, login,
-                                                                      unchanged):  # noqa: ANN001
+                                                                      unchanged):
     with unchanged(denied=1), pytest.raises(RuleViolation):
         reception.register_reception(session, world.sales2, {
             "kind": "visit", "visitor_name": "李四", "designated_staff_id": world.sales2.id})
@@ -65,7 +65,7 @@ def test_R_CUST_3_salesperson_cannot_name_themselves_designated_staff(world, ses
     assert rec.assigned_to_id == world.sales2.id and rec.counts_as_evidence
 
 
-def test_R_CUST_3_walk_in_match_never_reveals_a_colleagues_customer(world, session, client):  # noqa: ANN001
+def test_R_CUST_3_walk_in_match_never_reveals_a_colleagues_customer(world, session, client):
     theirs = world.customers["sales1"][0]
     theirs.phone = "13800138000"
     from portal.normalize import normalize_phone
@@ -84,7 +84,7 @@ def test_R_CUST_3_walk_in_match_never_reveals_a_colleagues_customer(world, sessi
     assert rec.customer_id == theirs.id and rec.is_returning
 
 
-def _claim_setup(session, world, days_ago: int, outcome: str = "pending"):  # noqa: ANN001, ANN202
+def _claim_setup(session, world, days_ago: int, outcome: str = "pending"):
     target = world.customers["sales1"][1]
     rec = reception.register_reception(session, world.supervisor, {
         "kind": "visit", "visitor_name": target.name, "customer_id": target.id,
@@ -93,7 +93,7 @@ def _claim_setup(session, world, days_ago: int, outcome: str = "pending"):  # no
     return target, rec
 
 
-def test_R_CUST_3_only_front_desk_or_supervisor_records_are_evidence(world, session, unchanged):  # noqa: ANN001
+def test_R_CUST_3_only_front_desk_or_supervisor_records_are_evidence(world, session, unchanged):
     target, rec = _claim_setup(session, world, 10)
     # the same record, had a salesperson entered it, is no evidence: the claim is refused
     rec.counts_as_evidence = False
@@ -110,7 +110,7 @@ def test_R_CUST_3_only_front_desk_or_supervisor_records_are_evidence(world, sess
 
 @pytest.mark.parametrize(("outcome", "wins"), [("pending", False), ("deal", True)])
 def test_R_CUST_3_evidence_older_than_the_validity_counts_only_with_a_deal(
-        world, session, unchanged, outcome, wins):  # noqa: ANN001
+        world, session, unchanged, outcome, wins):
     target, _rec = _claim_setup(session, world, 70, outcome)
     if wins:
         customers.claim_customer(session, world.sales2, target.id)

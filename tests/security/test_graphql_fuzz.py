@@ -56,7 +56,7 @@ def test_schema_has_operations() -> None:
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_schemathesis_graphql_no_server_errors(app, world, session, client, role) -> None:  # noqa: ANN001
+def test_schemathesis_graphql_no_server_errors(app, world, session, client, role) -> None:
     from portal.extensions import db
 
     token = make_token(session, world.roles[role])
@@ -64,12 +64,12 @@ def test_schemathesis_graphql_no_server_errors(app, world, session, client, role
     failures: list[str] = []
     answered = {"data": 0, "total": 0}
 
-    def runner(label: str, strategy):  # noqa: ANN001, ANN202
+    def runner(label: str, strategy):
         @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
                   phases=[Phase.explicit, Phase.generate],
                   suppress_health_check=list(HealthCheck))
         @given(case=strategy)
-        def run(case) -> None:  # noqa: ANN001
+        def run(case) -> None:
             resp = client.post("/graphql", json={"query": case.body}, headers=headers)
             db.session.remove()  # the end of a request (the test client shares the context)
             campaign.count("graphql_fuzz_ops")

@@ -18,11 +18,11 @@ QUERY = "{ me { user { username } } }"
 
 
 @pytest.fixture
-def token(world, session) -> str:  # noqa: ANN001
+def token(world, session) -> str:
     return make_token(session, world.sales1)
 
 
-def _post(client, token, **kwargs):  # noqa: ANN001, ANN202
+def _post(client, token, **kwargs):
     headers = kwargs.pop("headers", {})
     headers.setdefault("Authorization", f"Bearer {token}")
     resp = client.post("/graphql", headers=headers, **kwargs)
@@ -30,7 +30,7 @@ def _post(client, token, **kwargs):  # noqa: ANN001, ANN202
     return resp
 
 
-def test_refused_transports(app, world, client, token, unchanged) -> None:  # noqa: ANN001
+def test_refused_transports(app, world, client, token, unchanged) -> None:
     body = json.dumps({"query": QUERY})
     cases = [
         ({"data": json.dumps([{"query": QUERY}, {"query": QUERY}]),
@@ -68,14 +68,14 @@ def test_refused_transports(app, world, client, token, unchanged) -> None:  # no
     + b"1" + b"}" * 30001 + b"}",
     b"{\"query\": \"{ me { user { username } } }\", \"x\": \"\\ud800\"}",
 ])
-def test_invalid_json_and_deep_nesting_never_5xx(app, world, client, token, body) -> None:  # noqa: ANN001
+def test_invalid_json_and_deep_nesting_never_5xx(app, world, client, token, body) -> None:
     resp = _post(client, token, data=body, content_type="application/json")
     assert resp.status_code in (200, 400, 413), resp.status_code
     if resp.status_code == 200:  # answered as GraphQL: an error, no data leak of others
         assert resp.get_json().get("errors") or resp.get_json().get("data")
 
 
-def test_nul_characters_are_refused_before_any_resolver(app, world, session, client,  # noqa: ANN001
+def test_nul_characters_are_refused_before_any_resolver(app, world, session, client,
                                                          token) -> None:
     """PostgreSQL text cannot hold NUL: found by the fuzzer as a masked 500 on PostgreSQL."""
     cust = world.customers["sales1"][0]
@@ -91,14 +91,14 @@ def test_nul_characters_are_refused_before_any_resolver(app, world, session, cli
     assert campaign.db_fingerprint(session, {"api_tokens"}) == before
 
 
-def test_huge_variables_are_413(app, world, client, token) -> None:  # noqa: ANN001
+def test_huge_variables_are_413(app, world, client, token) -> None:
     big = {"query": "query($s: String) { me { user { username } } }",
            "variables": {"s": "x" * (1024 * 1024 + 10)}}
     resp = _post(client, token, data=json.dumps(big), content_type="application/json")
     assert resp.status_code == 413
 
 
-def test_deeply_nested_input_object_is_refused(app, world, client, token) -> None:  # noqa: ANN001
+def test_deeply_nested_input_object_is_refused(app, world, client, token) -> None:
     """A customer filter nested through a variable of JSON depth 500: a GraphQL error (the
     input type is not recursive) or 400, never a 5xx, never a crash."""
     nested: dict = {"name": "x"}
@@ -120,11 +120,11 @@ def test_deeply_nested_input_object_is_refused(app, world, client, token) -> Non
         assert resp.get_json().get("errors")
 
 
-def test_unexpected_exceptions_are_masked_with_a_request_id(app, world, client, token,  # noqa: ANN001
+def test_unexpected_exceptions_are_masked_with_a_request_id(app, world, client, token,
                                                             monkeypatch, caplog) -> None:
     from portal import policy
 
-    def boom(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def boom(*args, **kwargs):
         raise RuntimeError("secret internals: password=hunter2")
 
     monkeypatch.setattr(policy, "visible_fields", boom)
@@ -152,7 +152,7 @@ class TestProductionConfiguration:
         return {"GRAPHQL_INTROSPECTION": ProductionConfig.GRAPHQL_INTROSPECTION,
                 "GRAPHQL_GRAPHIQL": ProductionConfig.GRAPHQL_GRAPHIQL}
 
-    def test_introspection_refused(self, world, client, token) -> None:  # noqa: ANN001
+    def test_introspection_refused(self, world, client, token) -> None:
         for q in ("{ __schema { types { name } } }", "{ __type(name: \"Customer\") { name } }",
                   "query { ...F } fragment F on Query { __schema { queryType { name } } }"):
             resp = _post(client, token, json={"query": q})
@@ -163,7 +163,7 @@ class TestProductionConfiguration:
         resp = _post(client, token, json={"query": "{ __typename }"})
         assert resp.get_json()["data"] == {"__typename": "Query"}
 
-    def test_no_graphiql(self, client) -> None:  # noqa: ANN001
+    def test_no_graphiql(self, client) -> None:
         resp = client.get("/graphql", headers={"Accept": "text/html"})
         campaign.check_response(resp)
         assert resp.status_code in (401, 404, 405)

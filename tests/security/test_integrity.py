@@ -15,7 +15,7 @@ from tests.graphql.conftest import api, make_token  # noqa: F401 - ``api`` fixtu
 Q = "{ me { user { username } } }"
 
 
-def _works(client, raw: str) -> bool:  # noqa: ANN001
+def _works(client, raw: str) -> bool:
     resp = client.post("/graphql", json={"query": Q}, headers={"Authorization": f"Bearer {raw}"})
     return resp.status_code == 200 and not resp.get_json().get("errors")
 
@@ -23,7 +23,7 @@ def _works(client, raw: str) -> bool:  # noqa: ANN001
 # ------------------------------------------------------------------ (11) tokens
 
 
-def test_R_ROLE_6_tokens_end_when_the_password_is_reset(world, session, client):  # noqa: ANN001
+def test_R_ROLE_6_tokens_end_when_the_password_is_reset(world, session, client):
     raw = make_token(session, world.sales1)
     assert _works(client, raw)
     users.reset_password(session, world.sysadmin, world.sales1, "Brand-new-pass-2026")
@@ -31,7 +31,7 @@ def test_R_ROLE_6_tokens_end_when_the_password_is_reset(world, session, client):
 
 
 def test_R_ROLE_6_tokens_end_when_the_owner_changes_the_password(world, session, login,
-                                                                  client):  # noqa: ANN001
+                                                                  client):
     raw = make_token(session, world.sales1)
     c = login(world.sales1)
     resp = c.post("/account/password", data={"current_password": PASSWORD,
@@ -42,7 +42,7 @@ def test_R_ROLE_6_tokens_end_when_the_owner_changes_the_password(world, session,
 
 
 def test_R_ROLE_6_logout_everywhere_ends_tokens_plain_logout_keeps_them(world, session, login,
-                                                                         client):  # noqa: ANN001
+                                                                         client):
     raw = make_token(session, world.sales1)
     login(world.sales1).post("/logout")
     assert _works(client, raw)
@@ -53,7 +53,7 @@ def test_R_ROLE_6_logout_everywhere_ends_tokens_plain_logout_keeps_them(world, s
 # ------------------------------------------------------------------ (8) request id
 
 
-def test_R_AUD_1_every_entry_carries_the_request_id(world, session, client, login):  # noqa: ANN001
+def test_R_AUD_1_every_entry_carries_the_request_id(world, session, client, login):
     resp = client.post("/login", data={"username": "sales1", "password": "wrong"},
                        headers={"X-Request-Id": "trace-me-42"})
     assert resp.headers["X-Request-Id"] == "trace-me-42"
@@ -76,7 +76,7 @@ def test_R_AUD_1_every_entry_carries_the_request_id(world, session, client, logi
 
 @pytest.mark.parametrize("target", ["http://localhost//evil.com/x", "https://localhost//evil.com",
                                     "http://localhost", "//localhost//evil.com"])
-def test_R_AUTH_open_redirect_double_slash_after_host_refused(world, client, target):  # noqa: ANN001
+def test_R_AUTH_open_redirect_double_slash_after_host_refused(world, client, target):
     resp = client.post(f"/login?next={target}",
                        data={"username": "sales1", "password": PASSWORD})
     assert resp.status_code == 302
@@ -84,7 +84,7 @@ def test_R_AUTH_open_redirect_double_slash_after_host_refused(world, client, tar
     assert "evil" not in location and not location.startswith("//"), location
 
 
-def test_R_AUTH_language_switch_ignores_crafted_referer(world, client):  # noqa: ANN001
+def test_R_AUTH_language_switch_ignores_crafted_referer(world, client):
     resp = client.get("/lang/en", headers={"Referer": "http://localhost//evil.com/phish"})
     assert resp.status_code == 302
     assert "evil" not in resp.headers["Location"]
@@ -95,8 +95,8 @@ def test_R_AUTH_language_switch_ignores_crafted_referer(world, client):  # noqa:
 # ------------------------------------------------------------------ (7) node() refusals
 
 
-def test_R_AUD_4_graphql_node_out_of_scope_leaves_one_denied_entry(  # noqa: ANN201
-        world, session, api, unchanged):  # noqa: ANN001, F811
+def test_R_AUD_4_graphql_node_out_of_scope_leaves_one_denied_entry(
+        world, session, api, unchanged):  # noqa: F811
     theirs = world.customers["sales4"][0]
     call = api(world.sales1)
     with unchanged(denied=1, exclude=frozenset({"api_tokens"})):

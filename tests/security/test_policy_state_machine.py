@@ -390,7 +390,7 @@ class PolicyMachine(RuleBasedStateMachine):
         s.rollback()
 
 
-def test_policy_state_machine_matches_the_model(world, session) -> None:  # noqa: ANN001
+def test_policy_state_machine_matches_the_model(world, session) -> None:
     from hypothesis.stateful import run_state_machine_as_test
 
     PolicyMachine.session = session
@@ -404,7 +404,7 @@ def test_policy_state_machine_matches_the_model(world, session) -> None:  # noqa
 
 
 @pytest.mark.parametrize("level", [int(x) for x in LEVELS])
-def test_upload_above_own_clearance_is_refused(world, session, level) -> None:  # noqa: ANN001
+def test_upload_above_own_clearance_is_refused(world, session, level) -> None:
     """R-FILE-1 through the service every front door uses (the portal and the API call it)."""
     u = world.sales1  # clearance INTERNAL in the test world
     cust = world.customers["sales1"][0]

@@ -13,12 +13,12 @@ from portal import demo, policy
 
 
 @pytest.fixture
-def demo_company(session):  # noqa: ANN001, ANN201
+def demo_company(session):
     demo.load(session)
     return session
 
 
-def test_per_row_scope_allows_exactly_the_rows_of_the_list_scope(demo_company) -> None:  # noqa: ANN001
+def test_per_row_scope_allows_exactly_the_rows_of_the_list_scope(demo_company) -> None:
     session = demo_company
     users = list(session.scalars(select(User).order_by(User.id)))
     assert len(users) >= 10
@@ -42,7 +42,7 @@ def test_per_row_scope_allows_exactly_the_rows_of_the_list_scope(demo_company) -
     assert compared > 100 and nonempty > 30
 
 
-def test_per_row_falls_back_when_the_statement_does_not_select_the_model(demo_company) -> None:  # noqa: ANN001
+def test_per_row_falls_back_when_the_statement_does_not_select_the_model(demo_company) -> None:
     """A count without FROM: the list form's ``customer_id IN (…)`` brings the contacts into
     the statement, a correlated EXISTS would have nothing to correlate with (and count 1
     row), so the list form is used."""

@@ -12,7 +12,7 @@ from portal import policy
 from portal.services import grants, users
 
 
-def test_branch_scope_python_and_sql_agree_for_a_moved_owner(world, session) -> None:  # noqa: ANN001
+def test_branch_scope_python_and_sql_agree_for_a_moved_owner(world, session) -> None:
     g = session.scalar(select(Grant).where(Grant.role == "sales", Grant.area == "customer",
                                            Grant.action == "view"))
     grants.change_scope(session, world.secadmin, g.id, {"scope": "branch"})

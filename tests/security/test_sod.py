@@ -25,7 +25,7 @@ def _sod(ok: bool) -> None:
     campaign.tally("sod_cases", "sod_unexpected", not ok)
 
 
-def _roles(session, user) -> set[str]:  # noqa: ANN001
+def _roles(session, user) -> set[str]:
     session.expire_all()
     return set(session.get(User, user.id).roles)
 
@@ -33,7 +33,7 @@ def _roles(session, user) -> set[str]:  # noqa: ANN001
 # ------------------------------------------------------------------ (1) self-grants
 
 
-def test_R_ROLE_2_secadmin_cannot_grant_themselves_a_role(world, session, clients, unchanged):  # noqa: ANN001
+def test_R_ROLE_2_secadmin_cannot_grant_themselves_a_role(world, session, clients, unchanged):
     me = world.secadmin
     c = clients["secadmin"]  # logged in before the mark
     with unchanged(denied=1):
@@ -46,7 +46,7 @@ def test_R_ROLE_2_secadmin_cannot_grant_themselves_a_role(world, session, client
     _sod(_roles(session, me) == {"secadmin"})
 
 
-def test_R_ROLE_2_secadmin_cannot_raise_their_own_clearance(world, session, clients, unchanged):  # noqa: ANN001
+def test_R_ROLE_2_secadmin_cannot_raise_their_own_clearance(world, session, clients, unchanged):
     me = world.secadmin
     before = me.clearance
     c = clients["secadmin"]
@@ -62,7 +62,7 @@ def test_R_ROLE_2_secadmin_cannot_raise_their_own_clearance(world, session, clie
 
 
 def test_R_ROLE_2_nobody_adds_themselves_to_a_knowledge_scope(world, session, clients,
-                                                               unchanged):  # noqa: ANN001
+                                                               unchanged):
     f = files.upload_file(session, world.gm, {"level": Level.SECRET,
                                               "customer_id": world.customers["sales3"][0].id},
                           TEXT, "x.txt")
@@ -79,7 +79,7 @@ def test_R_ROLE_2_nobody_adds_themselves_to_a_knowledge_scope(world, session, cl
     _sod(not session.get(ConfidentialFile, f.id).scope_members)
 
 
-def test_R_ROLE_2_graphql_has_no_door_to_roles_or_clearances(world, session, client):  # noqa: ANN001
+def test_R_ROLE_2_graphql_has_no_door_to_roles_or_clearances(world, session, client):
     token = make_token(session, world.secadmin)
     for mutation in (f'grantRole(userId: "User:{world.secadmin.id}", role: "sales") {{ ok }}',
                      f'setClearance(userId: "User:{world.secadmin.id}", clearance: 4) {{ ok }}'):
@@ -98,7 +98,7 @@ def test_R_ROLE_2_graphql_has_no_door_to_roles_or_clearances(world, session, cli
                                                ("sales", "secauditor"),
                                                ("general_manager", "sysadmin")])
 def test_R_ROLE_2_admin_and_business_roles_never_together(world, session, clients, unchanged,
-                                                           holder, added):  # noqa: ANN001
+                                                           holder, added):
     target = world.roles[holder]
     c = clients["secadmin"]
     with unchanged(denied=1):
@@ -113,7 +113,7 @@ def test_R_ROLE_2_admin_and_business_roles_never_together(world, session, client
 
 @pytest.mark.parametrize(("holder", "added"), [("sysadmin", "general_manager"),
                                                ("sales", "secadmin")])
-def test_R_ROLE_2_database_refuses_admin_and_business_role(world, session, holder, added):  # noqa: ANN001
+def test_R_ROLE_2_database_refuses_admin_and_business_role(world, session, holder, added):
     target = world.roles[holder]
     with pytest.raises(IntegrityError) as exc:
         session.execute(text("INSERT INTO role_assignments (user_id, role, granted_at) "
@@ -135,7 +135,7 @@ def test_R_ROLE_2_database_refuses_admin_and_business_role(world, session, holde
     _sod(_roles(session, target) == {holder})
 
 
-def test_R_ROLE_2_cli_refuses_admin_with_business_role(app, session):  # noqa: ANN001
+def test_R_ROLE_2_cli_refuses_admin_with_business_role(app, session):
     runner = CliRunner()
     result = runner.invoke(app.cli, ["portal", "create-user", "--username", "mixed",
                                      "--full-name", "Mixed", "--role", "sysadmin",
@@ -151,7 +151,7 @@ def test_R_ROLE_2_cli_refuses_admin_with_business_role(app, session):  # noqa: A
 @pytest.mark.parametrize(("role", "action"), [("auditor", "view"), ("secauditor", "view"),
                                               ("secauditor", "export")])
 def test_R_ROLE_2_auditors_audit_read_grants_cannot_be_narrowed_or_removed(
-        world, session, clients, unchanged, role, action):  # noqa: ANN001
+        world, session, clients, unchanged, role, action):
     grant = session.scalar(select(Grant).where(Grant.role == role, Grant.area == "audit",
                                                Grant.action == action))
     c = clients["secadmin"]

@@ -33,7 +33,7 @@ def _sod(ok: bool) -> None:
     campaign.tally("sod_cases", "sod_unexpected", not ok)
 
 
-def _gql(client, session, user, query, variables):  # noqa: ANN001, ANN202
+def _gql(client, session, user, query, variables):
     token = make_token(session, user)
     resp = client.post("/graphql", json={"query": query, "variables": variables},
                        headers={"Authorization": f"Bearer {token}"})
@@ -41,12 +41,12 @@ def _gql(client, session, user, query, variables):  # noqa: ANN001, ANN202
     return resp.get_json()
 
 
-def _fresh(session, user) -> User:  # noqa: ANN001
+def _fresh(session, user) -> User:
     session.expire_all()
     return session.get(User, user.id)
 
 
-def test_R_ROLE_2_sysadmin_cannot_act_alone_on_admin_accounts(world, session, client, unchanged):  # noqa: ANN001
+def test_R_ROLE_2_sysadmin_cannot_act_alone_on_admin_accounts(world, session, client, unchanged):
     for target in (world.secadmin, world.secauditor):
         with unchanged(denied=1), pytest.raises(RuleViolation):
             users.reset_password(session, world.sysadmin, target, NEW)
@@ -63,7 +63,7 @@ def test_R_ROLE_2_sysadmin_cannot_act_alone_on_admin_accounts(world, session, cl
         _sod(fresh.is_active and verify_password(fresh.password_hash, "Test-password-1"))
 
 
-def test_R_ROLE_2_two_person_password_reset_through_the_portal(world, session, login, unchanged):  # noqa: ANN001
+def test_R_ROLE_2_two_person_password_reset_through_the_portal(world, session, login, unchanged):
     sysadmin, secadmin, secauditor = (login(world.sysadmin), login(world.secadmin),
                                       login(world.secauditor))
     raw = make_token(session, world.secadmin)
@@ -101,7 +101,7 @@ def test_R_ROLE_2_two_person_password_reset_through_the_portal(world, session, l
     assert "user.reset_password" in actions
 
 
-def client_works(login, session, raw) -> bool:  # noqa: ANN001
+def client_works(login, session, raw) -> bool:
     from flask import current_app
 
     resp = current_app.test_client().post("/graphql", json={"query": "{ me { user { id } } }"},
@@ -110,7 +110,7 @@ def client_works(login, session, raw) -> bool:  # noqa: ANN001
 
 
 def test_R_ROLE_2_two_person_deactivation_and_reactivation_through_graphql(world, session,
-                                                                          client):  # noqa: ANN001
+                                                                          client):
     target = world.secauditor
     out = _gql(client, session, world.sysadmin, REQUEST, {
         "k": "DEACTIVATE", "u": f"User:{target.id}", "r": "离职"})
@@ -136,7 +136,7 @@ def test_R_ROLE_2_two_person_deactivation_and_reactivation_through_graphql(world
     assert _fresh(session, target).is_active
 
 
-def test_R_ROLE_2_two_person_refused_cancelled_and_expired(world, session, client):  # noqa: ANN001
+def test_R_ROLE_2_two_person_refused_cancelled_and_expired(world, session, client):
     target = world.secadmin
     p = two_person.request_action(session, world.sysadmin, "user.deactivate", target.id, {},
                                   "test")
@@ -173,7 +173,7 @@ def test_R_ROLE_2_two_person_refused_cancelled_and_expired(world, session, clien
     _sod(_fresh(session, target).is_active)
 
 
-def test_R_ROLE_2_ordinary_accounts_are_reactivated_directly(world, session, login):  # noqa: ANN001
+def test_R_ROLE_2_ordinary_accounts_are_reactivated_directly(world, session, login):
     users.deactivate_user(session, world.sysadmin, world.sales3.id, "休假")
     c = login(world.sysadmin)
     page = c.get(f"/admin/user/details/?id={world.sales3.id}").get_data(as_text=True)

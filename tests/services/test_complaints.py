@@ -157,7 +157,7 @@ def _concurrent_registrations(app, world, n: int) -> list[str]:
                     "type": "inquiry", "cause": "other", "description": "并发登记"})
                 with lock:
                     numbers.append(c.number)
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=worker) for _ in range(n)]

@@ -23,7 +23,7 @@ def _xlsx(rows: list[list[object]]) -> bytes:
     return out.getvalue()
 
 
-def _count(session) -> int:  # noqa: ANN001
+def _count(session) -> int:
     session.expire_all()
     return session.scalar(select(func.count(Customer.id)))
 
@@ -162,7 +162,7 @@ def test_csv_formula_text_in_a_name_is_invalid(world, session):
 
 
 @pytest.fixture
-def staging(session):  # noqa: ANN001, ANN201
+def staging(session):
     """The staged uploads (rows of ``import_stagings``) — a callable, re-read at each call."""
     from models import ImportStaging
 
@@ -172,7 +172,7 @@ def staging(session):  # noqa: ANN001, ANN201
     return _rows
 
 
-def _post_file(client, name: str, content: bytes):  # noqa: ANN001, ANN202
+def _post_file(client, name: str, content: bytes):
     return client.post("/admin/customer_import/upload",
                        data={"file": (io.BytesIO(content), name)},
                        content_type="multipart/form-data")
@@ -236,7 +236,7 @@ def test_portal_import_bad_file_is_a_clear_400(world, login, staging):
 
 
 @pytest.fixture
-def second_server(database_url, tmp_path):  # noqa: ANN001, ANN201
+def second_server(database_url, tmp_path):
     """Another app server on the same database (built before the first app's context)."""
     from portal import create_app
 
@@ -245,7 +245,7 @@ def second_server(database_url, tmp_path):  # noqa: ANN001, ANN201
 
 
 def test_dry_run_on_one_server_is_confirmed_on_another(second_server, world, session, login,
-                                                       staging):  # noqa: ANN001
+                                                       staging):
     """Issue 20: the staged rows live in the database, not in a temp folder of the server that
     took the upload."""
     client = login(world.sales1)
@@ -266,7 +266,7 @@ def test_dry_run_on_one_server_is_confirmed_on_another(second_server, world, ses
     assert staging() == []
 
 
-def test_a_staged_upload_expires_and_is_bound_to_its_user(world, session):  # noqa: ANN001
+def test_a_staged_upload_expires_and_is_bound_to_its_user(world, session):
     from datetime import timedelta
 
     from portal import clock

@@ -23,7 +23,7 @@ from tests.factories import make_customer, make_user
 T0 = datetime(2025, 3, 3, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai
 
 
-def _fingerprint(session) -> dict:  # noqa: ANN001
+def _fingerprint(session) -> dict:
     """Row counts and versions of what the customer services write (audit log excluded)."""
     session.expire_all()
     return {
@@ -36,16 +36,16 @@ def _fingerprint(session) -> dict:  # noqa: ANN001
     }
 
 
-def _audit_mark(session) -> int:  # noqa: ANN001
+def _audit_mark(session) -> int:
     return session.scalar(select(func.coalesce(func.max(AuditEntry.seq), 0)))
 
 
-def _audit_since(session, mark: int) -> list[AuditEntry]:  # noqa: ANN001
+def _audit_since(session, mark: int) -> list[AuditEntry]:
     return list(session.scalars(select(AuditEntry).where(AuditEntry.seq > mark)
                                 .order_by(AuditEntry.seq)))
 
 
-def _new(session, actor, **data):  # noqa: ANN001, ANN003, ANN202
+def _new(session, actor, **data):
     data.setdefault("name", "上海新客户贸易有限公司")
     return customers.create_customer(session, actor, data)
 
@@ -315,7 +315,7 @@ def test_R_CUST_3_referral_from_an_invisible_archive_is_not_found(world, session
 # ---------------------------------------------------------------------------------------------
 
 
-def _void_ids(session, now):  # noqa: ANN001, ANN202
+def _void_ids(session, now):
     return set(session.scalars(select(Customer.id).where(customers.is_void_sql(session, now))))
 
 

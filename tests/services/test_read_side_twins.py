@@ -13,12 +13,12 @@ from portal.services import customers as customer_service
 
 
 @pytest.fixture
-def demo_customers(session):  # noqa: ANN001, ANN201
+def demo_customers(session):
     demo.load(session)
     return session.scalars(select(Customer)).all()
 
 
-def _ids(session, condition) -> set[int]:  # noqa: ANN001
+def _ids(session, condition) -> set[int]:
     return set(session.scalars(select(Customer.id).where(condition)))
 
 

@@ -17,12 +17,12 @@ T0 = datetime(2025, 3, 3, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai
 DAY = date(2025, 3, 3)
 
 
-def _walk_in(session, actor, name, **extra):  # noqa: ANN001, ANN003, ANN202
+def _walk_in(session, actor, name, **extra):
     data = {"kind": "visit", "visitor_name": name, **extra}
     return reception.register_reception(session, actor, data)
 
 
-def _state(session):  # noqa: ANN001, ANN202
+def _state(session):
     session.expire_all()
     return (session.execute(select(ReceptionRecord.id, ReceptionRecord.version)
                             .order_by(ReceptionRecord.id)).all(),
@@ -33,7 +33,7 @@ def _state(session):  # noqa: ANN001, ANN202
 
 
 @pytest.fixture
-def third(world, session):  # noqa: ANN001, ANN201
+def third(world, session):
     """A third salesperson in branch 1, so the rotation has three places."""
     return make_user(session, "sales5", ["sales"], branch=world.b1)
 

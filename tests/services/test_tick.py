@@ -63,7 +63,7 @@ def test_tick_command_rejects_a_bad_time(app):
 def test_tick_one_failing_area_does_not_stop_the_others(app, session, world, monkeypatch):
     _overdue_inquiry(session, world)
 
-    def broken(session, now):  # noqa: ANN001, ANN202
+    def broken(session, now):
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(credit, "tick", broken)
@@ -86,7 +86,7 @@ def _parallel_runs(app, n: int) -> list[dict]:
             with app.app_context(), Session(engine) as s:
                 barrier.wait(timeout=30)
                 results.append(run_all(s, LATER))
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=run) for _ in range(n)]
