@@ -63,7 +63,7 @@ def download(file_id: int) -> Response:
         return _error(404, _("Not found."))
     except PermissionDenied as exc:
         return _error(403, exc.translated(_))
-    except files.IntegrityFailure as exc:
+    except (files.IntegrityFailure, files.CopyNotMarkable) as exc:
         return _error(409, exc.translated(_))
     except files.StorageFailed as exc:
         return _error(503, exc.translated(_))

@@ -56,11 +56,14 @@ from portal.services.files.download import (
     open_download,
     view_file,
 )
+from portal.services.files.marks import CopyMark, CopyNotMarkable, mark_inside
 from portal.services.files.reconciliation import ReconcileReport, reconcile
 from portal.services.files.scope import add_scope_member, may_name_scope
 from portal.services.files.upload import upload_file
 
 __all__ = [
+    "CopyMark",
+    "CopyNotMarkable",
     "DANGEROUS_EXTENSIONS",
     "DEFAULT_SECRECY_YEARS",
     "DEMO_MARKER",
@@ -83,6 +86,7 @@ __all__ = [
     "level_label",
     "load_demo_files",
     "may_decide",
+    "mark_inside",
     "may_name_scope",
     "needs_copy_approval",
     "open_download",

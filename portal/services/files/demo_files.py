@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import zipfile
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -14,7 +13,6 @@ from models.enums import Level
 from portal import clock
 from portal.services.files.classification import tick
 from portal.services.files.common import _today
-from portal.services.files.content import OOXML_MAIN
 from portal.services.files.copies import request_copy
 from portal.services.files.upload import upload_file
 
@@ -33,18 +31,14 @@ def _demo_pdf(title: str) -> bytes:
 
 
 def _demo_docx(text: str) -> bytes:
+    """A real Word document (python-docx), so its copies carry the mark inside (R-FILE-5)."""
+    import docx
+
+    document = docx.Document()
+    document.add_heading(text.split("：")[0], level=1)
+    document.add_paragraph(text)
     buf = io.BytesIO()
-    main = OOXML_MAIN["docx"][0]
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("[Content_Types].xml",
-                    '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.'
-                    'openxmlformats.org/package/2006/content-types"><Default Extension="xml" '
-                    'ContentType="application/xml"/><Override PartName="/word/document.xml" '
-                    f'ContentType="{main}"/></Types>')
-        zf.writestr("word/document.xml",
-                    '<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="http://'
-                    'schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body><w:p>'
-                    f"<w:r><w:t>{text}</w:t></w:r></w:p></w:body></w:document>")
+    document.save(buf)
     return buf.getvalue()
 
 

@@ -14,6 +14,7 @@ from models.enums import AuditOutcome, CopyRequestStatus, Level
 from portal import audit, clock, policy, storage
 from portal.services import notifications
 from portal.services.errors import N_, PermissionDenied
+from portal.services.files import marks
 from portal.services.files.common import (
     LEVEL_NAMES,
     IntegrityFailure,
@@ -23,7 +24,7 @@ from portal.services.files.common import (
     _today,
     level_label,
 )
-from portal.services.files.content import _BOM
+from portal.services.files.content import _BOM, KIND_BY_CONTENT_TYPE
 from portal.services.unit import verb
 
 
@@ -56,7 +57,14 @@ def _stamp(f: ConfidentialFile, content: bytes, actor: User, when: datetime,
                 f"{ascii_who} at {ts}, copy request #{request.id}; this copy counts as the "
                 f"original\n")
         return content + mark.replace("\r", " ").encode("ascii", "replace")
-    return content
+    kind = KIND_BY_CONTENT_TYPE.get(f.content_type)
+    inside = marks.mark_inside(
+        kind.name if kind else "", content,
+        marks.CopyMark(level=Level(policy.effective_level(f, _today())), username=actor.username,
+                       full_name=actor.full_name, when=when, request_id=request.id))
+    if inside is None:
+        raise marks.not_markable(kind.name.upper() if kind else f.content_type)
+    return inside
 
 
 def download_name(f: ConfidentialFile, actor: User | None = None,
