@@ -329,11 +329,8 @@ class CustomerView(ScopedModelView):
         if not rows:
             abort(404)
         form = ReassignForm()
-        branch_ids = {r.branch_id for r in rows}
-        candidates: list[User] = []
-        for branch_id in sorted(branch_ids):
-            stmt = policy.scope(policy.owner_candidates_stmt(branch_id), actor(), User)
-            candidates += list(db.session.scalars(stmt))
+        # the branches' salespeople in scope; every department's for lapsed archives (R-CUST-5)
+        candidates = customer_rules.reassign_candidates(orm_session(), actor(), rows)
         # people by name and branch; the current owner of a single archive is not offered
         current = {rows[0].owner_id} if len(rows) == 1 else set()
         form.new_owner.choices = [(u.id, display.person_label(u)) for u in candidates

@@ -151,7 +151,6 @@ SETTING_LABELS = {
     "complaint.close_working_days": _l("投诉结案时限（工作日）"),
     "complaint.max_extension_working_days": _l("延期最多（工作日）"),
     "complaint.escalation_hours": _l("重大投诉上报时限（小时）"),
-    "complaint.transfer_after_overdue_days": _l("超时多少天后可转其他部门"),
     "complaint.retention_days": _l("投诉记录保存天数"),
     "complaint.compensation_gm_threshold": _l("须总经理批准的赔偿金额（元）"),
     "complaint.serial_digits": _l("投诉编号月流水位数"),

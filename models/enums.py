@@ -80,6 +80,8 @@ class FollowUpKind(enum.StrEnum):
     WECHAT = "wechat"
     INVITATION = "invitation"
     EMAIL = "email"
+    # 邀不来: invited, but the customer did not come; a contact, not service (R-CUST-5)
+    INVITATION_MISSED = "invitation_missed"
 
 
 class ReceptionKind(enum.StrEnum):

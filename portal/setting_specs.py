@@ -103,11 +103,6 @@ SPECS: dict[str, SettingSpec] = {
         "complaint", N_("Major complaint escalated within"),
         N_("A major complaint reaches the department manager and the general manager within "
            "this many hours."), "hours", 1, 72),
-    "complaint.transfer_after_overdue_days": SettingSpec(
-        "complaint", N_("Suggest another department after"),
-        N_("When a complaint is overdue by this many days, the department manager is asked to "
-           "consider handing the customer to staff of another department."),
-        "days", 1, 30),
     "complaint.transfer_working_days": SettingSpec(
         "complaint", N_("Hand to another department after"),
         N_("A complaint not resolved this many working days after its registration allows "

@@ -22,7 +22,6 @@ DEFAULTS: dict[str, Any] = {
     "complaint.close_working_days": 3,
     "complaint.max_extension_working_days": 7,
     "complaint.escalation_hours": 24,
-    "complaint.transfer_after_overdue_days": 3,
     "complaint.transfer_working_days": 3,
     "complaint.retention_days": 365,
     "complaint.compensation_gm_threshold": 5000,

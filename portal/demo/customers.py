@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections import defaultdict
 from datetime import datetime, timedelta
 
@@ -298,8 +299,10 @@ class CustomersMixin:
 
     def follow_ups(self) -> None:
         rng = self.rng
+        now = self.now
+        everyone = self.customers
         rows: list[dict] = []
-        for c in self.customers:
+        for c in everyone:
             o = c.obj
             reg = o.registered_at
             times: list[datetime]
@@ -311,20 +314,20 @@ class CustomersMixin:
                 times = [reg + timedelta(days=1.5)]
             elif o.status == "prospect":
                 # the cadence restarts with each owner (registration, hand-over)
-                bounds = [since for since, _uid in c.owner_timeline] + [self.now]
+                bounds = [since for since, _uid in c.owner_timeline] + [now]
                 times = []
                 for a, b in zip(bounds, bounds[1:], strict=False):
                     times += self._cadence(a, b)
             else:
                 deal = o.deal_at or reg
                 times = self._cadence(reg, deal)
-                after = max(deal, self.now - timedelta(days=365))
+                after = max(deal, now - timedelta(days=365))
                 if c.plan in ("lapsed", "reassigned_lapse"):
-                    stop = self.now - timedelta(days=rng.uniform(100, 200))
+                    stop = now - timedelta(days=rng.uniform(100, 200))
                 elif o.status == "closed":
-                    stop = o.closed_at or self.now
+                    stop = o.closed_at or now
                 else:
-                    stop = self.now - timedelta(days=rng.uniform(0, 40))
+                    stop = now - timedelta(days=rng.uniform(0, 40))
                 t = after + timedelta(days=rng.uniform(5, 30))
                 while t < stop:
                     times.append(t)
@@ -336,7 +339,7 @@ class CustomersMixin:
             history: list[str] = []
             mine: list[dict] = []
             for t in times:
-                if t > self.now:
+                if t > now:
                     break
                 kind = self._kind(history)
                 history.append(kind)
@@ -350,6 +353,7 @@ class CustomersMixin:
                                if f["happened_at"] >= baseline])
             o.last_service_at = mine[-1]["happened_at"] if mine else None
             rows += mine
+        rows += _missed_invitations(everyone, rng, now)
         self.later[FollowUp] += rows
         self.counts["follow-ups"] = len(rows)
 
@@ -379,3 +383,19 @@ class CustomersMixin:
             counted += 1
             due = at + (second if counted == 1 else interval)
         return due
+
+
+def _missed_invitations(customers: list[_Cust], rng: random.Random,
+                        now: datetime) -> list[dict]:
+    """邀不来: the lapsed customers were invited lately and did not come; a contact but not
+    service (R-CUST-5), so they stay lapsed (the department may hand them to another
+    department). ``last_service_at`` stays at the last real service."""
+    rows = []
+    for c in customers:
+        if c.plan != "lapsed" or c.obj.last_service_at is None:
+            continue
+        at = now - timedelta(days=rng.uniform(10, 30))
+        rows.append(dict(_c=c, user_id=c.owner_at(at), happened_at=at, next_due_at=None,
+                         kind=FollowUpKind.INVITATION_MISSED.value,
+                         notes=rng.choice(FOLLOW_NOTES[FollowUpKind.INVITATION_MISSED])))
+    return rows

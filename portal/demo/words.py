@@ -57,6 +57,8 @@ FOLLOW_NOTES = {
     FollowUpKind.SMS: ("短信通知店内促销活动", "短信节日问候"),
     FollowUpKind.INVITATION: ("邀请参加周末新车品鉴会", "邀请参加车主自驾游活动"),
     FollowUpKind.EMAIL: ("发送企业采购方案邮件", "邮件发送合同草稿"),
+    FollowUpKind.INVITATION_MISSED: ("邀请参加店庆活动，客户未到场（邀不来）",
+                                     "邀请到店试驾，客户爽约（邀不来）"),
 }
 
 COMPLAINT_TEXTS: dict[str, tuple[tuple[str, str], ...]] = {

@@ -61,6 +61,7 @@ from portal.services.customers.derived import (
     void_or_expired_sql,
 )
 from portal.services.customers.duplicates import DuplicateMatch, find_duplicates
+from portal.services.customers.lapse import may_hand_lapsed, reassign_candidates
 from portal.services.customers.owners import _change_owner, first_visit_at
 from portal.services.customers.reassign import (
     claim_customer,
@@ -125,6 +126,8 @@ __all__ = [
     "redistribute_customers_of",
     "redistribute_inner",
     "redistribute_on_departure",
+    "may_hand_lapsed",
+    "reassign_candidates",
     "service_lapsed",
     "service_lapsed_sql",
     "void_or_expired_sql",

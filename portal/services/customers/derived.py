@@ -14,6 +14,8 @@ from models.customer import Customer, FollowUp, OwnerChange
 from models.enums import CustomerStatus, FollowUpKind
 from portal import clock, settings
 
+NOT_SERVICE_KINDS = frozenset({FollowUpKind.INVITATION_MISSED.value})
+
 
 def _setting_days(session: Session | None, key: str) -> timedelta:
     value = settings.get(session, key) if session is not None else settings.DEFAULTS[key]
@@ -65,12 +67,15 @@ def _counts_walk(session: Session | None, baseline: datetime,
 
 def _last_counting_service(session: Session | None, follow_ups: list[tuple[datetime, str]]
                            ) -> datetime | None:
-    """The latest follow-up that counts as service (not part of a text-only run)."""
+    """The latest follow-up that counts as service: not part of a text-only run, and not an
+    invitation the customer did not attend (邀不来 is a lapse of service, R-CUST-5)."""
     streak = int(settings.get(session, "customer.sms_only_streak")
                  if session is not None else settings.DEFAULTS["customer.sms_only_streak"])
     counted: list[datetime] = []
     run: list[datetime] = []
     for at, kind in follow_ups:
+        if kind in NOT_SERVICE_KINDS:
+            continue
         if kind == FollowUpKind.SMS.value:
             run.append(at)
             continue

@@ -13,6 +13,7 @@ from models.customer import Customer, CustomerCorrection, OwnerChange
 from models.enums import CustomerStatus, Scope
 from models.org import Branch, User
 from portal import audit, clock, policy
+from portal.services.customers import lapse
 from portal.services.customers.derived import is_void, ownership_expired, service_lapsed
 from portal.services.customers.owners import (
     _as_owned_by,
@@ -83,11 +84,13 @@ def reassign_owner(session: Session, actor: User, customer_id: int, new_owner_id
                                user=customer.owner.full_name if customer.owner else new_id)
     new_owner = _owner_user(session, new_id, "new_owner_id")
     branch = session.get(Branch, new_owner.branch_id)
-    if not policy.can(actor, "customer.reassign",
-                      _as_owned_by(customer, new_id, branch.id, branch.department_id)):
+    now = clock.now()
+    # R-CUST-5: the company may hand a lapsed archive to other departments or staff
+    elsewhere = not policy.can(actor, "customer.reassign",
+                               _as_owned_by(customer, new_id, branch.id, branch.department_id))
+    if elsewhere and not lapse.may_hand_lapsed(actor, customer, now):
         raise PermissionDenied("customer.reassign", customer,
                                N_("You may not hand archives to that salesperson."))
-    now = clock.now()
     grounds = reassign_grounds(session, actor, customer, new_id, now)
     if not grounds:
         raise RuleViolation(
@@ -95,7 +98,13 @@ def reassign_owner(session: Session, actor: User, customer_id: int, new_owner_id
                "followed up on time and served. It can be handed over only when the ownership "
                "expired, the card is void, service lapsed, the owner left, or by the "
                "first-visit rule."), rule="R-CUST-2", field="new_owner_id", code=customer.code)
+    if elsewhere and not any(g.startswith("R-CUST-5") for g in grounds):
+        raise PermissionDenied("customer.reassign", customer,
+                               N_("You may not hand archives to that salesperson."))
+    old_owner_id, old_department_id = customer.owner_id, customer.department_id
     _change_owner(session, actor, customer, new_id, f"[{'; '.join(grounds)}] {text}", now=now)
+    if new_owner.department_id != old_department_id:
+        lapse.tell_receiving_department(session, customer, old_owner_id, new_owner, now)
     return customer
 
 
