@@ -24,7 +24,7 @@ CUSTOMER_STATUS = [("prospect", _l("意向客户")), ("active", _l("成交客户
                    ("dormant", _l("休眠")), ("void", _l("废卡")), ("closed", _l("已关闭"))]
 FOLLOW_UP_KIND = [("call", _l("电话")), ("visit", _l("拜访")), ("sms", _l("短信")),
                   ("wechat", _l("微信")), ("invitation", _l("邀约")), ("email", _l("邮件")),
-                  ("invitation_missed", _l("邀约未到（邀不来）"))]
+                  ("invite_missed", _l("邀约未到（邀不来）"))]
 RECEPTION_KIND = [("visit", _l("来访")), ("call", _l("来电"))]
 VISITOR_CLASS = [("a", _l("A类（贵宾）")), ("b", _l("B类（商务）")), ("c", _l("C类（一般）"))]
 VENUE = [("vip_room", _l("贵宾室")), ("business_room", _l("洽谈室")), ("lounge", _l("休息区")),

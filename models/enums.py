@@ -81,7 +81,7 @@ class FollowUpKind(enum.StrEnum):
     INVITATION = "invitation"
     EMAIL = "email"
     # 邀不来: invited, but the customer did not come; a contact, not service (R-CUST-5)
-    INVITATION_MISSED = "invitation_missed"
+    INVITATION_MISSED = "invite_missed"
 
 
 class ReceptionKind(enum.StrEnum):

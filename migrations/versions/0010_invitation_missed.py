@@ -1,4 +1,4 @@
-"""follow-up kind 邀不来 (invitation_missed, R-CUST-5); the unused setting
+"""follow-up kind 邀不来 (invite_missed, R-CUST-5); the unused setting
 complaint.transfer_after_overdue_days removed (R-COMP-7 counts working days since registration)
 
 Revision ID: 0010_invitation_missed
@@ -34,7 +34,7 @@ def upgrade():
     with op.batch_alter_table("follow_ups", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("ck_follow_ups_kind_known"), type_="check")
         batch_op.create_check_constraint(op.f("ck_follow_ups_kind_known"),
-                                         _kinds(KINDS + ("invitation_missed",)))
+                                         _kinds(KINDS + ("invite_missed",)))
     op.execute(sa.text("DELETE FROM settings WHERE key = :k").bindparams(k=OLD_SETTING[0]))
 
 
@@ -46,7 +46,7 @@ def downgrade():
     op.bulk_insert(settings, [dict(key=OLD_SETTING[0], value=json.dumps(OLD_SETTING[1]),
                                    description=OLD_SETTING[2], version=1, updated_at=now)])
     op.execute(sa.text("UPDATE follow_ups SET kind = 'invitation' "
-                       "WHERE kind = 'invitation_missed'"))
+                       "WHERE kind = 'invite_missed'"))
     with op.batch_alter_table("follow_ups", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("ck_follow_ups_kind_known"), type_="check")
         batch_op.create_check_constraint(op.f("ck_follow_ups_kind_known"), _kinds(KINDS))

@@ -36,7 +36,7 @@ def _served_customer(session, world, kind: str) -> Customer:
 
 
 def test_R_CUST_5_an_invitation_the_customer_does_not_attend_is_not_service(world, session):
-    missed = _served_customer(session, world, "invitation_missed")
+    missed = _served_customer(session, world, "invite_missed")
     attended = _served_customer(session, world, "invitation")
     session.expire_all()
     with clock.frozen(LATER):
@@ -49,7 +49,7 @@ def test_R_CUST_5_an_invitation_the_customer_does_not_attend_is_not_service(worl
 
 def test_R_CUST_5_the_department_hands_a_lapsed_archive_to_another_department(
         world, session, login):
-    c = _served_customer(session, world, "invitation_missed")
+    c = _served_customer(session, world, "invite_missed")
     with clock.frozen(LATER):
         page = login(world.manager).get(f"/admin/customer/reassign/?ids={c.id}")
         body = page.get_data(as_text=True)
@@ -72,7 +72,7 @@ def test_R_CUST_5_the_department_hands_a_lapsed_archive_to_another_department(
 
 def test_R_CUST_5_graphql_door_and_only_for_a_lapsed_archive(world, session, api):
     served = _served_customer(session, world, "invitation")
-    lapsed = _served_customer(session, world, "invitation_missed")
+    lapsed = _served_customer(session, world, "invite_missed")
     with clock.frozen(LATER):
         # a served archive stays in the department: another department's staff is refused
         with pytest.raises(PermissionDenied):
