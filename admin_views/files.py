@@ -81,6 +81,16 @@ class ScopeForm(FlaskForm):
     user_id = SelectField(_l("知悉人"), coerce=int)
 
 
+class RemoveMemberForm(FlaskForm):
+    user_id = SelectField(_l("知悉人"), coerce=int)
+    reason = TextAreaField(_l("理由"), validators=[DataRequired(), Length(max=300)])
+
+
+class ManagerForm(FlaskForm):
+    manager_id = SelectField(_l("新责任经理"), coerce=int)
+    reason = TextAreaField(_l("理由"), validators=[DataRequired(), Length(max=300)])
+
+
 class ConfirmForm(FlaskForm):
     note = StringField(_l("备注"), validators=[Optional(), Length(max=500)])
 
@@ -163,6 +173,8 @@ class ConfidentialFileView(_FileActions, ScopedModelView):
         "upload_view": ("file.upload",),
         "request_copy_view": ("file.download",),
         "scope_view": ("file.in_chain", "file.manage_scope", "file.name_top_secret"),
+        "scope_remove_view": ("file.in_chain", "file.manage_scope", "file.name_top_secret"),
+        "manager_view": ("file.view",),
         "reclassify_view": ("file.classify",),
         "extend_view": ("file.classify",),
         "register_view": ("file.classify",),
@@ -224,6 +236,10 @@ class ConfidentialFileView(_FileActions, ScopedModelView):
                 links.append((url_for("files.download", file_id=f.id), _l("下载")))
         if files.may_name_scope(user, f):
             links.append((self.get_url(".scope_view", id=f.id), _l("增加知悉人")))
+        if f.scope_members and files.may_remove_members(user, f):
+            links.append((self.get_url(".scope_remove_view", id=f.id), _l("移出知悉人")))
+        if files.may_change_manager(user, f):
+            links.append((self.get_url(".manager_view", id=f.id), _l("更换责任经理")))
         return links + self.classify_links(f)
 
     @expose("/upload/", methods=("GET", "POST"))
@@ -282,6 +298,43 @@ class ConfidentialFileView(_FileActions, ScopedModelView):
             flash(gettext("已加入知悉范围。"), "success")
             return redirect(self._return(f))
         return self._page(form, f, _l("增加知悉人"), _l("加入"))
+
+    @expose("/scope/remove/", methods=("GET", "POST"))
+    def scope_remove_view(self) -> Any:
+        """R-FILE-2: take a person out of the knowledge scope, picked by name, with a reason."""
+        f = self._file(request.args.get("id"))
+        user = actor()
+        if not files.may_remove_members(user, f):
+            record_denied("file.manage_scope", f)
+            abort(403)
+        form = RemoveMemberForm()
+        form.user_id.choices = [(m.user_id, str(m.user)) for m in f.scope_members]
+        if request.method == "POST" and form.validate() and self._run(
+                lambda: files.remove_scope_member(orm_session(), user, f.id, form.user_id.data,
+                                                  form.reason.data)):
+            flash(gettext("已移出知悉范围。"), "success")
+            return redirect(self._return(f))
+        return self._page(form, f, _l("移出知悉人"), _l("移出"))
+
+    @expose("/manager/", methods=("GET", "POST"))
+    def manager_view(self) -> Any:
+        """R-FILE-2: the general manager or the responsible manager names another one."""
+        f = self._file(request.args.get("id"))
+        user = actor()
+        if not files.may_change_manager(user, f):
+            record_denied("file.manage_scope", f)
+            abort(403)
+        form = ManagerForm()
+        form.manager_id.choices = [(u.id, str(u))
+                                   for u in files.manager_candidates(orm_session(), f)
+                                   if u.id != f.responsible_manager_id]
+        if request.method == "POST" and form.validate() and self._run(
+                lambda: files.change_responsible_manager(orm_session(), user, f.id,
+                                                         form.manager_id.data,
+                                                         form.reason.data)):
+            flash(gettext("责任经理已更换。"), "success")
+            return redirect(self._return(f))
+        return self._page(form, f, _l("更换责任经理"), _l("保存"))
 
 
 COPY_STEPS = {"pending": _l("申请复制"), "approved": _l("批准"), "rejected": _l("驳回"),

@@ -42,7 +42,7 @@ class FileNode(FromModel, Node):
     version: int
 
     @strawberry.field(description="The level in force today (a file whose secrecy period "
-                      "has passed reads as PUBLIC, R-FILE-4).")
+                      "has passed reads as INTERNAL, R-FILE-4).")
     def effective_level(self) -> E.Level:
         return me.Level(policy.effective_level(self._m, clock.today()))
 

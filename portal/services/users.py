@@ -236,6 +236,8 @@ def update_user(session: Session, actor: User, user_id: int, data: dict,
     session.flush()
     audit.record(session, actor, "user.change", user, before=before,
                  after=audit.snapshot(user, list(USER_FIELDS)))
+    if before["department_id"] != user.department_id:
+        _drop_file_memberships(session, actor, user, "department changed")
     return user
 
 
@@ -276,6 +278,7 @@ def _apply_deactivation(session: Session, actor: User, user: User, reason: str) 
     audit.record(session, actor, "user.deactivate", user, detail=reason,
                  before={"is_active": True}, after={"is_active": False})
     _redistribute_customers(session, actor, user, reason)
+    _drop_file_memberships(session, actor, user, f"left: {reason}")
 
 
 @verb
@@ -382,6 +385,14 @@ def set_on_leave(session: Session, actor: User, user_id: int, on_leave: bool,
     if user.on_leave:
         _redistribute_customers(session, actor, user, reason)
     return user
+
+
+def _drop_file_memberships(session: Session, actor: User, user: User, reason: str) -> None:
+    """R-FILE-2: leaving or changing department removes every knowledge-scope membership, as
+    a consequence of the account change the actor is allowed to make."""
+    from portal.services.files.scope import drop_memberships
+
+    drop_memberships(session, actor, user, reason)
 
 
 def _redistribute_customers(session: Session, actor: User, user: User, reason: str) -> None:

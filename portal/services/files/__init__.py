@@ -58,7 +58,16 @@ from portal.services.files.download import (
 )
 from portal.services.files.marks import CopyMark, CopyNotMarkable, mark_inside
 from portal.services.files.reconciliation import ReconcileReport, reconcile
-from portal.services.files.scope import add_scope_member, may_name_scope
+from portal.services.files.scope import (
+    add_scope_member,
+    change_responsible_manager,
+    drop_memberships,
+    manager_candidates,
+    may_change_manager,
+    may_name_scope,
+    may_remove_members,
+    remove_scope_member,
+)
 from portal.services.files.upload import upload_file
 
 __all__ = [
@@ -76,6 +85,12 @@ __all__ = [
     "ReconcileReport",
     "StorageFailed",
     "add_scope_member",
+    "change_responsible_manager",
+    "drop_memberships",
+    "manager_candidates",
+    "may_change_manager",
+    "may_remove_members",
+    "remove_scope_member",
     "check_filename",
     "collect_copy",
     "copy_requests_condition",

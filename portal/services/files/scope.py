@@ -65,3 +65,116 @@ def add_scope_member(session: Session, actor: User, file_id: Any,
     audit.record(session, actor, "file.add_scope_member", f, after={"user_id": uid,
                                                                      "user": member.username})
     return m
+
+
+def _reason(reason: Any) -> str:
+    text = reason.strip() if isinstance(reason, str) else ""
+    if not text:
+        raise ValidationFailed(N_("Give a reason."), field="reason")
+    if len(text) > 300:
+        raise ValidationFailed(N_("%(label)s is longer than %(max)s characters."),
+                               field="reason", label="reason", max=300)
+    return text
+
+
+def _user_id(value: Any, field: str) -> int:
+    try:
+        return int(getattr(value, "id", value))
+    except (TypeError, ValueError):
+        raise ValidationFailed(N_("Unknown user."), field=field) from None
+
+
+def may_change_manager(actor: Any, f: ConfidentialFile) -> bool:
+    """R-FILE-2: the responsible manager is changed by the general manager (``file.name_top_
+    secret``) or by that manager."""
+    if policy.effective_level(f, _today()) <= Level.INTERNAL or policy.is_read_only(actor):
+        return False
+    return policy.can(actor, "file.name_top_secret", f) or (
+        f.responsible_manager_id is not None
+        and f.responsible_manager_id == getattr(actor, "id", None))
+
+
+def may_remove_members(actor: Any, f: ConfidentialFile) -> bool:
+    """Who names members may remove them; the general manager always may (R-FILE-2)."""
+    return may_name_scope(actor, f) or may_change_manager(actor, f)
+
+
+@verb
+def remove_scope_member(session: Session, actor: User, file_id: Any, user_id: Any,
+                        reason: str) -> ConfidentialFile:
+    """R-FILE-2: take a person out of a file's knowledge scope, with a reason (audited)."""
+    f = _get_file(session, file_id)
+    if not may_remove_members(actor, f):
+        raise PermissionDenied("file.manage_scope", f)
+    uid = _user_id(user_id, "user_id")
+    text = _reason(reason)
+    member = session.scalar(select(FileScopeMember).where(FileScopeMember.file_id == f.id,
+                                                          FileScopeMember.user_id == uid))
+    if member is None:
+        raise ValidationFailed(N_("That person is not in the knowledge scope."), field="user_id")
+    who = session.get(User, uid)
+    session.delete(member)
+    session.flush()
+    session.expire(f, ["scope_members"])
+    audit.record(session, actor, "file.remove_scope_member", f, detail=text,
+                 before={"user_id": uid, "user": who.username if who else None})
+    return f
+
+
+@verb
+def change_responsible_manager(session: Session, actor: User, file_id: Any, manager_id: Any,
+                               reason: str) -> ConfidentialFile:
+    """R-FILE-2: the general manager or the responsible manager hands the file's knowledge
+    scope to another manager, with a reason; the new manager's clearance must reach the level."""
+    f = _get_file(session, file_id)
+    if not may_change_manager(actor, f):
+        raise PermissionDenied("file.manage_scope", f)
+    uid = _user_id(manager_id, "manager_id")
+    text = _reason(reason)
+    new = session.get(User, uid)
+    if new is None or not new.is_active:
+        raise ValidationFailed(N_("Unknown user."), field="manager_id")
+    if uid == f.responsible_manager_id:
+        raise ValidationFailed(N_("%(user)s is already the responsible manager."),
+                               field="manager_id", user=new.full_name)
+    if int(new.clearance or 0) < policy.effective_level(f, _today()):
+        raise RuleViolation(N_("%(user)s's clearance is below the file's level."),
+                            rule="R-FILE-1", field="manager_id", user=new.full_name)
+    if new.id not in {u.id for u in manager_candidates(session, f)}:
+        raise ValidationFailed(N_("Choose a manager who approves copies of classified files."),
+                               field="manager_id")
+    before = {"responsible_manager_id": f.responsible_manager_id}
+    f.responsible_manager_id = uid
+    session.flush()
+    session.expire(f, ["responsible_manager"])
+    audit.record(session, actor, "file.change_manager", f, detail=text, before=before,
+                 after={"responsible_manager_id": uid, "user": new.username})
+    return f
+
+
+def manager_candidates(session: Session, f: ConfidentialFile) -> list[User]:
+    """Who can be a file's responsible manager: an active manager (holder of
+    ``file.approve_copy``) of any department whose clearance reaches the level."""
+    level = policy.effective_level(f, _today())
+    return sorted((u for u in policy.users_with(session, "file.approve_copy", None)
+                   if int(u.clearance or 0) >= level),
+                  key=lambda u: (u.department_id or 0, u.full_name))
+
+
+def drop_memberships(session: Session, actor: User | None, user: User, reason: str) -> int:
+    """R-FILE-2: a person who leaves or changes department loses every knowledge-scope
+    membership at once; called inside the users verb that made the change (its own grant was
+    checked there), one audit entry per file. Returns how many were removed."""
+    rows = session.scalars(select(FileScopeMember).where(FileScopeMember.user_id == user.id)
+                           .order_by(FileScopeMember.id)).all()
+    for m in rows:
+        f = session.get(ConfidentialFile, m.file_id)
+        session.delete(m)
+        session.flush()
+        if f is not None:
+            session.expire(f, ["scope_members"])
+        audit.record(session, actor, "file.remove_scope_member", f or ("ConfidentialFile",
+                                                                      m.file_id),
+                     detail=f"R-FILE-2: {reason}"[:300],
+                     before={"user_id": user.id, "user": user.username})
+    return len(rows)
