@@ -78,6 +78,9 @@ def _insert_ignore(session: Session, values: dict[str, Any]) -> int | None:
     return row[0] if row is not None else None
 
 
+TRANSLATED_KEY = "_translated"  # the stored list of parameters that are msgids
+
+
 def _clean_params(params: dict[str, Any] | None) -> dict[str, str]:
     out: dict[str, str] = {}
     for key, value in (params or {}).items():
@@ -100,11 +103,14 @@ def target_ref(target: Any) -> tuple[str | None, str | None]:
 
 def notify(session: Session, *, user_ids: Iterable[int | None], kind: str, message: str,
            params: dict[str, Any] | None, target: Any, dedupe_key: str | None = None,
-           now: datetime | None = None) -> int:
+           now: datetime | None = None, translate: Iterable[str] = ()) -> int:
     """Record one notification per addressee; returns how many were recorded.
 
     ``message``: an English msgid marked ``N_()`` with ``%(name)s`` placeholders filled from
     ``params`` when read. ``target``: the record it is about (type and id are taken from it).
+    ``translate``: names of parameters whose values are English msgids (marked ``N_()``,
+    e.g. an action's name); they are translated into the reader's language when read, like
+    the message (stored under ``TRANSLATED_KEY``).
     ``dedupe_key``: with it, recording is idempotent per addressee (the stored key is
     ``"<dedupe_key>:<user id>"``); a repeat, or a concurrent run, records nothing. Without it,
     every call records. Duplicate and empty ids are skipped, except that ``None`` alone
@@ -113,6 +119,9 @@ def notify(session: Session, *, user_ids: Iterable[int | None], kind: str, messa
     """
     target_type, target_id = target_ref(target)
     clean = _clean_params(params)
+    names = [name for name in translate if name in clean]
+    if names:
+        clean[TRANSLATED_KEY] = ",".join(names)
     message % {k: "" for k in clean}  # a missing placeholder fails here, not when read
     sent = 0
     at = now or clock.now()
@@ -172,8 +181,13 @@ def render(n: Notification, gettext: Callable[[str], str] | None = None) -> str:
     if n.params is None:
         return n.message
     text = gettext(n.message) if gettext else n.message
+    params = dict(n.params)
+    if gettext:
+        for name in (params.pop(TRANSLATED_KEY, "") or "").split(","):
+            if name in params:
+                params[name] = gettext(params[name])
     try:
-        return text % n.params
+        return text % params
     except (KeyError, ValueError, TypeError):
         return n.message % n.params if n.params else n.message
 

@@ -92,12 +92,13 @@ def _notify(session: Session, p: PendingAction, kind: str, message: str,
     from portal.services import notifications
 
     notifications.notify(session, user_ids=ids, kind=kind, message=message, params=params,
-                         target=p, dedupe_key=f"{kind}:{p.id}")
+                         target=p, dedupe_key=f"{kind}:{p.id}", translate=("action",))
 
 
 def _label_params(session: Session, p: PendingAction) -> dict[str, Any]:
     target = session.get(User, p.target_id) if p.target_type == "User" else None
-    return {"action": p.kind, "target": target.username if target else str(p.target_id),
+    k = KINDS.get(p.kind)
+    return {"action": k.label if k else p.kind, "target": target.username if target else str(p.target_id),
             "id": p.id}
 
 

@@ -182,3 +182,28 @@ def test_R_ROLE_2_ordinary_accounts_are_reactivated_directly(world, session, log
     assert resp.status_code == 302
     assert _fresh(session, world.sales3).is_active
     assert session.scalar(select(func.count()).select_from(PendingAction)) == 0
+
+
+def test_R_ROLE_2_two_person_notifications_name_the_action_in_the_readers_language(
+        world, session, login):
+    """The 待办 of a two-person request names the action (重置密码 / Reset the password), never
+    its key ``user.reset_password``, in the inbox and through GraphQL."""
+    from flask import current_app
+
+    login(world.sysadmin).post(f"/admin/user/password/?ids={world.secadmin.id}",
+                               data={"new_password": NEW})
+    note = session.scalar(select(Notification).where(
+        Notification.user_id == world.secadmin.id))
+    assert note is not None and note.kind == "two_person.requested"
+    zh = login(world.secadmin).get("/admin/inbox/").get_data(as_text=True)
+    assert "重置密码" in zh and "user.reset_password" not in zh
+    token = make_token(session, world.secadmin)
+    for lang, expected in (("zh_Hans_CN", "重置密码"), ("en", "Reset the password")):
+        world.secadmin.language = lang  # GraphQL answers in the account's language
+        session.commit()
+        out = current_app.test_client().post(
+            "/graphql", json={"query": "{ myNotifications { edges { node { message } } } }"},
+            headers={"Authorization": f"Bearer {token}"}).get_json()
+        messages = [e["node"]["message"] for e in out["data"]["myNotifications"]["edges"]]
+        assert any(expected in m for m in messages), messages
+        assert not any("user.reset_password" in m for m in messages)
