@@ -195,18 +195,39 @@ def _load_targets(session: Session, entries: list[AuditEntry]) -> dict[tuple[str
 def _changes(reader: User, model: type | None, obj: Any, before: dict[str, Any] | None,
              after: dict[str, Any] | None) -> list[Change]:
     before, after = before or {}, after or {}
-    visible = policy.visible_fields(reader, model, obj) if model is not None else None
-    hidden = policy.NEVER_VISIBLE | INTERNAL_FIELDS
+    shown_before, masked = _mask_values(reader, model, obj, before)
+    shown_after, masked_after = _mask_values(reader, model, obj, after)
+    masked |= masked_after
     rows = []
-    for name in list(dict.fromkeys([*before, *after])):
-        if name in hidden or name.endswith("_normalized"):
+    for name in list(dict.fromkeys([*shown_before, *shown_after])):
+        if name in INTERNAL_FIELDS:
             continue
         b, a = before.get(name), after.get(name)
         if b == a and (name in before) == (name in after) or (b is None and a is None):
             continue
-        masked = visible is not None and name not in visible and _is_column(model, name)
-        rows.append(Change(name, MASK if masked else b, MASK if masked else a, masked))
+        rows.append(Change(name, shown_before.get(name), shown_after.get(name), name in masked))
     return rows
+
+
+def _mask_values(reader: Any, model: type | None, obj: Any,
+                 data: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
+    """R-AUD-3, the one masking rule for before/after values: secrets and normalised copies are
+    dropped; a column the reader may not read on the record (``policy.visible_fields``, on
+    ``obj`` when given, else on the model) becomes ``***``. Returns the shown values and the
+    names that were masked."""
+    visible = policy.visible_fields(reader, model, obj) if model is not None else None
+    shown: dict[str, Any] = {}
+    masked: set[str] = set()
+    for name, value in data.items():
+        if name in policy.NEVER_VISIBLE or name.endswith("_normalized"):
+            continue
+        if visible is not None and model is not None and name not in visible \
+                and _is_column(model, name):
+            masked.add(name)
+            shown[name] = MASK
+        else:
+            shown[name] = value
+    return shown, masked
 
 
 def masked_snapshot(reader: Any, target_type: str | None, text: str | None,
@@ -218,16 +239,8 @@ def masked_snapshot(reader: Any, target_type: str | None, text: str | None,
     data = _json(text)
     if data is None:
         return text if text is None else MASK
-    model = MODELS.get(target_type or "")
-    visible = policy.visible_fields(reader, model, obj) if model is not None else None
-    out = {}
-    for name, value in data.items():
-        if name in policy.NEVER_VISIBLE or name.endswith("_normalized"):
-            continue
-        hidden = visible is not None and name not in visible and model is not None \
-            and _is_column(model, name)
-        out[name] = MASK if hidden else value
-    return json.dumps(out, ensure_ascii=False, sort_keys=True)
+    shown, _masked = _mask_values(reader, MODELS.get(target_type or ""), obj, data)
+    return json.dumps(shown, ensure_ascii=False, sort_keys=True)
 
 
 def _is_column(model: type, name: str) -> bool:

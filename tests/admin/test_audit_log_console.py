@@ -94,3 +94,27 @@ def test_audit_log_menu_leads_to_the_people_page_bad_dates_are_clear(world, clie
     assert c.get("/admin/auditentry/?rows=1").status_code == 200
     bad = c.get("/admin/auditentry/log/?start=yesterday")
     assert bad.status_code == 200 and "2026-10-01" in bad.get_data(as_text=True)
+
+
+def test_R_AUD_3_console_and_raw_rows_mask_the_same_fields(session, world):
+    """One masking rule: the log for people shows exactly the fields the raw rows, their CSV
+    and GraphQL show (``audit_log.masked_snapshot``), and masks the same ones."""
+    import json
+
+    from portal.services import audit_log
+
+    customer = _change_phone_and_importance(session, world)
+    entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "customer.change")
+                            ).one()
+    for reader in (world.secauditor, world.auditor, world.sales1):
+        row = audit_log.describe(session, reader, [entry])[0]
+        snapshot = json.loads(audit_log.masked_snapshot(reader, entry.target_type, entry.after,
+                                                        customer))
+        shown = {c.field: c.after for c in row.changes}
+        for field, value in shown.items():
+            assert snapshot[field] == value, (reader.username, field)
+        masked = {c.field for c in row.changes if c.masked}
+        assert masked == {f for f in shown if snapshot[f] == audit_log.MASK}
+    secauditor_changes = {c.field: c for c in
+                          audit_log.describe(session, world.secauditor, [entry])[0].changes}
+    assert secauditor_changes["phone"].masked and secauditor_changes["phone"].after == "***"
