@@ -5,19 +5,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import flash, has_request_context, request, url_for
 from flask_admin.contrib.sqla.fields import QuerySelectField
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_
 from wtforms import DecimalField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, NumberRange, Optional
 
 from admin_views import common, display
-from admin_views.base import ScopedModelView, actor, add_view, service
+from admin_views.base import ScopedModelView, actor, add_view, service, translated
 from admin_views.workflow import Operation, WorkflowMixin
 from models import Complaint, Department, User
 from portal import clock, policy
 from portal.extensions import db, orm_session
+from portal.services import complaint_slices
 from portal.services import complaints as complaint_service
+from portal.services.errors import ValidationFailed
 
 SERVICES = "portal.services.complaints"
 ESCALATION = "portal.services.complaint_escalation"
@@ -59,6 +63,21 @@ def _open(user: Any) -> Any:
 def _overdue(user: Any) -> Any:
     """Open and past its deadline (derived at read time, never stored)."""
     return and_(Complaint.status.in_(OPEN), Complaint.deadline_at < clock.now())
+
+
+_SLICE_DIMENSIONS = {"type": _l("类别"), "cause": _l("原因"), "severity": _l("严重程度"),
+                     "status": _l("状态"), "department": _l("责任部门")}
+
+
+def _slice_label(chosen: complaint_slices.Slice) -> str:
+    """"2026-10 结案 · 原因：质量" in the reader's language."""
+    from portal.services.reports import LABELS
+
+    msgid = LABELS.get(chosen.dimension, {}).get(chosen.value)
+    value = gettext(msgid) if msgid else chosen.value
+    basis = _l("当月结案") if chosen.basis == "closed" else _l("当月登记")
+    return (f"{chosen.year:04d}-{chosen.month:02d} {basis} · "
+            f"{_SLICE_DIMENSIONS[chosen.dimension]}{_l('：')}{value}")
 
 
 def _op(name: str, label: Any, action: str, fields: dict[str, Any] | None = None,
@@ -192,6 +211,37 @@ class ComplaintView(WorkflowMixin, ScopedModelView):
             form.handler_id.choices = [
                 (u.id, display.person_label(u))
                 for u in complaint_service.handler_candidates(orm_session(), obj)]
+
+    # ------------------------------------------------------------ report click-through
+    list_template = "admin/complaint_list.html"
+
+    def report_slice(self) -> complaint_slices.Slice | None:
+        """The monthly-report bar this list was opened from (R-COMP-8), if any."""
+        if not has_request_context():
+            return None
+        try:
+            return complaint_slices.parse_slice(request.args)
+        except ValidationFailed:
+            return None
+
+    def _with_preset(self, stmt: Any) -> Any:
+        stmt = super()._with_preset(stmt)
+        chosen = self.report_slice()
+        if chosen is not None and self._row_verb() in ("view", "export"):
+            stmt = stmt.where(complaint_slices.slice_condition(chosen))
+        return stmt
+
+    def render(self, template: str, **kwargs: Any) -> Any:
+        if template == self.list_template and has_request_context():
+            try:
+                chosen = complaint_slices.parse_slice(request.args)
+            except ValidationFailed as exc:
+                flash(translated(exc), "error")
+                chosen = None
+            if chosen is not None:
+                kwargs["report_slice_label"] = _slice_label(chosen)
+                kwargs["report_slice_clear"] = url_for(".index_view")
+        return super().render(template, **kwargs)
 
     decision_columns = ("customer", "type", "severity", "major_reason", "description",
                         "accused_user", "handler", "deadline_at", "resolution",

@@ -83,11 +83,16 @@ class ReportsView(BaseView):
                            ), 200 if report is not None else 400
 
     def _links(self, report: Any) -> None:
-        """Click-through from a bar to the record: a customer bar opens the customer."""
+        """Click-through from a bar: a customer bar opens the customer; a bar of the monthly
+        complaint report opens the complaint list showing the complaints it counts."""
+        complaints_open = policy.can(actor(), "complaint.view")
         for chart in report.charts:
             if chart.dimension == "customer" and chart.keys:
                 chart.links = [url_for("customer.details_view", id=k) if k else None
                                for k in chart.keys]
+            elif chart.slices and complaints_open:
+                chart.links = [url_for("complaint.index_view", **s.url_args())
+                               for s in chart.slices]
 
     @expose("/")
     def index(self) -> Any:

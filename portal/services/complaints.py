@@ -693,9 +693,11 @@ def monthly_statistics(session: Session, actor: User, year: int, month: int) -> 
     if not 1 <= int(month) <= 12:
         raise ValidationFailed(N_("Choose a month from 1 to 12."), field="month")
     start, end = month_bounds(int(year), int(month))
-    in_month = and_(Complaint.registered_at >= start, Complaint.registered_at < end)
-    closed_in_month = and_(Complaint.status == S.CLOSED.value, Complaint.closed_at >= start,
-                           Complaint.closed_at < end)
+    from portal.services.complaint_slices import month_clause
+
+    # the same month conditions the report's click-through lists use (complaint_slices)
+    in_month = month_clause("registered", start, end)
+    closed_in_month = month_clause("closed", start, end)
 
     def grouped(column: Any, where: Any = in_month) -> dict[str, int]:
         stmt = policy.scope(select(column, func.count(Complaint.id)), actor, Complaint)

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from models import Branch, User
 from models.enums import ComplaintCause
 from portal import clock, policy
-from portal.services import complaints, credit
+from portal.services import complaint_slices, complaints, credit
 from portal.services.errors import N_, PermissionDenied, Term
 
 # Labels of the closed vocabularies: English msgids whose Chinese is the glossary word the
@@ -67,6 +67,8 @@ class Chart:
     keys: list[Any] = field(default_factory=list)
     links: list[str | None] = field(default_factory=list)
     dimension: str = ""
+    # per item, the ``complaint_slices.Slice`` a click opens (complaint report only)
+    slices: list[Any] = field(default_factory=list)
 
     def svg(self) -> str:
         if self.kind == "column":
@@ -102,7 +104,8 @@ def localize(report: Report, gettext: Any) -> Report:
         [Table(t(tb.title), [t(h) for h in tb.header],
                [[cell(c) for c in row] for row in tb.rows]) for tb in report.tables],
         [Chart(t(c.title), [(cell(label), v) for label, v in c.items], t(c.unit) if c.unit
-               and c.unit != "%" else c.unit, c.kind, c.tones, c.keys, c.links, c.dimension)
+               and c.unit != "%" else c.unit, c.kind, c.tones, c.keys, c.links, c.dimension,
+               c.slices)
          for c in report.charts],
         report.notice)
 
@@ -259,6 +262,12 @@ def _keys(kind: str, counts: dict[str, int]) -> list[Any]:
     return [k for k in order if k in counts]
 
 
+def _slices(year: int, month: int, key: str, kind: str, keys: list[Any]) -> list[Any]:
+    """The complaints behind each bar of a monthly chart (click-through)."""
+    basis = "closed" if key.startswith("closed_") else "registered"
+    return [complaint_slices.Slice(int(year), int(month), basis, kind, str(k)) for k in keys]
+
+
 def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
@@ -303,7 +312,8 @@ def complaint_report(session: Session, actor: User, year: int, month: int, *,
         if key not in s:
             continue
         items = _labelled(kind, s[key])
-        r.charts.append(Chart(title, items, keys=_keys(kind, s[key]), dimension=kind))
+        r.charts.append(Chart(title, items, keys=_keys(kind, s[key]), dimension=kind,
+                              slices=_slices(year, month, key, kind, _keys(kind, s[key]))))
         r.tables.append(Table(title, [ITEM, COUNT], [[label, int(n)] for label, n in items]))
     for key, kind, title in (("by_type", "type", N_("Registered in the month, by type")),
                              ("by_cause", "cause", N_("Registered in the month, by cause")),
@@ -313,7 +323,8 @@ def complaint_report(session: Session, actor: User, year: int, month: int, *,
                               N_("Registered in the month, by severity")),
                              ("by_status", "status", N_("Registered in the month, by status"))):
         items = _labelled(kind, s[key])
-        r.charts.append(Chart(title, items, keys=_keys(kind, s[key]), dimension=kind))
+        r.charts.append(Chart(title, items, keys=_keys(kind, s[key]), dimension=kind,
+                              slices=_slices(year, month, key, kind, _keys(kind, s[key]))))
         r.tables.append(Table(title, [ITEM, COUNT], [[label, int(n)] for label, n in items]))
     # R-COMP-11: whose fault it was, and the penalties of the cases closed in the month
     if "fault_by_department" in s:

@@ -178,3 +178,57 @@ def test_R_RECV_3_first_bucket_starts_at_the_chosen_start(session, data):
     with clock.frozen(NOW):
         stats = reception.statistics(session, data.gm, "week", "2025-03-05", "2025-03-20")
     assert min(stats.by_bucket) == date(2025, 3, 5)  # a Wednesday, not Monday 3 March
+
+
+def test_R_COMP_8_each_complaint_bar_counts_what_its_list_shows(session, data):
+    """Twin: for every bar of the monthly report, the complaints its click-through list reads
+    (slice condition within the reader's scope) are exactly the bar's count."""
+    from sqlalchemy import select as sa_select
+
+    from models import Complaint
+    from portal import policy
+    from portal.services import complaint_slices
+
+    for reader in (data.gm, data.manager2):
+        with clock.frozen(NOW):
+            report = reports.complaint_report(session, reader, 2025, 3)
+        bars = [(chart, item, s) for chart in report.charts
+                for item, s in zip(chart.items, chart.slices, strict=True)]
+        assert len(bars) >= 5
+        for chart, (_label, count), s in bars:
+            listed = session.scalar(policy.scope(
+                sa_select(func.count(Complaint.id)), reader, Complaint)
+                .where(complaint_slices.slice_condition(s)))
+            assert listed == count, (reader.username, chart.title, s)
+
+
+def test_R_COMP_8_complaint_bar_opens_the_filtered_complaint_list(session, data, login):
+    from models import Complaint
+
+    gm = login(data.gm)
+    with clock.frozen(NOW):
+        html = gm.get("/admin/reports/complaints?month=2025-03").get_data(as_text=True)
+        link = ("/admin/complaint/?report_month=2025-03&amp;basis=registered"
+                "&amp;dimension=type&amp;value=complaint")
+        assert link in html
+        listed = gm.get(link.replace("&amp;", "&")).get_data(as_text=True)
+    kinds = dict(session.execute(select(Complaint.number, Complaint.type)).all())
+    assert "来自月度投诉报表" in listed and "2025-03 当月登记 · 类别：投诉" in listed
+    for number, kind in kinds.items():
+        assert (number in listed) == (kind == "complaint"), number
+    # scoped: the second manager's list behind the same bar shows only their branch's case
+    with clock.frozen(NOW):
+        mine = login(data.manager2).get(link.replace("&amp;", "&")).get_data(as_text=True)
+    assert sum(number in mine for number in kinds) == 1
+
+
+def test_R_COMP_8_a_bad_report_slice_is_a_message_not_a_filter(session, data, login):
+    from models import Complaint
+
+    with clock.frozen(NOW):
+        page = login(data.gm).get("/admin/complaint/?report_month=2025-13&basis=x"
+                                  "&dimension=type&value=complaint")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "来自月度投诉报表" not in html
+    assert "请按 YYYY-MM 格式输入月份。" in html
+    assert all(n in html for n in session.scalars(select(Complaint.number)))
