@@ -118,3 +118,17 @@ def test_R_AUD_3_console_and_raw_rows_mask_the_same_fields(session, world):
     secauditor_changes = {c.field: c for c in
                           audit_log.describe(session, world.secauditor, [entry])[0].changes}
     assert secauditor_changes["phone"].masked and secauditor_changes["phone"].after == "***"
+
+
+def test_R_AUD_2_scheduled_verification_is_shown_at_the_top_of_the_log(app, world, clients):
+    """``flask portal audit-verify --record`` (the nightly job) is what the auditors see as
+    "last verified"; without ``--record`` the command only reports."""
+    c = clients["auditor"]
+    runner = app.test_cli_runner()
+    plain = runner.invoke(args=["portal", "audit-verify"])
+    assert plain.exit_code == 0
+    assert "尚未校验" in c.get("/admin/auditentry/log/").get_data(as_text=True)
+    recorded = runner.invoke(args=["portal", "audit-verify", "--record"])
+    assert recorded.exit_code == 0 and "entries verified" in recorded.output
+    html = c.get("/admin/auditentry/log/").get_data(as_text=True)
+    assert "尚未校验" not in html and "audit-status-ok" in html and "最近校验" in html
