@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import flash, redirect, request, url_for
 from flask_admin import expose
-from flask_babel import gettext
+from flask_babel import LazyString, gettext
 from flask_babel import lazy_gettext as _l
 
 from admin_views import common
@@ -21,9 +21,23 @@ from portal.services.errors import DomainError, PermissionDenied
 
 SERVICES = "portal.services.grants"
 
-ROLE_CHOICES = [(r.value, f"{policy.ROLE_LABELS[r][1]} ({r.value})") for r in Role]
-ACTION_CHOICES = [(f"{area}.{verb}", f"{area}.{verb}") for area, verbs in policy.AREAS.items()
-                  for verb in verbs]
+def _role_name(value: str) -> str:
+    return _role_labels().get(value, value)
+
+
+def _area_name(area: str) -> str:
+    return gettext(vocabulary.AREA_LABELS.get(area, area))
+
+
+def _action_name(area: str, verb: str) -> str:
+    return f"{_area_name(area)} · {gettext(vocabulary.action_label(area, verb))}"
+
+
+# labels in the reader's language, resolved when a page renders them
+ROLE_CHOICES = [(r.value, LazyString(_role_name, r.value)) for r in Role]
+ACTION_CHOICES = [(f"{area}.{verb}", LazyString(_action_name, area, verb))
+                  for area, verbs in policy.AREAS.items() for verb in verbs]
+AREA_CHOICES = [(a, LazyString(_area_name, a)) for a in policy.AREAS]
 
 
 class GrantView(ScopedModelView):
@@ -34,8 +48,13 @@ class GrantView(ScopedModelView):
     column_filters = (
         common.choice_filter(Grant.role, _l("角色"), ROLE_CHOICES),
         common.choice_filter(Grant.scope, _l("范围"), common.SCOPE),
-        common.choice_filter(Grant.area, _l("领域"), [(a, a) for a in policy.AREAS]),
+        common.choice_filter(Grant.area, _l("领域"), AREA_CHOICES),
     )
+    column_details_list = ("role", "area", "action", "scope")
+    column_formatters = {
+        "area": lambda v, c, m, n: _area_name(m.area),
+        "action": lambda v, c, m, n: gettext(vocabulary.action_label(m.area, m.action)),
+    }
     column_choices = {"role": ROLE_CHOICES, "scope": common.SCOPE}
     column_labels = {"role": _l("角色"), "area": _l("领域"), "action": _l("操作"),
                      "scope": _l("范围")}

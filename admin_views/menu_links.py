@@ -32,3 +32,5 @@ def register(admin: Any) -> None:
                                   category=_l("文件")))
     admin.add_link(PolicyMenuLink(_l("API 令牌"), "api_tokens", "token.add",
                                   category=_l("我的账户")))
+    admin.add_link(PolicyMenuLink(_l("今日轮流接待"), "receptionrecord.rotation_view",
+                                  "reception.manage_rotation", category=_l("客户")))

@@ -175,15 +175,27 @@ def localized_report(report: Any) -> Any:
     reader's language; data (customer names, branches) is left as it is."""
     zh = str(get_locale()).startswith("zh")
     tables = [reports.Table(localized(t.title, zh), [localized(h, zh) for h in t.header],
-                            [[localized(c, zh) if i == 0 or not isinstance(c, str) or
-                              c in ("是",) else c for i, c in enumerate(row)]
+                            [[_localized_cell(c, i, zh) for i, c in enumerate(row)]
                              for row in t.rows]) for t in report.tables]
     charts = [reports.Chart(localized(c.title, zh), [(localized(k, zh), v) for k, v in c.items],
                             c.unit) for c in report.charts]
     title = _PERIOD.sub(lambda m: f"（{dict(PERIODS)[m.group(1)]}）", localized(report.title, zh))
     return replace(report, title=title,
-                   figures=[(localized(k, zh), v) for k, v in report.figures],
+                   figures=[(localized(k, zh), _localized_cell(v, 1, zh))
+                            for k, v in report.figures],
                    tables=tables, charts=charts)
+
+
+def _localized_cell(cell: Any, index: int, zh: bool) -> Any:
+    """A row's label (first column), vocabulary words and badges in the reader's language;
+    data cells as they are."""
+    from portal.services.credit_reports import Badge, Word
+
+    if isinstance(cell, Badge):
+        return Badge(localized(cell, zh), cell.tone)
+    if index == 0 or not isinstance(cell, str) or cell in ("是",) or isinstance(cell, Word):
+        return localized(cell, zh)
+    return cell
 
 
 def chart_svg(chart: Any) -> str:

@@ -16,14 +16,15 @@ from models import User
 from portal.services import receivables as rc
 from portal.services.reports import Chart, Report, Table
 
-KIND_LABELS = {"credit_sale": "赊销 / credit sale", "prepayment": "预付 / prepayment",
-               "both": "赊销+预付 / both"}
-BUCKET_LABELS = {"current": "未到期 / not due", "d1_30": "≤30天 / ≤ 30 days",
-                 "d31_60": "31–60天 / days", "d61_90": "61–90天 / days",
-                 "d90_plus": ">90天 / > 90 days"}
+
+class Word(str):
+    """A "中文 / English" vocabulary word in a table cell (a kind, an age bucket, a status):
+    a page shows the reader's half, while data cells (names, codes) are left as they are."""
+
+    __slots__ = ()
 
 
-class Badge(str):
+class Badge(Word):
     """A status cell: text in the CSV/XLSX, a coloured badge on the page."""
 
     tone: str = "secondary"
@@ -32,6 +33,13 @@ class Badge(str):
         obj = super().__new__(cls, text)
         obj.tone = tone
         return obj
+
+
+KIND_LABELS = {"credit_sale": Word("赊销 / credit sale"), "prepayment": Word("预付 / prepayment"),
+               "both": Word("赊销+预付 / credit sale and prepayment")}
+BUCKET_LABELS = {"current": Word("未到期 / not due"), "d1_30": Word("≤30天 / ≤ 30 days"),
+                 "d31_60": Word("31–60天 / 31–60 days"), "d61_90": Word("61–90天 / 61–90 days"),
+                 "d90_plus": Word(">90天 / > 90 days")}
 
 
 def frozen_badge(frozen: bool) -> Badge:

@@ -35,3 +35,14 @@ def test_menu_has_claim_classification_register_and_api_tokens(world, clients):
     assert "/admin/file/register/" in secadmin
     auditor = clients["auditor"].get("/admin/").get_data(as_text=True)
     assert "/account/tokens" not in auditor and "/admin/customer/claim/" not in auditor
+
+
+def test_R_RECV_1_rotation_page_is_in_the_menu_of_who_runs_the_rotation(world, clients):
+    """今日轮流接待 is reachable from the menu (not only from the home page) for the front desk
+    and the supervisor, and not shown to a salesperson or an auditor."""
+    for role in ("reception", "supervisor"):
+        page = clients[role].get("/admin/receptionrecord/").get_data(as_text=True)
+        assert "/admin/receptionrecord/rotation/" in page and "今日轮流接待" in page, role
+    for role in ("sales", "auditor"):
+        page = clients[role].get("/admin/customer/").get_data(as_text=True)
+        assert "/admin/receptionrecord/rotation/" not in page, role
