@@ -13,7 +13,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy.exc import OperationalError
 
-from portal.extensions import db
+from portal.extensions import db, orm_session
 
 portal_cli = AppGroup("portal", help="Customer-archive portal commands.")
 
@@ -85,7 +85,7 @@ def audit_verify_command(record: bool) -> None:
     if record:
         from portal.services import audit_log
 
-        report = audit_log.record_verification(db.session, None)
+        report = audit_log.record_verification(orm_session(), None)
         db.session.commit()
     else:
         report = audit.verify(db.session)
