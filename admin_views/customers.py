@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, request
+from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_babel import gettext
@@ -37,6 +37,7 @@ from models import Branch, Customer, User
 from portal import policy
 from portal.extensions import db, orm_session
 from portal.services import customers as customer_rules
+from portal.services.customers import corrections
 from portal.services.errors import DomainError, NotFound, PermissionDenied
 
 SERVICES = "portal.services.customers"
@@ -232,6 +233,10 @@ class CustomerView(ScopedModelView):
             for endpoint, page in ROW_PAGES.items():
                 if self.row_page_allowed(endpoint, model):
                     links.append((self.get_url(f".{endpoint}", id=model.id), page[2]))
+            if corrections.is_settled(model) and policy.can(actor(), "customer.change", model):
+                # R-CUST-8: original fields of a dealt or closed archive, with consent
+                links.append((url_for("correctionrequest.request_view", id=model.id),
+                              _l("申请更正原始资料")))
             kwargs["action_links"] = links
             kwargs["follow_up_kinds"] = dict(common.FOLLOW_UP_KIND)
             kwargs["header_rows"] = self.header_rows(model)

@@ -174,7 +174,7 @@ class ConfidentialFileView(_FileActions, ScopedModelView):
         "request_copy_view": ("file.download",),
         "scope_view": ("file.in_chain", "file.manage_scope", "file.name_top_secret"),
         "scope_remove_view": ("file.in_chain", "file.manage_scope", "file.name_top_secret"),
-        "manager_view": ("file.view",),
+        "manager_view": ("file.manage_scope", "file.name_top_secret"),
         "reclassify_view": ("file.classify",),
         "extend_view": ("file.classify",),
         "register_view": ("file.classify",),

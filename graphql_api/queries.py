@@ -21,6 +21,7 @@ from graphql_api.types import enums as E
 from graphql_api.types.audit import AuditEntryNode
 from graphql_api.types.base import Node
 from graphql_api.types.complaints import ComplaintNode
+from graphql_api.types.corrections import CorrectionRequestNode
 from graphql_api.types.credit import CreditApprovalNode, CreditEvaluationNode, CreditLineNode
 from graphql_api.types.customers import (
     CustomerNode,
@@ -36,6 +37,7 @@ from models import (
     Branch,
     Complaint,
     ConfidentialFile,
+    CorrectionRequest,
     CreditApproval,
     CreditEvaluation,
     CreditLine,
@@ -67,6 +69,7 @@ NODE_TYPES: dict[str, tuple[type, type]] = {
     "Branch": (Branch, BranchNode),
     "AuditEntry": (AuditEntry, AuditEntryNode),
     "Notification": (Notification, NotificationNode),
+    "CorrectionRequest": (CorrectionRequest, CorrectionRequestNode),
 }
 
 # The connections of the root query: field name → model (used by the parity tests too).

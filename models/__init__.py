@@ -11,6 +11,7 @@ from models.credit import (
     OverLimitApproval,
 )
 from models.customer import (
+    CorrectionRequest,
     Customer,
     CustomerContact,
     CustomerCorrection,
@@ -32,7 +33,7 @@ __all__ = [
     "ComplaintEvent", "ComplaintReminder", "ConfidentialFile", "CopyRequest", "CreditApproval",
     "CreditSummaryApproval", "PenaltyLine", "PenaltyNotice", "Receivable", "ReceivableSettlement",
     "CreditEvaluation", "CreditLine", "CreditUsageReview", "Customer", "CustomerContact",
-    "CustomerCorrection", "CustomerTransaction", "Department", "FileLevelChange",
+    "CorrectionRequest", "CustomerCorrection", "CustomerTransaction", "Department", "FileLevelChange",
     "FileScopeMember", "FollowUp", "Grant", "ImportStaging", "Notification",
     "NotificationChannel", "OutboxMessage", "OverLimitApproval", "OwnerChange", "PendingAction",
     "ReceptionRecord", "RoleAssignment", "RotationSlot", "Setting", "User",

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, TimestampMixin, VersionedMixin, one_of, utcnow
 from models.enums import (
+    CorrectionStatus,
     CustomerKind,
     CustomerSource,
     CustomerStatus,
@@ -167,6 +168,30 @@ class CustomerCorrection(Base):
     new_value: Mapped[str | None] = mapped_column(Text)
     changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CorrectionRequest(VersionedMixin, Base):
+    """更正申请 (R-CUST-8): a change to the original fields of a dealt or closed archive waits
+    for the department manager's consent; ``changes`` is JSON {field: new value}."""
+
+    __tablename__ = "correction_requests"
+    __table_args__ = (one_of("status", CorrectionStatus, "status_known"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    changes: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(16), default=CorrectionStatus.PENDING.value,
+                                        index=True)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]
+    decision_comment: Mapped[str | None] = mapped_column(String(300))
+
+    customer: Mapped[Customer] = relationship()
+    requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
 
 
 class CustomerTransaction(Base):

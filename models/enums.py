@@ -190,6 +190,14 @@ class TransactionKind(enum.StrEnum):
     DELIVERY = "delivery"  # goods delivered against prepayments (到货)
 
 
+class CorrectionStatus(enum.StrEnum):
+    """A correction request to an archive's original fields (R-CUST-8)."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REFUSED = "refused"
+
+
 class CopyRequestStatus(enum.StrEnum):
     PENDING = "pending"
     APPROVED = "approved"

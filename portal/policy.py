@@ -33,6 +33,7 @@ from models import (
     ComplaintReminder,
     ConfidentialFile,
     CopyRequest,
+    CorrectionRequest,
     CreditApproval,
     CreditEvaluation,
     CreditLine,
@@ -94,7 +95,7 @@ ROLE_LABELS = {
 # Areas and their actions. Every grant names one of these.
 AREAS: dict[str, tuple[str, ...]] = {
     "customer": ("view", "add", "change", "export", "import", "reassign", "follow_up",
-                 "claim", "be_owner", "close"),
+                 "claim", "be_owner", "close", "approve_correction"),
     "customer_contact": ("view", "change"),
     "customer_credit": ("view",),
     "reception": ("view", "add", "change", "export", "take_turns", "manage_rotation",
@@ -160,7 +161,7 @@ DEFAULT_GRANTS: dict[str, list[tuple[str, str, str]]] = {
     + _g("reception", ("manage_rotation", "export", "approve_go_out"), _BR)
     + _g("token", ("view", "add", "change"), _OWN),
     Role.DEPT_MANAGER: _customer_work(_DEP)
-    + _g("customer", ("reassign", "close"), _DEP)
+    + _g("customer", ("reassign", "close", "approve_correction"), _DEP)
     + _g("reception", ("manage_rotation", "export", "approve_go_out"), _DEP)
     + _g("complaint", ("approve", "assign", "remind", "extend", "export"), _DEP)
     + _g("credit", ("propose", "evaluate", "export"), _DEP)
@@ -169,7 +170,7 @@ DEFAULT_GRANTS: dict[str, list[tuple[str, str, str]]] = {
     + _g("token", ("view", "add", "change"), _OWN),
     Role.GENERAL_MANAGER: _read_everything(_ALL)
     + _customer_work(_ALL)
-    + _g("customer", ("reassign", "close"), _ALL)
+    + _g("customer", ("reassign", "close", "approve_correction"), _ALL)
     + _g("complaint", ("approve", "approve_major", "approve_compensation", "assign", "remind",
                        "extend", "confirm_penalty"), _ALL)
     + _g("credit", ("approve", "approve_over_limit", "propose", "evaluate", "approve_summary"),
@@ -220,7 +221,7 @@ DEFAULT_GRANTS: dict[str, list[tuple[str, str, str]]] = {
 
 MODEL_AREA: dict[type, str] = {
     Customer: "customer", CustomerContact: "customer", FollowUp: "customer",
-    OwnerChange: "customer", CustomerCorrection: "customer", CustomerTransaction: "credit",
+    OwnerChange: "customer", CustomerCorrection: "customer", CorrectionRequest: "customer", CustomerTransaction: "credit",
     ReceptionRecord: "reception", RotationSlot: "reception",
     Complaint: "complaint", ComplaintEvent: "complaint", ComplaintReminder: "complaint",
     CreditEvaluation: "credit", CreditLine: "credit", CreditApproval: "credit",
@@ -452,6 +453,7 @@ SCOPE_FILTERS: dict[type, ScopeBuilder] = {
     FollowUp: _via_customer(FollowUp.customer_id),
     OwnerChange: _via_customer(OwnerChange.customer_id),
     CustomerCorrection: _via_customer(CustomerCorrection.customer_id),
+    CorrectionRequest: _via_customer(CorrectionRequest.customer_id),
     CustomerTransaction: _via_customer(CustomerTransaction.customer_id),
     CreditEvaluation: _via_customer(CreditEvaluation.customer_id),
     CreditLine: _via_customer(CreditLine.customer_id),

@@ -36,6 +36,7 @@ ACTION_LABELS: dict[str, str] = {
     "customer.claim": N_("Claim customers"),
     "customer.be_owner": N_("Own customers"),
     "customer.close": N_("Close customer archives"),
+    "customer.approve_correction": N_("Consent to corrections of original archive fields"),
     "customer_contact.view": N_("View contact details"),
     "customer_contact.change": N_("Edit contact details"),
     "customer_credit.view": N_("View balances and transactions"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import strawberry
 
 from graphql_api.mutations.complaints import ComplaintMutations
+from graphql_api.mutations.corrections import CorrectionMutations
 from graphql_api.mutations.credit import CreditMutations
 from graphql_api.mutations.customers import CustomerMutations
 from graphql_api.mutations.files import FileMutations
@@ -20,5 +21,5 @@ from graphql_api.mutations.users import UserMutations
 @strawberry.type
 class Mutation(CustomerMutations, ReceptionMutations, ComplaintMutations, CreditMutations,
                FileMutations, UserMutations, NotificationMutations, RotationMutations,
-               ReceivablesMutations, TwoPersonMutations):
+               ReceivablesMutations, TwoPersonMutations, CorrectionMutations):
     pass

@@ -49,6 +49,9 @@ def load(session: Session) -> str:
     from portal.services import files as _files  # classified demo files (files area)
 
     counts["classified files"] = _files.load_demo_files(session)
+    from portal.services.customers import corrections  # R-CUST-8: a waiting correction
+
+    counts["correction requests"] = corrections.load_demo_request(session)
     return ("demo data loaded: " + COMPANY_NAME + " — "
             + ", ".join(f"{v} {k}" for k, v in counts.items()))
 

@@ -16,6 +16,7 @@ from models.org import User
 from models.reception import ReceptionRecord
 from portal import audit, clock, policy
 from portal.normalize import normalize_credit_code, normalize_name, normalize_phone
+from portal.services.customers import corrections
 from portal.services.customers.derived import _counts_walk, _last_counting_service, cadence_baseline
 from portal.services.customers.duplicates import _refuse_duplicate
 from portal.services.customers.validation import (
@@ -60,6 +61,7 @@ def update_customer(session: Session, actor: User, customer_id: int, data: Mappi
     changed = {k: v for k, v in values.items() if getattr(customer, k) != v}
     if not changed:
         return customer
+    corrections.refuse_without_consent(customer, changed)  # R-CUST-8: a correction request
     _refuse_closed(customer)
     if set(changed) & CONTACT_FIELDS and not policy.can(actor, "customer_contact.change",
                                                         customer):
