@@ -181,7 +181,7 @@ def columns_for(cls: type, model: type, gql_names: set[str] | None,
         name = python.get(gname)
         if name is None:
             break
-        chain = chain or name in guarded
+        chain = chain or name in guarded or name in getattr(cls, "GUARDED_FIELDS", ())
         if name in ("id", "database_id"):
             continue
         if name in declared:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, ClassVar
 
 import strawberry
 from strawberry.types import Info
@@ -16,6 +16,7 @@ from graphql_api.permissions import check_visible, guard
 from graphql_api.types import enums as E
 from graphql_api.types.base import FromModel, Node, many, one
 from graphql_api.types.org import DepartmentNode, UserNode
+from graphql_api.types.timeline import TimelineEventNode, timeline_of
 from models import Complaint, ComplaintEvent, Customer, Department, User
 from models import enums as me
 
@@ -49,6 +50,8 @@ class ComplaintNode(FromModel, Node):
                "closed_at", "version")
     ENUMS = {"channel": me.ComplaintChannel, "type": me.ComplaintType,
              "cause": me.ComplaintCause, "severity": me.Severity, "status": me.ComplaintStatus}
+    # computed fields checked against a field group (they need the customer chain to decide)
+    GUARDED_FIELDS: ClassVar[tuple[str, ...]] = ("timeline",)
     _m: strawberry.Private[Complaint]
     _b: strawberry.Private[Batch]
     database_id: int
@@ -98,6 +101,11 @@ class ComplaintNode(FromModel, Node):
         check_visible(info, self, "events")
         return many(info, self, ComplaintEvent, ComplaintEvent.complaint_id,
                     ComplaintEventNode)
+
+    @strawberry.field(description="Who did what when, with comments (the portal's timeline).")
+    def timeline(self, info: Info) -> list[TimelineEventNode] | None:
+        check_visible(info, self, "events")
+        return timeline_of(info, self, Complaint)
 
     # relationships
     @strawberry.field

@@ -13,6 +13,7 @@ from graphql_api.loaders import Batch
 from graphql_api.types import enums as E
 from graphql_api.types.base import FromModel, Node, many, one
 from graphql_api.types.org import UserNode
+from graphql_api.types.timeline import TimelineEventNode, timeline_of
 from models import CreditApproval, CreditEvaluation, CreditLine, Customer, User
 from models import enums as me
 
@@ -133,3 +134,7 @@ class CreditLineNode(FromModel, Node):
     def approvals(self, info: Info) -> list[CreditApprovalNode]:
         return many(info, self, CreditApproval, CreditApproval.credit_line_id,
                     CreditApprovalNode)
+
+    @strawberry.field(description="Who did what when, with comments (the portal's timeline).")
+    def timeline(self, info: Info) -> list[TimelineEventNode]:
+        return timeline_of(info, self, CreditLine)

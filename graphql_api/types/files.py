@@ -14,6 +14,7 @@ from graphql_api.loaders import Batch
 from graphql_api.types import enums as E
 from graphql_api.types.base import FromModel, Node, one
 from graphql_api.types.org import DepartmentNode, UserNode
+from graphql_api.types.timeline import TimelineEventNode, timeline_of
 from models import ConfidentialFile, CopyRequest, Customer, Department, User
 from models import enums as me
 from portal import clock, policy
@@ -94,3 +95,8 @@ class CopyRequestNode(FromModel, Node):
     @strawberry.field
     def file(self, info: Info) -> FileNode | None:
         return one(info, self, "file_id", ConfidentialFile, FileNode)
+
+    @strawberry.field(description="Requested, decided and used, with the reason (the portal's "
+                                  "timeline).")
+    def timeline(self, info: Info) -> list[TimelineEventNode]:
+        return timeline_of(info, self, CopyRequest)
