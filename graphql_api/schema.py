@@ -16,7 +16,6 @@ from graphql_api.mutations import Mutation
 from graphql_api.queries import Query
 from graphql_api.types.audit import AuditEntryNode
 from graphql_api.types.complaints import ComplaintEventNode, ComplaintNode
-from graphql_api.types.corrections import CorrectionRequestNode
 from graphql_api.types.credit import CreditApprovalNode, CreditEvaluationNode, CreditLineNode
 from graphql_api.types.customers import (
     CustomerContactNode,
@@ -38,7 +37,7 @@ class PortalSchema(strawberry.Schema):
 NODE_CLASSES: list[Any] = [
     CustomerNode, CustomerContactNode, OwnerChangeNode, FollowUpNode, ReceptionRecordNode,
     ComplaintNode, ComplaintEventNode, CreditEvaluationNode, CreditLineNode, CreditApprovalNode,
-    FileNode, UserNode, DepartmentNode, BranchNode, AuditEntryNode, CorrectionRequestNode,
+    FileNode, UserNode, DepartmentNode, BranchNode, AuditEntryNode,
 ]
 
 schema = PortalSchema(

@@ -191,8 +191,10 @@ DEFAULT_GRANTS: dict[str, list[tuple[str, str, str]]] = {
                        "remind", "extend", "export"), _ALL)
     + _g("complaint_detail", ("view",), _ALL)
     + _g("org", ("view",), _ALL) + _g("user", ("view",), _ALL) + _g("report", ("view",), _ALL)
+    + _g("file", ("view", "download"), _OWN)  # R-FILE-1: the company's public documents
     + _g("token", ("view", "add", "change"), _OWN),
     Role.RECEPTION: _g("reception", ("view", "add", "change", "manage_rotation"), _BR)
+    + _g("file", ("view", "download"), _OWN)  # R-FILE-1: the company's public documents
     + _g("customer", ("view", "add"), _ALL)
     + _g("customer_contact", ("view",), _ALL)
     + _g("org", ("view",), _ALL) + _g("user", ("view",), _BR)
@@ -320,7 +322,7 @@ def chain_of(obj: Any) -> Chain:
 
 
 def _in_scope(user: User, scope_name: str, obj: Any) -> bool:
-    if scope_name == _ALL:
+    if scope_name == _ALL or is_open_to_staff(obj):
         return True
     chain = chain_of(obj)
     if scope_name == _OWN:
@@ -416,6 +418,20 @@ def _complaint_filter(user: User, scope_name: str, per_row: bool = False
     return or_(mine, _via_customer(Complaint.customer_id)(user, scope_name, per_row))
 
 
+def is_open_to_staff(obj: Any, today: date | None = None) -> bool:
+    """R-FILE-1: a standalone file (no customer) whose level in force is public or internal
+    needs no knowledge scope: it is in every scope of a file grant (公司简介, 销售政策).
+    Files attached to a customer follow that customer's scope. SQL twin: open_to_staff_sql."""
+    return isinstance(obj, ConfidentialFile) and obj.customer_id is None \
+        and effective_level(obj, today) <= Level.INTERNAL
+
+
+def open_to_staff_sql(today: date | None = None) -> ColumnElement[bool]:
+    """SQL twin of ``is_open_to_staff`` (in ``_file_row_filter``, so in ``scope``)."""
+    return and_(ConfidentialFile.customer_id.is_(None),
+                _effective_level_sql(today or _company_today()) <= Level.INTERNAL.value)
+
+
 def _file_row_filter(user: User, scope_name: str, per_row: bool = False
                      ) -> ColumnElement[bool]:
     if scope_name == _ALL:
@@ -428,7 +444,7 @@ def _file_row_filter(user: User, scope_name: str, per_row: bool = False
     by_customer = and_(ConfidentialFile.customer_id.is_not(None),
                        _via_customer(ConfidentialFile.customer_id)(user, scope_name,
                                                                    per_row))
-    parts = [mine, by_customer]
+    parts = [mine, by_customer, open_to_staff_sql()]
     if scope_name == _DEP and user.department_id:
         parts.append(ConfidentialFile.department_id == user.department_id)
     return or_(*parts)

@@ -121,8 +121,9 @@ def test_R_FILE_1_each_role_lists_only_readable_files(cleared, session, upload, 
     top = upload(w.gm, Level.TOP_SECRET, title="总经理绝密")
     internal = upload(w.gm, Level.INTERNAL, title="内部通知")
     expected = {
-        w.sales1: {"销售一秘密"},  # the internal file is not in a salesperson's row scope
-        w.sales2: set(),
+        # a standalone internal file needs no knowledge scope: all active staff read it
+        w.sales1: {"销售一秘密", "内部通知"},
+        w.sales2: {"内部通知"},
         w.gm: {"销售一秘密", "总经理绝密", "内部通知"},
         w.auditor: {"内部通知"},
         w.secadmin: {"内部通知"},

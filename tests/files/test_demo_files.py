@@ -30,7 +30,8 @@ def test_R_FILE_1_demo_files_each_role_sees_what_it_should(session):
     contract = (secret - {expired}).pop()
 
     assert _titles(session, "gm") == all_titles  # reads all levels
-    assert _titles(session, "sales1") == {contract, expired}  # own customers' files
+    # own customers' files, and the company's standalone public and internal ones (R-FILE-1)
+    assert _titles(session, "sales1") == {contract, expired, public, internal}
     assert _titles(session, "auditor1") == {public, internal, expired}  # no scope, no read up
     assert _titles(session, "secadmin1") == {public, internal, expired}
     assert _titles(session, "secadmin1", "file.classify") == all_titles  # the register

@@ -35,8 +35,9 @@ MODEL_ROLES = {
     "secadmin": {"view": "all"},
     "sysadmin": {},
     "secauditor": {},
-    "service": {},
-    "reception": {},
+    # R-FILE-1: all active staff read the company's standalone public and internal files
+    "service": {"view": "own", "download": "own"},
+    "reception": {"view": "own", "download": "own"},
 }
 ADMIN = {"sysadmin", "secadmin", "secauditor"}
 # Auditors are read-only whatever else they hold (R-ROLE-3): only view/export count for them.
@@ -45,7 +46,10 @@ READS = {"view", "export"}
 _names = itertools.count(1)
 
 
-def _row_match(scope: str, user: User, f: ConfidentialFile, customer: Customer | None) -> bool:
+def _row_match(scope: str, user: User, f: ConfidentialFile, customer: Customer | None,
+               level: int) -> bool:
+    if customer is None and level <= Level.INTERNAL:
+        return True  # R-FILE-1: a standalone public or internal file is in every scope
     owners = {f.uploaded_by_id, f.responsible_manager_id}
     if customer is not None:
         owners.add(customer.owner_id)
@@ -75,7 +79,7 @@ def model(user: User, roles: set[str], f: ConfidentialFile, customer: Customer |
         if read_only and action not in READS:
             return False
         return any(action in MODEL_ROLES[r] and _row_match(MODEL_ROLES[r][action], user, f,
-                                                          customer) for r in roles)
+                                                          customer, level) for r in roles)
 
     read_all = not read_only and any("read_all" in MODEL_ROLES[r] for r in roles)
     knows = (level <= Level.INTERNAL or read_all or member

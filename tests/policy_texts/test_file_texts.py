@@ -56,3 +56,35 @@ def test_R_FILE_3_copy_of_a_confidential_file_needs_the_managers_approval(
     assert "机密" in name or "confidential" in name.lower()  # the level on the copy's name
     with pytest.raises(DomainError):  # the token works once
         files.open_download(session, w.manager, f.id, token=token)
+
+
+FILES = "{ files(first: 50) { edges { node { databaseId title } } } }"
+
+
+def _titles_gql(api, user) -> set[str]:
+    out = api(user)(FILES)
+    assert "errors" not in out, out
+    return {e["node"]["title"] for e in out["data"]["files"]["edges"]}
+
+
+def test_R_FILE_1_standalone_public_and_internal_files_are_read_by_all_active_staff(
+        cleared, session, upload, login, api):  # noqa: F811
+    w = cleared
+    public = upload(w.gm, Level.PUBLIC, title="公司简介")
+    internal = upload(w.manager, Level.INTERNAL, title="2025年度销售政策")
+    attached = upload(w.sales1, Level.INTERNAL, title="客户往来函",
+                      customer_id=w.customers["sales1"][0].id)
+    # sales4 (another department), customer service and reception: the company's documents
+    for user in (w.sales4, w.service, w.reception, w.finance):
+        assert policy.can(user, "file.view", public) and policy.can_read_file(user, public)
+        assert policy.can(user, "file.view", internal), user.username
+        assert not policy.can(user, "file.view", attached), user.username  # customer's scope
+        titles = _titles_gql(api, user)
+        assert {"公司简介", "2025年度销售政策"} <= titles and "客户往来函" not in titles
+        page = login(user).get("/admin/file/").get_data(as_text=True)
+        assert "公司简介" in page and "2025年度销售政策" in page and "客户往来函" not in page
+        assert login(user).get(f"/files/{public.id}/download").status_code == 200
+    # the attached file follows its customer's scope
+    assert policy.can(w.sales1, "file.view", attached)
+    # administrators hold no business reading (三员分立)
+    assert not policy.can(w.sysadmin, "file.view", public)
