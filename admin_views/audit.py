@@ -172,7 +172,7 @@ FIELD_WORDS: dict[str, Any] = {
     "area": _l("领域"), "year": _l("年份"), "holidays": _l("节假日天数"),
     "workdays": _l("调休上班日天数"), "changed": _l("变化天数"), "verified": _l("已校验条数"),
     "ok": _l("完整"), "broken_at": _l("破坏位置"), "reason": _l("原因"),
-    "effective_level": _l("现行密级"),
+    "effective_level": _l("现行密级"), "request": _l("申请编号"), "changes": _l("更正内容"),
 }
 
 

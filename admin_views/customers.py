@@ -69,6 +69,9 @@ class FollowUpForm(FlaskForm):
     notes = TextAreaField(_l("备注"), validators=[Optional(), Length(max=2000)])
     intent = SelectField(_l("意向级别"), choices=[("", _l("（不变）")), *common.INTENT],
                          validators=[Optional()])
+    planned_next_on = DateField(
+        _l("下次回访日期"), validators=[Optional()],
+        description=_l("与客户约定的下次回访日期，不能晚于制度规定的回访期限；留空则按制度期限。"))
 
 
 class ContactForm(FlaskForm):
@@ -310,7 +313,8 @@ class CustomerView(ScopedModelView):
             intent = form.intent.data or None
 
             def record(row: Any) -> None:
-                fn(db.session, actor(), row.id, form.kind.data, notes=form.notes.data or None)
+                fn(db.session, actor(), row.id, form.kind.data, notes=form.notes.data or None,
+                   planned_next_on=form.planned_next_on.data)
                 if intent and intent != row.intent and update is not None:
                     update(db.session, actor(), row.id, {"intent": intent})
 
@@ -319,8 +323,14 @@ class CustomerView(ScopedModelView):
                 if self.guarded(lambda: record(row)):
                     due = service(f"{SERVICES}:follow_up_due")
                     db.session.refresh(row)
-                    flash(gettext("回访已记录。下次回访截止：%(due)s。",
-                                  due=company_time(due(row)) if due else "—"), "success")
+                    planned = customer_rules.planned_follow_up_on(row)
+                    if planned is not None:
+                        flash(gettext("回访已记录。约定下次回访：%(date)s；制度期限：%(due)s。",
+                                      date=planned.isoformat(),
+                                      due=company_time(due(row)) if due else "—"), "success")
+                    else:
+                        flash(gettext("回访已记录。下次回访截止：%(due)s。",
+                                      due=company_time(due(row)) if due else "—"), "success")
                     return redirect(self._back_to(rows))
                 return self._form_page(form, rows, _l("记录回访"), _l("保存"))
             self.each_row(ids, "customer.follow_up", record)

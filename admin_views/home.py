@@ -20,7 +20,7 @@ from portal.services import notifications, worklist
 TONES = {"overdue": "danger", "due_today": "warning", "due_soon": "warning",
          "expiring": "warning", "expired": "secondary", "void": "secondary",
          "waiting": "info", "open": "primary", "out": "secondary", "busy": "warning",
-         "next": "success"}
+         "next": "success", "planned": "info"}
 
 
 @dataclass
@@ -84,8 +84,13 @@ def sales_sections(user: User) -> list[Section]:
     now = clock.now()
     rows = []
     for r in worklist.my_follow_ups(db.session, user, now):
-        rows.append(Row(_customer(r.record), gettext("应回访：%(due)s", due=_dt(r.due)),
-                        _late(r.days_overdue) if r.state == worklist.OVERDUE else gettext("今天到期"),
+        if r.state == worklist.PLANNED:
+            note = gettext("约定回访：%(date)s", date=r.extra["planned_on"].isoformat())
+            badge = gettext("约定回访")
+        else:
+            note = gettext("应回访：%(due)s", due=_dt(r.due))
+            badge = _late(r.days_overdue) if r.state == worklist.OVERDUE else gettext("今天到期")
+        rows.append(Row(_customer(r.record), note, badge,
                         TONES[r.state],
                         _u("customer.follow_up_view", ids=r.record.id), gettext("记录回访")))
     sections = [Section("follow_ups", _l("我的回访（今日到期与逾期）"), rows,

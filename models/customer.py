@@ -3,7 +3,7 @@ field corrections and balance transactions."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, text
@@ -151,6 +151,9 @@ class FollowUp(Base):
     happened_at: Mapped[datetime] = mapped_column(default=utcnow)
     notes: Mapped[str | None] = mapped_column(Text)
     next_due_at: Mapped[datetime | None]
+    # 下次回访日期 the salesperson agreed with the customer (company date); never later than the
+    # rules' deadline ``next_due_at``. The customer is 待回访 from that day.
+    planned_next_on: Mapped[date | None]
 
     customer: Mapped[Customer] = relationship(back_populates="follow_ups")
     user: Mapped[User] = relationship()
@@ -192,6 +195,12 @@ class CorrectionRequest(VersionedMixin, Base):
     customer: Mapped[Customer] = relationship()
     requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+    def __str__(self) -> str:
+        """The number, the archive and the requester (what a decider picks it by)."""
+        archive = f"{self.customer.code} {self.customer.name}" if self.customer else ""
+        who = self.requested_by.full_name if self.requested_by is not None else ""
+        return f"#{self.id} · {archive} · {who}"
 
 
 class CustomerTransaction(Base):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -90,9 +91,14 @@ class CustomerMutations:
     @strawberry.mutation
     def record_follow_up(self, info: Info, customer_id: strawberry.ID, kind: E.FollowUpKind,
                          happened_at: datetime | None = None,
-                         notes: str | None = None) -> Payload[FollowUpNode]:
+                         notes: str | None = None,
+                         planned_next_on: Annotated[date | None, strawberry.argument(
+                             description="下次回访日期: the next follow-up day agreed with the "
+                                         "customer (company date), from today up to the rules' "
+                                         "deadline")] = None) -> Payload[FollowUpNode]:
         return run(info, FollowUpNode, lambda s, u: svc.record_follow_up(
-            s, u, _cid(customer_id), kind.value, happened_at=happened_at, notes=notes))
+            s, u, _cid(customer_id), kind.value, happened_at=happened_at, notes=notes,
+            planned_next_on=planned_next_on))
 
     @strawberry.mutation
     def record_deal(self, info: Info, customer_id: strawberry.ID) -> Payload[CustomerNode]:

@@ -3,7 +3,7 @@ scoped links to complaints, credit, files and reception records."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated
 
@@ -83,7 +83,7 @@ class OwnerChangeNode(FromModel, Node):
 @strawberry.type(name="FollowUp")
 class FollowUpNode(FromModel, Node):
     FAST_RESOLVERS = True  # read-only resolvers: see graphql_api.execution
-    SCALARS = ("kind", "happened_at", "notes", "next_due_at")
+    SCALARS = ("kind", "happened_at", "notes", "next_due_at", "planned_next_on")
     ENUMS = {"kind": me.FollowUpKind}
     _m: strawberry.Private[FollowUp]
     _b: strawberry.Private[Batch]
@@ -92,6 +92,8 @@ class FollowUpNode(FromModel, Node):
     happened_at: datetime
     notes: str | None
     next_due_at: datetime | None
+    planned_next_on: date | None = strawberry.field(
+        description="下次回访日期 agreed with the customer (the customer is due from that day)")
 
     @strawberry.field
     def user(self, info: Info) -> UserNode | None:

@@ -47,6 +47,7 @@ SECRECY_SOON_DAYS = 30
 
 # The states a work row can be in (the doors colour and word them; they never decide them).
 OVERDUE, DUE_TODAY, DUE_SOON = "overdue", "due_today", "due_soon"
+PLANNED = "planned"  # the agreed next follow-up date has come
 NEXT, OUT, BUSY, WAITING = "next", "out", "busy", "waiting"
 
 
@@ -109,7 +110,15 @@ def my_follow_ups(session: Session, user: User, now: datetime | None = None) -> 
     rows.sort(key=lambda r: -(r.days_overdue or 0))
     today = [WorkRow(c, DUE_TODAY, customer_svc.follow_up_due(c), 0)
              for c in _customer_rows(session, user, and_(mine, follow_ups_due_sql(session, now)))]
-    return rows + sorted(today, key=lambda r: r.due)
+    listed = {r.record.id for r in rows + today}
+    # 下次回访日期 agreed with the customer has come (the rules' deadline is still ahead)
+    planned = [WorkRow(c, PLANNED, customer_svc.follow_up_due(c), 0,
+                       extra={"planned_on": customer_svc.planned_follow_up_on(c)})
+               for c in _customer_rows(session, user,
+                                       and_(mine, customer_svc.planned_follow_up_sql(now)))
+               if c.id not in listed]
+    return rows + sorted(today, key=lambda r: r.due) + sorted(
+        planned, key=lambda r: r.extra["planned_on"])
 
 
 def ownership_expiring(session: Session, user: User, now: datetime | None = None,

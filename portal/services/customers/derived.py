@@ -3,7 +3,7 @@ twins (R-CUST-2, R-CUST-4, R-CUST-5)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, exists, func, literal, or_, select
@@ -13,6 +13,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from models.customer import Customer, FollowUp, OwnerChange
 from models.enums import CustomerStatus, FollowUpKind
 from portal import clock, settings
+from portal.services import calendar
 
 NOT_SERVICE_KINDS = frozenset({FollowUpKind.INVITATION_MISSED.value})
 
@@ -187,17 +188,52 @@ FOLLOW_UP_STATUSES = (CustomerStatus.PROSPECT.value, CustomerStatus.ACTIVE.value
 
 def is_follow_up_due(customer: Customer, now: datetime | None = None) -> bool:
     """待回访 (R-CUST-4): an open, owned prospect or active customer whose follow-up deadline
-    in force for the current owner has passed."""
+    in force for the current owner has passed, or whose agreed next follow-up date (下次回访日期)
+    has come."""
     now = now or clock.now()
     return _open_owned(customer) and customer.status in FOLLOW_UP_STATUSES \
-        and now > follow_up_due(customer)
+        and (now > follow_up_due(customer) or planned_follow_up_reached(customer, now))
 
 
 def follow_up_due_sql(session: Session, now: datetime | None = None) -> ColumnElement[bool]:
     """SQL twin of ``is_follow_up_due`` (the 待回访客户 list preset)."""
     now = now or clock.now()
     return and_(_open_owned_sql(), Customer.status.in_(FOLLOW_UP_STATUSES),
-                _deadline_passed_sql(session, now))
+                or_(_deadline_passed_sql(session, now), _planned_reached_sql(now)))
+
+
+def planned_follow_up_on(customer: Customer) -> date | None:
+    """下次回访日期 agreed at the current owner's latest follow-up, if any."""
+    baseline = cadence_baseline(customer)
+    since = [f for f in customer.follow_ups if f.happened_at >= baseline]
+    if not since:
+        return None
+    return max(since, key=lambda f: (f.happened_at, f.id or 0)).planned_next_on
+
+
+def planned_follow_up_reached(customer: Customer, now: datetime | None = None) -> bool:
+    """An open, owned customer whose agreed next follow-up date is today or past."""
+    planned = planned_follow_up_on(customer)
+    return planned is not None and _open_owned(customer) \
+        and customer.status in FOLLOW_UP_STATUSES \
+        and planned <= calendar.company_date(now or clock.now())
+
+
+def _planned_reached_sql(now: datetime) -> ColumnElement[bool]:
+    baseline = _baseline_sql()
+    since = and_(FollowUp.customer_id == Customer.id, FollowUp.happened_at >= baseline)
+    latest_planned = (select(FollowUp.planned_next_on).where(since)
+                      .order_by(FollowUp.happened_at.desc(), FollowUp.id.desc()).limit(1)
+                      .correlate(Customer).scalar_subquery())
+    today = literal(calendar.company_date(now), type_=FollowUp.__table__.c.planned_next_on.type)
+    return and_(latest_planned.is_not(None), latest_planned <= today)
+
+
+def planned_follow_up_sql(now: datetime | None = None) -> ColumnElement[bool]:
+    """SQL twin of ``planned_follow_up_reached``."""
+    now = now or clock.now()
+    return and_(_open_owned_sql(), Customer.status.in_(FOLLOW_UP_STATUSES),
+                _planned_reached_sql(now))
 
 
 def ownership_expired_sql(session: Session, now: datetime | None = None) -> ColumnElement[bool]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -16,6 +16,7 @@ from models.org import User
 from models.reception import ReceptionRecord
 from portal import audit, clock, policy
 from portal.normalize import normalize_credit_code, normalize_name, normalize_phone
+from portal.services import calendar
 from portal.services.customers import corrections
 from portal.services.customers.derived import _counts_walk, _last_counting_service, cadence_baseline
 from portal.services.customers.duplicates import _refuse_duplicate
@@ -152,9 +153,12 @@ def last_service(session: Session, customer: Customer) -> datetime | None:
 
 @verb
 def record_follow_up(session: Session, actor: User, customer_id: int, kind: str,
-                     happened_at: datetime | None = None, notes: str | None = None) -> FollowUp:
+                     happened_at: datetime | None = None, notes: str | None = None,
+                     planned_next_on: date | str | None = None) -> FollowUp:
     """Record a follow-up (回访 / 跟进); keeps the cadence (R-CUST-4) and service time
-    (R-CUST-5) derivable."""
+    (R-CUST-5) derivable. ``planned_next_on`` (下次回访日期): the day agreed with the customer,
+    from today up to the rules' deadline — the customer is 待回访 from that day; it never moves
+    the deadline itself."""
     if not policy.can(actor, "customer.follow_up"):
         raise PermissionDenied("customer.follow_up", FollowUp)
     customer = load(session, actor, Customer, customer_id, "customer.follow_up")
@@ -189,12 +193,39 @@ def record_follow_up(session: Session, actor: User, customer_id: int, kind: str,
     if customer.first_contact_at is None:
         customer.first_contact_at = at
     _replay(session, customer)
+    follow_up.planned_next_on = _planned_date(planned_next_on, follow_up.next_due_at, now)
     session.flush()
     audit.record(session, actor, "customer.follow_up", customer, before=before,
                  after={"follow_up_id": follow_up.id, "kind": kind_value,
                         "happened_at": at, "next_due_at": follow_up.next_due_at,
+                        "planned_next_on": follow_up.planned_next_on,
                         "last_service_at": customer.last_service_at})
     return follow_up
+
+
+def _planned_date(value: date | str | None, deadline: datetime | None,
+                  now: datetime) -> date | None:
+    """下次回访日期: a company date from today to the day of the rules' deadline (R-CUST-4)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        value = calendar.company_date(value)
+    if isinstance(value, str):
+        try:
+            value = date.fromisoformat(value.strip())
+        except ValueError:
+            raise ValidationFailed(N_("Enter a date."), field="planned_next_on") from None
+    if not isinstance(value, date):
+        raise ValidationFailed(N_("Enter a date."), field="planned_next_on")
+    if value < calendar.company_date(now):
+        raise ValidationFailed(N_("The next follow-up date cannot be in the past."),
+                               field="planned_next_on")
+    if deadline is not None and value > calendar.company_date(deadline):
+        raise ValidationFailed(
+            N_("The next follow-up date cannot be after the follow-up deadline of the rules "
+               "(%(deadline)s)."), field="planned_next_on",
+            deadline=calendar.company_date(deadline).isoformat())
+    return value
 
 
 @verb
