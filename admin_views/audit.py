@@ -160,7 +160,7 @@ class AuditEntryView(ScopedModelView):
             spec = setting_specs.spec_for(row.target_name)
             return gettext(spec.label) if spec else row.target_name
         if e.target_type == "Role" and row.target_name:
-            from admin_views.grants import _role_labels
+            from admin_views.common import role_labels as _role_labels
 
             return _role_labels().get(row.target_name, row.target_name)
         return row.target_name

@@ -6,11 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask_admin.contrib.sqla import filters as sqla_filters
+from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from admin_views.base import actor
-from models.enums import ComplaintCause
+from models.enums import ComplaintCause, Role
 from portal import policy
 from portal.extensions import db
 
@@ -95,3 +96,19 @@ class ScopedFilterEqual(sqla_filters.FilterEqual):
 def choice_filter(column: Any, name: Any, options: list[tuple[Any, Any]]) -> Any:
     """An equality filter with fixed options (a closed vocabulary)."""
     return sqla_filters.FilterEqual(column, name, options=options)
+
+
+def role_labels() -> dict[str, str]:
+    """Role value → its name in the page's language (the one table: ``policy.ROLE_LABELS``)."""
+    from flask_babel import get_locale
+
+    chinese = str(get_locale() or "zh").startswith("zh")
+    return {r.value: policy.ROLE_LABELS[r][1 if chinese else 0] for r in Role}
+
+
+def role_name(value: str) -> str:
+    return role_labels().get(value, value)
+
+
+# labels in the reader's language, resolved when a page renders them
+ROLE_CHOICES = [(r.value, LazyString(role_name, r.value)) for r in Role]

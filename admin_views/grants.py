@@ -13,17 +13,12 @@ from flask_babel import lazy_gettext as _l
 from admin_views import common
 from admin_views.base import ScopedModelView, actor, add_view, translated
 from models import Grant
-from models.enums import Role
 from portal import policy, vocabulary
 from portal.extensions import db
 from portal.services import grant_matrix
 from portal.services.errors import DomainError, PermissionDenied
 
 SERVICES = "portal.services.grants"
-
-def _role_name(value: str) -> str:
-    return _role_labels().get(value, value)
-
 
 def _area_name(area: str) -> str:
     return gettext(vocabulary.AREA_LABELS.get(area, area))
@@ -34,7 +29,7 @@ def _action_name(area: str, verb: str) -> str:
 
 
 # labels in the reader's language, resolved when a page renders them
-ROLE_CHOICES = [(r.value, LazyString(_role_name, r.value)) for r in Role]
+ROLE_CHOICES = common.ROLE_CHOICES
 ACTION_CHOICES = [(f"{area}.{verb}", LazyString(_action_name, area, verb))
                   for area, verbs in policy.AREAS.items() for verb in verbs]
 AREA_CHOICES = [(a, LazyString(_area_name, a)) for a in policy.AREAS]
@@ -125,12 +120,7 @@ class GrantView(ScopedModelView):
         return redirect(url_for(".matrix_view", role=role or None))
 
 
-def _role_labels() -> dict[str, str]:
-    """Role value → its name in the page's language (ROLE_LABELS holds both)."""
-    from flask_babel import get_locale
-
-    chinese = str(get_locale() or "zh").startswith("zh")
-    return {r.value: policy.ROLE_LABELS[r][1 if chinese else 0] for r in Role}
+_role_labels = common.role_labels
 
 
 def register(admin: Any) -> None:

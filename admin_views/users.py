@@ -15,7 +15,7 @@ from sqlalchemy import select
 from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
-from admin_views import common, vocabulary
+from admin_views import common
 from admin_views.base import ScopedModelView, actor, add_view, service
 from models import Branch, Department, User
 from portal import policy
@@ -24,11 +24,11 @@ from portal.services import two_person
 from portal.services.errors import DomainError, PermissionDenied
 
 SERVICES = "portal.services.users"
-ROLE_CHOICES = vocabulary.ROLE_CHOICES
+ROLE_CHOICES = common.ROLE_CHOICES
 
 
 def _roles(view: Any, context: Any, model: User, name: str) -> str:
-    return "、".join(str(vocabulary.ROLE_LABELS.get(r, r)) for r in sorted(model.roles))
+    return "、".join(common.role_name(r) for r in sorted(model.roles))
 
 
 class ReasonForm(FlaskForm):
