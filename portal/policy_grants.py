@@ -1,0 +1,169 @@
+"""Grants in force for a user and the three questions of the one policy: ``can``, ``scope``
+and ``visible_fields`` (read once per transaction; changes apply on the next request). The
+tables they read (``DEFAULT_GRANTS``, ``MODEL_AREA``, ``SCOPE_FILTERS``, ``FIELD_GROUPS``) are
+in ``portal/policy.py``; split out of it, import these names from there."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, and_, event, false, or_, select, true
+from sqlalchemy.orm import Session, object_session
+from sqlalchemy.sql.elements import ColumnElement
+
+from models import ConfidentialFile, Grant, User
+from portal.policy_rows import _ALL, _in_scope
+
+_CACHE_KEY = "policy_grants"
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_grants(session: Session) -> None:
+    session.info.pop(_CACHE_KEY, None)
+
+
+def roles_of(user: Any) -> frozenset[str]:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return frozenset()
+    return frozenset(user.roles)
+
+
+def _grant_table(user: User) -> dict[tuple[str, str], frozenset[str]]:
+    session = object_session(user)
+    roles = roles_of(user)
+    if not roles:
+        return {}
+    cache: dict[tuple[int, frozenset[str]], dict] | None = None
+    if session is not None:
+        cache = session.info.setdefault(_CACHE_KEY, {})
+        hit = cache.get((user.id, roles))
+        if hit is not None:
+            return hit
+        rows = session.execute(select(Grant.area, Grant.action, Grant.scope)
+                               .where(Grant.role.in_(roles))).all()
+    else:
+        rows = [(a, act, s) for r in roles for (a, act, s) in _policy.DEFAULT_GRANTS.get(r, [])]
+    table: dict[tuple[str, str], set[str]] = {}
+    for area, action, scope_name in rows:
+        table.setdefault((area, action), set()).add(scope_name)
+    frozen = {k: (frozenset({_ALL}) if _ALL in v else frozenset(v)) for k, v in table.items()}
+    if cache is not None:
+        cache[(user.id, roles)] = frozen
+    return frozen
+
+
+def _usable(user: Any) -> bool:
+    return user is not None and getattr(user, "is_authenticated", False) \
+        and getattr(user, "is_active", False)
+
+
+def split_action(action: str, target: Any = None) -> tuple[str, str]:
+    if "." in action:
+        area, verb = action.split(".", 1)
+        return area, verb
+    model = target if isinstance(target, type) else type(target)
+    area = _policy.MODEL_AREA.get(model)
+    if area is None:
+        raise KeyError(f"no policy area for {model!r}")
+    return area, action
+
+
+def scopes_for(user: Any, action: str, target: Any = None) -> frozenset[str]:
+    """The scopes under which ``user`` may do ``action`` (empty: not at all)."""
+    if not _usable(user):
+        return frozenset()
+    area, verb = split_action(action, target)
+    if verb not in _policy.READ_ACTIONS and roles_of(user) & _policy.READ_ONLY_ROLES \
+            and (area, verb) not in _policy.READ_ONLY_EXEMPT:
+        return frozenset()  # R-ROLE-3: auditors never write, whatever the grants say
+    return _grant_table(user).get((area, verb), frozenset())
+
+
+def is_read_only(user: Any) -> bool:
+    return bool(roles_of(user) & _policy.READ_ONLY_ROLES)
+
+
+def can(user: Any, action: str, target: Any = None) -> bool:
+    """May ``user`` do ``action`` to ``target`` (a model class: on some rows; an instance:
+    on that row)? ``action`` is ``"area.verb"`` or a bare verb with a model target."""
+    scopes = scopes_for(user, action, target)
+    if not scopes:
+        return False
+    if target is None or isinstance(target, type | str):
+        return True
+    if not any(_in_scope(user, s, target) for s in scopes):
+        return False
+    if isinstance(target, ConfidentialFile) and split_action(action, target)[1] in (
+            "view", "download", "export"):
+        return _policy.can_read_file(user, target)
+    return True
+
+
+def scope(stmt: Select, user: Any, model: type, action: str = "view",
+          per_row: bool = False) -> Select:
+    """Restrict ``stmt`` (selecting ``model``) to the rows ``user`` may ``action``.
+
+    ``per_row``: the statement already picks a few rows by id (a relationship loaded for a
+    page of parents); the same rule is then written in the form that checks those rows one
+    by one (see ``_via_customer``). The rows allowed are the same either way."""
+    full_action = action if "." in action else f"{_policy.MODEL_AREA[model]}.{action}"
+    if per_row and not _selects_from(stmt, model):
+        per_row = False  # the EXISTS must correlate with the model's rows of the statement
+    scopes = scopes_for(user, full_action, model)
+    if not scopes:
+        return stmt.where(false())
+    build = _policy.SCOPE_FILTERS.get(model)
+    if build is None:
+        return stmt.where(false())
+    if _ALL in scopes:
+        condition: ColumnElement[bool] = true()
+    else:
+        condition = or_(*[build(user, s, per_row) for s in sorted(scopes)])
+    if model is ConfidentialFile and full_action.split(".")[1] in ("view", "download", "export"):
+        condition = and_(condition, _policy.file_read_filter(user))
+    if condition is not true():
+        stmt = stmt.where(condition)
+    return stmt
+
+
+def _selects_from(stmt: Select, model: type) -> bool:
+    """Whether the statement selects columns of the model's table (what the per-row EXISTS
+    correlates with). Only the columns clause is looked at: it is cheap, where computing the
+    final FROM list costs up to a millisecond; a statement that does not qualify simply keeps
+    the list form."""
+    return model.__table__ in stmt.columns_clause_froms
+
+
+def visible_fields(user: Any, model: type, obj: Any = None) -> frozenset[str]:
+    """Fields of ``model`` that ``user`` may read (on ``obj`` if given)."""
+    from sqlalchemy import inspect as sa_inspect
+
+    mapper = sa_inspect(model)
+    names = {a.key for a in mapper.column_attrs} | {r.key for r in mapper.relationships}
+    names -= _policy.NEVER_VISIBLE
+    if not scopes_for(user, "view", model):
+        return frozenset()
+    for group, fields in _policy.FIELD_GROUPS.get(model, {}).items():
+        if model is User and obj is not None and getattr(user, "id", None) == obj.id:
+            continue  # everyone reads their own account
+        if not group_visible(user, group, obj):
+            names -= fields
+    return frozenset(names)
+
+
+def group_visible(user: Any, group: str, obj: Any = None) -> bool:
+    """Whether a field group (``customer_contact``, ``customer_credit``, …) is readable."""
+    if group == "user_private":
+        return bool(scopes_for(user, "user.change")) or bool(scopes_for(user, "user.set_clearance")) \
+            or is_read_only(user) and bool(scopes_for(user, "user.view"))
+    scopes = scopes_for(user, f"{group}.view")
+    if not scopes:
+        return False
+    if obj is None:
+        return True
+    return any(_in_scope(user, s, obj) for s in scopes)
+
+
+# at the end: ``portal.policy`` imports this module at its top (either may be imported first)
+from portal import policy as _policy  # noqa: E402
