@@ -139,7 +139,7 @@ def visible_fields(user: Any, model: type, obj: Any = None) -> frozenset[str]:
     """Fields of ``model`` that ``user`` may read (on ``obj`` if given)."""
     from sqlalchemy import inspect as sa_inspect
 
-    mapper = sa_inspect(model)
+    mapper: Any = sa_inspect(model)
     names = {a.key for a in mapper.column_attrs} | {r.key for r in mapper.relationships}
     names -= _policy.NEVER_VISIBLE
     if not scopes_for(user, "view", model):
