@@ -37,8 +37,8 @@ from graphql_api.context import Context
 from models.enums import AuditOutcome
 from models.org import User
 from portal import audit
-from portal.extensions import csrf, db
-from portal.services import tokens
+from portal.extensions import csrf, db, orm_session
+from portal.services import password_policy, tokens
 
 DEFAULT_MAX_BODY = 256 * 1024
 
@@ -195,6 +195,11 @@ class PortalGraphQLView(GraphQLView):
             _audit_denied(None, f"GraphQL refused: {reason}")
             return _refuse(401, "Authentication required: send a valid API token "
                                 "(Authorization: Bearer …) or log in.", "UNAUTHENTICATED")
+        if password_policy.change_required(orm_session(), user):
+            _audit_denied(user, "GraphQL refused: R-ROLE-6 the password must be changed first")
+            return _refuse(403, "Choose a new password in the portal first (R-ROLE-6: the "
+                                "account was set up or reset by an administrator, or its "
+                                "password expired).", "PASSWORD_CHANGE_REQUIRED")
         g.graphql_context = Context(
             request=request, response=Response(status=200, content_type="application/json"),
             session=db.session, user=user, auth_method=method,

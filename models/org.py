@@ -81,6 +81,11 @@ class User(VersionedMixin, TimestampMixin, Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     locked_until: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
+    # R-ROLE-6: when the password was last set, and whether the holder must choose a new one
+    # at the next sign-in (created or reset by an administrator).
+    password_changed_at: Mapped[datetime | None]
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                       server_default=text("false"))
     language: Mapped[str] = mapped_column(String(16), default="zh_Hans_CN",
                                           server_default="zh_Hans_CN")
 
@@ -176,3 +181,15 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship()
+
+
+class PasswordHistory(Base):
+    """R-ROLE-6: hashes of a user's earlier passwords, so the last few are not chosen again.
+    Internal to the password service: no page, no API, never shown."""
+
+    __tablename__ = "password_history"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

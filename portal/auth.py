@@ -24,10 +24,11 @@ from sqlalchemy import select
 
 from models.base import utcnow
 from models.org import User
-from portal import audit
+from portal import audit, settings
 from portal.extensions import db, limiter, login_manager
-from portal.passwords import hash_password, needs_rehash, password_problem, verify_password
-from portal.services import tokens
+from portal.passwords import hash_password, needs_rehash, verify_password
+from portal.services import password_policy, tokens
+from portal.services.errors import DomainError
 
 
 def load_user(user_key: str) -> User | None:
@@ -92,6 +93,11 @@ def authenticate(username: str, password: str) -> tuple[User | None, str]:
     return user, ""
 
 
+# the pages a user who must first choose a new password can still reach
+_OPEN_WHILE_MUST_CHANGE = frozenset({"change_password", "logout", "login", "static",
+                                     "set_language"})
+
+
 def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.user_loader(load_user)
@@ -153,25 +159,37 @@ def init_app(app: Flask) -> None:
     @app.route("/account/password", methods=["GET", "POST"])
     @login_required
     def change_password():
+        user = db.session.get(User, current_user.id)
+        required = password_policy.change_required(db.session, user)
         error = None
         if request.method == "POST":
-            user = db.session.get(User, current_user.id)
-            current = request.form.get("current_password", "")
-            new = request.form.get("new_password", "")
-            problem = password_problem(new)
-            if not verify_password(user.password_hash, current):
-                error = _("The current password is wrong.")
-            elif problem:
-                error = _("The new password is too weak: %(reason)s.", reason=problem)
-            elif new != request.form.get("confirm_password", ""):
-                error = _("The two new passwords differ.")
+            try:
+                password_policy.change_own_password(
+                    db.session, user, request.form.get("current_password", ""),
+                    request.form.get("new_password", ""),
+                    request.form.get("confirm_password", ""))
+            except DomainError as exc:
+                error = exc.translated(_)
             else:
-                user.password_hash = hash_password(new)
-                user.session_version += 1
-                audit.record(db.session, user, "user.change_password", user)
-                tokens.revoke_all_of(db.session, user, "password changed")
-                db.session.commit()
                 login_user(user)
                 flash(_("Your password was changed."), "success")
                 return redirect(url_for("admin.index"))
-        return render_template("change_password.html", error=error), (400 if error else 200)
+        return render_template(
+            "change_password.html", error=error, required=required,
+            min_length=settings.get(db.session, "password.min_length"),
+            min_classes=settings.get(db.session, "password.min_classes"),
+            history_count=settings.get(db.session, "password.history_count"),
+        ), (400 if error else 200)
+
+    @app.before_request
+    def _password_change_first():
+        """R-ROLE-6: an account created or reset by an administrator, or an administrator
+        whose password expired, does nothing before choosing a new password."""
+        if not current_user.is_authenticated or request.endpoint in _OPEN_WHILE_MUST_CHANGE:
+            return None
+        if request.path.startswith("/graphql"):
+            return None  # the API refuses these users in its own context (graphql_api)
+        user = db.session.get(User, current_user.id)
+        if user is not None and password_policy.change_required(db.session, user):
+            return redirect(url_for("change_password"))
+        return None

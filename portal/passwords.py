@@ -10,9 +10,6 @@ _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 # Verified against when the user is unknown, so both answers take the same time.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
-MIN_PASSWORD_LENGTH = 10
-
-
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
@@ -30,11 +27,3 @@ def needs_rehash(stored_hash: str) -> bool:
     except InvalidHashError:
         return True
 
-
-def password_problem(password: str) -> str | None:
-    """A short reason the password is unacceptable, or None."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        return f"at least {MIN_PASSWORD_LENGTH} characters"
-    if password.isdigit() or password.isalpha():
-        return "mix letters with digits or symbols"
-    return None

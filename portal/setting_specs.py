@@ -51,6 +51,9 @@ UNITS: dict[str, str] = {
     "percent": "%",
     "digits": N_("digits"),
     "times": N_("times"),
+    "characters": N_("characters"),
+    "kinds": N_("kinds"),
+    "passwords": N_("passwords"),
     "mb": "MB",
     "switch": "",
 }
@@ -164,6 +167,22 @@ SPECS: dict[str, SettingSpec] = {
         "security", N_("Two-person request valid for"),
         N_("A request that needs a second administrator's confirmation lapses after this "
            "many hours."), "hours", 1, 720),
+    # R-ROLE-6
+    "password.min_length": SettingSpec(
+        "security", N_("Shortest password"),
+        N_("A new password needs at least this many characters."), "characters", 8, 128),
+    "password.min_classes": SettingSpec(
+        "security", N_("Character kinds in a password"),
+        N_("A new password mixes at least this many of: lower-case letters, upper-case "
+           "letters, digits, symbols."), "kinds", 1, 4),
+    "password.admin_max_age_days": SettingSpec(
+        "security", N_("Administrator password valid for"),
+        N_("An administrator must choose a new password after this many days; 0 means "
+           "never."), "days", 0, 3650),
+    "password.history_count": SettingSpec(
+        "security", N_("Earlier passwords not reused"),
+        N_("A new password may not be the current one or one of the earlier ones, counting "
+           "this many in all; 0 allows reuse."), "passwords", 0, 24),
     "file.copy_link_minutes": SettingSpec(
         "file", N_("Copy download link valid for"),
         N_("An approved copy of a classified file can be downloaded for this many minutes."),

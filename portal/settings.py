@@ -41,6 +41,10 @@ DEFAULTS: dict[str, Any] = {
     "file.user_quota_mb": 500,
     "two_person.expiry_hours": 24,
     "customer.duplicate_hits_per_hour": 20,
+    "password.min_length": 12,
+    "password.min_classes": 3,
+    "password.admin_max_age_days": 90,
+    "password.history_count": 5,
 }
 
 

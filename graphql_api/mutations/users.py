@@ -9,6 +9,7 @@ from strawberry.types import Info
 from graphql_api.ids import expect_id
 from graphql_api.mutations.common import Payload, data_of, run
 from graphql_api.types.org import UserNode
+from portal.services import password_policy
 from portal.services import users as svc
 
 UNSET = strawberry.UNSET
@@ -43,6 +44,15 @@ def _uid(value: strawberry.ID) -> int:
 
 @strawberry.type
 class UserMutations:
+    @strawberry.mutation(description="Change your own password (R-ROLE-6 rules: length, "
+                                     "character kinds, not the login name, not a common "
+                                     "password, not one of your last passwords). Every "
+                                     "session and API token you hold ends, this one too.")
+    def change_my_password(self, info: Info, current_password: str,
+                           new_password: str) -> Payload[UserNode]:
+        return run(info, UserNode, lambda s, u: password_policy.change_own_password(
+            s, u, current_password, new_password), reread=False)
+
     @strawberry.mutation
     def create_user(self, info: Info, input: NewUserInput) -> Payload[UserNode]:
         return run(info, UserNode, lambda s, u: svc.create_user(s, u, data_of(input, ids=_IDS)))

@@ -12,8 +12,8 @@ from models.base import utcnow
 from models.enums import Role
 from models.org import RoleAssignment, User
 from portal import audit, policy
-from portal.passwords import hash_password, password_problem
-from portal.services import tokens
+from portal.passwords import hash_password
+from portal.services import password_policy, tokens
 from portal.services.errors import N_, PermissionDenied, RuleViolation, ValidationFailed
 from portal.services.unit import verb
 
@@ -32,10 +32,7 @@ def bootstrap_user(session: Session, *, username: str, full_name: str, password:
     username = (username or "").strip()
     if not username:
         raise ValidationFailed(N_("A username is required."), field="username")
-    problem = password_problem(password)
-    if problem:
-        raise ValidationFailed(N_("The password is too weak: %(reason)s."), field="password",
-                               reason=problem)
+    password_policy.check_new_password(session, password, username)
     _check_roles(roles)
     held: list[str] = []
     for r in roles:
@@ -49,7 +46,7 @@ def bootstrap_user(session: Session, *, username: str, full_name: str, password:
                                username=username)
     user = User(username=username, full_name=full_name or username,
                 password_hash=hash_password(password), department_id=department_id,
-                branch_id=branch_id, clearance=clearance)
+                branch_id=branch_id, clearance=clearance, password_changed_at=utcnow())
     session.add(user)
     session.flush()
     for r in roles:
@@ -139,16 +136,16 @@ def _refuse_acting_alone(actor: User, user: User, action: str) -> None:
             rule="R-ROLE-2", field="user", audit_action=action, audit_target=user)
 
 
-def _check_new_password(new_password: str) -> None:
-    problem = password_problem(new_password)
-    if problem:
-        raise ValidationFailed(N_("The password is too weak: %(reason)s."), field="password",
-                               reason=problem)
+def _check_new_password(session: Session, user: User, new_password: str) -> None:
+    """Strength only: a password an administrator sets is temporary (its holder must change
+    it at first sign-in, where the reuse rule applies)."""
+    password_policy.check_strength(session, new_password, user.username, user)
 
 
 def _apply_reset(session: Session, actor: User, user: User, password_hash: str,
                  detail: str | None = None) -> None:
-    user.password_hash = password_hash
+    """R-ROLE-6: a password an administrator set is changed by its holder at first sign-in."""
+    password_policy.store_password(session, user, password_hash, must_change=True)
     user.session_version += 1
     user.failed_logins = 0
     user.locked_until = None
@@ -161,7 +158,7 @@ def reset_password(session: Session, actor: User, user: User, new_password: str)
     if not policy.can(actor, "user.reset_password", user):
         raise PermissionDenied("user.reset_password", user)
     _refuse_acting_alone(actor, user, "user.reset_password")
-    _check_new_password(new_password)
+    _check_new_password(session, user, new_password)
     _apply_reset(session, actor, user, hash_password(new_password))
     return user
 
@@ -206,13 +203,12 @@ def create_user(session: Session, actor: User, data: dict) -> User:
         raise ValidationFailed(N_("The username %(username)s is taken."), field="username",
                                username=username)
     password = data.get("password") or ""
-    problem = password_problem(password)
-    if problem:
-        raise ValidationFailed(N_("The password is too weak: %(reason)s."), field="password",
-                               reason=problem)
+    password_policy.check_new_password(session, password, username)
     fields = _clean_user_data(session, data)
     fields.setdefault("full_name", username)
-    user = User(username=username, password_hash=hash_password(password), **fields)
+    # R-ROLE-6: the administrator knows this password; the holder chooses theirs at first sign-in
+    user = User(username=username, password_hash=hash_password(password),
+                password_changed_at=utcnow(), must_change_password=True, **fields)
     session.add(user)
     session.flush()
     audit.record(session, actor, "user.create", user, after=audit.snapshot(user))
@@ -319,7 +315,7 @@ def _apply_reactivation(session: Session, actor: User, user: User, reason: str) 
 
 
 def _prepare_reset(session: Session, actor: User, user: User, params: dict) -> dict:
-    _check_new_password(str(params.get("new_password") or ""))
+    _check_new_password(session, user, str(params.get("new_password") or ""))
     return {"password_hash": hash_password(str(params["new_password"]))}
 
 
