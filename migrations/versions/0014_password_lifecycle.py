@@ -1,8 +1,8 @@
 """password lifecycle (R-ROLE-6): when each password was set, the must-change flag for accounts
 created or reset by an administrator, and the hashed history of earlier passwords
 
-Revision ID: 0012_password_lifecycle
-Revises: 0011_correction_requests
+Revision ID: 0014_password_lifecycle
+Revises: 0013_follow_up_planned_date
 Create Date: 2026-11-29
 """
 import sqlalchemy as sa
@@ -11,8 +11,8 @@ from alembic import op
 import models.base
 
 
-revision = '0012_password_lifecycle'
-down_revision = '0011_correction_requests'
+revision = '0014_password_lifecycle'
+down_revision = '0013_follow_up_planned_date'
 branch_labels = None
 depends_on = None
 
