@@ -50,6 +50,8 @@ CAPITAL = [("strong", _l("雄厚")), ("medium", _l("一般")), ("weak", _l("薄�
 LINE_KIND = [("long_term", _l("长期授信")), ("temporary", _l("临时授信"))]
 LINE_STATUS = [("proposed", _l("已提出")), ("reviewed", _l("已审核")), ("approved", _l("已批准")),
                ("rejected", _l("已驳回")), ("superseded", _l("已替代"))]
+# the statuses a line is shown with: an approved line may read 已失效 / 已暂停 (R-CRED-4)
+LINE_STATUS_SHOWN = LINE_STATUS + [("lapsed", _l("已失效")), ("suspended", _l("已暂停"))]
 LEVEL = [(0, _l("公开")), (1, _l("内部")), (2, _l("秘密")), (3, _l("机密")), (4, _l("绝密"))]
 SCOPE = [("own", _l("本人")), ("branch", _l("本展厅")), ("department", _l("本部门")),
          ("all", _l("全部"))]

@@ -4,6 +4,7 @@ approve chain, all through ``portal.services.credit``."""
 from __future__ import annotations
 
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -18,6 +19,7 @@ from admin_views.workflow import Operation, WorkflowMixin
 from models import CreditEvaluation, CreditLine
 from portal import clock
 from portal.extensions import db, orm_session
+from portal.services import credit_status
 
 SERVICES = "portal.services.credit"
 ANSWERS = ("years_of_cooperation", "bad_debt_2y", "promise_keeping", "debt_disputes",
@@ -87,6 +89,15 @@ class CreditEvaluationView(_CustomerChildView):
     presets = {"review_due": (_l("到期待复评的信用评定"), _review_due)}
 
 
+_LINE_BADGE = display.choice_badge(common.LINE_STATUS_SHOWN, display.LINE_STATUS_TONES)
+
+
+def _shown_status_badge(view: Any, context: Any, model: Any, name: str) -> Any:
+    """The status as people see it: an approved line may be lapsed or suspended (R-CRED-4)."""
+    shown = credit_status.shown_status(orm_session(), model)
+    return _LINE_BADGE(view, context, SimpleNamespace(status=shown), "status")
+
+
 class CreditLineView(WorkflowMixin, _CustomerChildView):
     column_list = ("customer", "kind", "limit_amount", "term_days", "status", "proposed_by",
                    "proposed_at", "valid_until")
@@ -103,8 +114,8 @@ class CreditLineView(WorkflowMixin, _CustomerChildView):
     )
     column_choices = {"kind": common.LINE_KIND, "status": common.LINE_STATUS}
     column_formatters_export: dict[str, Any] = {}  # exports stay plain values
-    column_formatters = {
-        "status": display.choice_badge(common.LINE_STATUS, display.LINE_STATUS_TONES)}
+    column_formatters = {"status": _shown_status_badge}
+    column_formatters_detail = {"status": _shown_status_badge}
     column_labels = CREDIT_LABELS
     form_columns = ("customer", "kind", "limit_amount", "term_days", "collateral_value",
                     "is_raise", "raise_reason")

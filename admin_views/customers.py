@@ -36,6 +36,7 @@ from admin_views.base import (
 from models import Branch, Customer, User
 from portal import policy
 from portal.extensions import db, orm_session
+from portal.services import credit_status
 from portal.services import customers as customer_rules
 from portal.services.customers import corrections
 from portal.services.errors import DomainError, NotFound, PermissionDenied
@@ -245,7 +246,10 @@ class CustomerView(ScopedModelView):
             kwargs["header_rows"] = self.header_rows(model)
             kwargs["related"] = self.related_records(model)
             kwargs["complaint_status_labels"] = dict(common.COMPLAINT_STATUS)
-            kwargs["line_status_labels"] = dict(common.LINE_STATUS)
+            kwargs["line_status_labels"] = dict(common.LINE_STATUS_SHOWN)
+            kwargs["line_status_tones"] = display.LINE_STATUS_TONES
+            kwargs["line_states"] = credit_status.line_states(
+                orm_session(), [line.id for line in kwargs["related"].get("credit_lines", [])])
             kwargs["money"] = display.money
         return super().render(template, **kwargs)
 

@@ -25,7 +25,8 @@ COMPLAINT_STATUS_TONES = {"registered": "info", "assigned": "primary",
                           "approved": "success", "replied": "success", "closed": "secondary",
                           "rejected": "dark"}
 LINE_STATUS_TONES = {"proposed": "warning", "reviewed": "warning", "approved": "success",
-                     "rejected": "danger", "superseded": "secondary"}
+                     "rejected": "danger", "superseded": "secondary",
+                     "lapsed": "secondary", "suspended": "danger"}
 RECEPTION_OUTCOME_TONES = {"pending": "warning", "follow_up": "info", "deal": "success",
                            "no_interest": "secondary", "other": "light"}
 INTENT_TONES = {"hot": "danger", "warm": "warning", "cold": "info"}

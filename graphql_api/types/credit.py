@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated
@@ -16,6 +17,7 @@ from graphql_api.types.org import UserNode
 from graphql_api.types.timeline import TimelineEventNode, timeline_of
 from models import CreditApproval, CreditEvaluation, CreditLine, Customer, User
 from models import enums as me
+from portal.services import credit_status
 
 if TYPE_CHECKING:
     from graphql_api.types.customers import CustomerNode
@@ -83,6 +85,19 @@ class CreditApprovalNode(FromModel, Node):
         return one(info, self, "actor_id", User, UserNode)
 
 
+@strawberry.enum(name="CreditLineShownStatus", description="A credit line's status as "
+                 "shown: the stored ones plus LAPSED (end date reached) and SUSPENDED (rated C "
+                 "after approval).")
+class CreditLineShownStatus(enum.Enum):
+    PROPOSED = "proposed"
+    REVIEWED = "reviewed"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    SUPERSEDED = "superseded"
+    LAPSED = "lapsed"
+    SUSPENDED = "suspended"
+
+
 @strawberry.type(name="CreditLine", description="授信: only an APPROVED line is in force.")
 class CreditLineNode(FromModel, Node):
     FAST_RESOLVERS = True  # read-only resolvers: see graphql_api.execution
@@ -106,6 +121,17 @@ class CreditLineNode(FromModel, Node):
     valid_from: date | None
     valid_until: date | None
     version: int
+
+    @strawberry.field(description="The status as shown to people: an approved line whose end "
+                      "date has come is LAPSED, one whose customer was rated C after its "
+                      "approval is SUSPENDED (R-CRED-4); otherwise the stored status.")
+    def effective_status(self, info: Info) -> CreditLineShownStatus:
+        states = self._b.cache.get("line_states")
+        if states is None:  # one query for the whole batch of sibling lines
+            states = credit_status.line_states(info.context.session,
+                                               [o.id for o in self._b.objs])
+            self._b.cache["line_states"] = states
+        return CreditLineShownStatus(states.get(self._m.id) or self._m.status)
 
     @strawberry.field
     def customer(self, info: Info) -> Annotated[CustomerNode, strawberry.lazy(

@@ -86,3 +86,48 @@ def test_R_CRED_4_c_rating_through_the_portal_suspends_the_line(session, world, 
     assert ("credit.suspend", "ok") in audit_since(session, mark)
     session.expire_all()
     assert svc.line_in_force(session, c.id) is None
+
+
+LINE_STATUS = """query($id: ID!) { node(id: $id) { ... on CreditLine { status effectiveStatus } } }"""
+
+
+def _rated_c(session, world, c) -> CreditLine:
+    line = _line_in_force(session, world, c)
+    with clock.frozen(clock.now() + timedelta(seconds=1)):
+        svc.evaluate(session, world.finance, c.id, {**A_ANSWERS, "bad_debt_2y": True})
+    session.expire_all()
+    return session.get(CreditLine, line.id)
+
+
+def test_R_CRED_4_a_suspended_line_is_shown_suspended_in_both_doors(session, world, login, api):
+    c = world.customers["sales1"][0]
+    line = _rated_c(session, world, c)
+    assert line.status == "approved" and svc.line_in_force(session, c.id) is None
+    # GraphQL: the stored status stays, the shown one is derived
+    out = api(world.finance)(LINE_STATUS, {"id": gid("CreditLine", line.id)})
+    assert out["data"]["node"] == {"status": "APPROVED", "effectiveStatus": "SUSPENDED"}
+    lines = api(world.finance)("{ creditLines(first: 10) { edges { node { databaseId "
+                               "effectiveStatus } } } }")["data"]["creditLines"]["edges"]
+    assert {"databaseId": line.id, "effectiveStatus": "SUSPENDED"} in [e["node"] for e in lines]
+    # portal: the list, the line's page and the customer's credit tab show 已暂停, not 已批准
+    client = login(world.finance)
+    for url in ("/admin/creditline/", f"/admin/creditline/details/?id={line.id}",
+                f"/admin/customer/details/?id={c.id}"):
+        html = client.get(url).get_data(as_text=True)
+        assert "status-suspended" in html and "已暂停" in html, url
+        assert "status-approved" not in html, url
+
+
+def test_R_CRED_4_a_lapsed_temporary_line_is_shown_lapsed(session, world, app, login):
+    from tests.graphql.conftest import Api, make_token
+
+    c = world.customers["sales1"][0]
+    line = _line_in_force(session, world, c)
+    assert line.valid_until is not None  # a temporary line
+    client = Api(app.test_client(), make_token(session, world.finance, days=400))
+    with clock.frozen(clock.now() + timedelta(days=120)):
+        out = client(LINE_STATUS, {"id": gid("CreditLine", line.id)})
+        assert out["data"]["node"]["effectiveStatus"] == "LAPSED"
+        html = login(world.finance).get(f"/admin/creditline/details/?id={line.id}") \
+            .get_data(as_text=True)
+        assert "status-lapsed" in html and "已失效" in html
