@@ -16,7 +16,7 @@ from markupsafe import Markup, escape
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from admin_views import common
+from admin_views import common, display
 from admin_views.base import ScopedModelView, actor, add_view
 from models import CorrectionRequest, Customer
 from portal import policy
@@ -53,6 +53,10 @@ def _changes_formatter(view: Any, context: Any, model: Any, name: str) -> Markup
     return Markup("<br>".join(parts))
 
 
+_STATUS_BADGE = display.choice_badge(
+    STATUS, {"pending": "warning", "approved": "success", "refused": "danger"})
+
+
 class CorrectionRequestView(ScopedModelView):
     """更正申请: requests of archives in scope; the department manager consents or refuses."""
 
@@ -65,8 +69,8 @@ class CorrectionRequestView(ScopedModelView):
     column_default_sort = ("id", True)
     column_choices = {"status": STATUS}
     column_filters = (common.choice_filter(CorrectionRequest.status, _l("状态"), STATUS),)
-    column_formatters = {"changes": _changes_formatter}
-    column_formatters_detail = {"changes": _changes_formatter}
+    column_formatters = {"changes": _changes_formatter, "status": _STATUS_BADGE}
+    column_formatters_detail = {"changes": _changes_formatter, "status": _STATUS_BADGE}
     column_labels = {"id": _l("编号"), "customer": _l("客户"), "changes": _l("更正内容"),
                      "reason": _l("更正理由"), "requested_by": _l("申请人"),
                      "requested_at": _l("申请时间"), "status": _l("状态"),
