@@ -114,3 +114,26 @@ def role_name(value: str) -> str:
 
 # labels in the reader's language, resolved when a page renders them
 ROLE_CHOICES = [(r.value, LazyString(role_name, r.value)) for r in Role]
+
+
+class EffectiveStatusFilter(sqla_filters.BaseSQLAFilter):
+    """客户状态 as the badge shows it: 废卡 is derived from the follow-up cadence (R-CUST-4), an
+    意向客户 is one that is not void — the service's predicate, the same as GraphQL's
+    ``effectiveStatus`` filter."""
+
+    def __init__(self, column: Any, name: Any, options: list[tuple[Any, Any]]) -> None:
+        super().__init__(column, name, options=options)
+
+    def validate(self, value: Any) -> bool:
+        from portal.services.customers import EFFECTIVE_STATUSES
+
+        return value in EFFECTIVE_STATUSES
+
+    def apply(self, query: Any, value: Any, alias: Any = None) -> Any:
+        from portal.extensions import orm_session
+        from portal.services import customers as customer_rules
+
+        return query.filter(customer_rules.effective_status_in_sql(orm_session(), [value]))
+
+    def operation(self) -> Any:
+        return _l("等于")

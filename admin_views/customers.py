@@ -157,7 +157,7 @@ class CustomerView(ScopedModelView):
         common.ScopedFilterEqual(Customer.owner_id, _l("归属人"), User),
         common.ScopedFilterEqual(Customer.branch_id, _l("门店/展厅"), Branch),
         common.choice_filter(Customer.importance, _l("重要级别"), common.IMPORTANCE),
-        common.choice_filter(Customer.status, _l("状态"), common.CUSTOMER_STATUS),
+        common.EffectiveStatusFilter(Customer.status, _l("状态"), common.CUSTOMER_STATUS),
         common.choice_filter(Customer.intent, _l("意向级别"), common.INTENT),
         common.choice_filter(Customer.kind, _l("客户类型"), common.CUSTOMER_KIND),
     )

@@ -49,7 +49,9 @@ from models import (
     ReceptionRecord,
     User,
 )
+from models import enums as me
 from portal import policy
+from portal.services import customers as customer_rules
 from portal.services.search import complaint_search, customer_search
 
 # GraphQL type name → (model, wrapper): what node(id:) can return. Contacts and complaint
@@ -153,6 +155,9 @@ class CustomerFilter:
     branch: strawberry.ID | None = None
     department: strawberry.ID | None = None
     status: list[E.CustomerStatus] | None = None
+    effective_status: list[me.CustomerStatus] | None = strawberry.field(
+        default=None, description="The derived status (VOID = 废卡 from the follow-up cadence, "
+                                  "PROSPECT = a prospect that is not void), as `effectiveStatus`.")
     importance: list[E.Importance] | None = None
     registered_from: datetime | None = None
     registered_before: datetime | None = None
@@ -175,6 +180,9 @@ def customer_conditions(info: Info, f: CustomerFilter | None) -> list:
                                                        "department"))
     if f.status:
         out.append(Customer.status.in_([s.value for s in f.status]))
+    if f.effective_status:
+        out.append(customer_rules.effective_status_in_sql(
+            info.context.loaders.session, [s.value for s in f.effective_status]))
     if f.importance:
         out.append(Customer.importance.in_([s.value for s in f.importance]))
     out += _between(Customer.registered_at, f.registered_from, f.registered_before)

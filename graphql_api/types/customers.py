@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, ClassVar
 
 import strawberry
 from strawberry.types import Info
@@ -30,6 +30,7 @@ from models import (
     User,
 )
 from models import enums as me
+from portal.services import customers as customer_rules
 
 if TYPE_CHECKING:
     from graphql_api.types.complaints import ComplaintNode
@@ -130,6 +131,20 @@ class CustomerNode(FromModel, Node):
     closed_at: datetime | None
     notes: str | None
     version: int
+    # a computed field and the columns it reads (graphql_api.loaders.columns_for)
+    NEEDS: ClassVar[dict[str, tuple[str, ...]]] = {"effective_status": ("status",)}
+
+    @strawberry.field(description="The status to show: VOID (废卡) is derived from the "
+                                  "follow-up cadence (R-CUST-4) and never stored; `status` is "
+                                  "the stored one.")
+    def effective_status(self, info: Info) -> me.CustomerStatus:
+        cache = self._b.cache
+        if "void_ids" not in cache:
+            cache["void_ids"] = customer_rules.void_ids(info.context.loaders.session,
+                                                        [o.id for o in self._b.objs])
+        if self._m.id in cache["void_ids"]:
+            return me.CustomerStatus.VOID
+        return me.CustomerStatus(self._m.status)
 
     # field group customer_contact
     @strawberry.field

@@ -10,6 +10,7 @@ from admin_views.customers import CustomerView
 from models import Customer
 from portal import clock, demo
 from portal.services import customers as customer_service
+from tests.graphql.conftest import api  # noqa: F401 - the ``api(user)`` fixture
 
 
 @pytest.fixture
@@ -47,3 +48,55 @@ def test_R_CUST_4_follow_up_due_preset_twins_the_service(app, session, demo_cust
     assert service_sql and service_sql == service_py == portal
     # every void card is also due (void is a prospect past its deadline)
     assert _ids(session, customer_service.is_void_sql(session, now)) <= service_sql
+
+
+def _portal_status_filter_ids(app, client, status: str) -> set[int]:
+    """The customer list of the portal filtered on 状态 (the derived status), all pages."""
+    import re
+
+    from admin_views.common import EffectiveStatusFilter
+
+    view = next(v for v in app.extensions["admin"][0]._views
+                if isinstance(v, CustomerView))
+    index = next(i for i, f in enumerate(view._filters) if isinstance(f, EffectiveStatusFilter))
+    arg = f"flt0_{view.get_filter_arg(index, view._filters[index])}"
+    ids: set[int] = set()
+    page = 0
+    while True:
+        html = client.get(f"/admin/customer/?{arg}={status}&page_size=100&page={page}"
+                          ).get_data(as_text=True)
+        found = {int(i) for i in re.findall(r"/admin/customer/details/\?id=(\d+)", html)}
+        if not found - ids:
+            return ids
+        ids |= found
+        page += 1
+
+
+def test_R_CUST_4_effective_status_is_the_same_in_both_doors(app, session, demo_customers,
+                                                             login, api) -> None:  # noqa: F811
+    """废卡 and 意向客户 as the service derives them: the portal's 状态 filter, GraphQL's
+    ``effectiveStatus`` (field and filter) and the Python twin list the same customers."""
+    from models import User
+
+    now = clock.now()
+    gm = session.scalars(select(User).where(User.username == "gm")).one()
+    portal_client, graphql = login(gm, demo.DEMO_PASSWORD), api(gm)
+    for status in ("void", "prospect", "active"):
+        service = {c.id for c in demo_customers
+                   if customer_service.effective_status(c, now) == status}
+        sql = _ids(session, customer_service.effective_status_in_sql(session, [status], now))
+        nodes, after = [], None
+        while True:
+            body = graphql("""query($s: [CustomerStatus!], $a: String) { customers(first: 100,
+                after: $a, filter: {effectiveStatus: $s}) { nodes { databaseId effectiveStatus }
+                pageInfo { hasNextPage endCursor } } }""", {"s": [status.upper()], "a": after})
+            assert "errors" not in body, body
+            nodes += body["data"]["customers"]["nodes"]
+            info = body["data"]["customers"]["pageInfo"]
+            if not info["hasNextPage"]:
+                break
+            after = info["endCursor"]
+        assert {n["effectiveStatus"] for n in nodes} <= {status.upper()}
+        portal = _portal_status_filter_ids(app, portal_client, status)
+        assert service == sql == {n["databaseId"] for n in nodes} == portal, status
+    assert _ids(session, customer_service.effective_status_in_sql(session, ["void"], now))

@@ -46,9 +46,11 @@ from portal.services.customers.create import (
     prepare_customer,
 )
 from portal.services.customers.derived import (
+    EFFECTIVE_STATUSES,
     cadence_baseline,
     claimable_sql,
     effective_status,
+    effective_status_in_sql,
     follow_up_due,
     follow_up_due_sql,
     is_follow_up_due,
@@ -61,6 +63,7 @@ from portal.services.customers.derived import (
     planned_follow_up_sql,
     service_lapsed,
     service_lapsed_sql,
+    void_ids,
     void_or_expired_sql,
 )
 from portal.services.customers.duplicates import DuplicateMatch, find_duplicates
@@ -110,7 +113,9 @@ __all__ = [
     "close_customer",
     "create_customer",
     "create_customer_inner",
+    "EFFECTIVE_STATUSES",
     "effective_status",
+    "effective_status_in_sql",
     "find_duplicates",
     "first_visit_at",
     "follow_up_due",
@@ -136,6 +141,7 @@ __all__ = [
     "reassign_candidates",
     "service_lapsed",
     "service_lapsed_sql",
+    "void_ids",
     "void_or_expired_sql",
     "tick",
     "update_customer",

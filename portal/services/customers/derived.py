@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, literal, or_, select
+from sqlalchemy import and_, exists, false, func, literal, not_, or_, select
 from sqlalchemy.orm import Session, object_session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -139,6 +139,36 @@ def effective_status(customer: Customer, now: datetime | None = None) -> str:
     if customer.status == CustomerStatus.PROSPECT.value and is_void(customer, now):
         return CustomerStatus.VOID.value
     return customer.status
+
+
+EFFECTIVE_STATUSES = tuple(s.value for s in CustomerStatus)
+
+
+def effective_status_in_sql(session: Session, values: Any,
+                            now: datetime | None = None) -> ColumnElement[bool]:
+    """SQL twin of ``effective_status(c) in values``: void is the derived 废卡 (R-CUST-4),
+    a prospect is one that is not void; other statuses are the stored ones."""
+    wanted = {str(v) for v in values}
+    unknown = wanted - set(EFFECTIVE_STATUSES)
+    if unknown:
+        raise ValueError(f"unknown customer status {sorted(unknown)}")
+    void = is_void_sql(session, now)
+    clauses = []
+    if CustomerStatus.VOID.value in wanted:
+        clauses.append(void)
+    stored = wanted - {CustomerStatus.VOID.value}
+    if stored:
+        clauses.append(and_(Customer.status.in_(sorted(stored)), not_(void)))
+    return or_(*clauses) if clauses else false()
+
+
+def void_ids(session: Session, ids: Any, now: datetime | None = None) -> set[int]:
+    """Which of these customers are void now (one statement for a page of them)."""
+    wanted = list(ids)
+    if not wanted:
+        return set()
+    return set(session.scalars(select(Customer.id).where(Customer.id.in_(wanted),
+                                                         is_void_sql(session, now))))
 
 
 def _ts(value: datetime) -> ColumnElement[Any]:
