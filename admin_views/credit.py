@@ -135,7 +135,12 @@ class CreditLineView(WorkflowMixin, _CustomerChildView):
     )
     endpoint_verbs = {"create_view": ("credit.propose",), "ajax_lookup": ("credit.propose",),
                       "workflow_view": ("credit.review", "credit.approve")}
-    presets = {"pending": (_l("待审核 / 审批的授信"), _pending)}
+    presets = {"pending": (_l("待审核 / 审批的授信"), _pending),
+               # R-CRED-4: the derived statuses, through the service's one expression
+               "suspended": (_l("已暂停的授信"),
+                             lambda user: credit_status.shown_as_sql([credit_status.SUSPENDED])),
+               "lapsed": (_l("已失效的授信"),
+                          lambda user: credit_status.shown_as_sql([credit_status.LAPSED]))}
 
     decision_columns = ("customer", "kind", "limit_amount", "term_days", "collateral_value",
                         "is_raise", "raise_reason", "proposed_by", "proposed_at", "reviewed_by",

@@ -116,6 +116,17 @@ def test_R_CRED_4_a_suspended_line_is_shown_suspended_in_both_doors(session, wor
         html = client.get(url).get_data(as_text=True)
         assert "status-suspended" in html and "已暂停" in html, url
         assert "status-approved" not in html, url
+    # the 已暂停 list preset is the service's expression and agrees with the Python twin
+    html = client.get("/admin/creditline/?preset=suspended").get_data(as_text=True)
+    assert "status-suspended" in html, html[-3000:]
+    from admin_views.credit import CreditLineView
+    from portal.services import credit_status
+
+    preset = set(session.scalars(select(CreditLine.id).where(
+        CreditLineView.presets["suspended"][1](None))))
+    twin = {ln.id for ln in session.scalars(select(CreditLine))
+            if credit_status.shown_status(session, ln) == "suspended"}
+    assert preset == twin == {line.id}
 
 
 def test_R_CRED_4_a_lapsed_temporary_line_is_shown_lapsed(session, world, app, login):
