@@ -3,13 +3,10 @@ approve chain, all through ``portal.services.credit``."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, select
-from sqlalchemy.orm import aliased
 from wtforms import StringField
 from wtforms.validators import Optional
 
@@ -17,9 +14,8 @@ from admin_views import common, display
 from admin_views.base import ScopedModelView, actor, add_view
 from admin_views.workflow import Operation, WorkflowMixin
 from models import CreditEvaluation, CreditLine
-from portal import clock
 from portal.extensions import db, orm_session
-from portal.services import credit_status
+from portal.services import credit_read, credit_status
 
 SERVICES = "portal.services.credit"
 ANSWERS = ("years_of_cooperation", "bad_debt_2y", "promise_keeping", "debt_disputes",
@@ -29,15 +25,8 @@ ANSWERS = ("years_of_cooperation", "bad_debt_2y", "promise_keeping", "debt_dispu
 
 
 def _review_due(user: Any) -> Any:
-    """The customer's latest evaluation is older than the review interval (R-CRED-4)."""
-    from portal import settings
-
-    days = settings.get(db.session, "credit.review_interval_days")
-    newer = aliased(CreditEvaluation)
-    has_newer = select(newer.id).where(newer.customer_id == CreditEvaluation.customer_id,
-                                       newer.evaluated_at > CreditEvaluation.evaluated_at)
-    return and_(CreditEvaluation.evaluated_at < clock.now() - timedelta(days=days),
-                ~has_newer.exists())
+    """The customer's latest evaluation is older than the review interval (R-CRED-7)."""
+    return credit_read.evaluation_review_due_sql(orm_session())
 
 
 def _pending(user: Any) -> Any:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import calendar as pycalendar
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from flask import flash, redirect, request, url_for
@@ -98,8 +98,7 @@ class CalendarDayView(ScopedModelView):
                               "name": row.name if row else None, "working": working,
                               "today": d == today, "selected": d == selected})
             weeks.append(cells)
-        prev_m = date(year, month, 1) - timedelta(days=1)
-        next_m = date(year, month, 28) + timedelta(days=7)
+        prev_month, next_month = workcalendar.adjacent_months(year, month)
         sel_row = overrides.get(selected) if selected else None
         if selected and sel_row is None:
             sel_row = db.session.get(CalendarDay, selected)
@@ -107,7 +106,7 @@ class CalendarDayView(ScopedModelView):
         return self.render(
             "admin/calendar_month.html", year=year, month=month, weeks=weeks,
             selected=selected, selected_row=sel_row,
-            prev_month=f"{prev_m:%Y-%m}", next_month=f"{next_m:%Y-%m}",
+            prev_month=prev_month, next_month=next_month,
             this_month=f"{today:%Y-%m}", covered=covered,
             year_configured=workcalendar.year_configured(db.session, year),
             can_change=self.allowed("change"), list_url=self.get_url(".index_view"))

@@ -195,6 +195,13 @@ def import_official_year_as_system(session: Session, year: int) -> ImportResult:
     return _import(session, None, int(year))
 
 
+def adjacent_months(year: int, month: int) -> tuple[str, str]:
+    """The months before and after ``year-month`` as ``YYYY-MM`` (the month grid's arrows)."""
+    before = date(year, month, 1) - timedelta(days=1)
+    after = date(year, month, 28) + timedelta(days=7)
+    return f"{before:%Y-%m}", f"{after:%Y-%m}"
+
+
 def month_days(session: Session, year: int, month: int) -> dict[date, CalendarDay]:
     first = date(year, month, 1)
     last = date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)

@@ -100,3 +100,38 @@ def test_R_CUST_4_effective_status_is_the_same_in_both_doors(app, session, demo_
         portal = _portal_status_filter_ids(app, portal_client, status)
         assert service == sql == {n["databaseId"] for n in nodes} == portal, status
     assert _ids(session, customer_service.effective_status_in_sql(session, ["void"], now))
+def test_R_CRED_7_review_due_preset_twins_the_service(app, session, demo_customers) -> None:
+    from admin_views.credit import CreditEvaluationView
+    from models import CreditEvaluation
+    from portal.services import credit, credit_read
+
+    now = clock.now()
+    evaluations = session.scalars(select(CreditEvaluation)).all()
+    service_sql = set(session.scalars(select(CreditEvaluation.id).where(
+        credit_read.evaluation_review_due_sql(session, now))))
+    service_py = {e.id for e in evaluations if credit_read.evaluation_review_due(e, now)}
+    with app.test_request_context():
+        portal = set(session.scalars(select(CreditEvaluation.id).where(
+            CreditEvaluationView.presets["review_due"][1](None))))
+    assert service_sql and service_sql == service_py == portal
+    # one row per customer, the same customers as the customer-level rule (home page)
+    customers_due = _ids(session, credit.review_due_clause(session, now))
+    by_id = {e.id: e.customer_id for e in evaluations}
+    assert sorted(by_id[i] for i in service_sql) == sorted(customers_due)
+
+
+def test_doors_hold_no_date_arithmetic() -> None:
+    """Issue 13: date windows are service predicates; no door computes one with timedelta."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    offenders = [str(p.relative_to(root)) for door in ("admin_views", "graphql_api")
+                 for p in (root / door).rglob("*.py") if "timedelta" in p.read_text("utf-8")]
+    assert offenders == []
+
+
+def test_calendar_month_arrows_cross_the_year() -> None:
+    from portal.services import workcalendar
+
+    assert workcalendar.adjacent_months(2026, 1) == ("2025-12", "2026-02")
+    assert workcalendar.adjacent_months(2026, 12) == ("2026-11", "2027-01")
