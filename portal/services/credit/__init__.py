@@ -4,6 +4,13 @@ review due and monthly usage reviews (R-CRED-7), the outstanding balance against
 force with over-limit approvals, and the over-limit list (R-CRED-8).
 """
 
+# modules the old single module imported, still reachable as its attributes
+from portal import audit as audit
+from portal import clock as clock
+from portal import policy as policy
+from portal import settings as settings
+from portal.services import calendar as calendar
+from portal.services import notifications as notifications
 from portal.services.credit._common import LS as LS
 from portal.services.credit._common import ZERO as ZERO
 from portal.services.credit.evaluation import evaluate as evaluate
