@@ -135,3 +135,19 @@ def test_calendar_month_arrows_cross_the_year() -> None:
 
     assert workcalendar.adjacent_months(2026, 1) == ("2025-12", "2026-02")
     assert workcalendar.adjacent_months(2026, 12) == ("2026-11", "2027-01")
+
+
+def test_R_CUST_2_claimable_preset_twins_the_service(app, session, demo_customers) -> None:
+    from admin_views.customers import _claimable
+    from models import User
+
+    now = clock.now()
+    service_sql = _ids(session, customer_service.claimable_sql(session, now))
+    service_py = {c.id for c in demo_customers if customer_service.is_claimable(c, now)}
+    assert service_sql and service_sql == service_py
+    branch_id = next(c.branch_id for c in demo_customers if c.id in service_sql)
+    user = session.scalars(select(User).where(User.branch_id == branch_id)).first()
+    with app.test_request_context():
+        portal = _ids(session, _claimable(user))
+    assert portal == {c.id for c in demo_customers
+                      if c.id in service_sql and c.branch_id == branch_id}

@@ -294,3 +294,10 @@ def claimable_sql(session: Session, now: datetime | None = None) -> ColumnElemen
     """Archives a salesperson of the branch may claim: unowned, or ownership expired."""
     return and_(Customer.closed_at.is_(None), Customer.status != CustomerStatus.CLOSED.value,
                 or_(Customer.owner_id.is_(None), ownership_expired_sql(session, now)))
+
+
+def is_claimable(customer: Customer, now: datetime | None = None) -> bool:
+    """Python twin of ``claimable_sql``: open, and unowned or its ownership expired (R-CUST-2)."""
+    if customer.closed_at is not None or customer.status == CustomerStatus.CLOSED.value:
+        return False
+    return customer.owner_id is None or ownership_expired(customer, now)
