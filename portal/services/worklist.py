@@ -34,13 +34,15 @@ from models.enums import (
     ReceptionKind,
 )
 from portal import clock, policy
-from portal.services import calendar, notifications
+from portal.services import calendar, notifications, row_states
 from portal.services import complaints as complaint_svc
 from portal.services import customers as customer_svc
 from portal.services.errors import N_
 
 LIMIT = 50  # rows per list on a home page
-EXPIRING_DAYS = 7  # ownership expiring "soon" (R-CUST-2), and the 待办 sent for it
+# ownership expiring "soon" (R-CUST-2) and the 待办 sent for it: the one read-side predicate
+# ``row_states.ownership_expiring_sql`` (docs/read-side.md), not a copy of it here.
+EXPIRING_DAYS = row_states.EXPIRING_SOON_DAYS
 DUE_SOON_WINDOW = timedelta(hours=24)  # a complaint deadline within this is amber
 SECRECY_SOON_DAYS = 30
 
@@ -90,14 +92,6 @@ def follow_ups_due_sql(session: Session, now: datetime) -> Any:
                 not_(customer_svc.is_void_sql(session, now)))
 
 
-def ownership_expiring_sql(now: datetime, days: int = EXPIRING_DAYS) -> Any:
-    """Owned prospects without a deal whose ownership (建档有效期) ends within ``days``."""
-    return and_(Customer.owner_id.is_not(None), Customer.closed_at.is_(None),
-                Customer.deal_at.is_(None), Customer.ownership_expires_at.is_not(None),
-                Customer.ownership_expires_at > now,
-                Customer.ownership_expires_at <= now + timedelta(days=days))
-
-
 def my_follow_ups(session: Session, user: User, now: datetime | None = None) -> list[WorkRow]:
     """A salesperson's follow-ups: overdue first (void cards, with days overdue), then due
     today. Only their own archives."""
@@ -124,7 +118,7 @@ def my_follow_ups(session: Session, user: User, now: datetime | None = None) -> 
 def ownership_expiring(session: Session, user: User, now: datetime | None = None,
                        only_mine: bool = True) -> list[WorkRow]:
     now = now or clock.now()
-    where = ownership_expiring_sql(now)
+    where = row_states.ownership_expiring_sql(session, now)
     if only_mine:
         where = and_(where, Customer.owner_id == user.id)
     rows = [WorkRow(c, "expiring", c.ownership_expires_at,
@@ -407,7 +401,8 @@ def tick(session: Session, now: datetime | None = None) -> dict[str, int]:
             message=N_("Follow-up due today: %(code)s %(customer)s."),
             params={"code": c.code, "customer": c.name}, target=c,
             dedupe_key=f"customer.follow_up_due:{c.id}:{day}", now=now)
-    expiring = session.scalars(select(Customer).where(ownership_expiring_sql(now))
+    expiring = session.scalars(select(Customer)
+                               .where(row_states.ownership_expiring_sql(session, now))
                                .order_by(Customer.id)).all()
     for c in expiring:
         counts["ownership_expiring"] += notifications.notify(
@@ -425,5 +420,5 @@ def tick(session: Session, now: datetime | None = None) -> dict[str, int]:
 
 __all__ = ["WorkRow", "RotationView", "approvals_waiting", "complaints_by_deadline",
            "credit_reviews_due", "follow_ups_due_sql", "locked_accounts", "my_follow_ups",
-           "outbox_problems", "over_limit", "pending_confirmations", "ownership_expiring", "past_due", "ownership_expiring_sql", "recent_denials", "rotation",
+           "outbox_problems", "over_limit", "pending_confirmations", "ownership_expiring", "past_due", "recent_denials", "rotation",
            "secrecy_ending", "tick", "unassigned_walk_ins", "void_cards"]

@@ -151,3 +151,22 @@ def test_R_CUST_2_claimable_preset_twins_the_service(app, session, demo_customer
         portal = _ids(session, _claimable(user))
     assert portal == {c.id for c in demo_customers
                       if c.id in service_sql and c.branch_id == branch_id}
+
+
+def test_R_CUST_2_home_expiring_list_is_the_list_badge_predicate(session, demo_customers) -> None:
+    """The sales home's 建档即将到期 list and the customer list's expiring highlight come from one
+    predicate (row_states.ownership_expiring_sql): for every owner, the home list holds exactly
+    that owner's customers the row badge marks as expiring."""
+    from models import User
+    from portal.services import row_states, worklist
+
+    now = clock.now()
+    expiring = _ids(session, row_states.ownership_expiring_sql(session, now))
+    badges = row_states.customer_states(session, [c.id for c in demo_customers], now)
+    assert expiring == {i for i, s in badges.items() if row_states.OWNERSHIP_EXPIRING in s}
+    owners = {c.owner_id for c in demo_customers if c.id in expiring}
+    assert owners, "the demo has an ownership ending soon"
+    for owner in session.scalars(select(User).where(User.id.in_(owners))):
+        home = {r.record.id for r in worklist.ownership_expiring(session, owner, now)}
+        assert home == {c.id for c in demo_customers
+                        if c.id in expiring and c.owner_id == owner.id}
