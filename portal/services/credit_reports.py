@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from models import User
 from portal.services import receivables as rc
+from portal.services.cells import xlsx_cell
 from portal.services.reports import Chart, Report, Table
 
 
@@ -171,12 +172,4 @@ def to_xlsx(report: Report) -> bytes:
     return out.getvalue()
 
 
-def _xlsx_cell(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, int | float | date) or value is None:
-        return value
-    text = str(value)
-    if text.startswith(("=", "+", "-", "@")):
-        return "'" + text
-    return text
+_xlsx_cell = xlsx_cell  # one rule for every export (portal.services.cells)

@@ -23,6 +23,7 @@ from models import Branch, User
 from models.enums import ComplaintCause
 from portal import clock, policy
 from portal.services import complaint_slices, complaints, credit
+from portal.services.cells import csv_cell
 from portal.services.errors import N_, PermissionDenied, Term
 
 # Labels of the closed vocabularies: English msgids whose Chinese is the glossary word the
@@ -218,17 +219,7 @@ def column_chart_svg(title: str, items: list[tuple[str, float]], unit: str = "",
     return "".join(parts)
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: Any) -> str:
-    """CSV cell; text that a spreadsheet would run as a formula is prefixed with '."""
-    if value is None:
-        return ""
-    if isinstance(value, Decimal | int | float):
-        return str(value)
-    text = str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
+_cell = csv_cell  # one rule for every export (portal.services.cells)
 
 
 def to_csv(report: Report, gettext: Any = None) -> str:
