@@ -43,11 +43,12 @@ def create_app(config_name: str | None = None, **overrides: object) -> Flask:
     csrf.init_app(app)
     limiter.init_app(app)
 
-    from portal import auth, i18n, web
+    from portal import auth, i18n, session_timeout, web
 
     web.init_request_context(app)
     i18n.init_app(app)
     auth.init_app(app)
+    session_timeout.init_app(app)
     web.init_app(app)
 
     from portal import observability

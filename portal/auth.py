@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from models.base import utcnow
 from models.org import User
-from portal import audit, settings
+from portal import audit, session_timeout, settings
 from portal.extensions import db, limiter, login_manager
 from portal.passwords import hash_password, needs_rehash, verify_password
 from portal.services import password_policy, tokens
@@ -138,6 +138,7 @@ def init_app(app: Flask) -> None:
                     session["lang"] = lang
                 login_user(user, remember=False)
                 session.permanent = True
+                session_timeout.start()
                 audit.record(db.session, user, "auth.login", user)
                 db.session.commit()
                 return redirect(safe_next(request.args.get("next")) or url_for("admin.index"))

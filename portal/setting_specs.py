@@ -183,6 +183,14 @@ SPECS: dict[str, SettingSpec] = {
         "security", N_("Earlier passwords not reused"),
         N_("A new password may not be the current one or one of the earlier ones, counting "
            "this many in all; 0 allows reuse."), "passwords", 0, 24),
+    "session.idle_minutes": SettingSpec(
+        "security", N_("Sign-out after inactivity"),
+        N_("A portal session without any request for this many minutes ends; the page warns "
+           "two minutes before."), "minutes", 5, 240),
+    "session.max_hours": SettingSpec(
+        "security", N_("Longest portal session"),
+        N_("A portal session ends this many hours after sign-in, active or not."),
+        "hours", 1, 24),
     "file.copy_link_minutes": SettingSpec(
         "file", N_("Copy download link valid for"),
         N_("An approved copy of a classified file can be downloaded for this many minutes."),

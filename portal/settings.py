@@ -45,6 +45,8 @@ DEFAULTS: dict[str, Any] = {
     "password.min_classes": 3,
     "password.admin_max_age_days": 90,
     "password.history_count": 5,
+    "session.idle_minutes": 30,
+    "session.max_hours": 12,
 }
 
 

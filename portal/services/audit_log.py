@@ -38,6 +38,7 @@ EXTRA_ACTION_LABELS: dict[str, str] = {
     "auth.login": N_("Sign in"),
     "auth.logout": N_("Sign out"),
     "auth.lockout": N_("Account locked"),
+    "auth.session_timeout": N_("Session ended (timeout)"),
     "auth.csrf": N_("Form check failed"),
     "user.create": N_("Create users"),
     "user.change_password": N_("Change own password"),
