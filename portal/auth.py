@@ -24,10 +24,10 @@ from sqlalchemy import select
 
 from models.base import utcnow
 from models.org import User
-from portal import audit, session_timeout, settings
-from portal.extensions import db, limiter, login_manager
+from portal import audit, clock, session_timeout, settings
+from portal.extensions import db, limiter, login_manager, orm_session
 from portal.passwords import hash_password, needs_rehash, verify_password
-from portal.services import password_policy, tokens
+from portal.services import password_policy, sign_in_history, tokens
 from portal.services.errors import DomainError
 
 
@@ -93,6 +93,25 @@ def authenticate(username: str, password: str) -> tuple[User | None, str]:
     return user, ""
 
 
+def _flash_previous_sign_in(username: str, entry_id: int) -> None:
+    """R-ROLE-6: the previous attempt's time (company time), address and result, and the
+    failed attempts since the last successful sign-in."""
+    previous = sign_in_history.previous_sign_in(orm_session(), username, entry_id)
+    if previous is None:
+        flash(_("Welcome: this is the first sign-in to your account."), "info")
+        return
+    when = previous.at.astimezone(clock.COMPANY_TZ).strftime("%Y-%m-%d %H:%M")
+    params = {"time": when, "address": previous.address or _("unknown address"),
+              "count": previous.failures_since}
+    if previous.succeeded:
+        text = _("Previous sign-in: %(time)s from %(address)s, successful. Failed sign-ins "
+                 "since: %(count)s.", **params)
+    else:
+        text = _("Previous sign-in: %(time)s from %(address)s, FAILED. Failed sign-ins since "
+                 "your last successful one: %(count)s.", **params)
+    flash(text, "warning" if previous.failures_since else "info")
+
+
 # the pages a user who must first choose a new password can still reach
 _OPEN_WHILE_MUST_CHANGE = frozenset({"change_password", "logout", "login", "static",
                                      "set_language"})
@@ -139,8 +158,9 @@ def init_app(app: Flask) -> None:
                 login_user(user, remember=False)
                 session.permanent = True
                 session_timeout.start()
-                audit.record(db.session, user, "auth.login", user)
+                entry = audit.record(db.session, user, "auth.login", user)
                 db.session.commit()
+                _flash_previous_sign_in(user.username, entry.id)
                 return redirect(safe_next(request.args.get("next")) or url_for("admin.index"))
         return render_template("login.html", error=error), (401 if error else 200)
 

@@ -1,27 +1,36 @@
 """R-ROLE-6 portal session limits, enforced on the server: a session idle for
 ``session.idle_minutes`` (default 30) or older than ``session.max_hours`` (default 12) ends,
 whatever the cookie says. The session stores when it began and when it was last used
-(company clock, ``portal.clock``, so tests control it). Pages carry both figures for the
+(wall-clock seconds from ``wall_clock``, which tests replace: the business clock
+``portal.clock`` is frozen and moved by tests and jobs to simulate working days, which must not
+sign anybody out). Pages carry both figures for the
 warning script (``portal/static/session_timeout.js``); its "stay signed in" posts to
 ``/account/keepalive``."""
 
 from __future__ import annotations
+
+import time
 
 from flask import Flask, flash, jsonify, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 
 from models.org import User
-from portal import audit, clock, settings
+from portal import audit, settings
 from portal.extensions import db, orm_session
 
 SEEN = "_seen_at"
 SINCE = "_signed_in_at"
 
 
+def wall_clock() -> float:
+    """Seconds since the epoch (replaced in tests to control the session's clock)."""
+    return time.time()
+
+
 def start(now: float | None = None) -> None:
     """Called at sign-in: the session's lifetime starts now."""
-    stamp = clock.now().timestamp() if now is None else now
+    stamp = wall_clock() if now is None else now
     session[SINCE] = stamp
     session[SEEN] = stamp
 
@@ -53,7 +62,7 @@ def init_app(app: Flask) -> None:
             return None
         if request.endpoint == "static":
             return None
-        now = clock.now().timestamp()
+        now = wall_clock()
         reason = expired_reason(now)
         if reason is None:
             session[SEEN] = now
@@ -86,5 +95,5 @@ def init_app(app: Flask) -> None:
         if not current_user.is_authenticated or SEEN not in session:
             return {}
         idle, lifetime = limits()
-        left = int(float(session[SINCE]) + lifetime - clock.now().timestamp())
+        left = int(float(session[SINCE]) + lifetime - wall_clock())
         return {"session_idle_seconds": idle, "session_left_seconds": max(left, 0)}
