@@ -234,7 +234,7 @@ def gql(base: str, token: str, stats: Stats, kind: str, query: str, variables=No
 
 
 COUNTER_READ = '{ node(id: "Customer:%d") { ... on Customer { notes version } } }'
-COUNTER_WRITE = """mutation($id: ID!, $n: String!, $v: Int) { updateCustomer(customerId: $id,
+COUNTER_WRITE = """mutation($id: ID!, $n: String!, $v: Int!) { updateCustomer(customerId: $id,
   input: {notes: $n}, expectedVersion: $v) { ok errors { code } } }"""
 COMPLAINT = """mutation($c: ID!, $d: String!) { registerComplaint(input: {customerId: $c,
   channel: PHONE, type: COMPLAINT, cause: SERVICE, description: $d}) { ok errors { code message }

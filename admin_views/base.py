@@ -41,6 +41,7 @@ from admin_views.context import (
     actor,
     full_action,
     log,
+    note_credit_read,
     record_denied,
     request_state,
     service,
@@ -59,6 +60,7 @@ from admin_views.fields import (
 from admin_views.forms import FORBIDDEN_FORM_FIELDS, FormsMixin, PortalForm
 from portal import policy
 from portal.extensions import db
+from portal.services import credit_reads
 
 # The names other modules imported from here before the split (fields, forms, export and the
 # request helpers now live in their own modules).
@@ -330,7 +332,27 @@ class ScopedModelView(FieldsMixin, FormsMixin, ExportMixin, ModelView):
         if template == self.list_template and isinstance(count, int) \
                 and count > self.count_cap:
             kwargs["count"] = f"{self.count_cap}+"  # honest: more rows than were counted
-        return super().render(template, **kwargs)
+        shown = self._credit_rows(template, kwargs)
+        page = super().render(template, **kwargs)
+        note_credit_read(shown)
+        reads = request_state().pop("credit_reads", None)
+        if reads:  # one entry for the page, naming the credit records it shows (R-AUD-1)
+            credit_reads.record_credit_read(db.session, actor(), reads,
+                                            where=request.endpoint)
+            db.session.commit()
+        return page
+
+    def _credit_rows(self, template: str, kwargs: dict[str, Any]) -> list[Any]:
+        """The rows of a list or details page on which it shows credit amounts."""
+        if template == self.list_template:
+            rows, columns = kwargs.get("data") or [], self._list_columns
+        elif template == self.details_template and kwargs.get("model") is not None:
+            rows, columns = [kwargs["model"]], self._details_columns
+        else:
+            return []
+        names = [c[0] for c in columns
+                 if isinstance(c[0], str) and c[0] in credit_reads.credit_fields(self.model)]
+        return [r for r in rows if any(self.row_field_visible(r, n) for n in names)]
 
     def _seek_order(self, query: Any) -> bool | None:
         """True/False: the query is ordered by the primary key alone, descending/ascending

@@ -59,3 +59,10 @@ def request_state() -> dict[str, Any]:
 
 def translated(exc: DomainError) -> str:
     return exc.translated(gettext)
+
+
+def note_credit_read(records: Any) -> None:
+    """Rows whose credit amounts this page shows; ``ScopedModelView.render`` records them in
+    one audit entry for the request (R-AUD-1, ``portal.services.credit_reads``)."""
+    if records:
+        request_state().setdefault("credit_reads", []).extend(records)

@@ -22,6 +22,7 @@ from models import CorrectionRequest, Customer
 from portal import policy
 from portal.extensions import db, orm_session
 from portal.services.customers import corrections
+from portal.services.unit import form_version
 
 STATUS = [("pending", _l("待审批")), ("approved", _l("已同意")), ("refused", _l("已驳回"))]
 FIELD_LABELS = {"name": _l("客户名称"), "phone": _l("电话"), "credit_code": _l("统一社会信用代码/身份证号"),
@@ -117,14 +118,16 @@ class CorrectionRequestView(ScopedModelView):
         approve = request.args.get("approve") == "1"
         form = DecisionForm()
         if request.method == "POST" and form.validate() and self.guarded(
-                lambda: corrections.decide_correction(orm_session(), actor(), req.id, approve,
-                                                      form.comment.data or None)):
+                lambda: corrections.decide_correction(
+                    orm_session(), actor(), req.id, approve, form.comment.data or None,
+                    expected_version=form_version(request.form.get("version")))):
             flash(gettext("已同意，更正已生效，原值保留在历史中。") if approve
                   else gettext("已驳回，档案未改变。"), "success")
             return redirect(self.get_url(".details_view", id=req.id))
         return self.render("admin/portal_form.html", form=form, rows=[req],
                            title=_l("同意更正") if approve else _l("驳回更正"),
                            submit=_l("同意") if approve else _l("驳回"), ids=None,
+                           version=req.version,
                            return_url=self.get_url(".details_view", id=req.id))
 
 

@@ -33,6 +33,7 @@ from admin_views.base import (
     record_denied,
     service,
 )
+from admin_views.context import note_credit_read
 from models import Branch, Customer, User
 from portal import policy
 from portal.extensions import db, orm_session
@@ -275,6 +276,7 @@ class CustomerView(ScopedModelView):
             line = credit_service.line_in_force(orm_session(), model.id)
             if line is not None:
                 rows.append((_l("信用额度"), display.money(line.limit_amount)))
+                note_credit_read([line])
         return rows
 
     def related_records(self, model: Customer) -> dict[str, list[Any]]:
@@ -291,6 +293,7 @@ class CustomerView(ScopedModelView):
             stmt = policy.scope(select(related).where(related.customer_id == model.id), user,
                                 related, "view").order_by(order.desc()).limit(50)
             found[key] = list(db.session.scalars(stmt))
+        note_credit_read(found.get("credit_lines"))  # the 授信 tab shows their limits
         return found
 
     def _form_page(self, form: Any, rows: list[Any], title: Any, submit: Any) -> Any:

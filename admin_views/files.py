@@ -31,6 +31,7 @@ from portal import clock, policy, settings
 from portal.extensions import db, orm_session
 from portal.services import files, timeline
 from portal.services.errors import DomainError, NotFound, PermissionDenied
+from portal.services.unit import form_version
 
 LEVEL_LABELS = dict(common.LEVEL)
 COPY_STATUS = [("pending", _l("待审批")), ("approved", _l("已批准")), ("rejected", _l("已驳回")),
@@ -104,6 +105,7 @@ class _FileActions:
     def _page(self: Any, form: Any, f: Any, title: Any, submit: Any) -> Any:
         return self.render("admin/portal_form.html", form=form, rows=[f] if f else [],
                            title=title, submit=submit, ids=None,
+                           version=getattr(f, "version", None),
                            return_url=self._return(f))
 
     def _return(self: Any, f: Any) -> str:
@@ -122,7 +124,9 @@ class _FileActions:
         form = ReclassifyForm(level=f.level)
         if request.method == "POST" and form.validate() and self._run(
                 lambda: files.reclassify(db.session, actor(), f.id, form.level.data,
-                                         form.reason.data)):
+                                         form.reason.data,
+                                         expected_version=form_version(request.form.get(
+                                             "version")))):
             flash(gettext("密级已变更。"), "success")
             return redirect(self._return(f))
         return self._page(form, f, _l("变更密级"), _l("保存"))
@@ -133,7 +137,9 @@ class _FileActions:
         form = ExtendForm()
         if request.method == "POST" and form.validate() and self._run(
                 lambda: files.extend_secrecy(db.session, actor(), f.id, form.until.data,
-                                             form.reason.data)):
+                                             form.reason.data,
+                                             expected_version=form_version(request.form.get(
+                                                 "version")))):
             flash(gettext("保密期限已延长。"), "success")
             return redirect(self._return(f))
         return self._page(form, f, _l("延长保密期限"), _l("保存"))
@@ -409,7 +415,7 @@ class CopyRequestView(ScopedModelView):
                 rows.append((self.get_column_name(name), value))
         return self.render("admin/workflow_form.html", form=form, title=title,
                            record_title=str(req), submit=submit, tone=tone,
-                           context_rows=rows, other_ops=[], version=None,
+                           context_rows=rows, other_ops=[], version=req.version,
                            events=timeline.copy_request_events(orm_session(), req),
                            step_labels=COPY_STEPS,
                            return_url=self.get_url(".details_view", id=req.id))
@@ -422,7 +428,8 @@ class CopyRequestView(ScopedModelView):
         if request.method == "POST" and form.validate():
             try:
                 files.decide_copy(db.session, actor(), req.id, approve,
-                                  note=form.note.data or None)
+                                  note=form.note.data or None,
+                                  expected_version=form_version(request.form.get("version")))
             except (PermissionDenied, NotFound):
                 abort(404)
             except DomainError as exc:

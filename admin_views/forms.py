@@ -18,6 +18,7 @@ from wtforms import HiddenField
 from admin_views.context import actor, translated
 from portal.extensions import db
 from portal.services.errors import DomainError, NotFound, PermissionDenied
+from portal.services.unit import form_version
 
 # Fields no portal form may ever edit directly (mass assignment): owner changes go through the
 # reassign action, roles/clearance through the security administrator's services.
@@ -127,12 +128,10 @@ class FormsMixin:
         if fn is None:
             abort(403)
         expected = None
-        if "version" in form:
-            raw = form["version"].data
-            try:
-                expected = int(raw)
-            except (TypeError, ValueError):
-                expected = -1  # a form without the version it was read at is stale
+        if hasattr(self.model, "version"):
+            # required, as sent (the form would fill a missing field from the row itself);
+            # the list's inline edits send it too (``list_form``, portal.js)
+            expected = form_version(request.form.get("version"))
         data = self.form_data(form, creating=False, obj=model)
         if request.endpoint and request.endpoint.endswith("ajax_update"):
             data = {k: v for k, v in data.items()
@@ -149,6 +148,16 @@ class FormsMixin:
             db.session.rollback()
             self._fail(exc, form)
             return False
+
+    def list_form(self, obj: Any = None) -> Any:
+        """An inline-editable cell carries its row's version (``data-version``), which
+        portal.js sends with the change."""
+        form = super().list_form(obj)
+        version = getattr(obj, "version", None)
+        if version is not None:
+            for field in form:
+                field.render_kw = {**(field.render_kw or {}), "data-version": version}
+        return form
 
     @expose("/ajax/update/", methods=("POST",))
     def ajax_update(self) -> Any:

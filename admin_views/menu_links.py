@@ -34,3 +34,5 @@ def register(admin: Any) -> None:
                                   category=_l("我的账户")))
     admin.add_link(PolicyMenuLink(_l("今日轮流接待"), "receptionrecord.rotation_view",
                                   "reception.manage_rotation", category=_l("客户")))
+    admin.add_link(PolicyMenuLink(_l("查询老客户"), "receptionrecord.lookup_view",
+                                  "customer.lookup", category=_l("客户")))

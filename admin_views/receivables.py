@@ -21,6 +21,7 @@ from portal import clock, policy
 from portal.extensions import db
 from portal.services import credit_reports, receivables, reports
 from portal.services.errors import N_, DomainError, PermissionDenied, ValidationFailed
+from portal.services.unit import form_version
 
 TABS = [("ageing", _l("应收账龄"), "receivables.index"),
         ("summary", _l("预付、赊销客户汇总表"), "receivables.summary"),
@@ -133,9 +134,9 @@ class ReceivablesView(BaseView):
             if verb == "submit_summary":
                 receivables.submit_summary(db.session, actor(), month)
             else:
-                receivables.approve_summary(db.session, actor(), month,
-                                            request.form.get("comment") or "",
-                                            expected_version=_int(request.form.get("version")))
+                receivables.approve_summary(
+                    db.session, actor(), month, request.form.get("comment") or "",
+                    expected_version=form_version(request.form.get("version")))
         except PermissionDenied:
             abort(403)
         except DomainError as exc:

@@ -16,6 +16,7 @@ from models import Branch, ReceptionRecord, RotationSlot, User
 from portal import policy
 from portal.extensions import db
 from portal.services import reception as reception_service
+from portal.services import reception_lookup
 
 SERVICES = "portal.services.reception"
 
@@ -67,7 +68,50 @@ class ReceptionRecordView(ScopedModelView):
     create_service = f"{SERVICES}:register_reception"
     update_service = f"{SERVICES}:update_reception"
     presets = {"today": (_l("今日接待"), _today)}
-    endpoint_verbs = {"rotation_view": ("reception.manage_rotation",)}
+    endpoint_verbs = {"rotation_view": ("reception.manage_rotation",),
+                      "lookup_view": ("customer.lookup",)}
+    # the typed visitor details a look-up hands to the walk-in form
+    PREFILL = ("visitor_name", "visitor_phone", "visitor_company")
+
+    @expose("/lookup/")
+    def lookup_view(self) -> Any:
+        """前台查询老客户 (R-ROLE-1): an exact look-up by full name or phone; the matches (code,
+        name, owner) link to the walk-in form with the archive preselected."""
+        user = actor()
+        if not policy.can(user, "customer.lookup"):
+            abort(403)
+        text = (request.args.get("q") or "").strip()
+        matches: list[Any] | None = None
+        if text:
+            found: list[Any] = []
+            if self.run_service(lambda s, a: found.extend(reception_lookup.lookup(s, a, text))):
+                matches = found
+        is_phone = bool(text) and reception_lookup.asked_kind(text) == "phone"
+        typed = {"visitor_phone": text} if is_phone else {"visitor_name": text}
+        return self.render("admin/reception_lookup.html", q=text, matches=matches,
+                           new_url=lambda cid=None: self.get_url(
+                               ".create_view", customer=cid, **(typed if text else {})))
+
+    def create_form(self, obj: Any = None) -> Any:
+        """The walk-in form. Whoever may not browse archives (the front desk) picks none here:
+        the archive comes from the look-up (``?customer=``), and the service checks it may be
+        linked. Typed visitor details from the look-up are filled in."""
+        form = super().create_form(obj)
+        if "customer" in form and not policy.can(actor(), "customer.view"):
+            del form["customer"]
+        if request.method == "GET":
+            for name in self.PREFILL:
+                value = (request.args.get(name) or "").strip()[:100]
+                if value and name in form:
+                    form[name].data = value
+        return form
+
+    def form_data(self, form: Any, creating: bool, obj: Any = None) -> dict[str, Any]:
+        data = super().form_data(form, creating, obj)
+        linked = request.args.get("customer", "")
+        if creating and "customer" not in form and linked.isdigit():
+            data["customer_id"] = int(linked)
+        return data
 
     @expose("/rotation/", methods=("GET", "POST"))
     def rotation_view(self) -> Any:

@@ -15,6 +15,7 @@ from flask_wtf import FlaskForm
 from admin_views.base import MASK, actor, service
 from portal import policy
 from portal.extensions import orm_session
+from portal.services.unit import form_version
 
 
 @dataclass
@@ -133,7 +134,7 @@ class WorkflowMixin:
             values = dict(o.fixed)
             values.update({k: form[k].data for k in o.fields})
             if "expected_version" not in values and hasattr(obj, "version"):
-                values["expected_version"] = _int(request.form.get("version"))
+                values["expected_version"] = form_version(request.form.get("version"))
             fn = service(o.function)
             if self.run_service(lambda s, a: call_verb(fn, s, a, obj.id, values)):
                 flash(gettext("已完成：%(action)s。", action=o.label), "success")
@@ -149,9 +150,4 @@ class WorkflowMixin:
                            return_url=self.get_url(".details_view", id=obj.id))
 
 
-def _int(raw: Any) -> int | None:
-    try:
-        return int(raw)
-    except (TypeError, ValueError):
-        return None
 

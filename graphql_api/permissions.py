@@ -6,6 +6,8 @@ from typing import Any
 
 from strawberry.types import Info
 
+from portal.services import credit_reads
+
 
 class ShownError(Exception):
     """An error whose message is safe to show (bad argument, forbidden field, bad cursor)."""
@@ -31,6 +33,9 @@ def check_visible(info: Info, node: Any, name: str) -> None:
 def guard(info: Info, node: Any, name: str) -> Any:
     """The value of a column in a field group, or FORBIDDEN."""
     check_visible(info, node, name)
+    model_name = type(node).__strawberry_definition__.name
+    if name in credit_reads.credit_fields(model_name):  # audited once per request (R-AUD-1)
+        credit_reads.note(model_name, node._m.id)
     return getattr(node._m, name)
 
 

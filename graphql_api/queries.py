@@ -15,6 +15,7 @@ from graphql_api.mutations.two_person import TwoPersonQueries
 from graphql_api.pagination import Connection, Order, paginate
 from graphql_api.permissions import ShownError
 from graphql_api.receivables import ReceivablesQueries
+from graphql_api.reception_lookup import ReceptionLookupQueries
 from graphql_api.reports import ReportQueries
 from graphql_api.rotation import RotationQueries
 from graphql_api.types import enums as E
@@ -322,7 +323,7 @@ def _audit_hidden_node(info: Info, model: type, pk: object) -> None:
 
 @strawberry.type
 class Query(ReportQueries, RotationQueries, ReceivablesQueries,
-            TwoPersonQueries):  # reports: graphql_api/reports.py
+            TwoPersonQueries, ReceptionLookupQueries):  # reports: graphql_api/reports.py
     @strawberry.field(description='Any object by its global id ("Customer:42"); null when it '
                       "does not exist or you may not see it (the two are identical).")
     def node(self, info: Info, id: strawberry.ID) -> Node | None:

@@ -38,7 +38,7 @@ from models.enums import AuditOutcome
 from models.org import User
 from portal import audit
 from portal.extensions import csrf, db, orm_session
-from portal.services import password_policy, tokens
+from portal.services import credit_reads, password_policy, tokens
 
 DEFAULT_MAX_BODY = 256 * 1024
 
@@ -205,7 +205,11 @@ class PortalGraphQLView(GraphQLView):
             session=db.session, user=user, auth_method=method,
             csrf_ok=method == "cookie" and _csrf_ok(), request_id=g.get("request_id", ""),
             config=config)
-        response = super().dispatch_request()
+        with credit_reads.collect() as reads:
+            response = super().dispatch_request()
+        if reads:  # one entry per request naming the credit records returned (R-AUD-1)
+            credit_reads.record_credit_read(db.session, user, reads, where="graphql")
+            db.session.commit()
         ctx: Context = g.graphql_context
         if ctx.refusal_status and isinstance(response, Response):
             if ctx.refusal_status == 403:

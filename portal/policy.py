@@ -143,7 +143,7 @@ ROLE_LABELS = {
 # Areas and their actions. Every grant names one of these.
 AREAS: dict[str, tuple[str, ...]] = {
     "customer": ("view", "add", "change", "export", "import", "reassign", "follow_up",
-                 "claim", "be_owner", "close", "approve_correction"),
+                 "claim", "be_owner", "close", "approve_correction", "lookup"),
     "customer_contact": ("view", "change"),
     "customer_credit": ("view",),
     "reception": ("view", "add", "change", "export", "take_turns", "manage_rotation",
@@ -240,10 +240,11 @@ DEFAULT_GRANTS: dict[str, list[tuple[str, str, str]]] = {
     + _g("org", ("view",), _ALL) + _g("user", ("view",), _ALL) + _g("report", ("view",), _ALL)
     + _g("file", ("view", "download"), _OWN)  # R-FILE-1: the company's public documents
     + _g("token", ("view", "add", "change"), _OWN),
+    # R-ROLE-1: the front desk does not browse archives; it looks one up by exact full name
+    # or phone (customer.lookup) to link a walk-in to it
     Role.RECEPTION: _g("reception", ("view", "add", "change", "manage_rotation"), _BR)
     + _g("file", ("view", "download"), _OWN)  # R-FILE-1: the company's public documents
-    + _g("customer", ("view", "add"), _ALL)
-    + _g("customer_contact", ("view",), _ALL)
+    + _g("customer", ("lookup", "add"), _ALL)
     + _g("org", ("view",), _ALL) + _g("user", ("view",), _BR)
     + _g("token", ("view", "add", "change"), _OWN),
     Role.AUDITOR: _read_everything(_ALL),

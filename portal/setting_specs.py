@@ -81,6 +81,12 @@ SPECS: dict[str, SettingSpec] = {
            "their scope already exists (creating, importing or claiming); more are refused, so "
            "bulk checks cannot be used to look up colleagues' customers (R-CUST-1)."),
         "times", 1, 1000),
+    "customer.lookups_per_hour": SettingSpec(
+        "customer", N_("Front-desk look-ups per hour"),
+        N_("How many exact look-ups of a customer by full name or phone a person at the front "
+           "desk may make within an hour; more are refused, so the look-up cannot be used to "
+           "browse the archives (R-ROLE-1)."),
+        "times", 1, 1000),
     "customer.sms_only_streak": SettingSpec(
         "customer", N_("Text-message-only follow-ups"),
         N_("A run of this many or more text-message follow-ups in a row does not count as "

@@ -47,6 +47,7 @@ DEFAULTS: dict[str, Any] = {
     "password.history_count": 5,
     "session.idle_minutes": 30,
     "session.max_hours": 12,
+    "customer.lookups_per_hour": 60,
 }
 
 

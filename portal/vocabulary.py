@@ -37,6 +37,7 @@ ACTION_LABELS: dict[str, str] = {
     "customer.be_owner": N_("Own customers"),
     "customer.close": N_("Close customer archives"),
     "customer.approve_correction": N_("Consent to corrections of original archive fields"),
+    "customer.lookup": N_("Look up a customer by exact name or phone"),
     "customer_contact.view": N_("View contact details"),
     "customer_contact.change": N_("Edit contact details"),
     "customer_credit.view": N_("View balances and transactions"),

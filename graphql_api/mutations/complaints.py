@@ -57,7 +57,7 @@ class ComplaintMutations:
     @strawberry.mutation
     def assign_complaint(self, info: Info, complaint_id: strawberry.ID,
                          handler_id: strawberry.ID, note: str | None = None,
-                         expected_version: int | None = None) -> Payload[ComplaintNode]:
+                         *, expected_version: int) -> Payload[ComplaintNode]:
         return run(info, ComplaintNode, lambda s, u: svc.assign(
             s, u, _id(complaint_id), expect_id(handler_id, "User", "handlerId"),
             expected_version=expected_version, note=note))
@@ -65,14 +65,14 @@ class ComplaintMutations:
     @strawberry.mutation
     def start_investigation(self, info: Info, complaint_id: strawberry.ID,
                             note: str | None = None,
-                            expected_version: int | None = None) -> Payload[ComplaintNode]:
+                            *, expected_version: int) -> Payload[ComplaintNode]:
         return run(info, ComplaintNode, lambda s, u: svc.start_investigation(
             s, u, _id(complaint_id), note=note, expected_version=expected_version))
 
     @strawberry.mutation
     def propose_resolution(self, info: Info, complaint_id: strawberry.ID, resolution: str,
                            compensation_amount: Decimal = Decimal("0"),
-                           expected_version: int | None = None) -> Payload[ComplaintNode]:
+                           *, expected_version: int) -> Payload[ComplaintNode]:
         return run(info, ComplaintNode, lambda s, u: svc.propose_resolution(
             s, u, _id(complaint_id), resolution, compensation_amount=compensation_amount,
             expected_version=expected_version))
@@ -80,14 +80,14 @@ class ComplaintMutations:
     @strawberry.mutation
     def approve_complaint(self, info: Info, complaint_id: strawberry.ID, accept: bool = True,
                           note: str | None = None,
-                          expected_version: int | None = None) -> Payload[ComplaintNode]:
+                          *, expected_version: int) -> Payload[ComplaintNode]:
         return run(info, ComplaintNode, lambda s, u: svc.approve(
             s, u, _id(complaint_id), accept=accept, note=note,
             expected_version=expected_version))
 
     @strawberry.mutation
     def reply_complaint(self, info: Info, complaint_id: strawberry.ID, note: str | None = None,
-                        expected_version: int | None = None) -> Payload[ComplaintNode]:
+                        *, expected_version: int) -> Payload[ComplaintNode]:
         return run(info, ComplaintNode, lambda s, u: svc.reply(
             s, u, _id(complaint_id), note=note, expected_version=expected_version))
 
@@ -97,7 +97,7 @@ class ComplaintMutations:
                          "is drafted when the company's penalty table applies.")
     def close_complaint(self, info: Info, complaint_id: strawberry.ID, satisfaction: int,
                         note: str | None = None,
-                        expected_version: int | None = None,
+                        *, expected_version: int,
                         fault_department_id: strawberry.ID | None = None,
                         fault_cause: FaultCause | None = None,
                         fault_team: str | None = None,
@@ -115,14 +115,14 @@ class ComplaintMutations:
 
     @strawberry.mutation
     def reject_complaint(self, info: Info, complaint_id: strawberry.ID, reason: str,
-                         expected_version: int | None = None) -> Payload[ComplaintNode]:
+                         *, expected_version: int) -> Payload[ComplaintNode]:
         return run(info, ComplaintNode, lambda s, u: svc.reject(
             s, u, _id(complaint_id), reason, expected_version=expected_version))
 
     @strawberry.mutation
     def extend_complaint(self, info: Info, complaint_id: strawberry.ID, reason: str,
                          working_days: int,
-                         expected_version: int | None = None) -> Payload[ComplaintNode]:
+                         *, expected_version: int) -> Payload[ComplaintNode]:
         return run(info, ComplaintNode, lambda s, u: svc.extend(
             s, u, _id(complaint_id), reason, working_days, expected_version=expected_version))
 
@@ -137,7 +137,7 @@ class ComplaintMutations:
     @strawberry.mutation(description="R-COMP-3: re-grade an open complaint major with a reason; "
                                      "it is escalated at once.")
     def regrade_complaint_major(self, info: Info, complaint_id: strawberry.ID, reason: str,
-                                expected_version: int | None = None) -> Payload[ComplaintNode]:
+                                *, expected_version: int) -> Payload[ComplaintNode]:
         return run(info, ComplaintNode, lambda s, u: escalation.regrade_major(
             s, u, _id(complaint_id), reason, expected_version=expected_version))
 
@@ -146,7 +146,7 @@ class ComplaintMutations:
                                      "another department (a recorded change of owner).")
     def hand_complaint_customer_to_other_department(
             self, info: Info, complaint_id: strawberry.ID, new_owner_id: strawberry.ID,
-            reason: str, expected_version: int | None = None) -> Payload[ComplaintNode]:
+            reason: str, *, expected_version: int) -> Payload[ComplaintNode]:
         return run(info, ComplaintNode, lambda s, u: escalation.hand_to_other_department(
             s, u, _id(complaint_id), expect_id(new_owner_id, "User", "newOwnerId"), reason,
             expected_version=expected_version))

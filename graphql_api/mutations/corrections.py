@@ -44,7 +44,7 @@ class CorrectionMutations:
                          "request; a comment is required to refuse.")
     def decide_customer_correction(self, info: Info, request_id: strawberry.ID, approve: bool,
                                    comment: str | None = None,
-                                   expected_version: int | None = None
+                                   *, expected_version: int
                                    ) -> Payload[CorrectionRequestNode]:
         return run(info, CorrectionRequestNode, lambda s, u: svc.decide_correction(
             s, u, expect_id(request_id, "CorrectionRequest", "requestId"), approve, comment,

@@ -74,14 +74,14 @@ class CreditMutations:
     @strawberry.mutation
     def review_credit_line(self, info: Info, credit_line_id: strawberry.ID, accept: bool,
                            note: str | None = None,
-                           expected_version: int | None = None) -> Payload[CreditLineNode]:
+                           *, expected_version: int) -> Payload[CreditLineNode]:
         return run(info, CreditLineNode, lambda s, u: svc.review_line(
             s, u, _lid(credit_line_id), accept, note=note, expected_version=expected_version))
 
     @strawberry.mutation
     def approve_credit_line(self, info: Info, credit_line_id: strawberry.ID, accept: bool,
                             note: str | None = None,
-                            expected_version: int | None = None) -> Payload[CreditLineNode]:
+                            *, expected_version: int) -> Payload[CreditLineNode]:
         return run(info, CreditLineNode, lambda s, u: svc.approve_line(
             s, u, _lid(credit_line_id), accept, note=note, expected_version=expected_version))
 

@@ -78,7 +78,7 @@ class CustomerMutations:
     @strawberry.mutation
     def update_customer(self, info: Info, customer_id: strawberry.ID,
                         input: CustomerPatch,
-                        expected_version: int | None = None) -> Payload[CustomerNode]:
+                        *, expected_version: int) -> Payload[CustomerNode]:
         return run(info, CustomerNode, lambda s, u: svc.update_customer(
             s, u, _cid(customer_id), data_of(input), expected_version=expected_version))
 

@@ -52,7 +52,7 @@ class ReceivablesMutations:
     @strawberry.mutation(description="The general manager approves the submitted summary with "
                                      "a comment (required).")
     def approve_credit_summary(self, info: Info, month: str, comment: str,
-                               expected_version: int | None = None) -> SummaryPayload:
+                               *, expected_version: int) -> SummaryPayload:
         obj, err = _write(info, lambda s, u: rc.approve_summary(
             s, u, month, comment, expected_version=expected_version))
         return SummaryPayload(ok=err is None, errors=[err] if err else [],
@@ -60,7 +60,7 @@ class ReceivablesMutations:
 
     @strawberry.mutation(description="The general manager confirms a drafted penalty notice.")
     def confirm_penalty(self, info: Info, notice_id: strawberry.ID,
-                        expected_version: int | None = None) -> PenaltyPayload:
+                        *, expected_version: int) -> PenaltyPayload:
         obj, err = _write(info, lambda s, u: penalties.confirm_penalty(
             s, u, expect_id(notice_id, "PenaltyNotice", "noticeId"),
             expected_version=expected_version))
@@ -70,7 +70,7 @@ class ReceivablesMutations:
     @strawberry.mutation(description="The general manager waives a drafted penalty notice with "
                                      "a reason.")
     def waive_penalty(self, info: Info, notice_id: strawberry.ID, reason: str,
-                      expected_version: int | None = None) -> PenaltyPayload:
+                      *, expected_version: int) -> PenaltyPayload:
         obj, err = _write(info, lambda s, u: penalties.waive_penalty(
             s, u, expect_id(notice_id, "PenaltyNotice", "noticeId"), reason,
             expected_version=expected_version))

@@ -60,7 +60,7 @@ class ReceptionMutations:
     @strawberry.mutation
     def update_reception(self, info: Info, reception_record_id: strawberry.ID,
                          input: ReceptionPatch,
-                         expected_version: int | None = None) -> Payload[ReceptionRecordNode]:
+                         *, expected_version: int) -> Payload[ReceptionRecordNode]:
         return run(info, ReceptionRecordNode, lambda s, u: svc.update_reception(
             s, u, expect_id(reception_record_id, "ReceptionRecord", "receptionRecordId"),
             data_of(input), expected_version=expected_version))

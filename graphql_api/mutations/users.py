@@ -59,7 +59,7 @@ class UserMutations:
 
     @strawberry.mutation
     def update_user(self, info: Info, user_id: strawberry.ID, input: UserPatch,
-                    expected_version: int | None = None) -> Payload[UserNode]:
+                    *, expected_version: int) -> Payload[UserNode]:
         return run(info, UserNode, lambda s, u: svc.update_user(
             s, u, _uid(user_id), data_of(input, ids=_IDS), expected_version=expected_version))
 

@@ -11,6 +11,7 @@ from strawberry.types import Info
 
 from graphql_api.ids import to_global
 from graphql_api.loaders import Batch
+from portal.services import credit_reads
 
 T = TypeVar("T")
 
@@ -54,8 +55,15 @@ class FromModel:
         after Strawberry has read the class (a property in the class body would look like a
         default value to the dataclass machinery); nodes are never built with ``__init__``."""
         type_name = cls.__strawberry_definition__.name  # type: ignore[attr-defined]
+        credit = credit_reads.credit_fields(type_name)
 
         def make(name: str, conv: Any) -> property:
+            if name in credit:  # a credit amount: the request's audit entry names the row
+                def read_credit(self: Any) -> Any:
+                    credit_reads.note(type_name, self._m.id)
+                    value = getattr(self._m, name)
+                    return conv(value) if conv is not None and value is not None else value
+                return property(read_credit)
             if conv is None:
                 return property(lambda self: getattr(self._m, name))
 

@@ -51,7 +51,7 @@ from models.org import Branch, User
 from models.reception import ReceptionRecord, RotationSlot
 from portal import audit, clock, policy
 from portal.normalize import normalize_phone
-from portal.services import customers, evidence
+from portal.services import customers, evidence, reception_lookup
 from portal.services.errors import N_, PermissionDenied, ValidationFailed
 from portal.services.unit import check_version, load, verb
 
@@ -424,8 +424,8 @@ def register_reception(session: Session, actor: User, data: Mapping[str, Any]
 
     customer: Customer | None = None
     cid = _id(data.get("customer_id"), "customer_id")
-    if cid is not None:
-        customer = load(session, actor, Customer, cid, "customer.view")
+    if cid is not None:  # the front desk: the archive it looked up (reception_lookup)
+        customer = reception_lookup.linkable(session, actor, cid)
     else:
         customer = _match_archive(session, name, company, phone)
         if customer is not None and not evidence.may_link(actor, customer):

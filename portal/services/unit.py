@@ -25,6 +25,7 @@ from portal.services.errors import (
     OutOfScope,
     PermissionDenied,
     RuleViolation,
+    ValidationFailed,
 )
 
 P = ParamSpec("P")
@@ -93,9 +94,27 @@ def verb(func: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+NO_VERSION = -1  # what a door passes when the form or input did not carry a version
+MISSING_VERSION = N_("The form does not say which version of the record you saw: reload the "
+                     "page and make the change again.")
+
+
+def form_version(raw: Any) -> int:
+    """The version an edit or workflow form says the user saw, or ``NO_VERSION``."""
+    text = str(raw).strip() if raw is not None else ""
+    return int(text) if text.isdigit() and len(text) <= 9 else NO_VERSION
+
+
 def check_version(obj: Any, expected: int | None) -> None:
-    """Web forms and API inputs carry the version the user saw; a different one is a conflict."""
-    if expected is not None and int(expected) != obj.version:
+    """Web forms and API inputs carry the version the user saw; a different one is a conflict.
+    Optimistic locking is not optional for them: a door passes ``NO_VERSION`` when the form or
+    input carried none, which is refused with a clear message (after the grant check, so a
+    refused attempt is still audited as denied). ``None`` is for the system's own calls."""
+    if expected is None:
+        return
+    if int(expected) == NO_VERSION:
+        raise ValidationFailed(MISSING_VERSION, field="version")
+    if int(expected) != obj.version:
         raise Conflict()
 
 

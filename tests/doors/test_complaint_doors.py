@@ -4,7 +4,7 @@ and reject, extend, remind."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from models import Complaint, ComplaintEvent, ComplaintReminder
 from portal.services import complaints as svc
@@ -42,7 +42,12 @@ def _step(session, client, c: Complaint, op: str, **fields: str) -> None:
 # --- GraphQL helper --------------------------------------------------------------------------
 
 
-def _mutate(api_client, c: Complaint, name: str, args: str = "", **variables) -> None:
+def _mutate(api_client, c: Complaint, name: str, args: str = "", versioned: bool = True,
+            **variables) -> None:
+    if versioned:  # the version the client read: expectedVersion is required on updates
+        inspect(c).session.refresh(c)
+        variables["version"] = ("Int!", c.version)
+        args = ", expectedVersion: $version" + args
     decl = "".join(f", ${k}: {t}" for k, (t, _) in variables.items())
     values = {k: v for k, (_, v) in variables.items()}
     gql_ok(api_client, f"""mutation($id: ID!{decl}) {{ {name}(complaintId: $id{args}) {{
@@ -196,7 +201,7 @@ def test_R_COMP_7_remind_through_portal(session, world, login):
 def test_R_COMP_7_remind_through_graphql(session, world, api):
     c = _registered(session, world)
     mark = audit_mark(session)
-    _mutate(api(world.manager), c, "remindComplaint", ", note: $n",
+    _mutate(api(world.manager), c, "remindComplaint", ", note: $n", versioned=False,
             n=("String", "请今天答复客户"))
     assert _reminders(session, c) == ["请今天答复客户"]
     assert ("complaint.remind", "ok") in audit_since(session, mark)

@@ -76,7 +76,7 @@ def test_update_customer_with_version_through_graphql(session, world, api, sales
     version = c.version
     mark = audit_mark(session)
     gql_ok(api(world.sales1), """
-        mutation($id: ID!, $input: CustomerPatch!, $v: Int) {
+        mutation($id: ID!, $input: CustomerPatch!, $v: Int!) {
           updateCustomer(customerId: $id, input: $input, expectedVersion: $v) {
             ok errors { code message field rule } result { id } } }""",
            {"id": gid("Customer", c.id), "input": {"notes": "接口更正备注", "importance": "A"},

@@ -48,12 +48,15 @@ def test_R_CRED_10_summary_submitted_and_approved_through_graphql(session, world
     with clock.frozen(later):
         gql_ok(api(world.finance), """mutation { submitCreditSummary(month: "2025-03") {
             ok errors { code message } result { status } } }""", {}, "submitCreditSummary")
-        bad = api(world.gm)("""mutation { approveCreditSummary(month: "2025-03", comment: "") {
-            ok errors { field code } } }""", {})["data"]["approveCreditSummary"]
+        v = {"v": session.scalar(select(CreditSummaryApproval.version))}
+        bad = api(world.gm)("""mutation($v: Int!) { approveCreditSummary(month: "2025-03",
+            comment: "", expectedVersion: $v) {
+            ok errors { field code } } }""", v)["data"]["approveCreditSummary"]
         assert bad["ok"] is False and bad["errors"][0]["field"] == "comment"
-        result = gql_ok(api(world.gm), """mutation { approveCreditSummary(month: "2025-03",
-            comment: "同意") { ok errors { code message } result { status approvedBy comment } } }""",
-                        {}, "approveCreditSummary")
+        result = gql_ok(api(world.gm), """mutation($v: Int!) { approveCreditSummary(
+            month: "2025-03", comment: "同意", expectedVersion: $v) {
+            ok errors { code message } result { status approvedBy comment } } }""",
+                        v, "approveCreditSummary")
         summary = api(world.finance)("""{ creditSummary(month: "2025-03") { asOf totalBalance
             approval { status comment } rows { code balance } } }""", {})
     assert result == {"status": "approved", "approvedBy": world.gm.full_name, "comment": "同意"}
@@ -69,12 +72,13 @@ def test_R_COMP_11_penalty_waived_and_listed_through_graphql(session, world, api
     _close(session, world, b, THURSDAY_END, **_fault(world))
     gm = api(world.gm)
     with clock.frozen(THURSDAY_END + timedelta(hours=1)):
-        gql_ok(gm, """mutation($id: ID!) { confirmPenalty(noticeId: $id) { ok
-            errors { message } result } }""", {"id": gid("PenaltyNotice", _notice(session, a).id)},
-               "confirmPenalty")
-        gql_ok(gm, """mutation($id: ID!) { waivePenalty(noticeId: $id, reason: "已澄清") { ok
-            errors { message } result } }""", {"id": gid("PenaltyNotice", _notice(session, b).id)},
-               "waivePenalty")
+        na, nb = _notice(session, a), _notice(session, b)
+        gql_ok(gm, """mutation($id: ID!, $v: Int!) { confirmPenalty(noticeId: $id,
+            expectedVersion: $v) { ok errors { message } result } }""",
+               {"id": gid("PenaltyNotice", na.id), "v": na.version}, "confirmPenalty")
+        gql_ok(gm, """mutation($id: ID!, $v: Int!) { waivePenalty(noticeId: $id, reason: "已澄清",
+            expectedVersion: $v) { ok errors { message } result } }""",
+               {"id": gid("PenaltyNotice", nb.id), "v": nb.version}, "waivePenalty")
         rows = gm("""{ penaltyList(month: "2025-03") { complaintNumber person ground
             amount } }""", {})["data"]["penaltyList"]
     assert rows == [{"complaintNumber": a.number, "person": world.sales1.full_name,

@@ -76,7 +76,7 @@ def test_update_reception_through_graphql(session, world, api):
     version = r.version
     mark = audit_mark(session)
     gql_ok(api(world.reception), """
-        mutation($id: ID!, $input: ReceptionPatch!, $v: Int) {
+        mutation($id: ID!, $input: ReceptionPatch!, $v: Int!) {
           updateReception(receptionRecordId: $id, input: $input, expectedVersion: $v) {
             ok errors { code message field rule } result { id } } }""",
            {"id": gid("ReceptionRecord", r.id),

@@ -66,7 +66,7 @@ def test_R_FILE_3_copy_approval_through_the_portal(cleared, session, upload, log
     page = manager.get(f"/admin/copyrequest/details/?id={req.id}").get_data(as_text=True)
     assert "/admin/copyrequest/decide/" in page
     assert manager.post(f"/admin/copyrequest/decide/?id={req.id}&approve=1",
-                        data={"note": ""}).status_code == 302
+                        data={"note": "", "version": str(req.version)}).status_code == 302
     session.refresh(req)
     assert req.status == "approved"
     page = sales.get(f"/admin/copyrequest/details/?id={req.id}").get_data(as_text=True)
@@ -101,7 +101,7 @@ def test_R_FILE_5_classification_register_is_for_the_security_administrator(clea
     assert sec.get(f"/files/{secret.id}/download").status_code == 404
     assert sec.get(f"/admin/file/details/?id={secret.id}").status_code == 404
     resp = sec.post(f"/admin/file/reclassify/?id={secret.id}",
-                    data={"level": "3", "reason": "保密委员会审定"})
+                    data={"level": "3", "reason": "保密委员会审定", "version": str(secret.version)})
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/admin/file/register/")
     session.refresh(secret)
     assert secret.level == Level.CONFIDENTIAL

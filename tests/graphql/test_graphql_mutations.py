@@ -140,7 +140,7 @@ def test_mass_assignment_is_not_in_the_inputs(world, api) -> None:
 def test_stale_version_is_a_conflict(world, session, api) -> None:
     client = api(world.sales1)
     c = world.customers["sales1"][0]
-    q = """mutation($id: ID!, $v: Int) { updateCustomer(customerId: $id,
+    q = """mutation($id: ID!, $v: Int!) { updateCustomer(customerId: $id,
         input: {notes: "新备注"}, expectedVersion: $v) { ok errors { code } result { version
         notes } } }"""
     seen = c.version
@@ -200,7 +200,7 @@ def test_service_registers_and_assigns_a_complaint(world, session, api) -> None:
     assert payload["ok"], payload
     complaint = payload["result"]
     assert complaint["status"] == "REGISTERED"
-    body = client("""mutation($id: ID!, $h: ID!, $v: Int) { assignComplaint(complaintId: $id,
+    body = client("""mutation($id: ID!, $h: ID!, $v: Int!) { assignComplaint(complaintId: $id,
         handlerId: $h, expectedVersion: $v) { ok errors { code message } result { status
         handler { username } } } }""",
                   {"id": complaint["id"], "h": f"User:{world.service.id}",

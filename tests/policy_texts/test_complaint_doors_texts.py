@@ -72,10 +72,12 @@ def test_R_COMP_7_hand_over_through_graphql(session, world, api):
 
 def test_R_COMP_7_hand_over_refused_through_graphql_before_3_working_days(session, world, api):
     c = _registered(session, world)
-    out = api(world.gm)("""mutation($id: ID!, $owner: ID!) {
+    out = api(world.gm)("""mutation($id: ID!, $owner: ID!, $v: Int!) {
       handComplaintCustomerToOtherDepartment(complaintId: $id, newOwnerId: $owner,
-                                             reason: "x") { ok errors { rule } } }""",
-                        {"id": gid("Complaint", c.id), "owner": gid("User", world.sales4.id)})
+                                             reason: "x", expectedVersion: $v) {
+        ok errors { rule } } }""",
+                        {"id": gid("Complaint", c.id), "owner": gid("User", world.sales4.id),
+                         "v": c.version})
     payload = out["data"]["handComplaintCustomerToOtherDepartment"]
     assert not payload["ok"] and payload["errors"][0]["rule"] == "R-COMP-7"
     session.expire_all()

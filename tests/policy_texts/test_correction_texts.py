@@ -20,8 +20,8 @@ from portal.services.customers import corrections
 from portal.services.errors import DomainError, RuleViolation
 from tests.doors.conftest import gid, gql_ok, post_form
 
-DECIDE = """mutation($r: ID!, $a: Boolean!, $c: String) { decideCustomerCorrection(requestId: $r,
-  approve: $a, comment: $c) { ok errors { message } result { status } } }"""
+DECIDE = """mutation($r: ID!, $a: Boolean!, $c: String, $v: Int!) { decideCustomerCorrection(
+  requestId: $r, approve: $a, comment: $c, expectedVersion: $v) { ok errors { message } result { status } } }"""
 REQUEST = """mutation($c: ID!, $n: String!, $r: String!) { requestCustomerCorrection(
   customerId: $c, changes: {name: $n}, reason: $r) { ok errors { message }
   result { id status changes { field newValue } } } }"""
@@ -77,7 +77,8 @@ def test_R_CUST_8_request_to_the_managers_todo_then_consent_applies_with_history
         corrections.decide_correction(session, world.manager2, req.id, True)
     # GraphQL: the department manager consents
     out = gql_ok(api(world.manager), DECIDE, {"r": gid("CorrectionRequest", req.id), "a": True,
-                                               "c": "核对营业执照无误"}, "decideCustomerCorrection")
+                                               "c": "核对营业执照无误", "v": req.version},
+                 "decideCustomerCorrection")
     assert out["status"] == "approved"
     session.expire_all()
     assert session.get(Customer, c.id).name == "上海更正后贸易有限公司"
@@ -101,7 +102,8 @@ def test_R_CUST_8_a_refused_correction_changes_nothing(world, session, login, ap
     assert "同意更正" in client.get(
         f"/admin/correctionrequest/details/?id={req_id}").get_data(as_text=True)
     post_form(client, f"/admin/correctionrequest/decide/?id={req_id}&approve=0",
-              {"comment": "与营业执照不符"})
+              {"comment": "与营业执照不符",
+               "version": str(session.get(CorrectionRequest, req_id).version)})
     session.expire_all()
     assert session.get(CorrectionRequest, req_id).status == "refused"
     assert session.get(Customer, c.id).name == old_name

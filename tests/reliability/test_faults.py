@@ -29,7 +29,7 @@ from tests.security import campaign
 
 ROUNDS = 25
 _VERSION = re.compile(r'name="version"[^>]*value="(\d+)"|value="(\d+)"[^>]*name="version"')
-UPDATE = """mutation($id: ID!, $notes: String!, $v: Int) {
+UPDATE = """mutation($id: ID!, $notes: String!, $v: Int!) {
   updateCustomer(customerId: $id, input: {notes: $notes}, expectedVersion: $v) {
     ok errors { code message } result { notes version } } }"""
 

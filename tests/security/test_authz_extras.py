@@ -178,7 +178,8 @@ def test_only_the_security_administrator_changes_a_level(world, session, clients
         assert resp.status_code in (403, 404), (role, new, resp.status_code)
     # the security administrator may (the control)
     resp = campaign.check_response(clients["secadmin"].post(
-        f"/admin/file/reclassify/?id={fid}", data={"level": "1", "reason": "解密"}))
+        f"/admin/file/reclassify/?id={fid}", data={"level": "1", "reason": "解密",
+                                                  "version": str(f.version)}))
     assert resp.status_code == 302, resp.get_data(as_text=True)[-400:]
     session.expire_all()
     assert session.get(ConfidentialFile, fid).level == Level.INTERNAL

@@ -28,7 +28,7 @@ from portal.services.customers.validation import (
     clean_fields,
 )
 from portal.services.errors import N_, PermissionDenied, ValidationFailed
-from portal.services.unit import load, verb
+from portal.services.unit import verb
 
 
 def _new_code() -> str:
@@ -63,7 +63,9 @@ def prepare_customer(session: Session, actor: User, data: Mapping[str, Any], *,
     note = None
     decided = owner_by_rule is not _UNSET
     if referrer_id is not None:
-        referrer = load(session, actor, Customer, referrer_id, "customer.view")
+        from portal.services import reception_lookup  # the front desk looks referrers up
+
+        referrer = reception_lookup.linkable(session, actor, referrer_id)
         values["source"] = CustomerSource.REFERRAL.value
         values["referrer_id"] = referrer.id
         by_rule, ground = referral.referral_owner(session, referrer)  # 老带新 (R-CUST-3)

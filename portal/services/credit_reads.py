@@ -1,0 +1,112 @@
+"""Reads of credit data are recorded (R-AUD-1): a request that returns credit amounts — a
+credit line or evaluation page, the customer page showing the balance or the limit, a list
+showing amounts, a GraphQL answer carrying credit fields — leaves ONE audit entry naming the
+records it returned (not one per row).
+
+Both doors decide the same way: ``CREDIT_FIELDS`` says which fields are credit amounts,
+``shows_credit`` whether a set of displayed fields carries any, and ``record_credit_read``
+writes the single entry. GraphQL gathers the records while it answers (``collect`` /
+``note``; the fields read through ``graphql_api``'s node properties) and records them once
+when the answer is complete; the portal records the rows of the page it renders.
+
+The reports that already record their own ``credit.view`` entry (receivables ageing,
+collection list, credit summary, usage and over-limit reports) are not noted again.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from models import CreditEvaluation, CreditLine, CreditUsageReview, Customer, OverLimitApproval
+from models.audit import AuditEntry
+from portal import audit
+
+ACTION = "credit.view"
+
+# The fields that are credit amounts (or the customer's credit figures), per model.
+CREDIT_FIELDS: dict[type, frozenset[str]] = {
+    Customer: frozenset({"outstanding_balance", "transaction_summary"}),
+    CreditLine: frozenset({"limit_amount", "collateral_value"}),
+    CreditEvaluation: frozenset({"collateral_value", "avg_monthly_shipments",
+                                 "avg_monthly_receipts"}),
+    OverLimitApproval: frozenset({"amount"}),
+    CreditUsageReview: frozenset({"limit_amount", "outstanding_balance", "usage_ratio"}),
+}
+_BY_NAME = {model.__name__: fields for model, fields in CREDIT_FIELDS.items()}
+
+Ref = tuple[str, Any]  # (model name, id)
+
+_collector: contextvars.ContextVar[set[Ref] | None] = contextvars.ContextVar(
+    "credit_reads", default=None)
+
+
+def credit_fields(model: type | str) -> frozenset[str]:
+    """The credit-amount fields of ``model`` (a class or its name); empty when it has none."""
+    name = model if isinstance(model, str) else model.__name__
+    return _BY_NAME.get(name, frozenset())
+
+
+def shows_credit(model: type, names: Iterable[str]) -> bool:
+    """Whether showing ``names`` of a ``model`` row shows credit data."""
+    fields = credit_fields(model)
+    return bool(fields) and any(n in fields for n in names)
+
+
+def _ref(record: Any) -> Ref:
+    if isinstance(record, tuple):
+        return str(record[0]), record[1]
+    return type(record).__name__, record.id
+
+
+@contextmanager
+def collect() -> Iterator[set[Ref]]:
+    """Gather the credit records read while answering one request (``note``)."""
+    reads: set[Ref] = set()
+    token = _collector.set(reads)
+    try:
+        yield reads
+    finally:
+        _collector.reset(token)
+
+
+def note(model_name: str, record_id: Any) -> None:
+    """A credit record is being returned (outside ``collect`` this does nothing)."""
+    reads = _collector.get()
+    if reads is not None:
+        reads.add((model_name, record_id))
+
+
+def describe(refs: Iterable[Ref]) -> str:
+    """``"CreditLine 3, 5; Customer 7"``: the records, grouped by type, ids ascending."""
+    grouped: dict[str, set[str]] = defaultdict(set)
+    for name, ident in refs:
+        grouped[name].add(str(ident))
+
+    def order(v: str) -> tuple[int, int | str]:
+        return (0, int(v)) if v.isdigit() else (1, v)
+    return "; ".join(f"{name} {', '.join(sorted(ids, key=order))}"
+                     for name, ids in sorted(grouped.items()))
+
+
+def record_credit_read(session: Session, user: Any, records: Iterable[Any],
+                       where: str | None = None) -> AuditEntry | None:
+    """One ``credit.view`` entry naming ``records`` (model rows or ``(model name, id)``);
+    nothing when there are none or nobody is signed in. Part of the caller's transaction."""
+    refs = {_ref(r) for r in records if r is not None}
+    if not refs or user is None:
+        return None
+    if len(refs) == 1:
+        target: Any = next(iter(refs))
+    else:
+        names = {name for name, _ in refs}
+        target = (names.pop() if len(names) == 1 else "credit", None)
+    detail = describe(refs)
+    if where:
+        detail = f"{where}: {detail}"
+    return audit.record(session, user, ACTION, target, detail=detail)
