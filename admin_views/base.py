@@ -59,7 +59,7 @@ from admin_views.fields import (
 )
 from admin_views.forms import FORBIDDEN_FORM_FIELDS, FormsMixin, PortalForm
 from portal import policy
-from portal.extensions import db
+from portal.extensions import db, orm_session
 from portal.services import credit_reads
 
 # The names other modules imported from here before the split (fields, forms, export and the
@@ -337,10 +337,20 @@ class ScopedModelView(FieldsMixin, FormsMixin, ExportMixin, ModelView):
         note_credit_read(shown)
         reads = request_state().pop("credit_reads", None)
         if reads:  # one entry for the page, naming the credit records it shows (R-AUD-1)
-            credit_reads.record_credit_read(db.session, actor(), reads,
+            credit_reads.record_credit_read(orm_session(), actor(), reads,
                                             where=request.endpoint)
             db.session.commit()
         return page
+
+    def list_form(self, obj: Any = None) -> Any:
+        """An inline-editable cell carries its row's version (``data-version``), which
+        portal.js sends with the change."""
+        form = super().list_form(obj)
+        version = getattr(obj, "version", None)
+        if version is not None:
+            for field in form:
+                field.render_kw = {**(field.render_kw or {}), "data-version": version}
+        return form
 
     def _credit_rows(self, template: str, kwargs: dict[str, Any]) -> list[Any]:
         """The rows of a list or details page on which it shows credit amounts."""

@@ -128,7 +128,7 @@ class FormsMixin:
         if fn is None:
             abort(403)
         expected = None
-        if hasattr(self.model, "version"):
+        if hasattr(getattr(self, "model", None), "version"):
             # required, as sent (the form would fill a missing field from the row itself);
             # the list's inline edits send it too (``list_form``, portal.js)
             expected = form_version(request.form.get("version"))
@@ -148,16 +148,6 @@ class FormsMixin:
             db.session.rollback()
             self._fail(exc, form)
             return False
-
-    def list_form(self, obj: Any = None) -> Any:
-        """An inline-editable cell carries its row's version (``data-version``), which
-        portal.js sends with the change."""
-        form = super().list_form(obj)
-        version = getattr(obj, "version", None)
-        if version is not None:
-            for field in form:
-                field.render_kw = {**(field.render_kw or {}), "data-version": version}
-        return form
 
     @expose("/ajax/update/", methods=("POST",))
     def ajax_update(self) -> Any:

@@ -208,7 +208,7 @@ class PortalGraphQLView(GraphQLView):
         with credit_reads.collect() as reads:
             response = super().dispatch_request()
         if reads:  # one entry per request naming the credit records returned (R-AUD-1)
-            credit_reads.record_credit_read(db.session, user, reads, where="graphql")
+            credit_reads.record_credit_read(orm_session(), user, reads, where="graphql")
             db.session.commit()
         ctx: Context = g.graphql_context
         if ctx.refusal_status and isinstance(response, Response):
