@@ -33,6 +33,7 @@ from flask_login import current_user
 from flask_wtf.csrf import ValidationError, validate_csrf
 from strawberry.flask.views import GraphQLView
 
+from graphql_api import transactions
 from graphql_api.context import Context
 from models.enums import AuditOutcome
 from models.org import User
@@ -216,6 +217,8 @@ class PortalGraphQLView(GraphQLView):
                 _audit_denied(user, "GraphQL mutation with the session cookie but without a "
                                     "valid X-CSRFToken")
             response.status_code = ctx.refusal_status
+        if config.get("GRAPHQL_COMMIT_READ_ONLY", True):
+            transactions.commit_if_read_only(db.session())
         return response
 
     def parse_json(self, data: str | bytes) -> Any:
