@@ -173,6 +173,7 @@ FIELD_WORDS: dict[str, Any] = {
     "workdays": _l("调休上班日天数"), "changed": _l("变化天数"), "verified": _l("已校验条数"),
     "ok": _l("完整"), "broken_at": _l("破坏位置"), "reason": _l("原因"),
     "effective_level": _l("现行密级"), "request": _l("申请编号"), "changes": _l("更正内容"),
+    "user": _l("人员"), "user_id": _l("人员"),
 }
 
 

@@ -379,3 +379,29 @@ def test_R_CUST_3_demo_referrals_go_to_the_original_receiver(session, loaded):
     referred = session.scalars(select(Customer).where(Customer.referrer_id.is_not(None))).all()
     assert referred
     assert any(first_owner(c.id) == first_owner(c.referrer_id) for c in referred)
+
+
+def test_R_CUST_5_demo_hands_a_lapsed_archive_to_another_department(session, loaded):
+    """The demo shows the company handing a lapsed archive (服务不到位, 邀约未到) to a salesperson
+    of another department, through the service (recorded with the rule ground, audited)."""
+    moves = session.scalars(select(OwnerChange).where(OwnerChange.reason.contains("R-CUST-5"),
+                                                      OwnerChange.reason.contains("其他部门")))
+    found = []
+    for move in moves:
+        old, new = session.get(User, move.from_user_id), session.get(User, move.to_user_id)
+        if old is not None and new is not None and old.department_id != new.department_id:
+            found.append(move)
+    assert len(found) == 1
+    assert session.scalar(select(func.count(AuditEntry.id)).where(
+        AuditEntry.action == "customer.reassign",
+        AuditEntry.target_id == str(found[0].customer_id))) >= 1
+
+
+def test_R_FILE_2_demo_shows_a_knowledge_scope_member_removed(session, loaded):
+    """The responsible manager took a supervisor out of a contract's knowledge scope again,
+    with a reason (both steps audited)."""
+    removed = session.scalars(select(AuditEntry).where(
+        AuditEntry.action == "file.remove_scope_member", AuditEntry.outcome == "ok")).all()
+    assert len(removed) == 1 and "不再需要知悉" in (removed[0].detail or "")
+    assert session.scalar(select(func.count(AuditEntry.id)).where(
+        AuditEntry.action == "file.add_scope_member")) >= 1

@@ -52,6 +52,9 @@ def load(session: Session) -> str:
     from portal.services.customers import corrections  # R-CUST-8: a waiting correction
 
     counts["correction requests"] = corrections.load_demo_request(session)
+    from portal.services.customers import lapse  # R-CUST-5: a hand-over to another department
+
+    counts["lapsed archives handed to another department"] = lapse.load_demo_handover(session)
     return ("demo data loaded: " + COMPANY_NAME + " — "
             + ", ".join(f"{v} {k}" for k, v in counts.items()))
 

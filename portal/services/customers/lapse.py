@@ -69,3 +69,28 @@ def tell_receiving_department(session: Session, customer: Customer, old_owner_id
         params={"code": customer.code, "user": new_owner.full_name}, target=customer,
         dedupe_key=f"customer.lapse_handed_over:{customer.id}:{new_owner.id}:"
                    f"{now:%Y%m%d%H%M%S}", now=now)
+
+
+def load_demo_handover(session: Session) -> int:
+    """Demo (R-CUST-5): the general manager hands one lapsed archive to a salesperson of
+    another department, through ``reassign_owner`` (recorded, audited, the receiving department
+    told). Returns how many were handed over (0 or 1)."""
+    from portal.services.customers.derived import service_lapsed_sql
+    from portal.services.customers.reassign import reassign_owner
+
+    gm = session.scalar(select(User).where(User.username == "gm"))
+    if gm is None:
+        return 0
+    lapsed = session.scalars(select(Customer).where(service_lapsed_sql(session))
+                             .order_by(Customer.id).limit(50)).all()
+    for customer in lapsed:
+        if not may_hand_lapsed(gm, customer):
+            continue
+        target = next((u for u in reassign_candidates(session, gm, [customer])
+                       if u.department_id != customer.department_id), None)
+        if target is None:
+            continue
+        reassign_owner(session, gm, customer.id, target.id,
+                       "三个月无服务、邀约未到（服务不到位），公司移交其他部门跟进")
+        return 1
+    return 0

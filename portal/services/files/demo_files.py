@@ -84,4 +84,19 @@ def load_demo_files(session: Session) -> int:
     session.commit()
     tick(session, clock.now())
     request_copy(session, sales1, made[2].id, "客户要求提供合同副本用于贷款审批")
+    _demo_scope_change(session, manager, made[2])
     return len(made)
+
+
+def _demo_scope_change(session: Session, manager: User, contract: ConfidentialFile) -> None:
+    """R-FILE-2 in the demo: the responsible manager named the showroom supervisor to the
+    contract's knowledge scope for a loan review, then took him out again with a reason (both
+    steps audited; the file page shows the current members)."""
+    from portal.services.files.scope import add_scope_member, remove_scope_member
+
+    supervisor = session.scalar(select(User).where(User.username == "supervisor1"))
+    if supervisor is None:
+        return
+    add_scope_member(session, manager, contract.id, supervisor.id)
+    remove_scope_member(session, manager, contract.id, supervisor.id,
+                        "贷款审核已结束，展厅主管不再需要知悉")
