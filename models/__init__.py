@@ -20,6 +20,7 @@ from models.customer import (
     OwnerChange,
 )
 from models.document import ConfidentialFile, CopyRequest, FileLevelChange, FileScopeMember
+from models.loan import ArchiveLoan
 from models.operations import ImportStaging, NotificationChannel, OutboxMessage
 from models.org import ApiToken, Branch, Department, Grant, RoleAssignment, User
 from models.penalty import PenaltyLine, PenaltyNotice
@@ -29,7 +30,7 @@ from models.reception import ReceptionRecord, RotationSlot
 from models.settings import CalendarDay, Notification, Setting
 
 __all__ = [
-    "ApiToken", "AuditChainHead", "AuditEntry", "Base", "Branch", "CalendarDay", "Complaint", "ComplaintCounter",
+    "ApiToken", "ArchiveLoan", "AuditChainHead", "AuditEntry", "Base", "Branch", "CalendarDay", "Complaint", "ComplaintCounter",
     "ComplaintEvent", "ComplaintReminder", "ConfidentialFile", "CopyRequest", "CreditApproval",
     "CreditSummaryApproval", "PenaltyLine", "PenaltyNotice", "Receivable", "ReceivableSettlement",
     "CreditEvaluation", "CreditLine", "CreditUsageReview", "Customer", "CustomerContact",

@@ -209,3 +209,14 @@ class AuditOutcome(enum.StrEnum):
     OK = "ok"
     DENIED = "denied"
     ERROR = "error"
+
+
+class LoanStatus(enum.StrEnum):
+    """An archive loan (档案借阅, R-CUST-9). "Active" and "expired" are not stored: an approved
+    loan is active until its end time and expired after it (derived at read time)."""
+
+    REQUESTED = "requested"
+    APPROVED = "approved"
+    REFUSED = "refused"
+    RETURNED = "returned"
+    REVOKED = "revoked"

@@ -22,6 +22,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from models import (
     ApiToken,
+    ArchiveLoan,
     AuditEntry,
     Branch,
     CalendarDay,
@@ -85,6 +86,9 @@ from portal.policy_levels import _effective_level_sql as _effective_level_sql
 from portal.policy_levels import effective_level as effective_level
 from portal.policy_levels import is_open_to_staff as is_open_to_staff
 from portal.policy_levels import open_to_staff_sql as open_to_staff_sql
+from portal.policy_loans import loan_for as loan_for
+from portal.policy_loans import loans_in_force as loans_in_force
+from portal.policy_loans import on_loan as on_loan
 from portal.policy_roles import EVIDENCE_ROLES as EVIDENCE_ROLES
 from portal.policy_roles import OTHER_DAY_ROLES as OTHER_DAY_ROLES
 from portal.policy_roles import PROTECTED_GRANTS as PROTECTED_GRANTS
@@ -108,6 +112,7 @@ from portal.policy_rows import (
     _complaint_filter,
     _customer_filter,
     _file_row_filter,
+    _loan_filter,
     _via_customer,
 )
 from portal.policy_rows import Chain as Chain
@@ -167,6 +172,8 @@ AREAS: dict[str, tuple[str, ...]] = {
     "token": ("view", "add", "change"),
     # two-person actions on administrators' accounts (R-ROLE-2): see and confirm/refuse
     "two_person": ("view", "confirm"),
+    # borrowing an archive outside one's scope (R-CUST-9): the register, asking, deciding
+    "archive_loan": ("view", "request", "approve", "export"),
 }
 
 _S = Scope
@@ -202,12 +209,15 @@ def _read_everything(scope: str) -> list[tuple[str, str, str]]:
 
 DEFAULT_GRANTS: dict[str, list[tuple[str, str, str]]] = {
     Role.SALES: _customer_work(_OWN) + _g("customer", ("be_owner", "claim"), _OWN)
+    + _g("archive_loan", ("view", "request"), _OWN)
     + _g("reception", ("take_turns",), _OWN) + _g("token", ("view", "add", "change"), _OWN),
     Role.SUPERVISOR: _customer_work(_BR)
+    + _g("archive_loan", ("view", "request"), _OWN)
     + _g("customer", ("reassign", "claim"), _BR)
     + _g("reception", ("manage_rotation", "export", "approve_go_out"), _BR)
     + _g("token", ("view", "add", "change"), _OWN),
     Role.DEPT_MANAGER: _customer_work(_DEP)
+    + _g("archive_loan", ("view", "request", "approve", "export"), _DEP)
     + _g("customer", ("reassign", "close", "approve_correction"), _DEP)
     + _g("reception", ("manage_rotation", "export", "approve_go_out"), _DEP)
     + _g("complaint", ("approve", "assign", "remind", "extend", "export"), _DEP)
@@ -222,6 +232,7 @@ DEFAULT_GRANTS: dict[str, list[tuple[str, str, str]]] = {
                        "extend", "confirm_penalty"), _ALL)
     + _g("credit", ("approve", "approve_over_limit", "propose", "evaluate", "approve_summary"),
          _ALL)
+    + _g("archive_loan", ("approve",), _ALL)
     + _g("file", ("read_all_levels", "approve_copy", "approve_copy_top", "manage_scope",
                   "name_top_secret"), _ALL)
     + _g("token", ("view", "add", "change"), _OWN),
@@ -286,6 +297,7 @@ MODEL_AREA: dict[type, str] = {
     ApiToken: "token", Notification: "token", NotificationChannel: "token",
     OutboxMessage: "setting", ImportStaging: "token",
     PendingAction: "two_person",
+    ArchiveLoan: "archive_loan",
 }
 
 # Fields hidden unless the user holds ``<group>.view`` on the row. Everything else of a
@@ -357,6 +369,7 @@ SCOPE_FILTERS: dict[type, ScopeBuilder] = {
     Grant: _columns((), None, None),
     Setting: _columns((), None, None),
     CalendarDay: _columns((), None, None),
+    ArchiveLoan: _loan_filter,
 }
 SCOPE_FILTERS[ComplaintEvent] = _child_of(ComplaintEvent.complaint_id, Complaint)
 SCOPE_FILTERS[ComplaintReminder] = _child_of(ComplaintReminder.complaint_id, Complaint)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, object_session
 from sqlalchemy.sql.elements import ColumnElement
 
 from models import ConfidentialFile, Grant, User
+from portal.policy_loans import LOAN_VERBS, on_loan, widening
 from portal.policy_rows import _ALL, _in_scope
 
 _CACHE_KEY = "policy_grants"
@@ -92,8 +93,9 @@ def can(user: Any, action: str, target: Any = None) -> bool:
         return False
     if target is None or isinstance(target, type | str):
         return True
-    if not any(_in_scope(user, s, target) for s in scopes):
-        return False
+    if not any(_in_scope(user, s, target) for s in scopes) and not (
+            split_action(action, target)[1] in LOAN_VERBS and on_loan(user, target)):
+        return False  # neither in the row scope nor read through a loan (R-CUST-9)
     if isinstance(target, ConfidentialFile) and split_action(action, target)[1] in (
             "view", "download", "export"):
         return _policy.can_read_file(user, target)
@@ -120,6 +122,10 @@ def scope(stmt: Select, user: Any, model: type, action: str = "view",
         condition: ColumnElement[bool] = true()
     else:
         condition = or_(*[build(user, s, per_row) for s in sorted(scopes)])
+    if full_action.split(".")[1] in LOAN_VERBS and _ALL not in scopes:
+        borrowed = widening(user, model)  # an archive on loan is read like one in scope
+        if borrowed is not None:
+            condition = or_(condition, borrowed)
     if model is ConfidentialFile and full_action.split(".")[1] in ("view", "download", "export"):
         condition = and_(condition, _policy.file_read_filter(user))
     if condition is not true():
@@ -162,7 +168,7 @@ def group_visible(user: Any, group: str, obj: Any = None) -> bool:
         return False
     if obj is None:
         return True
-    return any(_in_scope(user, s, obj) for s in scopes)
+    return any(_in_scope(user, s, obj) for s in scopes) or on_loan(user, obj)
 
 
 # at the end: ``portal.policy`` imports this module at its top (either may be imported first)

@@ -14,6 +14,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from models import (
     ApiToken,
+    ArchiveLoan,
     AuditEntry,
     Branch,
     Complaint,
@@ -91,6 +92,8 @@ _CHAINS: tuple[tuple[type | tuple[type, ...], Callable[[Any], Chain]], ...] = (
     ((ComplaintEvent, ComplaintReminder), lambda o: chain_of(o.complaint)),
     (CreditApproval, lambda o: chain_of(o.credit_line)),
     ((FileScopeMember, CopyRequest, FileLevelChange), lambda o: chain_of(o.file)),
+    # a loan belongs to its borrower and to the archive's people (R-CUST-9)
+    (ArchiveLoan, lambda o: _customer_chain(o.customer, (o.borrower_id,))),
 )
 
 
@@ -217,3 +220,11 @@ def _file_row_filter(user: User, scope_name: str, per_row: bool = False
     if scope_name == _DEP and user.department_id:
         parts.append(ConfidentialFile.department_id == user.department_id)
     return or_(*parts)
+
+
+def _loan_filter(user: User, scope_name: str, per_row: bool = False) -> ColumnElement[bool]:
+    """SQL twin of the loan's chain: the borrower's own, and those of archives in scope."""
+    if scope_name == _ALL:
+        return true()
+    return or_(ArchiveLoan.borrower_id == user.id,
+               _via_customer(ArchiveLoan.customer_id)(user, scope_name, per_row))

@@ -87,6 +87,12 @@ SPECS: dict[str, SettingSpec] = {
            "desk may make within an hour; more are refused, so the look-up cannot be used to "
            "browse the archives (R-ROLE-1)."),
         "times", 1, 1000),
+    "customer.loan_max_working_days": SettingSpec(
+        "customer", N_("Longest archive loan"),
+        N_("A person outside an archive's scope may borrow it (read only, with the department "
+           "manager's approval) for at most this many working days; one working day unless "
+           "they ask for more (R-CUST-9)."),
+        "working_days", 1, 30),
     "customer.sms_only_streak": SettingSpec(
         "customer", N_("Text-message-only follow-ups"),
         N_("A run of this many or more text-message follow-ups in a row does not count as "

@@ -48,6 +48,7 @@ DEFAULTS: dict[str, Any] = {
     "session.idle_minutes": 30,
     "session.max_hours": 12,
     "customer.lookups_per_hour": 60,
+    "customer.loan_max_working_days": 5,
 }
 
 

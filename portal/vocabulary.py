@@ -23,6 +23,7 @@ AREA_LABELS: dict[str, str] = {
     "token": N_("API tokens"),
     "penalty": N_("Penalty notices"),
     "two_person": N_("Two-person confirmations"),
+    "archive_loan": N_("Archive loans"),
 }
 
 ACTION_LABELS: dict[str, str] = {
@@ -111,6 +112,10 @@ ACTION_LABELS: dict[str, str] = {
     "penalty.export": N_("Export penalty notices"),
     "two_person.view": N_("View two-person requests"),
     "two_person.confirm": N_("Confirm two-person requests"),
+    "archive_loan.view": N_("View the borrowing register"),
+    "archive_loan.request": N_("Ask to borrow an archive"),
+    "archive_loan.approve": N_("Approve or refuse archive loans"),
+    "archive_loan.export": N_("Export the borrowing register"),
 }
 
 SCOPE_LABELS: dict[str, str] = {

@@ -70,6 +70,10 @@ EXTRA_ACTION_LABELS: dict[str, str] = {
     "reception.set_availability": N_("Set reception availability"),
     "audit.verify": N_("Verify the audit chain"),
     "demo.load": N_("Load demo data"),
+    "archive_loan.refuse": N_("Refuse an archive loan"),
+    "archive_loan.return": N_("Return a borrowed archive"),
+    "archive_loan.revoke": N_("Revoke an archive loan"),
+    "archive_loan.read": N_("Read a borrowed archive"),
 }
 
 GROUP_LABELS: dict[str, str] = {"auth": N_("Sign-in and security"),
@@ -87,6 +91,7 @@ TYPE_LABELS: dict[str, str] = {
     "Department": N_("Department"), "Branch": N_("Showroom"), "Setting": N_("Setting"),
     "CalendarDay": N_("Calendar day"), "Grant": N_("Grant"), "Role": N_("Role"),
     "ReceptionRecord": N_("Visit or call"), "ApiToken": N_("API token"),
+    "ArchiveLoan": N_("Archive loan"),
 }
 
 

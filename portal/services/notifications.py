@@ -22,6 +22,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from models import (
+    ArchiveLoan,
     Complaint,
     ConfidentialFile,
     CopyRequest,
@@ -44,7 +45,7 @@ from portal.services.unit import verb
 # another type is stored but shows no link.
 TARGET_MODELS: dict[str, type] = {m.__name__: m for m in (
     Customer, Complaint, CreditLine, CreditEvaluation, CopyRequest, ConfidentialFile,
-    ReceptionRecord, PenaltyNotice, CreditSummaryApproval, PendingAction)}
+    ReceptionRecord, PenaltyNotice, CreditSummaryApproval, PendingAction, ArchiveLoan)}
 
 MAX_MESSAGE_PARAM = 200  # a parameter is a name or a code, never a document
 
