@@ -103,12 +103,17 @@ def can(user: Any, action: str, target: Any = None) -> bool:
 
 
 def scope(stmt: Select, user: Any, model: type, action: str = "view",
-          per_row: bool = False) -> Select:
+          per_row: bool = False, borrowed: bool = True) -> Select:
     """Restrict ``stmt`` (selecting ``model``) to the rows ``user`` may ``action``.
 
     ``per_row``: the statement already picks a few rows by id (a relationship loaded for a
     page of parents); the same rule is then written in the form that checks those rows one
-    by one (see ``_via_customer``). The rows allowed are the same either way."""
+    by one (see ``_via_customer``). The rows allowed are the same either way.
+
+    ``borrowed``: whether an archive on loan to the user counts for a ``view`` (R-CUST-9).
+    A service verb's ``unit.load`` passes False: a loan is for reading pages and answers, and
+    a write that loads its record "for viewing" (registering a complaint or a visit against an
+    archive, evaluating its credit) must not reach a borrowed archive."""
     full_action = action if "." in action else f"{_policy.MODEL_AREA[model]}.{action}"
     if per_row and not _selects_from(stmt, model):
         per_row = False  # the EXISTS must correlate with the model's rows of the statement
@@ -122,10 +127,10 @@ def scope(stmt: Select, user: Any, model: type, action: str = "view",
         condition: ColumnElement[bool] = true()
     else:
         condition = or_(*[build(user, s, per_row) for s in sorted(scopes)])
-    if full_action.split(".")[1] in LOAN_VERBS and _ALL not in scopes:
-        borrowed = widening(user, model)  # an archive on loan is read like one in scope
-        if borrowed is not None:
-            condition = or_(condition, borrowed)
+    if borrowed and full_action.split(".")[1] in LOAN_VERBS and _ALL not in scopes:
+        lent = widening(user, model)  # an archive on loan is read like one in scope
+        if lent is not None:
+            condition = or_(condition, lent)
     if model is ConfidentialFile and full_action.split(".")[1] in ("view", "download", "export"):
         condition = and_(condition, _policy.file_read_filter(user))
     if condition is not true():

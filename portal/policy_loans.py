@@ -86,9 +86,9 @@ def _forget_loans(session: Session) -> None:
 def loans_in_force(user: Any) -> dict[int, list[tuple[int, datetime, datetime]]]:
     """``{customer id: [(loan id, starts_at, ends_at), …]}`` of the user's approved loans not
     yet ended, read once per transaction."""
-    ident = getattr(user, "id", None)
+    ident: int | None = getattr(user, "id", None)
     session = object_session(user) if ident is not None else None
-    if session is None:
+    if session is None or ident is None:
         return {}
     cache: dict[int, dict] = session.info.setdefault(_CACHE_KEY, {})
     hit = cache.get(ident)
@@ -102,7 +102,8 @@ def loans_in_force(user: Any) -> dict[int, list[tuple[int, datetime, datetime]]]
                ArchiveLoan.ends_at > clock.now())).all()
     found: dict[int, list[tuple[int, datetime, datetime]]] = {}
     for loan_id, customer_id, starts, ends in rows:
-        found.setdefault(customer_id, []).append((loan_id, starts, ends))
+        if starts is not None and ends is not None:
+            found.setdefault(customer_id, []).append((loan_id, starts, ends))
     cache[ident] = found
     return found
 
@@ -156,4 +157,5 @@ def widening(user: Any, model: type) -> ColumnElement[bool] | None:
     if model in _DIRECT:
         return _DIRECT[model].in_(borrowed)
     fk, parent, _attr = _CHILD[model]
-    return fk.in_(select(parent.id).where(parent.customer_id.in_(borrowed)))
+    parent_table: Any = parent
+    return fk.in_(select(parent_table.id).where(parent_table.customer_id.in_(borrowed)))

@@ -168,7 +168,8 @@ def deciders(session: Session, customer: Customer, borrower_id: int) -> list[Use
     the archive department's own manager(s) when there are any, else the wider holders (the
     general manager)."""
     holders = [u for u in policy.users_with(session, APPROVE, customer) if u.id != borrower_id]
-    own = [u for u in holders if u.department_id == customer.department_id]
+    managers = {u.id for u in policy.department_managers(session, customer.department_id)}
+    own = [u for u in holders if u.id in managers]
     return own or holders
 
 
@@ -232,8 +233,10 @@ def request_access(session: Session, actor: User, archive: Any, reason: Any,
 # ---------------------------------------------------------------------------------------------
 
 
-def _load_for_approver(session: Session, actor: User, loan_id: Any) -> ArchiveLoan:
-    """A loan the actor may decide or revoke (missing and out of scope answer alike)."""
+def _load_for_approver(session: Session, actor: User, loan_id: Any,
+                       verb_action: str = APPROVE) -> ArchiveLoan:
+    """A loan the actor may decide or revoke (missing and out of scope answer alike); their
+    own request is refused by name (they know it exists)."""
     try:
         ident = int(loan_id)
     except (TypeError, ValueError):
@@ -243,8 +246,11 @@ def _load_for_approver(session: Session, actor: User, loan_id: Any) -> ArchiveLo
     loan = session.get(ArchiveLoan, ident)
     if loan is None:
         raise NotFound()
+    if loan.borrower_id == actor.id:
+        raise RuleViolation(N_("Nobody decides their own request."), rule=RULE,
+                            audit_action=verb_action, audit_target=loan)
     if not policy.can(actor, APPROVE, loan.customer):
-        raise OutOfScope(APPROVE, loan)
+        raise OutOfScope(verb_action, loan)
     return loan
 
 
@@ -287,9 +293,6 @@ def decide_access(session: Session, actor: User, loan_id: Any, approve: bool,
     if not policy.can(actor, APPROVE):
         raise PermissionDenied(APPROVE, ArchiveLoan)
     loan = _load_for_approver(session, actor, loan_id)
-    if loan.borrower_id == actor.id:
-        raise RuleViolation(N_("Nobody decides their own request."), rule=RULE,
-                            audit_action=APPROVE, audit_target=loan)
     check_version(loan, expected_version)
     if loan.status != LoanStatus.REQUESTED.value:
         raise Conflict(N_("This request was already decided."))
@@ -356,7 +359,7 @@ def revoke_loan(session: Session, actor: User, loan_id: Any, reason: Any,
     """Who may approve a loan ends it before its time, with a reason; the borrower is told."""
     if not policy.can(actor, APPROVE):
         raise PermissionDenied("archive_loan.revoke", ArchiveLoan)
-    loan = _load_for_approver(session, actor, loan_id)
+    loan = _load_for_approver(session, actor, loan_id, "archive_loan.revoke")
     check_version(loan, expected_version)
     if not is_in_force(loan):
         raise Conflict(N_("This loan is not in force."))
@@ -403,7 +406,7 @@ def reads_of(session: Session, loan_ids: Iterable[int]) -> dict[int, int]:
         select(AuditEntry.target_id, func.count()).where(
             AuditEntry.action == READ, AuditEntry.target_type == "ArchiveLoan",
             AuditEntry.target_id.in_(keys)).group_by(AuditEntry.target_id)).all()
-    return {int(t): int(n) for t, n in rows}
+    return {int(t): int(n) for t, n in rows if t is not None}
 
 
 def register_stmt(actor: User, state: str | None = None) -> Any:

@@ -135,7 +135,9 @@ def load(session: Session, actor: Any, model: type[M], ident: Any, action: str =
     if not -(2**31) <= pk < 2**31:  # beyond the integer column: no such row, not a 500
         raise NotFound()
     pk_col = model.__table__.primary_key.columns.values()[0]  # type: ignore[attr-defined]
-    obj = session.scalar(policy.scope(select(model), actor, model, action).where(pk_col == pk))
+    # a loan (R-CUST-9) is for reading pages and answers, never for a verb's record
+    obj = session.scalar(policy.scope(select(model), actor, model, action, borrowed=False)
+                         .where(pk_col == pk))
     if obj is not None:
         return obj
     if session.get(model, pk) is not None:

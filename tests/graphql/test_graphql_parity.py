@@ -220,3 +220,35 @@ def test_filters_and_ordering(rich_world, api, session) -> None:
     assert body["data"]["complaints"]["totalCount"] >= 8
     body = client('{ complaints(filter: {status: [CLOSED]}) { totalCount } }')
     assert body["data"]["complaints"]["totalCount"] == 0
+
+
+def test_R_CUST_9_a_loan_shows_the_borrowed_archive_only_in_both_doors(rich_world, api, app,
+                                                                     session) -> None:
+    """sales4 (department 2) borrows one archive of sales1: every list of both doors equals the
+    policy's scope, the customers are their own plus that one, and nothing of sales1's other
+    archive appears through any relationship."""
+    from portal.services import archive_loans
+
+    borrowed, other = rich_world.customers["sales1"]
+    loan = archive_loans.request_access(session, rich_world.sales4, borrowed.code, "核对订单")
+    archive_loans.decide_access(session, rich_world.manager, loan.id, True)
+    user = session.get(User, rich_world.sales4.id)
+    client = api(user)
+    for field, model in CONNECTION_MODELS.items():
+        got = graphql_ids(client, field)
+        session.expire_all()
+        expected = set(session.scalars(policy.scope(select(model.id), user, model)).all())
+        assert got == expected, f"{field}: graphql {sorted(got)} != policy {sorted(expected)}"
+        portal = admin_ids(app, user, model)
+        if portal is not None:
+            assert got == portal, f"{field}: graphql {sorted(got)} != portal {sorted(portal)}"
+    customers = graphql_ids(client, "customers")
+    assert customers == {c.id for c in rich_world.customers["sales4"]} | {borrowed.id}
+    body = client("""{ customers(first: 100) { nodes { databaseId
+        complaints { customer { databaseId } } creditLines { customer { databaseId } }
+        owner { username } } } }""")
+    assert "errors" not in body, body
+    reached = {n["databaseId"] for n in body["data"]["customers"]["nodes"]}
+    for n in body["data"]["customers"]["nodes"]:
+        reached |= {c["customer"]["databaseId"] for c in n["complaints"] + n["creditLines"]}
+    assert other.id not in reached
