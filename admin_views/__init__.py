@@ -36,4 +36,6 @@ def init_admin(app: Flask) -> None:
     from admin_views.base import company_time
 
     app.jinja_env.filters["portal_dt"] = company_time
+    # a role code shown by its name in the reader's language (``labels``: common.role_labels())
+    app.jinja_env.filters["role_name_of"] = lambda code, labels: labels.get(code, code)
     build_admin(app)

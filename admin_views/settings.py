@@ -37,13 +37,17 @@ class SettingView(ScopedModelView):
         groups = configuration.settings_by_area(db.session)
         return self.render("admin/settings_console.html", groups=groups,
                            areas=setting_specs.AREAS, units=setting_specs.UNITS,
+                           role_labels=common.role_labels(),
                            can_change=self.allowed("change"), can_reset=self.allowed("delete"))
 
     @expose("/save/", methods=("POST",))
     def save_view(self) -> Any:
         area = request.form.get("area") or ""
-        values = {k[len("value:"):]: v.strip() for k, v in request.form.items()
-                  if k.startswith("value:")}
+        values: dict[str, Any] = {k[len("value:"):]: v.strip() for k, v in request.form.items()
+                                  if k.startswith("value:")}
+        # a set of roles is a list of ticked boxes (none ticked: the empty set)
+        for key in (k[len("roles:"):] for k in request.form if k.startswith("roles:")):
+            values[key] = [v.strip() for v in request.form.getlist(f"value:{key}")]
         done: list[list[str]] = []
         if values and self.run_service(
                 lambda s, a: done.append(configuration.update_settings(s, a, values))):

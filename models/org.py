@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     ForeignKey,
@@ -193,3 +194,35 @@ class PasswordHistory(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TwoFactor(Base):
+    """R-ROLE-6: a user's second factor (TOTP, RFC 6238). Internal to the two-factor service:
+    no list page, no API field, never shown after enrolment.
+
+    ``secret`` is the base32 TOTP secret encrypted with the application's two-factor key
+    (``portal/services/secret_box.py``); ``enrolled_at`` stays empty until the holder has
+    confirmed the secret with a first code; ``last_step`` is the RFC 6238 time step of the
+    last accepted code, so that code (or an earlier one) is never accepted again."""
+
+    __tablename__ = "two_factor"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    secret: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    enrolled_at: Mapped[datetime | None]
+    last_step: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class RecoveryCode(Base):
+    """R-ROLE-6: one of the ten one-time recovery codes of an enrolled user, stored hashed
+    (Argon2id, like passwords); ``used_at`` set once it has been used."""
+
+    __tablename__ = "two_factor_recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[datetime | None]

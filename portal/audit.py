@@ -32,7 +32,8 @@ request_context: contextvars.ContextVar[dict[str, str | None] | None] = contextv
 _key: bytes = b""
 
 # Columns never copied into an entry's before/after: secrets stay out of the log.
-SECRET_FIELDS = frozenset({"password_hash", "token_hash", "password", "token", "mac"})
+SECRET_FIELDS = frozenset({"password_hash", "token_hash", "password", "token", "mac", "secret",
+                           "code_hash"})
 
 
 def set_key(key: str) -> None:

@@ -28,6 +28,12 @@ class BaseConfig:
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     AUDIT_HMAC_KEY: str | None = None
+    # R-ROLE-6: the key that encrypts the TOTP secrets at rest (portal/services/secret_box.py);
+    # unset, a key derived from SECRET_KEY is used (then rotating SECRET_KEY means everyone
+    # enrols their second factor again: set this one in production)
+    TWO_FACTOR_KEY: str | None = None
+    # the issuer shown by authenticator apps next to the account name
+    TWO_FACTOR_ISSUER = "客户档案"
     STORAGE_BACKEND = "local"
     STORAGE_PATH: str | None = None
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024
@@ -139,6 +145,8 @@ ENV_OVERRIDES = {
     "SECRET_KEY": "SECRET_KEY",
     "DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
     "AUDIT_HMAC_KEY": "AUDIT_HMAC_KEY",
+    "TWO_FACTOR_KEY": "TWO_FACTOR_KEY",
+    "TWO_FACTOR_ISSUER": "TWO_FACTOR_ISSUER",
     "STORAGE_PATH": "STORAGE_PATH",
     "STORAGE_BACKEND": "STORAGE_BACKEND",
     "RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",

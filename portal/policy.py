@@ -163,7 +163,7 @@ AREAS: dict[str, tuple[str, ...]] = {
     "file": ("view", "upload", "download", "in_chain", "read_all_levels", "approve_copy",
              "approve_copy_top", "manage_scope", "name_top_secret", "classify", "export"),
     "user": ("view", "add", "change", "deactivate", "reset_password", "set_clearance",
-             "export"),
+             "export", "reset_two_factor"),
     "org": ("view", "add", "change", "export"),
     "setting": ("view", "change", "delete"),
     "audit": ("view", "export"),
@@ -260,7 +260,7 @@ DEFAULT_GRANTS: dict[str, list[tuple[str, str, str]]] = {
     + _g("token", ("view", "add", "change"), _OWN),
     Role.AUDITOR: _read_everything(_ALL),
     Role.SYSADMIN: _g("user", ("view", "add", "change", "deactivate", "reset_password",
-                               "export"), _ALL)
+                               "export", "reset_two_factor"), _ALL)
     + _g("two_person", ("view", "confirm"), _ALL)
     + _g("org", ("view", "add", "change", "export"), _ALL)
     + _g("setting", ("view", "change", "delete"), _ALL)
@@ -317,7 +317,7 @@ FIELD_GROUPS: dict[type, dict[str, frozenset[str]]] = {
                                    "last_login_at", "clearance", "is_active", "language"}),
     },
 }
-NEVER_VISIBLE = frozenset({"password_hash", "token_hash", "session_version", "name_normalized",
+NEVER_VISIBLE = frozenset({"password_hash", "token_hash", "secret", "code_hash", "session_version", "name_normalized",
                            "phone_normalized", "credit_code_normalized", "hash", "prev_hash"})
 
 
@@ -395,6 +395,28 @@ SCOPE_FILTERS[CopyRequest] = _copy_request_filter
 # Split out (re-exported here: import them from ``portal.policy``)
 # ---------------------------------------------------------------------------------------------
 TWO_PERSON_ROLES = ADMIN_ROLES  # the three who request and confirm each other's actions
+
+# R-ROLE-6: whose holders sign in with two factors unless the setting
+# ``two_factor.required_roles`` names another set (other users may opt in)
+TWO_FACTOR_ROLES = ADMIN_ROLES | {Role.GENERAL_MANAGER.value}
+
+
+def two_factor_required(user: Any, required_roles: Iterable[str] | None) -> bool:
+    """Whether ``user`` must sign in with a second factor (R-ROLE-6). ``required_roles`` is
+    the setting's value; None means the default set."""
+    wanted = TWO_FACTOR_ROLES if required_roles is None else frozenset(required_roles)
+    return bool(roles_of_any(user) & wanted)
+
+
+def two_factor_role_choices() -> list[str]:
+    """The roles the setting may name (every role), in the order of ``ROLE_LABELS``."""
+    return [str(r.value) for r in ROLE_LABELS]
+
+
+# the setting's default is the policy's set (no role names outside this module)
+from portal import settings as _settings  # noqa: E402
+
+_settings.DEFAULTS.setdefault("two_factor.required_roles", sorted(TWO_FACTOR_ROLES))
 
 
 def all_grant_rows() -> list[tuple[str, str, str, str]]:

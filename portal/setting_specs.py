@@ -56,6 +56,7 @@ UNITS: dict[str, str] = {
     "passwords": N_("passwords"),
     "mb": "MB",
     "switch": "",
+    "roles": "",
 }
 
 SPECS: dict[str, SettingSpec] = {
@@ -195,6 +196,11 @@ SPECS: dict[str, SettingSpec] = {
         "security", N_("Earlier passwords not reused"),
         N_("A new password may not be the current one or one of the earlier ones, counting "
            "this many in all; 0 allows reuse."), "passwords", 0, 24),
+    "two_factor.required_roles": SettingSpec(
+        "security", N_("Two-factor sign-in required for"),
+        N_("Holders of these roles sign in with their password and a code from an "
+           "authenticator app, and must set it up before doing anything else; anyone else may "
+           "choose to."), "roles", 0, 0),
     "session.idle_minutes": SettingSpec(
         "security", N_("Sign-out after inactivity"),
         N_("A portal session without any request for this many minutes ends; the page warns "

@@ -87,6 +87,7 @@ ACTION_LABELS: dict[str, str] = {
     "user.change": N_("Edit users"),
     "user.deactivate": N_("Deactivate users"),
     "user.reset_password": N_("Reset passwords"),
+    "user.reset_two_factor": N_("Reset second factors (two-person)"),
     "user.set_clearance": N_("Set security clearance"),
     "user.export": N_("Export users"),
     "org.view": N_("View the organisation"),

@@ -72,6 +72,9 @@ def init_request_context(app: Flask) -> None:
 
 def init_app(app: Flask) -> None:
     audit.set_key(app.config["AUDIT_HMAC_KEY"] or "")
+    from portal.services import secret_box
+
+    secret_box.set_key(app.config.get("TWO_FACTOR_KEY") or app.config["SECRET_KEY"] or "")
 
     @app.errorhandler(OperationalError)
     def _database_down(exc: OperationalError):

@@ -25,6 +25,29 @@ def password_hash() -> str:
     return hash_password(PASSWORD)
 
 
+# R-ROLE-6: the fixed TOTP secret every pre-enrolled test account uses (tests compute codes
+# from it with ``totp_code``)
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+def enrol_two_factor(session: Session, user: User, secret: str = TOTP_SECRET) -> None:
+    """Give ``user`` a confirmed second factor with ``secret`` (no recovery codes: hashing ten
+    of them per test account would cost a second a world)."""
+    from models.org import TwoFactor
+    from portal.services import secret_box
+
+    session.add(TwoFactor(user_id=user.id, secret=secret_box.seal(secret),
+                          enrolled_at=utcnow()))
+    session.flush()
+
+
+def totp_code(secret: str = TOTP_SECRET, steps: int = 0, now: float | None = None) -> str:
+    """The code of the current time step (+ ``steps``) for ``secret``."""
+    from portal.services import two_factor
+
+    return two_factor.code_at(secret, two_factor.time_step(now) + steps)
+
+
 def make_department(session: Session, code: str, name: str) -> Department:
     d = Department(code=code, name=name)
     session.add(d)

@@ -46,6 +46,12 @@ def parse_value(key: str, raw: Any) -> Any:
         raise ValidationFailed(N_("%(key)s needs a value like %(example)s."), field="value",
                                key=key, example=json.dumps(default))
     spec = setting_specs.spec_for(key)
+    if spec is not None and spec.unit == "roles":
+        known = policy.two_factor_role_choices()
+        if not all(isinstance(v, str) and v in known for v in value):
+            raise ValidationFailed(N_("%(key)s needs a value like %(example)s."), field="value",
+                                   key=key, example=json.dumps(default))
+        value = [r for r in known if r in value]  # one order, no repeats
     if spec is not None and isinstance(value, int | float) and not isinstance(value, bool) \
             and not spec.minimum <= value <= spec.maximum:
         raise ValidationFailed(

@@ -42,11 +42,21 @@ def token_state(token: ApiToken, now: datetime | None = None) -> str:
 
 
 @verb
-def create_token(session: Session, actor: User, name: str,
-                 expires_in_days: int) -> tuple[ApiToken, str]:
-    """Create a token for ``actor``; returns the row and the raw token (shown once)."""
+def create_token(session: Session, actor: User, name: str, expires_in_days: int, *,
+                 two_factor_session: bool = False) -> tuple[ApiToken, str]:
+    """Create a token for ``actor``; returns the row and the raw token (shown once).
+    R-ROLE-6: a holder of two-factor sign-in (required or chosen) creates tokens only from a
+    session signed in with both factors (``two_factor_session``, told by the door)."""
     if not policy.can(actor, "token.add"):
         raise PermissionDenied("token.add", ApiToken)
+    if not two_factor_session:
+        from portal.services import two_factor
+
+        if two_factor.required(session, actor) or two_factor.enrolled(session, actor):
+            raise RuleViolation(N_("An API token is created only after signing in with your "
+                                   "second factor (the code from your authenticator app)."),
+                                rule="R-ROLE-6", field="name", audit_action="token.add",
+                                audit_target=actor)
     name = (name or "").strip()
     if not name:
         raise ValidationFailed(N_("A name is required."), field="name")

@@ -64,7 +64,7 @@ def needed(kind: str, target: Any) -> bool:
 
 
 def _load_kinds() -> None:
-    from portal.services import users  # noqa: F401 - registers the account kinds
+    from portal.services import two_factor, users  # noqa: F401 - register the account kinds
 
 
 def _kind(name: str) -> Kind:
