@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Response, stream_with_context
 from flask_babel import get_timezone
@@ -16,7 +16,8 @@ from admin_views.context import actor, full_action
 from admin_views.fields import MASK
 from models import Customer
 from portal import audit, policy
-from portal.extensions import db
+from portal.extensions import db, orm_session
+from portal.services import credit_reads
 from portal.services.cells import FORMULA_PREFIXES as FORMULA_PREFIXES
 from portal.services.cells import csv_cell
 
@@ -29,6 +30,15 @@ class ExportMixin:
 
     # Rows fetched per round trip by a streamed export (server-side cursor on PostgreSQL).
     export_yield_per = 2000
+
+    if TYPE_CHECKING:  # provided by the model view this mixin is part of
+        model: Any
+        endpoint: str
+
+        def _pk_column(self) -> Any: ...
+        def get_pk_value(self, model: Any) -> Any: ...
+        def get_export_value(self, model: Any, name: str) -> Any: ...
+        def row_field_visible(self, obj: Any, name: str) -> bool: ...
 
     def _export_plan(self, columns: list[Any]) -> list[tuple[str, str, Any]] | None:
         """One ``(name, kind, expressions)`` per export column, expressible as plain SQL
@@ -79,7 +89,6 @@ class ExportMixin:
         user = actor()
         audit.record(db.session, user, full_action(self.model, "export"),
                      self.model.__name__, detail=f"csv: {', '.join(str(c[0]) for c in columns)}")
-        db.session.commit()
 
         policy_keys = [k for k in ("owner_id", "branch_id", "department_id")
                        if k in inspect(self.model).column_attrs]
@@ -88,6 +97,8 @@ class ExportMixin:
         query = query.enable_eagerloads(False)
         visible_for = (self._export_visibility(query, user, policy_keys) if row_groups
                        else None)
+        self._record_credit_export(query, columns, policy_keys, visible_for)
+        db.session.commit()
         query, slots = self._export_slots(query, plan, exprs)
         stmt = query.with_entities(*exprs).statement
         if not query._order_by_clauses:
@@ -184,14 +195,43 @@ class ExportMixin:
         writer = csv.writer(_Echo())
 
         lines = ["\ufeff" + writer.writerow(header)]
+        credit = self._credit_columns(columns)
+        shown: list[Any] = []
         for row in query.yield_per(500):
             lines.append(writer.writerow([neutralise(str(self.get_export_value(row, c)))
                                           for c, _label in columns]))
+            if credit and any(self.row_field_visible(row, n) for n in credit):
+                shown.append((self.model.__name__, self.get_pk_value(row)))
+        if shown:  # one entry naming the rows whose credit amounts left in the file
+            credit_reads.record_credit_read(orm_session(), user, shown,
+                                            where=f"{self.endpoint}.export")
+            db.session.commit()
 
         filename = self.get_export_name("csv")
         return Response(lines, mimetype="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f"attachment; filename={filename}",
                                  "Cache-Control": "no-store"})
+
+    def _credit_columns(self, columns: list[Any]) -> list[str]:
+        """The export columns that are credit amounts (``credit_reads.CREDIT_FIELDS``)."""
+        fields = credit_reads.credit_fields(self.model)
+        return [c[0] for c in columns if isinstance(c[0], str) and c[0] in fields]
+
+    def _record_credit_export(self, query: Any, columns: list[Any], policy_keys: list[str],
+                              visible_for: Callable[[Any], frozenset[str]] | None) -> None:
+        """R-AUD-1: an export carrying credit amounts leaves one ``credit.view`` entry naming
+        the rows whose amounts it contains (a row whose credit fields are masked for the
+        reader is not named). One statement: the ids, with the keys that decide visibility."""
+        credit = self._credit_columns(columns)
+        if not credit:
+            return
+        keys = [getattr(self.model, k) for k in policy_keys] if visible_for else []
+        stmt = query.with_entities(self._pk_column(), *keys).order_by(None).statement
+        name = self.model.__name__
+        shown = [(name, row[0]) for row in db.session.execute(stmt)
+                 if visible_for is None or any(n in visible_for(row[1:]) for n in credit)]
+        credit_reads.record_credit_read(orm_session(), actor(), shown,
+                                        where=f"{self.endpoint}.export")
 
     def get_export_name(self, export_type: str = "csv") -> str:
         from portal import clock

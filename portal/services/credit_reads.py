@@ -110,3 +110,20 @@ def record_credit_read(session: Session, user: Any, records: Iterable[Any],
     if where:
         detail = f"{where}: {detail}"
     return audit.record(session, user, ACTION, target, detail=detail)
+
+
+def record_report_read(session: Session, user: Any, report: str, records: Iterable[Any],
+                       summary: str) -> AuditEntry | None:
+    """A report that returns credit amounts (ageing, summary, collection list, usage, over
+    limit) names the records it returned, once per request, on its page, in its CSV or
+    XLSX and in GraphQL alike. Inside a GraphQL request the records join that request's
+    single entry (``collect``); otherwise one entry ``"<report> (<summary>): <records>"``, or
+    just ``summary`` when the report returned no record."""
+    refs = {_ref(r) for r in records if r is not None}
+    reads = _collector.get()
+    if reads is not None:
+        reads.update(refs)
+        return None
+    if not refs:
+        return audit.record(session, user, ACTION, report, detail=summary)
+    return record_credit_read(session, user, refs, where=f"{report} ({summary})")

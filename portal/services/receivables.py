@@ -43,7 +43,7 @@ from models import (
 )
 from models.enums import CreditLineStatus, CustomerKind
 from portal import audit, clock, policy, settings
-from portal.services import notifications
+from portal.services import credit_reads, notifications
 from portal.services.errors import N_, PermissionDenied, RuleViolation, ValidationFailed
 from portal.services.unit import check_version, verb
 
@@ -413,8 +413,9 @@ def ageing(session: Session, actor: User, as_of: date | None = None) -> list[Age
     """R-CRED-9 ageing per customer (scoped); the read is audited."""
     _require_view(actor)
     rows = ageing_rows(session, actor, as_of)
-    audit.record(session, actor, "credit.view", "receivables_ageing",
-                 detail=f"{len(rows)} customers")
+    credit_reads.record_report_read(
+        session, actor, "receivables_ageing", (("Customer", r.customer_id) for r in rows),
+        f"{as_of or clock.today():%Y-%m-%d}: {len(rows)} customers")
     return rows
 
 
@@ -443,8 +444,9 @@ def collection_list(session: Session, actor: User, month: str) -> list[dict[str,
                      "booked_on": item.booked_on, "due_on": item.due_on,
                      "amount": item.amount, "open_amount": item.open_amount,
                      "days_past_due": days, "bucket": age_bucket(days)})
-    audit.record(session, actor, "credit.view", "collection_list",
-                 detail=f"{month}: {len(rows)} items")
+    credit_reads.record_report_read(
+        session, actor, "collection_list", (("Receivable", r["receivable_id"]) for r in rows),
+        f"{month}: {len(rows)} items")
     return rows
 
 
@@ -483,8 +485,9 @@ def monthly_summary(session: Session, actor: User, month: str) -> Summary:
     general manager's approval if recorded. Scoped by ``credit.view``; audited."""
     _require_view(actor)
     summary = _summary(session, actor, month)
-    audit.record(session, actor, "credit.view", "credit_summary",
-                 detail=f"{month}: {len(summary.rows)} rows")
+    credit_reads.record_report_read(
+        session, actor, "credit_summary", (("Customer", r.customer_id) for r in summary.rows),
+        f"{month}: {len(summary.rows)} rows")
     return summary
 
 

@@ -141,3 +141,119 @@ def test_R_AUD_1_graphql_credit_list_audit_keeps_statement_count_flat(world, ses
         assert len(_reads(session, mark)) == 1
     print(f"\nSQL statements for a GraphQL credit list with its audit entry: {counts}")
     assert counts[5] == counts[40]
+
+
+def _named(entry: AuditEntry, model: str) -> set[int]:
+    """The ids of ``model`` an entry's detail names (``"...: CreditLine 3, 5; Customer 7"``)."""
+    detail = entry.detail.rsplit(": ", 1)[1]
+    for part in detail.split("; "):
+        name, _, ids = part.partition(" ")
+        if name == model:
+            return {int(i) for i in ids.split(", ")}
+    return set()
+
+
+def test_R_AUD_1_csv_exports_with_credit_amounts_leave_one_entry_naming_the_records(
+        world, session, login):
+    from models import CreditEvaluation, Customer
+
+    lines = _lines(world, session)
+    for c in world.customers["sales1"]:
+        c.outstanding_balance = 1234
+    session.commit()
+    finance = login(world.finance)
+    for url, model, ids in (
+            ("/admin/creditline/export/csv/", "CreditLine",
+             set(session.scalars(select(CreditLine.id)))),
+            ("/admin/creditevaluation/export/csv/", "CreditEvaluation",
+             set(session.scalars(select(CreditEvaluation.id)))),
+            ("/admin/customer/export/csv/", "Customer", set(session.scalars(select(Customer.id))))):
+        mark = _mark(session)
+        resp = finance.get(url)
+        assert resp.status_code == 200, url
+        resp.get_data()
+        entries = _reads(session, mark)
+        assert len(entries) == 1, (url, [e.detail for e in entries])
+        assert entries[0].actor_id == world.finance.id and entries[0].request_id
+        assert entries[0].detail.split(":")[0].endswith(".export")
+        assert _named(entries[0], model) == ids, url
+    assert lines
+
+    # a salesperson's export names only the archives whose balance it carries: their own
+    sales = login(world.sales1)
+    mark = _mark(session)
+    resp = sales.get("/admin/customer/export/csv/")
+    assert resp.status_code == 200
+    resp.get_data()
+    [entry] = _reads(session, mark)
+    assert _named(entry, "Customer") == {c.id for c in world.customers["sales1"]}
+
+    # customer service exports every archive, but no balance: no credit entry
+    mark = _mark(session)
+    resp = login(world.service).get("/admin/customer/export/csv/")
+    assert resp.status_code == 200 and "1234" not in resp.get_data(as_text=True)
+    assert _reads(session, mark) == []
+
+
+def _receivables(world, session):
+    from datetime import UTC, datetime, timedelta
+
+    from portal import clock
+    from portal.services import credit
+    from tests.services.test_credit import _approved_line
+
+    now = datetime(2025, 3, 10, 2, 0, tzinfo=UTC)
+    customer = world.customers["sales1"][0]
+    with clock.frozen(now):
+        _approved_line(session, world, customer, term_days=10)
+        credit.record_transaction(session, world.finance, customer.id, "order", "2500.5")
+    session.commit()
+    return customer, now + timedelta(days=45)
+
+
+def test_R_AUD_1_receivables_pages_and_files_name_the_records(world, session, login):
+    from models import Receivable
+    from portal import clock
+
+    customer, later = _receivables(world, session)
+    item = session.scalar(select(Receivable.id).where(Receivable.customer_id == customer.id))
+    finance = login(world.finance)
+    with clock.frozen(later):
+        for url, model, ids in (
+                ("/admin/receivables/", "Customer", {customer.id}),
+                ("/admin/receivables/?format=csv", "Customer", {customer.id}),
+                ("/admin/receivables/?format=xlsx", "Customer", {customer.id}),
+                (f"/admin/receivables/collection?month={later:%Y-%m}&format=csv", "Receivable",
+                 {item}),
+                (f"/admin/receivables/summary?month={later:%Y-%m}&format=xlsx", "Customer",
+                 {customer.id})):
+            mark = _mark(session)
+            assert finance.get(url).status_code == 200, url
+            entries = _reads(session, mark)
+            assert len(entries) == 1, (url, [e.detail for e in entries])
+            assert _named(entries[0], model) == ids, (url, entries[0].detail)
+
+
+def test_R_AUD_1_graphql_receivables_items_leave_one_entry_naming_the_records(
+        world, session, api):
+    from models import Receivable
+    from portal import clock
+
+    customer, later = _receivables(world, session)
+    item = session.scalar(select(Receivable.id).where(Receivable.customer_id == customer.id))
+    client = api(world.finance)
+    client("{ me { user { id } } }")
+    with clock.frozen(later):
+        mark = _mark(session)
+        body = client('query($m: String) { receivablesAgeing { rows { code balance } } '
+                      'collectionList(month: $m) { code openAmount } '
+                      'creditLines(first: 5) { edges { node { limitAmount } } } }',
+                      {"m": f"{later:%Y-%m}"})
+        assert "errors" not in body, body
+        assert body["data"]["collectionList"]
+    entries = _reads(session, mark)
+    assert len(entries) == 1, [e.detail for e in entries]
+    assert entries[0].detail.startswith("graphql: ")
+    assert _named(entries[0], "Customer") == {customer.id}
+    assert _named(entries[0], "Receivable") == {item}
+    assert _named(entries[0], "CreditLine") == set(session.scalars(select(CreditLine.id)))

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from models import CreditLine, Customer, CustomerTransaction, OverLimitApproval, User
 from models.enums import TransactionKind
 from portal import audit, clock, policy
-from portal.services import calendar
+from portal.services import calendar, credit_reads
 from portal.services.credit._common import ZERO
 from portal.services.credit.lines import in_force_clause, line_in_force
 from portal.services.credit.rating import _amount
@@ -169,6 +169,7 @@ def over_limit_customers(session: Session, actor: User) -> list[dict[str, Any]]:
     if not policy.can(actor, "credit.view"):
         raise PermissionDenied("credit.view", "over_limit_customers")
     rows = over_limit_rows(session, actor)
-    audit.record(session, actor, "credit.view", "over_limit_customers",
-                 detail=f"{len(rows)} customers listed")
+    credit_reads.record_report_read(
+        session, actor, "over_limit_customers", (("Customer", r["customer_id"]) for r in rows),
+        f"{len(rows)} customers listed")
     return rows

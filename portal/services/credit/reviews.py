@@ -12,7 +12,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from models import CreditEvaluation, CreditLine, CreditUsageReview, Customer, User
 from portal import audit, clock, policy, settings
-from portal.services import calendar, notifications
+from portal.services import calendar, credit_reads, notifications
 from portal.services.complaints import _insert_ignore
 from portal.services.credit._common import ZERO
 from portal.services.credit.lines import in_force_clause, line_in_force
@@ -131,8 +131,9 @@ def usage_report(session: Session, actor: User, month: str) -> list[dict[str, An
                      "limit": limit, "outstanding_balance": balance,
                      "usage_ratio": _usage(limit, balance), "over_limit": balance > limit,
                      "recorded": False})
-    audit.record(session, actor, "credit.view", "credit_usage_report",
-                 detail=f"{month}: {len(rows)} rows")
+    credit_reads.record_report_read(
+        session, actor, "credit_usage_report", (("Customer", r["customer_id"]) for r in rows),
+        f"{month}: {len(rows)} rows")
     return rows
 
 
