@@ -41,6 +41,7 @@ from portal.services import credit_status
 from portal.services import customers as customer_rules
 from portal.services.customers import corrections
 from portal.services.errors import DomainError, NotFound, PermissionDenied
+from portal.services.unit import form_version, form_versions, row_versions, seen_version
 
 SERVICES = "portal.services.customers"
 CREDIT_SERVICES = "portal.services.credit"
@@ -113,6 +114,15 @@ class OverLimitForm(FlaskForm):
     reason = StringField(_l("超额理由"), validators=[DataRequired(), Length(max=300)])
     valid_days = IntegerField(_l("有效天数"), default=30,
                               validators=[InputRequired(), NumberRange(min=1, max=366)])
+
+
+# Row pages that change the archive itself: their form carries the version the user saw.
+VERSIONED_ROW_PAGES = frozenset({"deal_view", "claim_view", "close_view"})
+
+
+def _seen() -> int:
+    """The version the posted form says the user saw (``NO_VERSION`` when it has none)."""
+    return form_version(request.form.get("version"))
 
 
 def _claimable(user: Any) -> Any:
@@ -296,10 +306,11 @@ class CustomerView(ScopedModelView):
         note_credit_read(found.get("credit_lines"))  # the 授信 tab shows their limits
         return found
 
-    def _form_page(self, form: Any, rows: list[Any], title: Any, submit: Any) -> Any:
+    def _form_page(self, form: Any, rows: list[Any], title: Any, submit: Any,
+                   versions: str | None = None) -> Any:
         return self.render("admin/portal_form.html", form=form, rows=rows, title=title,
                            submit=submit, ids=",".join(self.selected_ids()),
-                           return_url=self._back_to(rows))
+                           versions=versions, return_url=self._back_to(rows))
 
     def _back_to(self, rows: list[Any]) -> str:
         """After an action on one customer: back to that customer; on several: the list."""
@@ -359,10 +370,13 @@ class CustomerView(ScopedModelView):
                                   if u.id not in current]
         if request.method == "POST" and form.validate():
             fn = service(f"{SERVICES}:reassign_owner")
+            seen = form_versions(request.form.get("versions"))
             self.each_row(ids, "customer.reassign", lambda row: fn(
-                db.session, actor(), row.id, form.new_owner.data, form.reason.data))
+                db.session, actor(), row.id, form.new_owner.data, form.reason.data,
+                expected_version=seen_version(seen, row)))
             return redirect(self._back_to(rows))
-        return self._form_page(form, rows, _l("客户移交"), _l("移交"))
+        return self._form_page(form, rows, _l("客户移交"), _l("移交"),
+                               versions=row_versions(rows))
 
     # ------------------------------------------------------------ one-row pages (ROW_PAGES)
     def _row_policy(self, endpoint: str, obj: Any) -> bool:
@@ -438,6 +452,7 @@ class CustomerView(ScopedModelView):
                 return redirect(self.get_url(".details_view", id=obj.id))
         return self.render("admin/portal_form.html", form=form, rows=[obj], title=title,
                            submit=submit, ids=None,
+                           version=obj.version if endpoint in VERSIONED_ROW_PAGES else None,
                            return_url=self.get_url(".details_view", id=obj.id))
 
     @expose("/contact/", methods=("GET", "POST"))
@@ -455,7 +470,8 @@ class CustomerView(ScopedModelView):
     @expose("/deal/", methods=("GET", "POST"))
     def deal_view(self) -> Any:
         return self._row_page("deal_view", ConfirmForm(),
-                              lambda fn, s, u, pk: fn(s, u, pk), gettext("已登记成交。"))
+                              lambda fn, s, u, pk: fn(s, u, pk, expected_version=_seen()),
+                              gettext("已登记成交。"))
 
     def claimable_rows(self, user: Any) -> list[Customer]:
         """The claimable archives of the user's branch (outside their own scope: a salesperson
@@ -473,13 +489,15 @@ class CustomerView(ScopedModelView):
                                title=ROW_PAGES["claim_view"][2],
                                return_url=self.get_url(".index_view"))
         return self._row_page("claim_view", ConfirmForm(),
-                              lambda fn, s, u, pk: fn(s, u, pk), gettext("已认领该客户档案。"))
+                              lambda fn, s, u, pk: fn(s, u, pk, expected_version=_seen()),
+                              gettext("已认领该客户档案。"))
 
     @expose("/close/", methods=("GET", "POST"))
     def close_view(self) -> Any:
         form = CloseForm()
         return self._row_page("close_view", form,
-                              lambda fn, s, u, pk: fn(s, u, pk, form.reason.data.strip()),
+                              lambda fn, s, u, pk: fn(s, u, pk, form.reason.data.strip(),
+                                                      expected_version=_seen()),
                               gettext("客户档案已关闭。"))
 
     @expose("/transaction/", methods=("GET", "POST"))

@@ -300,7 +300,9 @@ class ConfidentialFileView(_FileActions, ScopedModelView):
         form = ScopeForm()
         form.user_id.choices = [(u.id, str(u)) for u in candidates if u.id not in members]
         if request.method == "POST" and form.validate() and self._run(
-                lambda: files.add_scope_member(db.session, user, f.id, form.user_id.data)):
+                lambda: files.add_scope_member(
+                    db.session, user, f.id, form.user_id.data,
+                    expected_version=form_version(request.form.get("version")))):
             flash(gettext("已加入知悉范围。"), "success")
             return redirect(self._return(f))
         return self._page(form, f, _l("增加知悉人"), _l("加入"))
@@ -316,8 +318,9 @@ class ConfidentialFileView(_FileActions, ScopedModelView):
         form = RemoveMemberForm()
         form.user_id.choices = [(m.user_id, str(m.user)) for m in f.scope_members]
         if request.method == "POST" and form.validate() and self._run(
-                lambda: files.remove_scope_member(orm_session(), user, f.id, form.user_id.data,
-                                                  form.reason.data)):
+                lambda: files.remove_scope_member(
+                    orm_session(), user, f.id, form.user_id.data, form.reason.data,
+                    expected_version=form_version(request.form.get("version")))):
             flash(gettext("已移出知悉范围。"), "success")
             return redirect(self._return(f))
         return self._page(form, f, _l("移出知悉人"), _l("移出"))
@@ -335,9 +338,9 @@ class ConfidentialFileView(_FileActions, ScopedModelView):
                                    for u in files.manager_candidates(orm_session(), f)
                                    if u.id != f.responsible_manager_id]
         if request.method == "POST" and form.validate() and self._run(
-                lambda: files.change_responsible_manager(orm_session(), user, f.id,
-                                                         form.manager_id.data,
-                                                         form.reason.data)):
+                lambda: files.change_responsible_manager(
+                    orm_session(), user, f.id, form.manager_id.data, form.reason.data,
+                    expected_version=form_version(request.form.get("version")))):
             flash(gettext("责任经理已更换。"), "success")
             return redirect(self._return(f))
         return self._page(form, f, _l("更换责任经理"), _l("保存"))

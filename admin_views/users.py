@@ -22,6 +22,7 @@ from portal import policy
 from portal.extensions import db
 from portal.services import two_person
 from portal.services.errors import DomainError, PermissionDenied
+from portal.services.unit import form_versions, row_versions, seen_version
 
 SERVICES = "portal.services.users"
 ROLE_CHOICES = common.ROLE_CHOICES
@@ -120,10 +121,11 @@ class UserView(ScopedModelView):
         return super().render(template, **kwargs)
 
     def _page(self, form: Any, rows: list[Any], title: Any, submit: Any,
-              note: Any = None) -> Any:
+              note: Any = None, versions: str | None = None) -> Any:
         return self.render("admin/portal_form.html", form=form, rows=rows, title=title,
                            submit=submit, ids=",".join(self.selected_ids()),
-                           return_url=self.get_url(".index_view"), note=note)
+                           return_url=self.get_url(".index_view"), note=note,
+                           versions=versions)
 
     @expose("/deactivate/", methods=("GET", "POST"))
     def deactivate_view(self) -> Any:
@@ -134,13 +136,16 @@ class UserView(ScopedModelView):
         form = ReasonForm()
         if request.method == "POST" and form.validate():
             fn = service(f"{SERVICES}:deactivate_user")
+            seen = form_versions(request.form.get("versions"))
             self.each_row(ids, "user.deactivate", lambda row: self._direct_or_request(
                 "user.deactivate", row, lambda: fn(db.session, actor(), row.id,
-                                                   form.reason.data),
+                                                   form.reason.data,
+                                                   expected_version=seen_version(seen, row)),
                 form.reason.data))
             return redirect(self.get_url(".index_view"))
         return self._page(form, rows, _l("停用账号"), _l("停用"),
-                          note=self._two_person_note("user.deactivate", rows))
+                          note=self._two_person_note("user.deactivate", rows),
+                          versions=row_versions(rows))
 
     @expose("/reactivate/", methods=("GET", "POST"))
     def reactivate_view(self) -> Any:
@@ -148,11 +153,14 @@ class UserView(ScopedModelView):
         form = ReasonForm()
         if request.method == "POST" and form.validate():
             fn = service(f"{SERVICES}:reactivate_user")
+            seen = form_versions(request.form.get("versions"))
             if self._direct_or_request("user.reactivate", user, lambda: fn(
-                    db.session, actor(), user.id, form.reason.data), form.reason.data):
+                    db.session, actor(), user.id, form.reason.data,
+                    expected_version=seen_version(seen, user)), form.reason.data):
                 return redirect(self.get_url(".details_view", id=user.id))
         return self._page(form, [user], _l("恢复账号"), _l("恢复"),
-                          note=self._two_person_note("user.reactivate", [user]))
+                          note=self._two_person_note("user.reactivate", [user]),
+                          versions=row_versions([user]))
 
     def _two_person_note(self, kind: str, rows: list[User]) -> Any:
         if any(two_person.needed(kind, r) for r in rows):

@@ -128,9 +128,10 @@ class ComplaintMutations:
 
     @strawberry.mutation
     def remind_complaint(self, info: Info, complaint_id: strawberry.ID,
-                         note: str | None = None) -> Payload[ComplaintNode]:
+                         note: str | None = None,
+                         *, expected_version: int) -> Payload[ComplaintNode]:
         def call(s, u):
-            svc.remind(s, u, _id(complaint_id), note=note)
+            svc.remind(s, u, _id(complaint_id), note=note, expected_version=expected_version)
             return s.get(Complaint, _id(complaint_id))
         return run(info, ComplaintNode, call)
 

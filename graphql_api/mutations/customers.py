@@ -101,22 +101,27 @@ class CustomerMutations:
             planned_next_on=planned_next_on))
 
     @strawberry.mutation
-    def record_deal(self, info: Info, customer_id: strawberry.ID) -> Payload[CustomerNode]:
-        return run(info, CustomerNode, lambda s, u: svc.record_deal(s, u, _cid(customer_id)))
+    def record_deal(self, info: Info, customer_id: strawberry.ID,
+                    *, expected_version: int) -> Payload[CustomerNode]:
+        return run(info, CustomerNode, lambda s, u: svc.record_deal(
+            s, u, _cid(customer_id), expected_version=expected_version))
 
     @strawberry.mutation
     def reassign_owner(self, info: Info, customer_id: strawberry.ID,
-                       new_owner_id: strawberry.ID, reason: str) -> Payload[CustomerNode]:
+                       new_owner_id: strawberry.ID, reason: str,
+                       *, expected_version: int) -> Payload[CustomerNode]:
         return run(info, CustomerNode, lambda s, u: svc.reassign_owner(
-            s, u, _cid(customer_id), expect_id(new_owner_id, "User", "newOwnerId"), reason))
+            s, u, _cid(customer_id), expect_id(new_owner_id, "User", "newOwnerId"), reason,
+            expected_version=expected_version))
 
     @strawberry.mutation
-    def claim_customer(self, info: Info, customer_id: strawberry.ID) -> Payload[CustomerNode]:
-        return run(info, CustomerNode,
-                   lambda s, u: svc.claim_customer(s, u, _cid(customer_id)))
+    def claim_customer(self, info: Info, customer_id: strawberry.ID,
+                       *, expected_version: int) -> Payload[CustomerNode]:
+        return run(info, CustomerNode, lambda s, u: svc.claim_customer(
+            s, u, _cid(customer_id), expected_version=expected_version))
 
     @strawberry.mutation
     def close_customer(self, info: Info, customer_id: strawberry.ID,
-                       reason: str) -> Payload[CustomerNode]:
-        return run(info, CustomerNode,
-                   lambda s, u: svc.close_customer(s, u, _cid(customer_id), reason))
+                       reason: str, *, expected_version: int) -> Payload[CustomerNode]:
+        return run(info, CustomerNode, lambda s, u: svc.close_customer(
+            s, u, _cid(customer_id), reason, expected_version=expected_version))

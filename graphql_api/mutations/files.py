@@ -24,16 +24,18 @@ class FileMutations:
                          "knowledge scope, with a reason (the general manager, the responsible "
                          "manager, or who may name members).")
     def remove_file_scope_member(self, info: Info, file_id: strawberry.ID, user_id: strawberry.ID,
-                                 reason: str) -> Payload[FileNode]:
+                                 reason: str, *, expected_version: int) -> Payload[FileNode]:
         return run(info, FileNode, lambda s, u: svc.remove_scope_member(
             s, u, expect_id(file_id, "ConfidentialFile", "fileId"),
-            expect_id(user_id, "User", "userId"), reason))
+            expect_id(user_id, "User", "userId"), reason, expected_version=expected_version))
 
     @strawberry.mutation(description="R-FILE-2: name another responsible manager of a "
                          "classified file, with a reason (the general manager or that manager).")
     def change_file_responsible_manager(self, info: Info, file_id: strawberry.ID,
                                         manager_id: strawberry.ID,
-                                        reason: str) -> Payload[FileNode]:
+                                        reason: str,
+                                        *, expected_version: int) -> Payload[FileNode]:
         return run(info, FileNode, lambda s, u: svc.change_responsible_manager(
             s, u, expect_id(file_id, "ConfidentialFile", "fileId"),
-            expect_id(manager_id, "User", "managerId"), reason))
+            expect_id(manager_id, "User", "managerId"), reason,
+            expected_version=expected_version))

@@ -112,10 +112,10 @@ class TwoPersonMutations:
     @strawberry.mutation(description="Give a deactivated account back (an administrator's "
                          "account: use requestAccountAction).")
     def reactivate_user(self, info: Info, user_id: strawberry.ID,
-                        reason: str) -> Payload[UserNode]:
+                        reason: str, *, expected_version: int) -> Payload[UserNode]:
         from graphql_api.mutations.common import run
 
-        return run(info, UserNode, lambda s, u: user_svc.reactivate_user(s, u, _uid(user_id),
-                                                                          reason))
+        return run(info, UserNode, lambda s, u: user_svc.reactivate_user(
+            s, u, _uid(user_id), reason, expected_version=expected_version))
 
 

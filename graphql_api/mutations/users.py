@@ -65,5 +65,6 @@ class UserMutations:
 
     @strawberry.mutation
     def deactivate_user(self, info: Info, user_id: strawberry.ID,
-                        reason: str) -> Payload[UserNode]:
-        return run(info, UserNode, lambda s, u: svc.deactivate_user(s, u, _uid(user_id), reason))
+                        reason: str, *, expected_version: int) -> Payload[UserNode]:
+        return run(info, UserNode, lambda s, u: svc.deactivate_user(
+            s, u, _uid(user_id), reason, expected_version=expected_version))

@@ -48,12 +48,14 @@ class BranchNode(FromModel, Node):
 @strawberry.type(name="User", description="A member of staff (public fields only).")
 class UserNode(FromModel, Node):
     FAST_RESOLVERS = True  # read-only resolvers: see graphql_api.execution
-    SCALARS = ("username", "full_name")
+    SCALARS = ("username", "full_name", "version")
     _m: strawberry.Private[User]
     _b: strawberry.Private[Batch]
     database_id: int
     username: str
     full_name: str
+    version: int = strawberry.field(description="The account's version: send it as "
+                                                "expectedVersion when changing the account.")
 
     @strawberry.field
     def branch(self, info: Info) -> BranchNode | None:

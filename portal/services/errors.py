@@ -95,8 +95,12 @@ class Conflict(DomainError):
 
     def __init__(self, message: str = N_(
             "This record was changed by someone else since you opened it. "
-            "Reload it and apply your change again."), **kwargs: Any) -> None:
+            "Reload it and apply your change again."), *, seen: int | None = None,
+            current: int | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
+        # the version the user saw and the record's (for the denied audit entry, R-AUD-4)
+        self.seen = seen
+        self.current = current
 
 
 class OutOfScope(NotFound):

@@ -43,6 +43,10 @@ def record_denied(session: Session, actor: Any, exc: DomainError,
     detail = exc.translated()
     if exc.rule:
         detail = f"{exc.rule}: {detail}"
+    if isinstance(exc, Conflict):
+        seen = f" (version {exc.seen} seen, {exc.current} current)" if exc.seen is not None \
+            else ""
+        detail = f"optimistic lock{seen}: {detail}"
     audit.record(session, actor, action, _audit_target(target),
                  outcome=AuditOutcome.DENIED.value, detail=detail[:2000])
     session.commit()
@@ -76,19 +80,22 @@ def verb(func: Callable[P, R]) -> Callable[P, R]:
             result = func(*args, **kwargs)
             session.commit()
             return result
-        except (PermissionDenied, OutOfScope, RuleViolation) as exc:
+        except (PermissionDenied, OutOfScope, RuleViolation, Conflict) as exc:
+            # a stale version is a refused attempt too (R-AUD-4), recorded with its reason
             record_denied(session, actor, exc, _verb_name(func))
             raise
         except DomainError:
             session.rollback()
             raise
         except StaleDataError as exc:
-            session.rollback()
-            raise Conflict() from exc
+            conflict = Conflict()
+            record_denied(session, actor, conflict, _verb_name(func))
+            raise conflict from exc
         except IntegrityError as exc:
-            session.rollback()
-            raise Conflict(N_("The change conflicts with existing data (%(detail)s)."),
-                           detail=str(exc.orig).splitlines()[0][:200]) from exc
+            conflict = Conflict(N_("The change conflicts with existing data (%(detail)s)."),
+                                detail=str(exc.orig).splitlines()[0][:200])
+            record_denied(session, actor, conflict, _verb_name(func))
+            raise conflict from exc
 
     wrapper.inner = func  # type: ignore[attr-defined]
     return wrapper
@@ -105,6 +112,26 @@ def form_version(raw: Any) -> int:
     return int(text) if text.isdigit() and len(text) <= 9 else NO_VERSION
 
 
+def row_versions(rows: Any) -> str:
+    """What a form acting on several rows carries: ``"id:version,…"`` of the rows shown."""
+    return ",".join(f"{r.id}:{r.version}" for r in rows)
+
+
+def form_versions(raw: Any) -> dict[int, int]:
+    """The versions a several-row form says the user saw (``row_versions``); a row missing
+    from it gets ``NO_VERSION`` from ``seen_version``."""
+    seen: dict[int, int] = {}
+    for part in str(raw or "").split(",")[:500]:
+        ident, _, version = part.partition(":")
+        if ident.strip().isdigit() and form_version(version) != NO_VERSION:
+            seen[int(ident)] = form_version(version)
+    return seen
+
+
+def seen_version(versions: dict[int, int], row: Any) -> int:
+    return versions.get(int(row.id), NO_VERSION)
+
+
 def check_version(obj: Any, expected: int | None) -> None:
     """Web forms and API inputs carry the version the user saw; a different one is a conflict.
     Optimistic locking is not optional for them: a door passes ``NO_VERSION`` when the form or
@@ -115,7 +142,7 @@ def check_version(obj: Any, expected: int | None) -> None:
     if int(expected) == NO_VERSION:
         raise ValidationFailed(MISSING_VERSION, field="version")
     if int(expected) != obj.version:
-        raise Conflict()
+        raise Conflict(audit_target=obj, seen=int(expected), current=obj.version)
 
 
 M = TypeVar("M")

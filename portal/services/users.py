@@ -15,7 +15,7 @@ from portal import audit, policy
 from portal.passwords import hash_password
 from portal.services import password_policy, tokens
 from portal.services.errors import N_, PermissionDenied, RuleViolation, ValidationFailed
-from portal.services.unit import verb
+from portal.services.unit import check_version, verb
 
 
 def _check_roles(roles: list[str]) -> None:
@@ -218,7 +218,7 @@ def create_user(session: Session, actor: User, data: dict) -> User:
 @verb
 def update_user(session: Session, actor: User, user_id: int, data: dict,
                 expected_version: int | None = None) -> User:
-    from portal.services.unit import check_version, load
+    from portal.services.unit import load
 
     user = load(session, actor, User, user_id, "user.change")
     if not policy.can(actor, "user.change", user):
@@ -238,7 +238,8 @@ def update_user(session: Session, actor: User, user_id: int, data: dict,
 
 
 @verb
-def deactivate_user(session: Session, actor: User, user_id: int, reason: str) -> User:
+def deactivate_user(session: Session, actor: User, user_id: int, reason: str,
+                    expected_version: int | None = None) -> User:
     """R-ROLE-4: a leaving member of staff loses every session and API token at once, and
     their customers are redistributed in the branch (R-CUST-6)."""
     from portal.services.unit import load
@@ -247,6 +248,7 @@ def deactivate_user(session: Session, actor: User, user_id: int, reason: str) ->
     if not policy.can(actor, "user.deactivate", user):
         raise PermissionDenied("user.deactivate", user)
     _refuse_acting_alone(actor, user, "user.deactivate")
+    check_version(user, expected_version)
     _check_deactivation(actor, user, reason)
     _apply_deactivation(session, actor, user, reason)
     return user
@@ -278,7 +280,8 @@ def _apply_deactivation(session: Session, actor: User, user: User, reason: str) 
 
 
 @verb
-def reactivate_user(session: Session, actor: User, user_id: int, reason: str) -> User:
+def reactivate_user(session: Session, actor: User, user_id: int, reason: str,
+                    expected_version: int | None = None) -> User:
     """Give a deactivated account back (the same grant as deactivating). Sessions, tokens and
     customers taken away on deactivation are not given back; the lockout is cleared."""
     from portal.services.unit import load
@@ -287,6 +290,7 @@ def reactivate_user(session: Session, actor: User, user_id: int, reason: str) ->
     if not policy.can(actor, "user.deactivate", user):
         raise PermissionDenied("user.deactivate", user)
     _refuse_acting_alone(actor, user, "user.reactivate")
+    check_version(user, expected_version)
     _check_reactivation(user, reason)
     _apply_reactivation(session, actor, user, reason)
     return user

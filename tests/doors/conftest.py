@@ -42,6 +42,23 @@ def post_form(client, url: str, data: dict[str, Any]):
     return resp
 
 
+_HIDDEN_VERSION = re.compile(r'<input type="hidden" name="(version|versions)" value="([^"]*)"')
+
+
+def form_versions(client, url: str) -> dict[str, str]:
+    """The version fields (``version`` / ``versions``) the form at ``url`` carries: what a
+    person's browser sends back with it (issue 12: optimistic locking is not optional)."""
+    resp = client.get(url)
+    assert resp.status_code == 200, (url, resp.status_code)
+    return dict(_HIDDEN_VERSION.findall(resp.get_data(as_text=True)))
+
+
+def submit_form(client, url: str, data: dict[str, Any]):
+    """Open the form at ``url`` and POST it with ``data``, as a person does (the form's
+    version fields included)."""
+    return post_form(client, url, {**form_versions(client, url), **data})
+
+
 def gql_ok(client_api, query: str, variables: dict[str, Any], name: str) -> dict | None:
     """Run a mutation and assert ``ok`` with no errors; return its ``result``."""
     out = client_api(query, variables)

@@ -201,7 +201,7 @@ def test_R_COMP_7_remind_through_portal(session, world, login):
 def test_R_COMP_7_remind_through_graphql(session, world, api):
     c = _registered(session, world)
     mark = audit_mark(session)
-    _mutate(api(world.manager), c, "remindComplaint", ", note: $n", versioned=False,
+    _mutate(api(world.manager), c, "remindComplaint", ", note: $n",
             n=("String", "请今天答复客户"))
     assert _reminders(session, c) == ["请今天答复客户"]
     assert ("complaint.remind", "ok") in audit_since(session, mark)

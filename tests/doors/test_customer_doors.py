@@ -7,7 +7,15 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from models import Customer, CustomerContact, FollowUp, OwnerChange
-from tests.doors.conftest import audit_mark, audit_since, expire_ownership, gid, gql_ok, post_form
+from tests.doors.conftest import (
+    audit_mark,
+    audit_since,
+    expire_ownership,
+    gid,
+    gql_ok,
+    post_form,
+    submit_form,
+)
 
 
 def details_offers(client, customer_id: int, page: str) -> bool:
@@ -187,7 +195,7 @@ def test_R_CUST_2_record_deal_through_portal(session, world, login, sales1_custo
     assert details_offers(client, c.id, "deal")
     assert client.get(f"/admin/customer/deal/?id={c.id}").status_code == 200  # the form
     mark = audit_mark(session)
-    post_form(client, f"/admin/customer/deal/?id={c.id}", {})
+    submit_form(client, f"/admin/customer/deal/?id={c.id}", {})
     assert "已登记成交" in flashed(client)
     session.expire_all()
     assert c.status == "active" and c.deal_at is not None and c.ownership_expires_at is None
@@ -199,9 +207,9 @@ def test_R_CUST_2_record_deal_through_graphql(session, world, api, sales1_custom
     c = sales1_customer
     mark = audit_mark(session)
     gql_ok(api(world.sales1), """
-        mutation($id: ID!) { recordDeal(customerId: $id) {
+        mutation($id: ID!, $v: Int!) { recordDeal(customerId: $id, expectedVersion: $v) {
           ok errors { code message field rule } result { id } } }""",
-           {"id": gid("Customer", c.id)}, "recordDeal")
+           {"id": gid("Customer", c.id), "v": c.version}, "recordDeal")
     session.expire_all()
     assert c.status == "active" and c.deal_at is not None and c.ownership_expires_at is None
     assert ("customer.deal", "ok") in audit_since(session, mark)
@@ -220,8 +228,8 @@ def test_R_CUST_7_reassign_owner_through_portal(session, world, login, sales1_cu
     c = sales1_customer
     expire_ownership(session, c)
     mark = audit_mark(session)
-    post_form(login(world.supervisor), f"/admin/customer/reassign/?ids={c.id}",
-              {"ids": str(c.id), "new_owner": str(world.sales2.id), "reason": "建档过期移交"})
+    submit_form(login(world.supervisor), f"/admin/customer/reassign/?ids={c.id}",
+                {"ids": str(c.id), "new_owner": str(world.sales2.id), "reason": "建档过期移交"})
     session.expire_all()
     assert c.owner_id == world.sales2.id
     oc = _last_change(session, c.id)
@@ -236,10 +244,12 @@ def test_R_CUST_7_reassign_owner_through_graphql(session, world, api, sales1_cus
     expire_ownership(session, c)
     mark = audit_mark(session)
     gql_ok(api(world.supervisor), """
-        mutation($id: ID!, $to: ID!) {
-          reassignOwner(customerId: $id, newOwnerId: $to, reason: "建档过期移交") {
+        mutation($id: ID!, $to: ID!, $v: Int!) {
+          reassignOwner(customerId: $id, newOwnerId: $to, reason: "建档过期移交",
+                        expectedVersion: $v) {
             ok errors { code message field rule } result { id } } }""",
-           {"id": gid("Customer", c.id), "to": gid("User", world.sales2.id)}, "reassignOwner")
+           {"id": gid("Customer", c.id), "to": gid("User", world.sales2.id), "v": c.version},
+           "reassignOwner")
     session.expire_all()
     assert c.owner_id == world.sales2.id
     oc = _last_change(session, c.id)
@@ -263,7 +273,7 @@ def test_R_CUST_2_claim_customer_through_portal(session, world, login, sales1_cu
     assert shown >= 1
     assert f'href="/admin/customer/claim/" data-count="{shown}"' in home
     mark = audit_mark(session)
-    post_form(client, f"/admin/customer/claim/?id={c.id}", {})
+    submit_form(client, f"/admin/customer/claim/?id={c.id}", {})
     assert "已认领该客户档案" in flashed(client)
     session.expire_all()
     assert c.owner_id == world.sales2.id
@@ -291,9 +301,9 @@ def test_R_CUST_2_claim_customer_through_graphql(session, world, api, sales1_cus
     expire_ownership(session, c)
     mark = audit_mark(session)
     gql_ok(api(world.sales2), """
-        mutation($id: ID!) { claimCustomer(customerId: $id) {
+        mutation($id: ID!, $v: Int!) { claimCustomer(customerId: $id, expectedVersion: $v) {
           ok errors { code message field rule } result { id } } }""",
-           {"id": gid("Customer", c.id)}, "claimCustomer")
+           {"id": gid("Customer", c.id), "v": c.version}, "claimCustomer")
     session.expire_all()
     assert c.owner_id == world.sales2.id
     oc = _last_change(session, c.id)
@@ -312,7 +322,7 @@ def test_R_CUST_8_close_customer_through_portal(session, world, login, sales1_cu
     assert details_offers(client, c.id, "close")
     assert client.get(f"/admin/customer/close/?id={c.id}").status_code == 200  # the form
     mark = audit_mark(session)
-    post_form(client, f"/admin/customer/close/?id={c.id}", {"reason": "客户注销"})
+    submit_form(client, f"/admin/customer/close/?id={c.id}", {"reason": "客户注销"})
     assert "客户档案已关闭" in flashed(client)
     session.expire_all()
     assert session.get(Customer, c.id) is not None
@@ -320,7 +330,8 @@ def test_R_CUST_8_close_customer_through_portal(session, world, login, sales1_cu
     assert ("customer.close", "ok") in audit_since(session, mark)
     # a closed archive: no more close, contact or deal buttons; a second close is refused
     assert not details_offers(client, c.id, "close")
-    resp = client.post(f"/admin/customer/close/?id={c.id}", data={"reason": "再次关闭"})
+    resp = client.post(f"/admin/customer/close/?id={c.id}",
+                       data={"reason": "再次关闭", "version": str(c.version)})
     assert resp.status_code == 200 and "alert-" in resp.get_data(as_text=True)
     assert [a for a, o in audit_since(session, mark) if a == "customer.close"] == \
         ["customer.close"]
@@ -330,9 +341,10 @@ def test_R_CUST_8_close_customer_through_graphql(session, world, api, sales1_cus
     c = sales1_customer
     mark = audit_mark(session)
     gql_ok(api(world.manager), """
-        mutation($id: ID!) { closeCustomer(customerId: $id, reason: "客户注销") {
+        mutation($id: ID!, $v: Int!) {
+          closeCustomer(customerId: $id, reason: "客户注销", expectedVersion: $v) {
           ok errors { code message field rule } result { id } } }""",
-           {"id": gid("Customer", c.id)}, "closeCustomer")
+           {"id": gid("Customer", c.id), "v": c.version}, "closeCustomer")
     session.expire_all()
     assert session.get(Customer, c.id) is not None
     assert c.status == "closed" and c.closed_at is not None

@@ -171,18 +171,18 @@ def test_other_peoples_ids_answer_not_found(world, session, api) -> None:
 def test_supervisor_reassigns_owner(world, session, api) -> None:
     c = world.customers["sales1"][0]
     body = api(world.supervisor)(
-        "mutation($c: ID!, $u: ID!) { reassignOwner(customerId: $c, newOwnerId: $u, "
-        'reason: "换人") { ok errors { code rule } } }',
-        {"c": f"Customer:{c.id}", "u": f"User:{world.sales2.id}"})
+        "mutation($c: ID!, $u: ID!, $v: Int!) { reassignOwner(customerId: $c, newOwnerId: $u, "
+        'reason: "换人", expectedVersion: $v) { ok errors { code rule } } }',
+        {"c": f"Customer:{c.id}", "u": f"User:{world.sales2.id}", "v": c.version})
     assert body["data"]["reassignOwner"]["ok"] is False  # protected while registration is valid
     assert body["data"]["reassignOwner"]["errors"][0]["code"] == "rule"
     c.ownership_expires_at = utcnow() - timedelta(days=1)
     session.commit()
     body = api(world.supervisor)(
-        "mutation($c: ID!, $u: ID!) { reassignOwner(customerId: $c, newOwnerId: $u, "
-        'reason: "客户要求更换顾问") { ok errors { code message } result { owner { username } '
-        "ownerHistory { reason toUser { username } } } } }",
-        {"c": f"Customer:{c.id}", "u": f"User:{world.sales2.id}"})
+        "mutation($c: ID!, $u: ID!, $v: Int!) { reassignOwner(customerId: $c, newOwnerId: $u, "
+        'reason: "客户要求更换顾问", expectedVersion: $v) { ok errors { code message } '
+        "result { owner { username } ownerHistory { reason toUser { username } } } } }",
+        {"c": f"Customer:{c.id}", "u": f"User:{world.sales2.id}", "v": c.version})
     payload = body["data"]["reassignOwner"]
     assert payload["ok"], payload
     assert payload["result"]["owner"]["username"] == "sales2"

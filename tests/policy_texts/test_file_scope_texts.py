@@ -12,13 +12,20 @@ from models.enums import Level
 from portal import policy
 from portal.services import files, users
 from portal.services.errors import DomainError
-from tests.doors.conftest import gid, gql_ok, post_form
+from tests.doors.conftest import gid, gql_ok, submit_form
 from tests.files.conftest import cleared, upload  # noqa: F401
 
-REMOVE = """mutation($f: ID!, $u: ID!, $r: String!) { removeFileScopeMember(fileId: $f,
-  userId: $u, reason: $r) { ok errors { message } result { id } } }"""
-MANAGER = """mutation($f: ID!, $u: ID!, $r: String!) { changeFileResponsibleManager(fileId: $f,
-  managerId: $u, reason: $r) { ok errors { message } result { id } } }"""
+REMOVE = """mutation($f: ID!, $u: ID!, $r: String!, $v: Int!) { removeFileScopeMember(
+  fileId: $f, userId: $u, reason: $r, expectedVersion: $v) {
+  ok errors { message } result { id } } }"""
+MANAGER = """mutation($f: ID!, $u: ID!, $r: String!, $v: Int!) { changeFileResponsibleManager(
+  fileId: $f, managerId: $u, reason: $r, expectedVersion: $v) {
+  ok errors { message } result { id } } }"""
+
+
+def _version(session, f) -> int:
+    session.expire_all()
+    return session.get(type(f), f.id).version
 
 
 def _members(session, f) -> set[int]:
@@ -51,13 +58,14 @@ def test_R_FILE_2_members_are_removed_with_a_reason_through_both_doors(
     client = login(w.manager)
     page = client.get(f"/admin/file/scope/remove/?id={f.id}").get_data(as_text=True)
     assert w.sales1.full_name in page
-    post_form(client, f"/admin/file/scope/remove/?id={f.id}",
-              {"user_id": w.sales1.id, "reason": "项目结束，不再需要知悉"})
+    submit_form(client, f"/admin/file/scope/remove/?id={f.id}",
+                {"user_id": w.sales1.id, "reason": "项目结束，不再需要知悉"})
     assert _members(session, f) == {w.sales2.id}
     assert not policy.can_read_file(session.get(type(w.sales1), w.sales1.id), f)
     # GraphQL
     gql_ok(api(w.manager), REMOVE, {"f": gid("ConfidentialFile", f.id),
-                                    "u": gid("User", w.sales2.id), "r": "调岗"},
+                                    "u": gid("User", w.sales2.id), "r": "调岗",
+                                    "v": _version(session, f)},
            "removeFileScopeMember")
     assert _members(session, f) == set()
     reasons = session.scalars(select(AuditEntry.detail).where(
@@ -76,15 +84,16 @@ def test_R_FILE_2_the_responsible_manager_is_changed_by_the_gm_or_that_manager(
     client = login(w.manager)
     page = client.get(f"/admin/file/manager/?id={f.id}").get_data(as_text=True)
     assert w.manager2.full_name in page or "manager2" in page
-    post_form(client, f"/admin/file/manager/?id={f.id}",
-              {"manager_id": w.manager2.id, "reason": "部门调整，由二部经理负责"})
+    submit_form(client, f"/admin/file/manager/?id={f.id}",
+                {"manager_id": w.manager2.id, "reason": "部门调整，由二部经理负责"})
     session.expire_all()
     f = session.get(type(f), f.id)
     assert f.responsible_manager_id == w.manager2.id
     assert policy.can_read_file(w.manager2, f) and not policy.can_read_file(w.manager, f)
     # the general manager changes it back (GraphQL)
     gql_ok(api(w.gm), MANAGER, {"f": gid("ConfidentialFile", f.id),
-                                "u": gid("User", w.manager.id), "r": "恢复原责任经理"},
+                                "u": gid("User", w.manager.id), "r": "恢复原责任经理",
+                                "v": f.version},
            "changeFileResponsibleManager")
     session.expire_all()
     assert session.get(type(f), f.id).responsible_manager_id == w.manager.id

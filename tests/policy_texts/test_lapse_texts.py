@@ -14,13 +14,13 @@ from models import AuditEntry, Customer, Notification, OwnerChange
 from portal import clock
 from portal.services import customers
 from portal.services.errors import PermissionDenied
-from tests.doors.conftest import gid, gql_ok, post_form
+from tests.doors.conftest import gid, gql_ok, submit_form
 
 T0 = datetime(2025, 3, 3, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai
 LATER = T0 + timedelta(days=100)  # the lapse period is 90 days
 
-REASSIGN = """mutation($c: ID!, $u: ID!, $r: String!) { reassignOwner(customerId: $c,
-  newOwnerId: $u, reason: $r) { ok errors { message } result { id } } }"""
+REASSIGN = """mutation($c: ID!, $u: ID!, $r: String!, $v: Int!) { reassignOwner(customerId: $c,
+  newOwnerId: $u, reason: $r, expectedVersion: $v) { ok errors { message } result { id } } }"""
 
 
 def _served_customer(session, world, kind: str) -> Customer:
@@ -54,8 +54,8 @@ def test_R_CUST_5_the_department_hands_a_lapsed_archive_to_another_department(
         page = login(world.manager).get(f"/admin/customer/reassign/?ids={c.id}")
         body = page.get_data(as_text=True)
         assert page.status_code == 200 and world.sales4.full_name in body  # picked by name
-        post_form(login(world.manager), f"/admin/customer/reassign/?ids={c.id}",
-                  {"new_owner": world.sales4.id, "reason": "三个月邀不来，转销售二部"})
+        submit_form(login(world.manager), f"/admin/customer/reassign/?ids={c.id}",
+                    {"new_owner": world.sales4.id, "reason": "三个月邀不来，转销售二部"})
     session.expire_all()
     fresh = session.get(Customer, c.id)
     assert fresh.owner_id == world.sales4.id and fresh.department_id == world.d2.id
@@ -82,7 +82,8 @@ def test_R_CUST_5_graphql_door_and_only_for_a_lapsed_archive(world, session, api
         assert world.sales4.id not in {u.id for u in picks}
         gql_ok(api(world.manager), REASSIGN,
                {"c": gid("Customer", lapsed.id), "u": gid("User", world.sales4.id),
-                "r": "服务不到位，转其他部门"}, "reassignOwner")
+                "r": "服务不到位，转其他部门",
+                "v": session.get(Customer, lapsed.id).version}, "reassignOwner")
     session.expire_all()
     assert session.get(Customer, lapsed.id).owner_id == world.sales4.id
     assert session.get(Customer, served.id).owner_id == world.sales1.id

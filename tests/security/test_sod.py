@@ -72,7 +72,7 @@ def test_R_ROLE_2_nobody_adds_themselves_to_a_knowledge_scope(world, session, cl
         files.add_scope_member(session, manager, f.id, manager.id)
     with unchanged(denied=1):
         resp = c.post(f"/admin/file/scope/?id={f.id}",
-                      data={"user_id": str(manager.id)})
+                      data={"user_id": str(manager.id), "version": str(f.version)})
         assert resp.status_code == 200
         assert "三员分立" in resp.get_data(as_text=True)
     session.expire_all()

@@ -55,8 +55,9 @@ def test_R_ROLE_2_sysadmin_cannot_act_alone_on_admin_accounts(world, session, cl
         token = make_token(session, world.sysadmin)
         with unchanged(denied=1, exclude=frozenset({"api_tokens"})):  # last use recorded
             out = client.post("/graphql", headers={"Authorization": f"Bearer {token}"}, json={
-                "query": 'mutation($u: ID!) { deactivateUser(userId: $u, reason: "x") '
-                         '{ ok errors { rule } } }', "variables": {"u": f"User:{target.id}"}
+                "query": 'mutation($u: ID!, $v: Int!) { deactivateUser(userId: $u, '
+                         'reason: "x", expectedVersion: $v) { ok errors { rule } } }',
+                "variables": {"u": f"User:{target.id}", "v": target.version}
             }).get_json()
             assert out["data"]["deactivateUser"]["errors"][0]["rule"] == "R-ROLE-2"
         fresh = _fresh(session, target)
@@ -178,7 +179,11 @@ def test_R_ROLE_2_ordinary_accounts_are_reactivated_directly(world, session, log
     c = login(world.sysadmin)
     page = c.get(f"/admin/user/details/?id={world.sales3.id}").get_data(as_text=True)
     assert "恢复账号" in page
-    resp = c.post(f"/admin/user/reactivate/?ids={world.sales3.id}", data={"reason": "返岗"})
+    versions = f"{world.sales3.id}:{_fresh(session, world.sales3).version}"
+    assert f'name="versions" value="{versions}"' in c.get(
+        f"/admin/user/reactivate/?ids={world.sales3.id}").get_data(as_text=True)
+    resp = c.post(f"/admin/user/reactivate/?ids={world.sales3.id}",
+                  data={"reason": "返岗", "versions": versions})
     assert resp.status_code == 302
     assert _fresh(session, world.sales3).is_active
     assert session.scalar(select(func.count()).select_from(PendingAction)) == 0

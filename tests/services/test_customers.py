@@ -679,7 +679,8 @@ def test_portal_follow_up_and_reassign_go_through_the_rules(world, session, logi
     supervisor = login(world.supervisor)
     # a valid, served archive is protected (R-CUST-2): nothing moves
     supervisor.post(f"/admin/customer/reassign/?ids={c.id}",
-                    data={"new_owner": world.sales2.id, "reason": "调整", "ids": str(c.id)})
+                    data={"new_owner": world.sales2.id, "reason": "调整", "ids": str(c.id),
+                          "versions": f"{c.id}:{c.version}"})
     session.expire_all()
     assert session.get(Customer, c.id).owner_id == world.sales1.id
     assert session.scalar(select(func.count(OwnerChange.id))
@@ -689,7 +690,7 @@ def test_portal_follow_up_and_reassign_go_through_the_rules(world, session, logi
     with clock.frozen(T0 + timedelta(days=4)):
         supervisor.post(f"/admin/customer/reassign/?ids={fresh.id}",
                         data={"new_owner": world.sales2.id, "reason": "废卡",
-                              "ids": str(fresh.id)})
+                              "ids": str(fresh.id), "versions": f"{fresh.id}:{fresh.version}"})
     session.expire_all()
     moved = session.get(Customer, fresh.id)
     assert moved.owner_id == world.sales2.id

@@ -386,12 +386,15 @@ def _record_reminder(session: Session, c: Complaint, actor: User | None, note: s
 
 
 @verb
-def remind(session: Session, actor: User, complaint_id: int, note: str | None = None
-           ) -> ComplaintReminder:
-    """A reminder (催办单) written by a person, addressed to the handler and first responder."""
+def remind(session: Session, actor: User, complaint_id: int, note: str | None = None,
+           expected_version: int | None = None) -> ComplaintReminder:
+    """A reminder (催办单) written by a person, addressed to the handler and first responder.
+    The version says the reminder is about the complaint as the person saw it (a reminder
+    does not change the complaint itself)."""
     c = load(session, actor, Complaint, complaint_id, "complaint.view")
     if not policy.can(actor, "complaint.remind", c):
         raise PermissionDenied("complaint.remind", c)
+    check_version(c, expected_version)
     if not is_open(c):
         raise RuleViolation(N_("Only an open complaint can be reminded."), rule="R-COMP-7")
     now = clock.now()

@@ -32,7 +32,7 @@ from portal.services.errors import (
     RuleViolation,
     ValidationFailed,
 )
-from portal.services.unit import load, verb
+from portal.services.unit import check_version, load, verb
 
 
 def _reason(reason: Any) -> str:
@@ -68,12 +68,13 @@ def reassign_grounds(session: Session, actor: User, customer: Customer, new_owne
 
 @verb
 def reassign_owner(session: Session, actor: User, customer_id: int, new_owner_id: int,
-                   reason: str) -> Customer:
+                   reason: str, expected_version: int | None = None) -> Customer:
     """客户移交: a supervisor or manager moves an archive to another salesperson, on a rule
     ground (void card, expiry, lapse, owner gone, first visit); recorded (R-CUST-7)."""
     if not policy.can(actor, "customer.reassign"):
         raise PermissionDenied("customer.reassign", Customer)
     customer = load(session, actor, Customer, customer_id, "customer.reassign")
+    check_version(customer, expected_version)
     new_id = _int_id(new_owner_id, "new_owner_id")
     if new_id is None:
         raise ValidationFailed(N_("Choose the new owner."), field="new_owner_id")
@@ -109,7 +110,8 @@ def reassign_owner(session: Session, actor: User, customer_id: int, new_owner_id
 
 
 @verb
-def claim_customer(session: Session, actor: User, customer_id: int) -> Customer:
+def claim_customer(session: Session, actor: User, customer_id: int,
+                   expected_version: int | None = None) -> Customer:
     """A salesperson claims an archive of their branch that is unowned or whose ownership
     expired (R-CUST-2), or where their first visit is earlier than the owner's (R-CUST-3)."""
     if not policy.can(actor, "customer.claim"):
@@ -123,6 +125,7 @@ def claim_customer(session: Session, actor: User, customer_id: int) -> Customer:
         raise OutOfScope("customer.claim", customer)
     if not policy.can(actor, "customer.claim", _as_owned_by(customer, actor.id)):
         raise OutOfScope("customer.claim", customer)
+    check_version(customer, expected_version)
     _refuse_closed(customer)
     if customer.owner_id == actor.id:
         raise ValidationFailed(N_("You already own this archive."), field="customer_id")
@@ -147,11 +150,13 @@ def claim_customer(session: Session, actor: User, customer_id: int) -> Customer:
 
 
 @verb
-def close_customer(session: Session, actor: User, customer_id: int, reason: str) -> Customer:
+def close_customer(session: Session, actor: User, customer_id: int, reason: str,
+                   expected_version: int | None = None) -> Customer:
     """Close an archive; it is kept with its whole history (R-CUST-8: no deletion)."""
     if not policy.can(actor, "customer.close"):
         raise PermissionDenied("customer.close", Customer)
     customer = load(session, actor, Customer, customer_id, "customer.close")
+    check_version(customer, expected_version)
     text = _reason(reason)
     _refuse_closed(customer)
     before = audit.snapshot(customer, ["status", "closed_at"])

@@ -229,11 +229,13 @@ def _planned_date(value: date | str | None, deadline: datetime | None,
 
 
 @verb
-def record_deal(session: Session, actor: User, customer_id: int) -> Customer:
+def record_deal(session: Session, actor: User, customer_id: int,
+                expected_version: int | None = None) -> Customer:
     """成交: the archive becomes active and the ownership permanent (R-CUST-2)."""
     if not policy.can(actor, "customer.change"):
         raise PermissionDenied("customer.change", Customer)
     customer = load(session, actor, Customer, customer_id, "customer.change")
+    check_version(customer, expected_version)
     _refuse_closed(customer)
     now = clock.now()
     before = audit.snapshot(customer, ["status", "deal_at", "ownership_expires_at",

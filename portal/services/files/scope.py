@@ -13,7 +13,7 @@ from models.enums import Level
 from portal import audit, clock, policy
 from portal.services.errors import N_, PermissionDenied, RuleViolation, ValidationFailed
 from portal.services.files.common import _get_file, _today
-from portal.services.unit import verb
+from portal.services.unit import check_version, verb
 
 
 def may_name_scope(actor: Any, f: ConfidentialFile, today: date | None = None) -> bool:
@@ -33,13 +33,14 @@ def may_name_scope(actor: Any, f: ConfidentialFile, today: date | None = None) -
 
 @verb
 def add_scope_member(session: Session, actor: User, file_id: Any,
-                     user_id: Any) -> FileScopeMember:
+                     user_id: Any, expected_version: int | None = None) -> FileScopeMember:
     f = _get_file(session, file_id)
     if not may_name_scope(actor, f):
         if policy.effective_level(f, _today()) <= Level.INTERNAL and \
                 policy.can(actor, "file.view", f):
             raise ValidationFailed(N_("Public and internal files need no knowledge scope."))
         raise PermissionDenied("file.manage_scope", f)
+    check_version(f, expected_version)
     try:
         uid = int(user_id)
     except (TypeError, ValueError):
@@ -60,11 +61,18 @@ def add_scope_member(session: Session, actor: User, file_id: Any,
                                field="user_id", user=member.full_name)
     m = FileScopeMember(file_id=f.id, user_id=uid, added_by_id=actor.id, added_at=clock.now())
     session.add(m)
+    _touch(f)
     session.flush()
     session.expire(f, ["scope_members"])
     audit.record(session, actor, "file.add_scope_member", f, after={"user_id": uid,
                                                                      "user": member.username})
     return m
+
+
+def _touch(f: ConfidentialFile) -> None:
+    """The knowledge scope is part of the file: changing it moves the file's version on, so
+    two people changing the scope at once do not both go through unseen."""
+    f.updated_at = clock.now()
 
 
 def _reason(reason: Any) -> str:
@@ -101,11 +109,12 @@ def may_remove_members(actor: Any, f: ConfidentialFile) -> bool:
 
 @verb
 def remove_scope_member(session: Session, actor: User, file_id: Any, user_id: Any,
-                        reason: str) -> ConfidentialFile:
+                        reason: str, expected_version: int | None = None) -> ConfidentialFile:
     """R-FILE-2: take a person out of a file's knowledge scope, with a reason (audited)."""
     f = _get_file(session, file_id)
     if not may_remove_members(actor, f):
         raise PermissionDenied("file.manage_scope", f)
+    check_version(f, expected_version)
     uid = _user_id(user_id, "user_id")
     text = _reason(reason)
     member = session.scalar(select(FileScopeMember).where(FileScopeMember.file_id == f.id,
@@ -114,6 +123,7 @@ def remove_scope_member(session: Session, actor: User, file_id: Any, user_id: An
         raise ValidationFailed(N_("That person is not in the knowledge scope."), field="user_id")
     who = session.get(User, uid)
     session.delete(member)
+    _touch(f)
     session.flush()
     session.expire(f, ["scope_members"])
     audit.record(session, actor, "file.remove_scope_member", f, detail=text,
@@ -123,12 +133,14 @@ def remove_scope_member(session: Session, actor: User, file_id: Any, user_id: An
 
 @verb
 def change_responsible_manager(session: Session, actor: User, file_id: Any, manager_id: Any,
-                               reason: str) -> ConfidentialFile:
+                               reason: str, expected_version: int | None = None
+                               ) -> ConfidentialFile:
     """R-FILE-2: the general manager or the responsible manager hands the file's knowledge
     scope to another manager, with a reason; the new manager's clearance must reach the level."""
     f = _get_file(session, file_id)
     if not may_change_manager(actor, f):
         raise PermissionDenied("file.manage_scope", f)
+    check_version(f, expected_version)
     uid = _user_id(manager_id, "manager_id")
     text = _reason(reason)
     new = session.get(User, uid)
