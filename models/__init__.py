@@ -20,6 +20,7 @@ from models.customer import (
     OwnerChange,
 )
 from models.document import ConfidentialFile, CopyRequest, FileLevelChange, FileScopeMember
+from models.joint_event import JointAttendance, JointEvent, JointInvitation, JointRuling
 from models.loan import ArchiveLoan
 from models.operations import ImportStaging, NotificationChannel, OutboxMessage
 from models.org import ApiToken, Branch, Department, Grant, RoleAssignment, User
@@ -38,4 +39,5 @@ __all__ = [
     "FileScopeMember", "FollowUp", "Grant", "ImportStaging", "Notification",
     "NotificationChannel", "OutboxMessage", "OverLimitApproval", "OwnerChange", "PendingAction",
     "ReceptionRecord", "RoleAssignment", "RotationSlot", "Setting", "User",
+    "JointAttendance", "JointEvent", "JointInvitation", "JointRuling",
 ]

@@ -220,3 +220,26 @@ class LoanStatus(enum.StrEnum):
     REFUSED = "refused"
     RETURNED = "returned"
     REVOKED = "revoked"
+
+
+class EventSession(enum.StrEnum):
+    """The part of the day a joint event (联谊会/会议营销) is held in (R-CUST-10)."""
+
+    AFTERNOON = "afternoon"  # 下午场: the day's list closes at 10:00
+    EVENING = "evening"  # 晚场: the day's list closes at 16:00
+
+
+class InvitationStatus(enum.StrEnum):
+    """A line of a department's confirmed-invitation list (邀约敲定名单, R-CUST-10)."""
+
+    CONFIRMED = "confirmed"  # the department invites this customer
+    REFUSED = "refused"  # another department confirmed the customer first, for the same day
+    LOST = "lost"  # another department's list counted for an earlier day (late submission)
+    RULED = "ruled"  # the coordinator's (or the GM's) ruling gave the customer to another
+
+
+class RulingStatus(enum.StrEnum):
+    """A conflict over one customer at one joint event (R-CUST-10)."""
+
+    ESCALATED = "escalated"  # waits for the general manager
+    DECIDED = "decided"  # final

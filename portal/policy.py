@@ -47,6 +47,10 @@ from models import (
     FollowUp,
     Grant,
     ImportStaging,
+    JointAttendance,
+    JointEvent,
+    JointInvitation,
+    JointRuling,
     Notification,
     NotificationChannel,
     OutboxMessage,
@@ -112,6 +116,7 @@ from portal.policy_rows import (
     _complaint_filter,
     _customer_filter,
     _file_row_filter,
+    _joint_event_filter,
     _loan_filter,
     _via_customer,
 )
@@ -174,6 +179,10 @@ AREAS: dict[str, tuple[str, ...]] = {
     "two_person": ("view", "confirm"),
     # borrowing an archive outside one's scope (R-CUST-9): the register, asking, deciding
     "archive_loan": ("view", "request", "approve", "export"),
+    # joint events (R-CUST-10): the department head submits the department's list; the
+    # coordinator (协调助理) of an event rules on conflicts and records attendance; the
+    # general manager decides what the coordinator escalates
+    "joint_event": ("view", "add", "submit", "coordinate", "decide_escalated"),
 }
 
 _S = Scope
@@ -198,6 +207,12 @@ def _customer_work(scope: str) -> list[tuple[str, str, str]]:
             + _g("report", ("view",), scope))
 
 
+def _joint_event_staff() -> list[tuple[str, str, str]]:
+    """Joint events (R-CUST-10): staff see the events their department takes part in and its
+    lists; whoever is named coordinator (协调助理) of an event coordinates that one (``own``)."""
+    return _g("joint_event", ("view",), _DEP) + _g("joint_event", ("coordinate",), _OWN)
+
+
 def _read_everything(scope: str) -> list[tuple[str, str, str]]:
     rows: list[tuple[str, str, str]] = []
     for area, actions in AREAS.items():
@@ -210,12 +225,14 @@ def _read_everything(scope: str) -> list[tuple[str, str, str]]:
 DEFAULT_GRANTS: dict[str, list[tuple[str, str, str]]] = {
     Role.SALES: _customer_work(_OWN) + _g("customer", ("be_owner", "claim"), _OWN)
     + _g("archive_loan", ("view", "request"), _OWN)
-    + _g("reception", ("take_turns",), _OWN) + _g("token", ("view", "add", "change"), _OWN),
+    + _g("reception", ("take_turns",), _OWN) + _g("token", ("view", "add", "change"), _OWN)
+    + _joint_event_staff(),
     Role.SUPERVISOR: _customer_work(_BR)
     + _g("archive_loan", ("view", "request"), _OWN)
     + _g("customer", ("reassign", "claim"), _BR)
     + _g("reception", ("manage_rotation", "export", "approve_go_out"), _BR)
-    + _g("token", ("view", "add", "change"), _OWN),
+    + _g("token", ("view", "add", "change"), _OWN)
+    + _joint_event_staff(),
     Role.DEPT_MANAGER: _customer_work(_DEP)
     + _g("archive_loan", ("view", "request", "approve", "export"), _DEP)
     + _g("customer", ("reassign", "close", "approve_correction"), _DEP)
@@ -224,7 +241,8 @@ DEFAULT_GRANTS: dict[str, list[tuple[str, str, str]]] = {
     + _g("credit", ("propose", "evaluate", "export"), _DEP)
     + _g("penalty", ("view",), _DEP)
     + _g("file", ("approve_copy", "manage_scope"), _DEP)
-    + _g("token", ("view", "add", "change"), _OWN),
+    + _g("token", ("view", "add", "change"), _OWN)
+    + _joint_event_staff() + _g("joint_event", ("submit",), _DEP),
     Role.GENERAL_MANAGER: _read_everything(_ALL)
     + _customer_work(_ALL)
     + _g("customer", ("reassign", "close", "approve_correction"), _ALL)
@@ -235,6 +253,7 @@ DEFAULT_GRANTS: dict[str, list[tuple[str, str, str]]] = {
     + _g("archive_loan", ("approve",), _ALL)
     + _g("file", ("read_all_levels", "approve_copy", "approve_copy_top", "manage_scope",
                   "name_top_secret"), _ALL)
+    + _g("joint_event", ("add", "coordinate", "decide_escalated"), _ALL)
     + _g("token", ("view", "add", "change"), _OWN),
     Role.FINANCE: _g("customer", ("view", "export"), _ALL)
     + _g("customer_credit", ("view",), _ALL)
@@ -250,7 +269,8 @@ DEFAULT_GRANTS: dict[str, list[tuple[str, str, str]]] = {
     + _g("complaint_detail", ("view",), _ALL)
     + _g("org", ("view",), _ALL) + _g("user", ("view",), _ALL) + _g("report", ("view",), _ALL)
     + _g("file", ("view", "download"), _OWN)  # R-FILE-1: the company's public documents
-    + _g("token", ("view", "add", "change"), _OWN),
+    + _g("token", ("view", "add", "change"), _OWN)
+    + _g("joint_event", ("view", "coordinate"), _OWN),  # 协调助理 when named on an event
     # R-ROLE-1: the front desk does not browse archives; it looks one up by exact full name
     # or phone (customer.lookup) to link a walk-in to it
     Role.RECEPTION: _g("reception", ("view", "add", "change", "manage_rotation"), _BR)
@@ -298,6 +318,8 @@ MODEL_AREA: dict[type, str] = {
     OutboxMessage: "setting", ImportStaging: "token",
     PendingAction: "two_person",
     ArchiveLoan: "archive_loan",
+    JointEvent: "joint_event", JointInvitation: "joint_event", JointRuling: "joint_event",
+    JointAttendance: "joint_event",
 }
 
 # Fields hidden unless the user holds ``<group>.view`` on the row. Everything else of a
@@ -390,6 +412,13 @@ def _copy_request_filter(user: User, scope_name: str, per_row: bool = False
 
 
 SCOPE_FILTERS[CopyRequest] = _copy_request_filter
+SCOPE_FILTERS[JointEvent] = _joint_event_filter
+SCOPE_FILTERS[JointInvitation] = _columns(
+    (JointInvitation.confirmed_by_id, JointInvitation.submitted_by_id), None,
+    JointInvitation.department_id)
+SCOPE_FILTERS[JointRuling] = _child_of(JointRuling.event_id, JointEvent)
+SCOPE_FILTERS[JointAttendance] = _columns((JointAttendance.credited_user_id,), None,
+                                          JointAttendance.department_id)
 
 # ---------------------------------------------------------------------------------------------
 # Split out (re-exported here: import them from ``portal.policy``)

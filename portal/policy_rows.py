@@ -28,6 +28,10 @@ from models import (
     FileLevelChange,
     FileScopeMember,
     ImportStaging,
+    JointAttendance,
+    JointEvent,
+    JointInvitation,
+    JointRuling,
     Notification,
     NotificationChannel,
     PenaltyLine,
@@ -94,6 +98,13 @@ _CHAINS: tuple[tuple[type | tuple[type, ...], Callable[[Any], Chain]], ...] = (
     ((FileScopeMember, CopyRequest, FileLevelChange), lambda o: chain_of(o.file)),
     # a loan belongs to its borrower and to the archive's people (R-CUST-9)
     (ArchiveLoan, lambda o: _customer_chain(o.customer, (o.borrower_id,))),
+    # a joint event belongs to its coordinator and (see ``_in_joint_event``) to every
+    # department taking part
+    (JointEvent, lambda o: _owned_by(o.coordinator_id)),
+    (JointRuling, lambda o: chain_of(o.event)),
+    (JointInvitation, lambda o: Chain(frozenset({o.confirmed_by_id, o.submitted_by_id}), None,
+                                      o.department_id)),
+    (JointAttendance, lambda o: Chain(frozenset({o.credited_user_id}), None, o.department_id)),
 )
 
 
@@ -113,6 +124,8 @@ def _in_scope(user: User, scope_name: str, obj: Any) -> bool:
     chain = chain_of(obj)
     if scope_name == _OWN:
         return user.id in chain.owners
+    if scope_name in (_DEP, _BR) and _in_joint_event(user, obj):
+        return True
     if scope_name == _BR:
         return (user.branch_id is not None and chain.branch_id == user.branch_id) \
             or user.id in chain.owners
@@ -120,6 +133,15 @@ def _in_scope(user: User, scope_name: str, obj: Any) -> bool:
         return (user.department_id is not None and chain.department_id == user.department_id) \
             or user.id in chain.owners or _file_customer_in_department(user, obj)
     return False
+
+
+def _in_joint_event(user: User, obj: Any) -> bool:
+    """A joint event (and its rulings) belongs to every department taking part, as in its SQL
+    twin ``_joint_event_filter``."""
+    if isinstance(obj, JointRuling):
+        obj = obj.event
+    return isinstance(obj, JointEvent) and user.department_id is not None \
+        and user.department_id in obj.department_ids
 
 
 def _file_customer_in_department(user: User, obj: Any) -> bool:
@@ -194,6 +216,21 @@ def _columns(owner_cols: Iterable[Any], branch_col: Any, dept_col: Any) -> Scope
                 if dept_col is not None and user.department_id else own
         return true()
     return build
+
+
+def _joint_event_filter(user: User, scope_name: str, per_row: bool = False
+                        ) -> ColumnElement[bool]:
+    """Joint events (R-CUST-10): ``own`` — the events one coordinates; ``branch`` and
+    ``department`` — also the events one's department takes part in."""
+    from models.joint_event import joint_event_departments as jed
+
+    if scope_name == _ALL:
+        return true()
+    own = JointEvent.coordinator_id == user.id
+    if scope_name == _OWN or user.department_id is None:
+        return own
+    return or_(own, JointEvent.id.in_(select(jed.c.event_id)
+                                      .where(jed.c.department_id == user.department_id)))
 
 
 def _complaint_filter(user: User, scope_name: str, per_row: bool = False

@@ -24,6 +24,7 @@ AREA_LABELS: dict[str, str] = {
     "penalty": N_("Penalty notices"),
     "two_person": N_("Two-person confirmations"),
     "archive_loan": N_("Archive loans"),
+    "joint_event": N_("Joint events"),
 }
 
 ACTION_LABELS: dict[str, str] = {
@@ -117,6 +118,12 @@ ACTION_LABELS: dict[str, str] = {
     "archive_loan.request": N_("Ask to borrow an archive"),
     "archive_loan.approve": N_("Approve or refuse archive loans"),
     "archive_loan.export": N_("Export the borrowing register"),
+    "joint_event.view": N_("View joint events and the department's invitation lists"),
+    "joint_event.add": N_("Create joint events"),
+    "joint_event.submit": N_("Submit the department's confirmed-invitation list"),
+    "joint_event.coordinate": N_("Coordinate joint events (rule on conflicts, record "
+                                 "attendance)"),
+    "joint_event.decide_escalated": N_("Decide escalated joint-event conflicts"),
 }
 
 SCOPE_LABELS: dict[str, str] = {
