@@ -1,276 +1,41 @@
-"""Receivables discipline (R-CRED-9, R-CRED-10): open items, due dates, FIFO settlement,
-ageing, the past-due freeze, the company credit ceiling, the monthly 《预付、赊销客户汇总表》
-and the collection list.
-
-Two kinds of credit (R-CRED-10):
-
-- 赊销 ``credit_sale``: an order recorded against a customer. It falls due on the sale date
-  (company time) plus the term of the line in force (R-CRED-4); without a line in force (an
-  over-limit approval only) the term is 0 days: due on the sale date.
-- 预付 ``prepayment``: money paid in advance to a supplier (a customer of kind ``supplier``). It
-  falls due on its delivery deadline (到货期限); until the goods are delivered it is open, and
-  past the deadline it is past due exactly like an unpaid sale.
-
-FIFO (documented rule): a receipt (``payment``) settles the customer's open credit sales oldest
-due date first (then the oldest booking); a delivery settles open prepayments the same way.
-Every allocation is a ``ReceivableSettlement`` row, so the open amount at any past date can be
-rebuilt (the monthly summary is "as of" the month's last day).
-
-Ages are never stored: ``days_past_due`` / ``age_bucket`` (Python) and ``bucket_case`` (SQL)
-derive them from ``due_on`` and the date asked about. Buckets: not yet due; 1–30 days;
-31–60; 61–90; over 90 — a sale due yesterday is 1 day late (≤ 30), due today is not late.
-"""
+"""Receivables reports: ageing, the monthly summary (and its approval), the collection list."""
 
 from __future__ import annotations
 
 import calendar as pycal
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import case, func, literal, or_, select, text
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from models import (
     CreditLine,
     CreditSummaryApproval,
     Customer,
-    CustomerTransaction,
     Receivable,
-    ReceivableSettlement,
     User,
 )
 from models.enums import CreditLineStatus, CustomerKind
 from portal import audit, clock, policy, settings
 from portal.services import credit_reads, notifications
 from portal.services.errors import N_, PermissionDenied, RuleViolation, ValidationFailed
+from portal.services.receivables.ages import (
+    BUCKETS,
+    CENT,
+    CREDIT_SALE,
+    PAST_DUE_BUCKETS,
+    PREPAYMENT,
+    ZERO,
+    age_bucket,
+    bucket_case,
+    days_past_due,
+    open_as_of,
+)
+from portal.services.receivables.ceiling import limits_in_force_total
 from portal.services.unit import check_version, verb
-
-ZERO = Decimal("0")
-CENT = Decimal("0.01")
-CREDIT_SALE, PREPAYMENT = "credit_sale", "prepayment"
-BUCKETS = ("current", "d1_30", "d31_60", "d61_90", "d90_plus")
-PAST_DUE_BUCKETS = BUCKETS[1:]
-# (upper bound in days past due, bucket); the last bucket has no upper bound
-_EDGES = ((0, "current"), (30, "d1_30"), (60, "d31_60"), (90, "d61_90"))
-
-
-# ---------------------------------------------------------------------------------------------
-# Ages (derived at read time)
-# ---------------------------------------------------------------------------------------------
-
-
-def days_past_due(due_on: date, as_of: date) -> int:
-    """Whole days an item is late on ``as_of`` (0 when not yet due or due that day)."""
-    return max(0, (as_of - due_on).days)
-
-
-def age_bucket(days: int) -> str:
-    """R-CRED-9 bucket of a number of days past due."""
-    for upper, bucket in _EDGES:
-        if days <= upper:
-            return bucket
-    return "d90_plus"
-
-
-def bucket_case(as_of: date) -> Any:
-    """SQL twin of ``age_bucket(days_past_due(Receivable.due_on, as_of))``."""
-    return case(
-        (Receivable.due_on >= as_of, literal("current")),
-        (Receivable.due_on >= as_of - timedelta(days=30), literal("d1_30")),
-        (Receivable.due_on >= as_of - timedelta(days=60), literal("d31_60")),
-        (Receivable.due_on >= as_of - timedelta(days=90), literal("d61_90")),
-        else_=literal("d90_plus"))
-
-
-def _settled_until(as_of: date) -> Any:
-    return (select(ReceivableSettlement.receivable_id,
-                   func.sum(ReceivableSettlement.amount).label("settled"))
-            .where(ReceivableSettlement.settled_on <= as_of)
-            .group_by(ReceivableSettlement.receivable_id).subquery())
-
-
-def open_as_of(as_of: date) -> tuple[Any, list[Any], Any]:
-    """(settled subquery to outer-join, conditions, open amount column) of the receivables on
-    ``as_of``: booked by then, minus what was settled by then."""
-    settled = _settled_until(as_of)
-    amount = Receivable.amount - func.coalesce(settled.c.settled, 0)
-    return settled, [Receivable.booked_on <= as_of, amount > 0], amount
-
-
-def past_due_amount(session: Session, customer_id: int, as_of: date | None = None) -> Decimal:
-    """What the customer owes (or has not delivered) past its due date today."""
-    as_of = as_of or clock.today()
-    value = session.scalar(select(func.coalesce(func.sum(Receivable.open_amount), 0)).where(
-        Receivable.customer_id == customer_id, Receivable.open_amount > 0,
-        Receivable.due_on < as_of))
-    return Decimal(str(value or 0)).quantize(CENT)
-
-
-def frozen_clause(as_of: date | None = None) -> Any:
-    """Customers with a past-due balance today (R-CRED-9 freeze): a filter on Customer."""
-    as_of = as_of or clock.today()
-    return Customer.id.in_(select(Receivable.customer_id).where(
-        Receivable.open_amount > 0, Receivable.due_on < as_of))
-
-
-def is_frozen(session: Session, customer_id: int, as_of: date | None = None) -> bool:
-    return past_due_amount(session, customer_id, as_of) > 0
-
-
-# ---------------------------------------------------------------------------------------------
-# Booking and settling (called by credit.record_transaction inside its transaction)
-# ---------------------------------------------------------------------------------------------
-
-
-def parse_deadline(value: Any) -> date | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise ValidationFailed(N_("Enter a date."), field="delivery_deadline") from None
-
-
-def check_prepayment(customer: Customer, deadline: date | None, today: date) -> date:
-    """R-CRED-10: a prepayment goes to a supplier and carries a delivery deadline."""
-    if customer.kind != CustomerKind.SUPPLIER.value:
-        raise RuleViolation(N_("A prepayment (预付) goes to a supplier; this customer is not "
-                               "a supplier."), rule="R-CRED-10", field="kind")
-    if deadline is None:
-        raise ValidationFailed(N_("Enter the delivery deadline (到货期限) of the prepayment."),
-                               field="delivery_deadline")
-    if deadline < today:
-        raise ValidationFailed(N_("The delivery deadline cannot be in the past."),
-                               field="delivery_deadline")
-    return deadline
-
-
-def check_freeze(session: Session, customer: Customer, amount: Decimal, today: date,
-                 approval_for: Any) -> Any:
-    """R-CRED-9: while the customer has a past-due balance, no new credit sale or prepayment
-    without a valid over-limit approval covering this amount. Returns that approval (or None
-    when the customer is not frozen)."""
-    overdue = past_due_amount(session, customer.id, today)
-    if overdue <= 0:
-        return None
-    approval = approval_for(amount)
-    if approval is None:
-        oldest = session.scalar(select(func.min(Receivable.due_on)).where(
-            Receivable.customer_id == customer.id, Receivable.open_amount > 0,
-            Receivable.due_on < today))
-        raise RuleViolation(
-            N_("%(customer)s has %(amount)s past due (oldest due on %(due)s): no new credit "
-               "sale or prepayment until it is settled, unless an over-limit approval covers "
-               "it."), rule="R-CRED-9", field="amount", customer=customer.name,
-            amount=money(overdue), due=oldest)
-    return approval
-
-
-def due_for_sale(session: Session, customer_id: int, booked_on: date) -> tuple[date, int]:
-    """R-CRED-4/9: sale date + the term of the line in force (0 days without a line)."""
-    from portal.services.credit import line_in_force
-
-    line = line_in_force(session, customer_id, booked_on)
-    term = line.term_days if line is not None else 0
-    return booked_on + timedelta(days=term), term
-
-
-def book(session: Session, customer: Customer, tx: CustomerTransaction, kind: str,
-         booked_on: date, deadline: date | None = None) -> Receivable:
-    if kind == PREPAYMENT:
-        assert deadline is not None
-        due_on, term = deadline, (deadline - booked_on).days
-    else:
-        due_on, term = due_for_sale(session, customer.id, booked_on)
-    item = Receivable(customer_id=customer.id, transaction_id=tx.id, kind=kind,
-                      amount=tx.amount, open_amount=tx.amount, booked_on=booked_on,
-                      due_on=due_on, term_days=term, created_at=clock.now())
-    session.add(item)
-    session.flush()
-    return item
-
-
-def settle_fifo(session: Session, customer: Customer, tx: CustomerTransaction, kind: str,
-                settled_on: date) -> Decimal:
-    """Apply ``tx.amount`` to the customer's open items of ``kind``, oldest due first; returns
-    the amount applied (the rest, if any, exceeded what was open)."""
-    rest = tx.amount
-    applied = ZERO
-    items = session.scalars(select(Receivable).where(
-        Receivable.customer_id == customer.id, Receivable.kind == kind,
-        Receivable.open_amount > 0)
-        .order_by(Receivable.due_on, Receivable.booked_on, Receivable.id)).all()
-    for item in items:
-        if rest <= 0:
-            break
-        part = min(item.open_amount, rest)
-        item.open_amount = item.open_amount - part
-        rest -= part
-        applied += part
-        session.add(ReceivableSettlement(receivable_id=item.id, transaction_id=tx.id,
-                                         amount=part, settled_on=settled_on))
-    session.flush()
-    return applied
-
-
-def open_total(session: Session, customer_id: int) -> Decimal:
-    value = session.scalar(select(func.coalesce(func.sum(Receivable.open_amount), 0)).where(
-        Receivable.customer_id == customer_id))
-    return Decimal(str(value or 0))
-
-
-# ---------------------------------------------------------------------------------------------
-# R-CRED-10: the company ceiling
-# ---------------------------------------------------------------------------------------------
-
-
-def limits_in_force_total(session: Session, today: date, except_customer: int | None = None
-                          ) -> Decimal:
-    """Sum of the limits of the lines in force (one per customer: the latest approved)."""
-    from portal.services.credit import in_force_clause
-
-    stmt = select(func.coalesce(func.sum(CreditLine.limit_amount), 0)).where(
-        in_force_clause(today))
-    if except_customer is not None:
-        stmt = stmt.where(CreditLine.customer_id != except_customer)
-    return Decimal(str(session.scalar(stmt) or 0)).quantize(CENT)
-
-
-def check_ceiling(session: Session, line: CreditLine, today: date) -> None:
-    """Refuse an approval that would take the limits in force over the company ceiling (a
-    setting; 0 = none). The customer's current line is replaced by this one, so it is left
-    out of the current total. Approvals are serialised on PostgreSQL (advisory lock) so two
-    approvals cannot both pass the check."""
-    ceiling = Decimal(str(settings.get(session, "credit.company_ceiling") or 0)).quantize(CENT)
-    if ceiling <= 0:
-        return
-    if session.connection().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(190010)"))
-    current = limits_in_force_total(session, today, except_customer=line.customer_id)
-    if current + line.limit_amount > ceiling:
-        raise RuleViolation(
-            N_("Approving this line would take the credit limits in force over the company "
-               "ceiling: current total %(total)s, this line %(line)s, ceiling %(ceiling)s."),
-            rule="R-CRED-10", total=money(current), line=money(line.limit_amount),
-            ceiling=money(ceiling))
-
-
-# ---------------------------------------------------------------------------------------------
-# Reports: ageing, the monthly summary, the collection list
-# ---------------------------------------------------------------------------------------------
-
-
-def money(value: Any) -> str:
-    """¥1,480,000.00"""
-    amount = Decimal(str(value or 0)).quantize(CENT)
-    sign = "-" if amount < 0 else ""
-    return f"{sign}¥{abs(amount):,.2f}"
 
 
 def month_end(month: str) -> date:
@@ -573,9 +338,3 @@ def summary_month_default(today: date | None = None) -> str:
     today = today or clock.today()
     prev = today.replace(day=1) - timedelta(days=1)
     return f"{prev:%Y-%m}"
-
-
-__all__ = ["BUCKETS", "AgeingRow", "Summary", "age_bucket", "ageing", "ageing_rows",
-           "approve_summary", "book", "bucket_case", "by_salesperson", "check_ceiling",
-           "check_freeze", "collection_list", "days_past_due", "frozen_clause", "is_frozen",
-           "monthly_summary", "money", "past_due_amount", "settle_fifo", "submit_summary"]

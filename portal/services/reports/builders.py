@@ -1,244 +1,19 @@
-"""Reports for the portal (and any other door): monthly complaint statistics (R-COMP-8),
-reception statistics (R-RECV-3), credit usage and the over-limit list (R-CRED-7, R-CRED-8).
-
-Each ``*_report`` returns a ``Report``: the headline figures, tables (header + rows, used for
-the page and the CSV export) and bar charts rendered server-side as SVG. All data comes from
-the area services, so it is scoped by the policy exactly as they are. No Flask here.
-"""
+"""Reports: the complaint, reception, credit-usage and over-limit reports."""
 
 from __future__ import annotations
 
-import csv
-import io
-from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from html import escape
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Branch, User
-from models.enums import ComplaintCause
 from portal import clock, policy
 from portal.services import complaint_slices, complaints, credit
-from portal.services.cells import csv_cell
 from portal.services.errors import N_, PermissionDenied, Term
-
-# Labels of the closed vocabularies: English msgids whose Chinese is the glossary word the
-# lists use too (one label per value: quality is 质量 everywhere). Each page shows one
-# language: ``localize`` translates a report for the reader.
-LABELS: dict[str, dict[str, str]] = {
-    "type": {"inquiry": N_("Inquiry"), "suggestion": N_("Suggestion"),
-             "complaint": N_("Complaint")},
-    "cause": {"quality": N_("Quality"), ComplaintCause.SERVICE.value: N_("Service"),
-              "attitude": N_("Attitude"), "delivery": N_("Delivery"),
-              "billing": N_("Billing"), "other": N_("Other")},
-    "severity": {"general": N_("General complaint"), "major": N_("Major complaint")},
-    "status": {"registered": N_("Registered"), "assigned": N_("Assigned"),
-               "investigating": N_("Investigating"), "proposed": N_("Resolution proposed"),
-               "approved": N_("Approved"), "replied": N_("Replied"), "closed": N_("Closed"),
-               "rejected": N_("Rejected as unfounded")},
-    "visitor_class": {"a": N_("Class A (VIP)"), "b": N_("Class B (business)"),
-                      "c": N_("Class C (general)")},
-    "outcome": {"pending": N_("To follow up"), "follow_up": N_("Following up"),
-                "deal": N_("Deal"), "no_interest": N_("Not interested"), "other": N_("Other")},
-}
-
-
-@dataclass
-class Table:
-    title: str
-    header: list[str]
-    rows: list[list[Any]]
-
-
-@dataclass
-class Chart:
-    """``kind``: "bar" (categories, horizontal) or "column" (a time series, in time order).
-    ``tones``: per item, the colour's meaning ("danger", "warning", None). ``links``: per item,
-    the URL a click on the bar opens (filled in by the door that knows its URLs)."""
-
-    title: str
-    items: list[tuple[str, float]]
-    unit: str = ""
-    kind: str = "bar"
-    tones: list[str | None] = field(default_factory=list)
-    keys: list[Any] = field(default_factory=list)
-    links: list[str | None] = field(default_factory=list)
-    dimension: str = ""
-    # per item, the ``complaint_slices.Slice`` a click opens (complaint report only)
-    slices: list[Any] = field(default_factory=list)
-
-    def svg(self) -> str:
-        if self.kind == "column":
-            return column_chart_svg(self.title, self.items, self.unit)
-        return bar_chart_svg(self.title, self.items, self.unit, tones=self.tones,
-                             links=self.links)
-
-
-@dataclass
-class Report:
-    key: str
-    title: str
-    figures: list[tuple[str, Any]] = field(default_factory=list)
-    tables: list[Table] = field(default_factory=list)
-    charts: list[Chart] = field(default_factory=list)
-    notice: str | None = None
-    title_params: dict[str, Any] = field(default_factory=dict)
-
-
-def localize(report: Report, gettext: Any) -> Report:
-    """The report in the reader's language: titles, figures, headers and the labels of the
-    closed vocabularies (``Term`` cells) are msgids; data (names, numbers) stays as it is."""
-    def t(text: Any) -> Any:
-        return gettext(text) if isinstance(text, str) and text else text
-
-    def cell(value: Any) -> Any:
-        return gettext(value) if isinstance(value, Term) else value
-
-    return Report(
-        report.key, t(report.title) % report.title_params if report.title_params
-        else t(report.title),
-        [(t(label), cell(value)) for label, value in report.figures],
-        [Table(t(tb.title), [t(h) for h in tb.header],
-               [[cell(c) for c in row] for row in tb.rows]) for tb in report.tables],
-        [Chart(t(c.title), [(cell(label), v) for label, v in c.items], t(c.unit) if c.unit
-               and c.unit != "%" else c.unit, c.kind, c.tones, c.keys, c.links, c.dimension,
-               c.slices)
-         for c in report.charts],
-        report.notice)
-
-# ---------------------------------------------------------------------------------------------
-# SVG bar charts and CSV
-# ---------------------------------------------------------------------------------------------
-
-TONE_COLOURS = {None: "#2f6fb0", "danger": "#c9302c", "warning": "#e6a23c",
-                "success": "#3c9a5f"}
-
-
-def _fmt(value: float) -> str:
-    if float(value).is_integer():
-        return f"{int(value):,}"
-    return f"{value:,.2f}"
-
-
-def _text_width(text: str, size: int = 13) -> float:
-    """Rendered width estimate: CJK characters are square, Latin about 0.58 em."""
-    return sum(size if ord(ch) > 0x2E80 else size * 0.58 for ch in text)
-
-
-def bar_chart_svg(title: str, items: list[tuple[str, float]], unit: str = "",
-                  width: int = 1000, *, tones: list[str | None] | None = None,
-                  links: list[str | None] | None = None) -> str:
-    """A horizontal bar chart as an inline SVG that fills the page width: one bar per item,
-    its full label (the label column is as wide as the longest label, nothing is cut), the
-    value at the end, a tooltip, a colour by meaning (``tones``) and, where given, a link
-    per bar. Labels are escaped (they may come from data)."""
-    row_h, top, right = 28, 36, 110
-    label_w = int(min(max([_text_width(str(label)) for label, _ in items] + [60]) + 20,
-                      width * 0.45))
-    height = top + max(1, len(items)) * row_h + 10
-    bar_w = width - label_w - right
-    peak = max([float(v) for _, v in items] + [0.0])
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="report-chart" role="img" '
-        f'width="100%" viewBox="0 0 {width} {height}" preserveAspectRatio="xMinYMin meet" '
-        f'aria-label="{escape(title)}">',
-        f"<title>{escape(title)}</title>",
-        f'<text x="0" y="20" font-size="15" font-weight="bold" fill="#222">{escape(title)}'
-        f"</text>",
-    ]
-    if not items:
-        parts.append(f'<text x="{label_w}" y="{top + 17}" font-size="13" fill="#777">—</text>')
-    for i, (label, value) in enumerate(items):
-        y = top + i * row_h
-        v = float(value)
-        w = 0 if peak <= 0 else max(1 if v > 0 else 0, round(bar_w * v / peak))
-        tone = tones[i] if tones and i < len(tones) else None
-        color = TONE_COLOURS.get(tone, TONE_COLOURS[None])
-        text = escape(str(label))
-        bar = (f'<text x="{label_w - 8}" y="{y + 18}" font-size="13" fill="#333" '
-               f'text-anchor="end">{text}</text>'
-               f'<rect x="{label_w}" y="{y + 5}" width="{w}" height="{row_h - 10}" '
-               f'fill="{color}" rx="2" data-tone="{tone or ""}"><title>{text}: {_fmt(v)}'
-               f'{escape(unit)}</title></rect>'
-               f'<text x="{label_w + w + 6}" y="{y + 18}" font-size="13" fill="#222">'
-               f"{_fmt(v)}{escape(unit)}</text>")
-        link = links[i] if links and i < len(links) else None
-        if link:
-            bar = f'<a href="{escape(link)}" class="report-bar-link">{bar}</a>'
-        parts.append(bar)
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def column_chart_svg(title: str, items: list[tuple[str, float]], unit: str = "",
-                     width: int = 1000) -> str:
-    """A time series as vertical columns in time order (items are given oldest first), the
-    value above each column and the period below, rotated when they would not fit."""
-    top, bottom, left, height = 40, 70, 10, 300
-    n = max(1, len(items))
-    slot = (width - left) / n
-    col_w = max(4.0, min(48.0, slot * 0.7))
-    plot_h = height - top - bottom
-    peak = max([float(v) for _, v in items] + [0.0])
-    rotate = max([_text_width(str(label), 12) for label, _ in items] + [0]) > slot - 4
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="report-chart" role="img" '
-        f'width="100%" viewBox="0 0 {width} {height}" preserveAspectRatio="xMinYMin meet" '
-        f'aria-label="{escape(title)}">',
-        f"<title>{escape(title)}</title>",
-        f'<text x="0" y="20" font-size="15" font-weight="bold" fill="#222">{escape(title)}'
-        f"</text>",
-        f'<line x1="{left}" y1="{top + plot_h}" x2="{width}" y2="{top + plot_h}" '
-        f'stroke="#bbb"/>',
-    ]
-    for i, (label, value) in enumerate(items):
-        v = float(value)
-        h = 0 if peak <= 0 else round(plot_h * v / peak)
-        x = left + i * slot + (slot - col_w) / 2
-        cx = x + col_w / 2
-        text = escape(str(label))
-        parts.append(f'<rect x="{x:.1f}" y="{top + plot_h - h}" width="{col_w:.1f}" '
-                     f'height="{h}" fill="{TONE_COLOURS[None]}" rx="2"><title>{text}: '
-                     f'{_fmt(v)}{escape(unit)}</title></rect>')
-        if v:
-            parts.append(f'<text x="{cx:.1f}" y="{top + plot_h - h - 4}" font-size="12" '
-                         f'fill="#222" text-anchor="middle">{_fmt(v)}</text>')
-        ly = top + plot_h + 16
-        if rotate:
-            parts.append(f'<text x="{cx:.1f}" y="{ly}" font-size="12" fill="#333" '
-                         f'text-anchor="end" transform="rotate(-45 {cx:.1f} {ly})">'
-                         f"{text}</text>")
-        else:
-            parts.append(f'<text x="{cx:.1f}" y="{ly}" font-size="12" fill="#333" '
-                         f'text-anchor="middle">{text}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-_cell = csv_cell  # one rule for every export (portal.services.cells)
-
-
-def to_csv(report: Report, gettext: Any = None) -> str:
-    """All tables of a report as one CSV (UTF-8 with BOM so Excel reads the Chinese), in the
-    reader's language when ``gettext`` is given."""
-    if gettext is not None:
-        report = localize(report, gettext)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([_cell(report.title)])
-    for label, value in report.figures:
-        writer.writerow([_cell(label), _cell(value)])
-    for table in report.tables:
-        writer.writerow([])
-        writer.writerow([_cell(table.title)])
-        writer.writerow([_cell(h) for h in table.header])
-        for row in table.rows:
-            writer.writerow([_cell(c) for c in row])
-    return "\ufeff" + out.getvalue()
+from portal.services.reports.model import LABELS, Chart, Report, Table
 
 
 def _labelled(kind: str, counts: dict[str, int]) -> list[tuple[str, float]]:
@@ -272,8 +47,6 @@ ITEM, COUNT = N_("Item"), N_("Count")
 YES = Term(N_("Yes"))
 
 
-# ---------------------------------------------------------------------------------------------
-# The reports
 # ---------------------------------------------------------------------------------------------
 
 
