@@ -22,20 +22,16 @@ Flask-Admin defaults closed here (see docs in security.md):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from datetime import date
+from collections.abc import Callable
 from typing import Any
 
 from flask import abort, has_request_context, redirect, request, url_for
-from flask_admin import tools
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.ajax import create_ajax_loader
 from flask_admin.helpers import get_redirect_target
 from flask_admin.model.helpers import get_mdict_item_or_list
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Date, Integer, false, func, inspect, select
-from sqlalchemy.orm import Query
-from sqlalchemy.sql import operators
+from sqlalchemy import false
 
 from admin_views.context import (
     actor,
@@ -58,6 +54,7 @@ from admin_views.fields import (
     company_time,
 )
 from admin_views.forms import FORBIDDEN_FORM_FIELDS, FormsMixin, PortalForm
+from admin_views.rows import CappedCount, RowsMixin
 from portal import policy
 from portal.extensions import db, orm_session
 from portal.services import credit_reads
@@ -90,33 +87,7 @@ ROW_VERB = {"index_view": "view", "details_view": "view", "export": "export",
             "create_view": "view", "ajax_lookup": "view"}
 
 
-class CappedCount:
-    """A count query Flask-Admin filters, searches and joins like a ``Query`` (every call is
-    forwarded); ``scalar()`` counts at most ``cap + 1`` rows of it:
-    ``SELECT count(*) FROM (<scoped, filtered ids> LIMIT cap + 1)``."""
-
-    def __init__(self, query: Any, cap: int) -> None:
-        self._query = query
-        self._cap = cap
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._query, name)
-        if not callable(attr):
-            return attr
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            result = attr(*args, **kwargs)
-            return CappedCount(result, self._cap) if isinstance(result, Query) else result
-
-        return call
-
-    def scalar(self) -> int:
-        sub = self._query.order_by(None).limit(self._cap + 1).subquery()
-        return int(self._query.session.scalar(select(func.count()).select_from(sub)) or 0)
-
-
-
-class ScopedModelView(FieldsMixin, FormsMixin, ExportMixin, ModelView):
+class ScopedModelView(FieldsMixin, FormsMixin, ExportMixin, RowsMixin, ModelView):
     """Base of every model view of the portal. Subclasses declare:
 
     - ``column_list`` / ``column_details_list`` / ``column_export_list``, labels, filters,
@@ -364,23 +335,6 @@ class ScopedModelView(FieldsMixin, FormsMixin, ExportMixin, ModelView):
                  if isinstance(c[0], str) and c[0] in credit_reads.credit_fields(self.model)]
         return [r for r in rows if any(self.row_field_visible(r, n) for n in names)]
 
-    def _seek_order(self, query: Any) -> bool | None:
-        """True/False: the query is ordered by the primary key alone, descending/ascending
-        (the default sort); None: any other order."""
-        clauses = list(getattr(query, "_order_by_clauses", ()) or ())
-        if len(clauses) != 1:
-            return None
-        clause = clauses[0]
-        modifier = getattr(clause, "modifier", None)
-        element = getattr(clause, "element", clause)
-        pk = self._pk_column()
-        if getattr(element, "key", None) != pk.key or getattr(element, "table", None) is not \
-                pk.table:
-            return None
-        if modifier is operators.desc_op:
-            return True
-        return False if modifier in (None, operators.asc_op) else None
-
     def _apply_pagination(self, query: Any, page: int | None, page_size: int | None) -> Any:
         page = min(max(page or 0, 0), 100_000)
         size = self.page_size if page_size is None else page_size
@@ -397,77 +351,11 @@ class ScopedModelView(FieldsMixin, FormsMixin, ExportMixin, ModelView):
             return query.filter(pk <= first if desc else pk >= first).limit(size)
         return super()._apply_pagination(query, page, page_size)
 
-    def _pk_column(self) -> Any:
-        return inspect(self.model).primary_key[0]
-
-    def parse_pk(self, raw: Any) -> Any:
-        """A malformed id answers like a missing one."""
-        column = self._pk_column()
-        try:
-            if isinstance(column.type, Integer):
-                if not str(raw).isascii():  # int() also reads "١" or "𝟙" as digits
-                    return None
-                number = int(str(raw))
-                # beyond the database's integer range: no such row (not a driver error)
-                return number if -(2**31) <= number < 2**31 else None
-            if isinstance(column.type, Date):
-                return date.fromisoformat(str(raw))
-        except (TypeError, ValueError):
-            return None
-        text = str(raw)
-        if "." in text:  # Flask-Admin escapes "." in text ids as ".." (tools.escape)
-            decoded = tools.iterdecode(text)
-            text = decoded[0] if len(decoded) == 1 else text
-        return text if 0 < len(text) <= 200 else None
-
-    def get_one(self, id: Any) -> Any:
-        """Load one row through the row scope of the current endpoint. Missing, malformed and
-        out-of-scope ids all answer the same 404; an out-of-scope one is also audited."""
-        pk = self.parse_pk(id)
-        if pk is None:
-            abort(404)
-        verb = full_action(self.model, self._row_verb())
-        column = self._pk_column()
-        obj = db.session.scalar(policy.scope(select(self.model), actor(), self.model, verb)
-                                  .where(column == pk))
-        if obj is None:
-            if db.session.get(self.model, pk) is not None:
-                record_denied(verb, (self.model.__name__, pk), "admin: row outside scope")
-            abort(404)
-        return obj
-
-    def get_one_for(self, raw_id: Any, verb: str) -> Any:
-        """``get_one`` under the row scope of ``verb`` (custom endpoints)."""
-        request_state()["row_verb"] = verb
-        return self.get_one(raw_id)
-
-    def scoped_rows(self, ids: Iterable[Any], verb: str) -> tuple[list[Any], int]:
-        """Rows among ``ids`` the user may ``verb``; returns (rows, refused count). Refused
-        ids that exist are audited like any out-of-scope access."""
-        ids = list(ids)
-        wanted = [p for p in (self.parse_pk(i) for i in ids) if p is not None]
-        refused = len(ids) - len(wanted)
-        if not wanted:
-            return [], refused
-        action = full_action(self.model, verb)
-        column = self._pk_column()
-        rows = list(db.session.scalars(
-            policy.scope(select(self.model), actor(), self.model, action)
-            .where(column.in_(wanted))))
-        found = {getattr(r, column.key) for r in rows}
-        for pk in wanted:
-            if pk not in found:
-                refused += 1
-                if db.session.get(self.model, pk) is not None:
-                    record_denied(action, (self.model.__name__, pk), "admin action: outside scope")
-        return rows, refused
-
     def _create_ajax_loader(self, name: str, options: dict[str, Any]) -> Any:
         # Flask-Admin's default placeholder reads "请选择模型" ("Please select model").
         options = {"placeholder": _l("输入名称搜索…"), **options}
         loader = create_ajax_loader(self.model, db, name, name, options)
         return ScopedAjaxLoader(name, db, loader.model, **options)
-
 
     # ---------------------------------------------------------------- helpers for subclasses
     def back(self) -> Any:

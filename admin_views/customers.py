@@ -10,18 +10,7 @@ from flask_admin import expose
 from flask_admin.actions import action
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from sqlalchemy import and_, select
-from wtforms import (
-    BooleanField,
-    DateField,
-    DecimalField,
-    IntegerField,
-    SelectField,
-    StringField,
-    TextAreaField,
-)
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from sqlalchemy import select
 
 from admin_views import common, display
 from admin_views.base import (
@@ -30,21 +19,33 @@ from admin_views.base import (
     actor,
     add_view,
     company_time,
-    record_denied,
     service,
 )
 from admin_views.context import note_credit_read
+from admin_views.customer_forms import (  # noqa: F401 (old import path)
+    TRANSACTION_KIND,
+    CloseForm,
+    ConfirmForm,
+    ContactForm,
+    FollowUpForm,
+    OverLimitForm,
+    ReassignForm,
+    TransactionForm,
+)
+from admin_views.customer_rows import (  # noqa: F401
+    CREDIT_SERVICES,
+    ROW_PAGES,
+    SERVICES,
+    CustomerRowPages,
+    _claimable,
+)
 from models import Branch, Customer, User
 from portal import policy
 from portal.extensions import db, orm_session
 from portal.services import credit_status
 from portal.services import customers as customer_rules
 from portal.services.customers import corrections
-from portal.services.errors import DomainError, NotFound, PermissionDenied
-from portal.services.unit import form_version, form_versions, row_versions, seen_version
-
-SERVICES = "portal.services.customers"
-CREDIT_SERVICES = "portal.services.credit"
+from portal.services.unit import form_versions, row_versions, seen_version
 
 
 def _mine(user: Any) -> Any:
@@ -62,95 +63,7 @@ def _void(user: Any) -> Any:
     return customer_rules.void_or_expired_sql(orm_session())
 
 
-class ReassignForm(FlaskForm):
-    new_owner = SelectField(_l("新归属人"), coerce=int, validators=[DataRequired()])
-    reason = StringField(_l("原因"), validators=[DataRequired(), Length(max=300)])
-
-
-class FollowUpForm(FlaskForm):
-    kind = SelectField(_l("方式"), choices=common.FOLLOW_UP_KIND, validators=[DataRequired()])
-    notes = TextAreaField(_l("备注"), validators=[Optional(), Length(max=2000)])
-    intent = SelectField(_l("意向级别"), choices=[("", _l("（不变）")), *common.INTENT],
-                         validators=[Optional()])
-    planned_next_on = DateField(
-        _l("下次回访日期"), validators=[Optional()],
-        description=_l("与客户约定的下次回访日期，不能晚于制度规定的回访期限；留空则按制度期限。"))
-
-
-class ContactForm(FlaskForm):
-    name = StringField(_l("姓名"), validators=[DataRequired(), Length(max=100)])
-    title = StringField(_l("职务"), validators=[Optional(), Length(max=100)])
-    phone = StringField(_l("电话"), validators=[Optional(), Length(max=32)])
-    email = StringField(_l("邮箱"), validators=[Optional(), Length(max=200)])
-    is_primary = BooleanField(_l("主要联系人"))
-
-
-class ConfirmForm(FlaskForm):
-    """No parameters: the page shows the archive and a confirm button (成交, 认领)."""
-
-
-class CloseForm(FlaskForm):
-    reason = StringField(_l("关闭原因"), validators=[DataRequired(), Length(max=300)])
-
-
-TRANSACTION_KIND = (("order", _l("赊销订单（增加应收）")), ("payment", _l("回款（减少应收）")),
-                    ("prepayment", _l("预付款（供应商，须填到货期限）")),
-                    ("delivery", _l("到货（冲减预付款）")))
-
-
-class TransactionForm(FlaskForm):
-    kind = SelectField(_l("交易类型"), choices=TRANSACTION_KIND, validators=[DataRequired()])
-    amount = DecimalField(_l("金额（元）"), places=2,
-                          validators=[InputRequired(), NumberRange(min=0.01)])
-    reference = StringField(_l("单据号"), validators=[Optional(), Length(max=64)])
-    # R-CRED-10: a prepayment to a supplier is due on its delivery deadline (到货期限); the
-    # service refuses one without it, and any other kind with it
-    delivery_deadline = DateField(_l("到货期限（仅预付款）"), validators=[Optional()])
-
-
-class OverLimitForm(FlaskForm):
-    amount = DecimalField(_l("可超出额度（元）"), places=2,
-                          validators=[InputRequired(), NumberRange(min=0.01)])
-    reason = StringField(_l("超额理由"), validators=[DataRequired(), Length(max=300)])
-    valid_days = IntegerField(_l("有效天数"), default=30,
-                              validators=[InputRequired(), NumberRange(min=1, max=366)])
-
-
-# Row pages that change the archive itself: their form carries the version the user saw.
-VERSIONED_ROW_PAGES = frozenset({"deal_view", "claim_view", "close_view"})
-
-
-def _seen() -> int:
-    """The version the posted form says the user saw (``NO_VERSION`` when it has none)."""
-    return form_version(request.form.get("version"))
-
-
-def _claimable(user: Any) -> Any:
-    """Archives of the user's branch a salesperson may claim: unowned or ownership expired
-    (R-CUST-2). The claim page lists them, although they are outside the user's own scope."""
-    from portal.services.customers import claimable_sql
-
-    return and_(Customer.branch_id == user.branch_id, claimable_sql(db.session))
-
-
-# One-row pages of the details page: endpoint → (service verb, policy action, label, submit).
-ROW_PAGES: dict[str, tuple[str, str, Any, Any]] = {
-    "contact_view": (f"{SERVICES}:add_contact", "customer_contact.change", _l("添加联系人"),
-                     _l("添加")),
-    "deal_view": (f"{SERVICES}:record_deal", "customer.change", _l("登记成交"),
-                  _l("确认成交")),
-    "claim_view": (f"{SERVICES}:claim_customer", "customer.claim", _l("认领客户"),
-                   _l("认领")),
-    "close_view": (f"{SERVICES}:close_customer", "customer.close", _l("关闭客户档案"),
-                   _l("关闭档案")),
-    "transaction_view": (f"{CREDIT_SERVICES}:record_transaction", "credit.record_transaction",
-                         _l("登记交易"), _l("登记")),
-    "over_limit_view": (f"{CREDIT_SERVICES}:approve_over_limit", "credit.approve_over_limit",
-                        _l("批准超额度"), _l("批准")),
-}
-
-
-class CustomerView(ScopedModelView):
+class CustomerView(CustomerRowPages, ScopedModelView):
     details_template = "admin/customer_details.html"
     column_list = ("code", "name", "kind", "phone", "importance", "intent", "status", "owner",
                    "branch", "registered_at", "ownership_expires_at")
@@ -377,147 +290,6 @@ class CustomerView(ScopedModelView):
             return redirect(self._back_to(rows))
         return self._form_page(form, rows, _l("客户移交"), _l("移交"),
                                versions=row_versions(rows))
-
-    # ------------------------------------------------------------ one-row pages (ROW_PAGES)
-    def _row_policy(self, endpoint: str, obj: Any) -> bool:
-        """The policy check the service makes for this row (a claim is checked on the archive
-        as it would be once owned by the claimant, as ``claim_customer`` does)."""
-        user = actor()
-        action = ROW_PAGES[endpoint][1]
-        if endpoint == "claim_view":
-            if user.branch_id != obj.branch_id or obj.owner_id == user.id:
-                return False
-            obj = Customer(owner_id=user.id, branch_id=obj.branch_id,
-                           department_id=obj.department_id)
-        return policy.can(user, action, obj)
-
-    def row_page_allowed(self, endpoint: str, obj: Any) -> bool:
-        """Whether the details page offers the button: a service behind it, the policy allows
-        it for this row, and the archive's state makes it meaningful."""
-        if not self.supports(endpoint) or not self._row_policy(endpoint, obj):
-            return False
-        is_open = obj.status != "closed" and obj.closed_at is None
-        if endpoint in ("contact_view", "close_view"):
-            return is_open
-        if endpoint == "deal_view":
-            return is_open and obj.deal_at is None
-        if endpoint == "claim_view":
-            from portal.services.customers import ownership_expired
-
-            return is_open and (obj.owner_id is None or ownership_expired(obj))
-        return True
-
-    def _row_for(self, endpoint: str) -> Any:
-        """The archive of ``?id=``: through the row scope of the page's action; a claim also
-        reaches the claimable archives of the user's branch (outside their own scope)."""
-        action = ROW_PAGES[endpoint][1]
-        if endpoint != "claim_view":
-            return self.get_one_for(request.args.get("id"), action)
-        pk = self.parse_pk(request.args.get("id"))
-        if pk is None:
-            abort(404)
-        user = actor()
-        obj = db.session.scalar(policy.scope(select(Customer), user, Customer, "customer.view")
-                                .where(Customer.id == pk))
-        if obj is None:
-            obj = db.session.scalar(select(Customer).where(Customer.id == pk, _claimable(user)))
-        if obj is None:
-            if db.session.get(Customer, pk) is not None:
-                record_denied(action, ("Customer", pk), "admin: row outside scope")
-            abort(404)
-        return obj
-
-    def _row_page(self, endpoint: str, form: Any, call: Any, done: str) -> Any:
-        """GET: the form for one archive; POST: ``call(session, actor, customer_id)`` through
-        the service. A refusal by the policy answers 403 (audited once); a domain error
-        re-renders the form with the translated message, nothing changed."""
-        function, action, title, submit = ROW_PAGES[endpoint]
-        obj = self._row_for(endpoint)
-        if not self._row_policy(endpoint, obj):
-            record_denied(action, obj, f"admin {request.method} {request.path}"[:500])
-            abort(403)
-        if request.method == "POST" and form.validate():
-            fn = service(function)
-            try:
-                call(fn, db.session, actor(), obj.id)
-            except PermissionDenied:
-                abort(403)  # audited by the service's @verb
-            except NotFound:
-                abort(404)
-            except DomainError as exc:
-                db.session.rollback()
-                self._fail(exc, form)
-            else:
-                flash(done, "success")
-                return redirect(self.get_url(".details_view", id=obj.id))
-        return self.render("admin/portal_form.html", form=form, rows=[obj], title=title,
-                           submit=submit, ids=None,
-                           version=obj.version if endpoint in VERSIONED_ROW_PAGES else None,
-                           return_url=self.get_url(".details_view", id=obj.id))
-
-    @expose("/contact/", methods=("GET", "POST"))
-    def contact_view(self) -> Any:
-        form = ContactForm()
-
-        def call(fn: Any, session: Any, user: Any, pk: int) -> Any:
-            data = {k: (form[k].data or "").strip() or None
-                    for k in ("name", "title", "phone", "email")}
-            data["is_primary"] = bool(form.is_primary.data)
-            return fn(session, user, pk, data)
-
-        return self._row_page("contact_view", form, call, gettext("已添加联系人。"))
-
-    @expose("/deal/", methods=("GET", "POST"))
-    def deal_view(self) -> Any:
-        return self._row_page("deal_view", ConfirmForm(),
-                              lambda fn, s, u, pk: fn(s, u, pk, expected_version=_seen()),
-                              gettext("已登记成交。"))
-
-    def claimable_rows(self, user: Any) -> list[Customer]:
-        """The claimable archives of the user's branch (outside their own scope: a salesperson
-        finds here what they may claim), newest first, at most 200: the claim page's list and
-        the home page's count."""
-        rows = db.session.scalars(select(Customer).where(_claimable(user))
-                                  .order_by(Customer.id.desc()).limit(200))
-        return [r for r in rows if self.row_page_allowed("claim_view", r)]
-
-    @expose("/claim/", methods=("GET", "POST"))
-    def claim_view(self) -> Any:
-        if request.method == "GET" and not request.args.get("id"):
-            rows = self.claimable_rows(actor())
-            return self.render("admin/customer_claim_list.html", rows=rows,
-                               title=ROW_PAGES["claim_view"][2],
-                               return_url=self.get_url(".index_view"))
-        return self._row_page("claim_view", ConfirmForm(),
-                              lambda fn, s, u, pk: fn(s, u, pk, expected_version=_seen()),
-                              gettext("已认领该客户档案。"))
-
-    @expose("/close/", methods=("GET", "POST"))
-    def close_view(self) -> Any:
-        form = CloseForm()
-        return self._row_page("close_view", form,
-                              lambda fn, s, u, pk: fn(s, u, pk, form.reason.data.strip(),
-                                                      expected_version=_seen()),
-                              gettext("客户档案已关闭。"))
-
-    @expose("/transaction/", methods=("GET", "POST"))
-    def transaction_view(self) -> Any:
-        form = TransactionForm()
-        return self._row_page(
-            "transaction_view", form,
-            lambda fn, s, u, pk: fn(s, u, pk, form.kind.data, form.amount.data,
-                                    reference=(form.reference.data or "").strip() or None,
-                                    delivery_deadline=form.delivery_deadline.data),
-            gettext("已登记交易。"))
-
-    @expose("/over-limit/", methods=("GET", "POST"))
-    def over_limit_view(self) -> Any:
-        form = OverLimitForm()
-        return self._row_page(
-            "over_limit_view", form,
-            lambda fn, s, u, pk: fn(s, u, pk, form.amount.data, form.reason.data.strip(),
-                                    form.valid_days.data),
-            gettext("已批准超额度。"))
 
 
 def register(admin: Any) -> None:
