@@ -27,9 +27,19 @@ from models import Customer
 from portal import policy
 from portal.extensions import db
 from portal.services.errors import DomainError, NotFound, PermissionDenied
+from portal.services.unit import form_version
 
 SERVICES = "portal.services.customers"
 CREDIT_SERVICES = "portal.services.credit"
+
+
+# Row pages that change the archive itself: their form carries the version the user saw.
+VERSIONED_ROW_PAGES = frozenset({"deal_view", "claim_view", "close_view"})
+
+
+def _seen() -> int:
+    """The version the posted form says the user saw (``NO_VERSION`` when it has none)."""
+    return form_version(request.form.get("version"))
 
 
 def _claimable(user: Any) -> Any:
@@ -133,6 +143,7 @@ class CustomerRowPages:
                 return redirect(self.get_url(".details_view", id=obj.id))
         return self.render("admin/portal_form.html", form=form, rows=[obj], title=title,
                            submit=submit, ids=None,
+                           version=obj.version if endpoint in VERSIONED_ROW_PAGES else None,
                            return_url=self.get_url(".details_view", id=obj.id))
 
     @expose("/contact/", methods=("GET", "POST"))
@@ -150,7 +161,8 @@ class CustomerRowPages:
     @expose("/deal/", methods=("GET", "POST"))
     def deal_view(self: Any) -> Any:
         return self._row_page("deal_view", ConfirmForm(),
-                              lambda fn, s, u, pk: fn(s, u, pk), gettext("已登记成交。"))
+                              lambda fn, s, u, pk: fn(s, u, pk, expected_version=_seen()),
+                              gettext("已登记成交。"))
 
     def claimable_rows(self: Any, user: Any) -> list[Customer]:
         """The claimable archives of the user's branch (outside their own scope: a salesperson
@@ -168,13 +180,15 @@ class CustomerRowPages:
                                title=ROW_PAGES["claim_view"][2],
                                return_url=self.get_url(".index_view"))
         return self._row_page("claim_view", ConfirmForm(),
-                              lambda fn, s, u, pk: fn(s, u, pk), gettext("已认领该客户档案。"))
+                              lambda fn, s, u, pk: fn(s, u, pk, expected_version=_seen()),
+                              gettext("已认领该客户档案。"))
 
     @expose("/close/", methods=("GET", "POST"))
     def close_view(self: Any) -> Any:
         form = CloseForm()
         return self._row_page("close_view", form,
-                              lambda fn, s, u, pk: fn(s, u, pk, form.reason.data.strip()),
+                              lambda fn, s, u, pk: fn(s, u, pk, form.reason.data.strip(),
+                                                      expected_version=_seen()),
                               gettext("客户档案已关闭。"))
 
     @expose("/transaction/", methods=("GET", "POST"))
