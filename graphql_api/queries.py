@@ -7,6 +7,7 @@ import strawberry
 from sqlalchemy import or_
 from strawberry.types import Info
 
+from graphql_api.archive_loans import ArchiveLoanQueries
 from graphql_api.filters import (
     _CUSTOMER_ORDERS,
     AuditFilter,
@@ -33,6 +34,7 @@ from graphql_api.receivables import ReceivablesQueries
 from graphql_api.reception_lookup import ReceptionLookupQueries
 from graphql_api.reports import ReportQueries
 from graphql_api.rotation import RotationQueries
+from graphql_api.types.archive_loans import ArchiveLoanNode
 from graphql_api.types.audit import AuditEntryNode
 from graphql_api.types.base import Node
 from graphql_api.types.complaints import ComplaintNode
@@ -48,6 +50,7 @@ from graphql_api.types.notifications import NotificationNode
 from graphql_api.types.org import BranchNode, DepartmentNode, UserNode, Viewer
 from graphql_api.types.reception import ReceptionRecordNode
 from models import (
+    ArchiveLoan,
     AuditEntry,
     Branch,
     Complaint,
@@ -84,6 +87,7 @@ NODE_TYPES: dict[str, tuple[type, type]] = {
     "AuditEntry": (AuditEntry, AuditEntryNode),
     "Notification": (Notification, NotificationNode),
     "CorrectionRequest": (CorrectionRequest, CorrectionRequestNode),
+    "ArchiveLoan": (ArchiveLoan, ArchiveLoanNode),
 }
 
 # The connections of the root query: field name → model (used by the parity tests too).
@@ -91,7 +95,7 @@ CONNECTION_MODELS: dict[str, type] = {
     "customers": Customer, "receptionRecords": ReceptionRecord, "complaints": Complaint,
     "creditEvaluations": CreditEvaluation, "creditLines": CreditLine,
     "files": ConfidentialFile, "users": User, "departments": Department, "branches": Branch,
-    "auditEntries": AuditEntry,
+    "auditEntries": AuditEntry, "archiveLoans": ArchiveLoan,
 }
 
 
@@ -127,7 +131,7 @@ def _audit_hidden_node(info: Info, model: type, pk: object) -> None:
 
 @strawberry.type
 class Query(ReportQueries, RotationQueries, ReceivablesQueries,
-            TwoPersonQueries, ReceptionLookupQueries):  # reports: graphql_api/reports.py
+            TwoPersonQueries, ReceptionLookupQueries, ArchiveLoanQueries):  # reports: graphql_api/reports.py
     @strawberry.field(description='Any object by its global id ("Customer:42"); null when it '
                       "does not exist or you may not see it (the two are identical).")
     def node(self, info: Info, id: strawberry.ID) -> Node | None:

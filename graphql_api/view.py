@@ -39,7 +39,7 @@ from models.enums import AuditOutcome
 from models.org import User
 from portal import audit
 from portal.extensions import csrf, db, orm_session
-from portal.services import credit_reads, password_policy, tokens
+from portal.services import archive_loans, credit_reads, password_policy, tokens
 
 DEFAULT_MAX_BODY = 256 * 1024
 
@@ -159,6 +159,16 @@ def local_graphiql_html(html: str, prefix: str) -> str:
     return html
 
 
+def _record_reads(user: Any, credit: set, archives: set[int]) -> None:
+    """The reads an answer is audited for: one entry naming the credit records returned
+    (R-AUD-1), and one per borrowed archive returned, naming its loan (R-CUST-9)."""
+    if credit:
+        credit_reads.record_credit_read(orm_session(), user, credit, where="graphql")
+        db.session.commit()
+    if archives and archive_loans.record_reads(orm_session(), user, archives, "graphql"):
+        db.session.commit()
+
+
 class PortalGraphQLView(GraphQLView):
     @property
     def graphql_ide_html(self) -> str:
@@ -206,11 +216,9 @@ class PortalGraphQLView(GraphQLView):
             session=db.session, user=user, auth_method=method,
             csrf_ok=method == "cookie" and _csrf_ok(), request_id=g.get("request_id", ""),
             config=config)
-        with credit_reads.collect() as reads:
+        with credit_reads.collect() as reads, archive_loans.collect_reads() as archives:
             response = super().dispatch_request()
-        if reads:  # one entry per request naming the credit records returned (R-AUD-1)
-            credit_reads.record_credit_read(orm_session(), user, reads, where="graphql")
-            db.session.commit()
+        _record_reads(user, reads, archives)
         ctx: Context = g.graphql_context
         if ctx.refusal_status and isinstance(response, Response):
             if ctx.refusal_status == 403:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import strawberry
 
+from graphql_api.mutations.archive_loans import ArchiveLoanMutations
 from graphql_api.mutations.complaints import ComplaintMutations
 from graphql_api.mutations.corrections import CorrectionMutations
 from graphql_api.mutations.credit import CreditMutations
@@ -21,5 +22,6 @@ from graphql_api.mutations.users import UserMutations
 @strawberry.type
 class Mutation(CustomerMutations, ReceptionMutations, ComplaintMutations, CreditMutations,
                FileMutations, UserMutations, NotificationMutations, RotationMutations,
-               ReceivablesMutations, TwoPersonMutations, CorrectionMutations):
+               ReceivablesMutations, TwoPersonMutations, CorrectionMutations,
+               ArchiveLoanMutations):
     pass

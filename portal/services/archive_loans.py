@@ -21,7 +21,9 @@ borrowing register (``register_stmt``, ``reads_of``) counts them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextvars
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -380,6 +382,28 @@ def revoke_loan(session: Session, actor: User, loan_id: Any, reason: Any,
 # ---------------------------------------------------------------------------------------------
 
 
+_read_ids: contextvars.ContextVar[set[int] | None] = contextvars.ContextVar(
+    "archive_loan_reads", default=None)
+
+
+@contextmanager
+def collect_reads() -> Iterator[set[int]]:
+    """Gather the archives (customer ids) returned while answering one GraphQL request."""
+    ids: set[int] = set()
+    token = _read_ids.set(ids)
+    try:
+        yield ids
+    finally:
+        _read_ids.reset(token)
+
+
+def note_read(customer_id: Any) -> None:
+    """An archive is being returned (outside ``collect_reads`` this does nothing)."""
+    ids = _read_ids.get()
+    if ids is not None and customer_id is not None:
+        ids.add(customer_id)
+
+
 def record_reads(session: Session, user: Any, customer_ids: Iterable[int | None],
                  where: str) -> int:
     """One ``archive_loan.read`` entry per loan in force whose archive was read (a page, a
@@ -387,6 +411,9 @@ def record_reads(session: Session, user: Any, customer_ids: Iterable[int | None]
     ids = {c for c in customer_ids if c is not None}
     if not ids or user is None or getattr(user, "id", None) is None:
         return 0
+    scopes = policy.scopes_for(user, "customer.view")
+    if not scopes or "all" in scopes:
+        return 0  # a loan reads nothing more for them (and costs no statement)
     recorded = 0
     for customer_id in sorted(ids):
         loan_id = policy.loan_for(user, customer_id)
