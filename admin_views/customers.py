@@ -42,7 +42,7 @@ from admin_views.customer_rows import (  # noqa: F401
 from models import Branch, Customer, User
 from portal import policy
 from portal.extensions import db, orm_session
-from portal.services import credit_status
+from portal.services import archive_loans, credit_status
 from portal.services import customers as customer_rules
 from portal.services.customers import corrections
 from portal.services.unit import form_versions, row_versions, seen_version
@@ -65,6 +65,7 @@ def _void(user: Any) -> Any:
 
 class CustomerView(CustomerRowPages, ScopedModelView):
     details_template = "admin/customer_details.html"
+    list_template = "admin/customer_list.html"
     column_list = ("code", "name", "kind", "phone", "importance", "intent", "status", "owner",
                    "branch", "registered_at", "ownership_expires_at")
     column_details_list = ("code", "name", "kind", "special_category", "phone", "credit_code",
@@ -175,7 +176,30 @@ class CustomerView(CustomerRowPages, ScopedModelView):
             kwargs["line_states"] = credit_status.line_states(
                 orm_session(), [line.id for line in kwargs["related"].get("credit_lines", [])])
             kwargs["money"] = display.money
-        return super().render(template, **kwargs)
+            lent = archive_loans.loan_in_force(actor(), model.id)
+            if lent is not None:  # R-CUST-9: read through a loan
+                kwargs["loan_notice"] = gettext(
+                    "借阅中（借阅 #%(loan)s）：只读，至 %(until)s 自动结束；每次查阅都会记录。",
+                    loan=lent[0], until=company_time(lent[1]))
+        if template == self.list_template and policy.can(actor(), "archive_loan.request"):
+            # R-CUST-9: an archive outside the scope is borrowed by naming it exactly
+            kwargs["loan_request_url"] = url_for(
+                "archiveloan.request_view", q=(request.args.get("search") or "")[:100] or None)
+        page = super().render(template, **kwargs)
+        self._record_loan_reads(template, kwargs)
+        return page
+
+    def _record_loan_reads(self, template: str, kwargs: dict[str, Any]) -> None:
+        """Every read of a borrowed archive (its page, a list showing it) is audited with the
+        loan (R-CUST-9)."""
+        if template == self.details_template and kwargs.get("model") is not None:
+            shown = [kwargs["model"].id]
+        elif template == self.list_template:
+            shown = [r.id for r in kwargs.get("data") or [] if isinstance(r, Customer)]
+        else:
+            return
+        if archive_loans.record_reads(orm_session(), actor(), shown, request.endpoint or ""):
+            db.session.commit()
 
     def header_rows(self, model: Customer) -> list[tuple[Any, Any]]:
         """The customer page's header card: status, owner, validity, intent, importance,

@@ -404,6 +404,15 @@ def note_read(customer_id: Any) -> None:
         ids.add(customer_id)
 
 
+def loan_in_force(user: Any, customer_id: int) -> tuple[int, datetime] | None:
+    """``(loan id, end)`` of the user's loan of that archive in force now, or None."""
+    loan_id = policy.loan_for(user, customer_id)
+    if loan_id is None:
+        return None
+    ends = next(e for i, _s, e in policy.loans_in_force(user)[customer_id] if i == loan_id)
+    return loan_id, ends
+
+
 def record_reads(session: Session, user: Any, customer_ids: Iterable[int | None],
                  where: str) -> int:
     """One ``archive_loan.read`` entry per loan in force whose archive was read (a page, a
