@@ -405,3 +405,25 @@ def test_R_FILE_2_demo_shows_a_knowledge_scope_member_removed(session, loaded):
     assert len(removed) == 1 and "不再需要知悉" in (removed[0].detail or "")
     assert session.scalar(select(func.count(AuditEntry.id)).where(
         AuditEntry.action == "file.add_scope_member")) >= 1
+
+
+def test_R_CUST_9_demo_has_an_active_loan_and_a_refused_request(session, loaded):
+    """The demo shows borrowing an archive: a salesperson reads an archive of another
+    department on loan (approved by its department manager, in force now) and another's
+    request was refused with a reason; both through the services (audited, notified)."""
+    from models import ArchiveLoan
+    from portal import policy
+    from portal.services import archive_loans
+
+    loans = session.scalars(select(ArchiveLoan).order_by(ArchiveLoan.id)).all()
+    states = [archive_loans.state_of(x) for x in loans]
+    assert states == ["active", "refused"]
+    active, refused = loans
+    assert refused.decision_reason
+    borrower = session.get(User, active.borrower_id)
+    assert borrower.department_id != active.customer.department_id
+    assert policy.can(borrower, "customer.view", active.customer)
+    assert not policy.can(borrower, "customer.change", active.customer)
+    assert session.scalar(select(func.count(AuditEntry.id)).where(
+        AuditEntry.action.in_(["archive_loan.request", "archive_loan.approve",
+                               "archive_loan.refuse"]))) == 4

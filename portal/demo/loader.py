@@ -55,6 +55,9 @@ def load(session: Session) -> str:
     from portal.services.customers import lapse  # R-CUST-5: a hand-over to another department
 
     counts["lapsed archives handed to another department"] = lapse.load_demo_handover(session)
+    from portal.services import archive_loans  # R-CUST-9: a loan in force and a refusal
+
+    counts["archive loans"] = archive_loans.load_demo_loans(session)
     return ("demo data loaded: " + COMPANY_NAME + " — "
             + ", ".join(f"{v} {k}" for k, v in counts.items()))
 
