@@ -80,7 +80,7 @@ def test_R_CUST_9_graphql_no_write_during_a_loan(world, api, session) -> None:
             'expectedVersion: 1) { ok errors { code } } }',
             'mutation($id: ID!) { recordFollowUp(customerId: $id, kind: CALL) '
             '{ ok errors { code } } }',
-            'mutation($id: ID!) { claimCustomer(customerId: $id) { ok errors { code } } }'):
+            'mutation($id: ID!) { claimCustomer(customerId: $id, expectedVersion: 1) { ok errors { code } } }'):
         before = session.scalar(select(func.count(AuditEntry.id)).where(
             AuditEntry.outcome == "denied"))
         body = borrower(mutation, {"id": f"Customer:{c.id}"})
