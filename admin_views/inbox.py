@@ -72,7 +72,8 @@ class InboxView(BaseView):
                  "open": url_for(".open_view", id=n.id) if n.id in links else None}
                 for n in notes]
         return self.render("admin/inbox.html", rows=rows, show=show, page=page, more=more,
-                           unread=notifications.unread_count(db.session, user))
+                           unread=notifications.unread_count(db.session, user),
+                           can_mark=policy.can(user, "token.change", Notification))
 
     @expose("/read", methods=["POST"])
     def mark_read(self) -> Any:
@@ -100,12 +101,14 @@ class InboxView(BaseView):
         if note is None:
             abort(404)
         link = notifications.targets(db.session, user, [note]).get(note.id)
-        try:
-            notifications.mark_read(db.session, user, [note.id])
-        except DomainError as exc:
-            if exc.code == "forbidden":
-                abort(403)
-            raise
+        # auditors read their inbox but change nothing, not even the read marks (R-ROLE-3)
+        if policy.can(user, "token.change", Notification):
+            try:
+                notifications.mark_read(db.session, user, [note.id])
+            except DomainError as exc:
+                if exc.code == "forbidden":
+                    abort(403)
+                raise
         url = record_url(self.admin, *link) if link else None
         if url is None:
             flash(gettext("该通知没有可打开的记录。"), "info")

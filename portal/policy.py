@@ -183,6 +183,8 @@ AREAS: dict[str, tuple[str, ...]] = {
     # coordinator (协调助理) of an event rules on conflicts and records attendance; the
     # general manager decides what the coordinator escalates
     "joint_event": ("view", "add", "submit", "coordinate", "decide_escalated"),
+    # R-AUD-5 the monthly security report (by default the security auditor only)
+    "security_report": ("view", "export"),
 }
 
 _S = Scope
@@ -216,7 +218,7 @@ def _joint_event_staff() -> list[tuple[str, str, str]]:
 def _read_everything(scope: str) -> list[tuple[str, str, str]]:
     rows: list[tuple[str, str, str]] = []
     for area, actions in AREAS.items():
-        if area in ("grant", "token", "two_person"):
+        if area in ("grant", "token", "two_person", "security_report"):
             continue
         rows += [(area, a, scope) for a in ("view", "export") if a in actions]
     return rows
@@ -278,7 +280,8 @@ DEFAULT_GRANTS: dict[str, list[tuple[str, str, str]]] = {
     + _g("customer", ("lookup", "add"), _ALL)
     + _g("org", ("view",), _ALL) + _g("user", ("view",), _BR)
     + _g("token", ("view", "add", "change"), _OWN),
-    Role.AUDITOR: _read_everything(_ALL),
+    # the 待办 inbox is read through token.view (own notifications)
+    Role.AUDITOR: _read_everything(_ALL) + _g("token", ("view",), _OWN),
     Role.SYSADMIN: _g("user", ("view", "add", "change", "deactivate", "reset_password",
                                "export", "reset_two_factor"), _ALL)
     + _g("two_person", ("view", "confirm"), _ALL)
@@ -293,6 +296,8 @@ DEFAULT_GRANTS: dict[str, list[tuple[str, str, str]]] = {
     + _g("token", ("view", "add", "change"), _OWN),
     Role.SECAUDITOR: _g("audit", ("view", "export"), _ALL) + _g("user", ("view",), _ALL)
     + _g("two_person", ("view", "confirm"), _ALL)
+    + _g("security_report", ("view", "export"), _ALL)
+    + _g("token", ("view",), _OWN)
     + _g("org", ("view",), _ALL),
 }
 

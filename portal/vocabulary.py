@@ -25,6 +25,7 @@ AREA_LABELS: dict[str, str] = {
     "two_person": N_("Two-person confirmations"),
     "archive_loan": N_("Archive loans"),
     "joint_event": N_("Joint events"),
+    "security_report": N_("Monthly security report"),
 }
 
 ACTION_LABELS: dict[str, str] = {
@@ -114,6 +115,8 @@ ACTION_LABELS: dict[str, str] = {
     "penalty.export": N_("Export penalty notices"),
     "two_person.view": N_("View two-person requests"),
     "two_person.confirm": N_("Confirm two-person requests"),
+    "security_report.view": N_("View the monthly security report"),
+    "security_report.export": N_("Export the monthly security report"),
     "archive_loan.view": N_("View the borrowing register"),
     "archive_loan.request": N_("Ask to borrow an archive"),
     "archive_loan.approve": N_("Approve or refuse archive loans"),

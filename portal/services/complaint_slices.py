@@ -49,6 +49,16 @@ class Slice:
                 "dimension": self.dimension, "value": self.value}
 
 
+def parse_month(raw: str) -> tuple[int, int]:
+    """A company month written ``YYYY-MM`` (years 2000 to 2100, as the portal's month picker):
+    ``(year, month)``, or ``ValidationFailed`` with a message for the reader. The one month
+    validation of the monthly reports (complaint slices, the security report R-AUD-5)."""
+    match = _MONTH.match((raw or "").strip())
+    if not match or not 1 <= int(match.group(2)) <= 12 or not 2000 <= int(match.group(1)) <= 2100:
+        raise ValidationFailed(N_("Enter a month as YYYY-MM."), field="month")
+    return int(match.group(1)), int(match.group(2))
+
+
 def parse_slice(args: dict[str, Any]) -> Slice | None:
     """The slice named by ``report_month``, ``basis``, ``dimension`` and ``value`` in ``args``
     (a request's arguments), or None when ``report_month`` is absent. Anything else is a
@@ -56,9 +66,7 @@ def parse_slice(args: dict[str, Any]) -> Slice | None:
     raw = (args.get("report_month") or "").strip()
     if not raw:
         return None
-    match = _MONTH.match(raw)
-    if not match or not 1 <= int(match.group(2)) <= 12:
-        raise ValidationFailed(N_("Enter a month as YYYY-MM."), field="month")
+    year, month = parse_month(raw)
     basis = args.get("basis") or "registered"
     if basis not in BASES:
         raise ValidationFailed(N_("Unknown report basis."), field="basis")
@@ -68,7 +76,7 @@ def parse_slice(args: dict[str, Any]) -> Slice | None:
     value = (args.get("value") or "").strip()
     if not value or len(value) > 200:
         raise ValidationFailed(N_("Choose a bar of the report."), field="value")
-    return Slice(int(match.group(1)), int(match.group(2)), basis, dimension, value)
+    return Slice(year, month, basis, dimension, value)
 
 
 def slice_condition(s: Slice) -> ColumnElement[bool]:

@@ -76,3 +76,23 @@ def test_someone_elses_notification_is_not_found(session, world, login):
     c = login(world.sales1)
     assert c.get(f"/admin/inbox/open?id={note.id}").status_code == 404
     assert svc.unread_count(session, world.sales2) == 1
+
+
+def test_R_ROLE_2_auditors_and_the_security_auditor_read_their_inbox(session, world, login):
+    """The security auditor is one of the three notified of a two-person request (R-ROLE-2) and
+    auditors get their 待办 too: both read the inbox (token.view, own notifications), open a
+    notification, and change nothing — no "mark read" (R-ROLE-3)."""
+    for user in (world.auditor, world.secauditor):
+        svc.notify(session, user_ids=[user.id], kind="two_person.waiting", message=MSG,
+                   params={"line": 7, "customer": "x"}, target=("PendingAction", 1))
+        session.commit()
+        c = login(user)
+        assert _bell(c.get("/admin/").get_data(as_text=True)) == 1, user.username
+        page = c.get("/admin/inbox/")
+        assert page.status_code == 200, user.username
+        html = page.get_data(as_text=True)
+        assert "的授信 #7 等待您审核" in html and "标为已读" not in html
+        note = svc.inbox(session, user)[0]
+        assert c.get(f"/admin/inbox/open?id={note.id}").status_code == 302
+        assert svc.unread_count(session, user) == 1  # read-only: the mark is not changed
+        assert c.post("/admin/inbox/read", data={"all": "1"}).status_code in (400, 403)

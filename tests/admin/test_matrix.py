@@ -35,7 +35,7 @@ EXPECTED_VERBS: dict[str, tuple[str, ...]] = {
 OTHER_VIEWS: dict[str, dict[str, tuple[str, ...]]] = {
     "CustomerImportView": {"*": ("customer.import",)},
     "InboxView": {"*": ("token.view",), "mark_read": ("token.view", "token.change"),
-                  "open_view": ("token.view", "token.change")},
+                  "open_view": ("token.view",)},
     "ReportsView": {"*": ("report.view",),
                     "credit": ("report.view", "credit.view"),
                     "over_limit": ("report.view", "credit.view")},
