@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from portal import policy
 from portal.extensions import db
 
-AREA_MODULES = ["customers", "corrections", "archive_loans", "receptions", "complaints", "credit", "receivables", "penalties",
+AREA_MODULES = ["customers", "corrections", "archive_loans", "joint_events", "receptions", "complaints", "credit", "receivables", "penalties",
                 "files", "imports", "reports", "org", "users", "pending", "settings", "outbox",
                 "audit", "grants", "inbox", "menu_links"]
 

@@ -28,6 +28,7 @@ from graphql_api.filters import (
     reception_conditions,
 )
 from graphql_api.ids import expect_id, parse_global
+from graphql_api.joint_events import JointEventQueries
 from graphql_api.mutations.two_person import TwoPersonQueries
 from graphql_api.pagination import Connection, Order, paginate
 from graphql_api.receivables import ReceivablesQueries
@@ -131,7 +132,8 @@ def _audit_hidden_node(info: Info, model: type, pk: object) -> None:
 
 @strawberry.type
 class Query(ReportQueries, RotationQueries, ReceivablesQueries,
-            TwoPersonQueries, ReceptionLookupQueries, ArchiveLoanQueries):  # reports: graphql_api/reports.py
+            TwoPersonQueries, ReceptionLookupQueries, ArchiveLoanQueries,
+            JointEventQueries):  # reports: graphql_api/reports.py
     @strawberry.field(description='Any object by its global id ("Customer:42"); null when it '
                       "does not exist or you may not see it (the two are identical).")
     def node(self, info: Info, id: strawberry.ID) -> Node | None:

@@ -11,6 +11,7 @@ from graphql_api.mutations.corrections import CorrectionMutations
 from graphql_api.mutations.credit import CreditMutations
 from graphql_api.mutations.customers import CustomerMutations
 from graphql_api.mutations.files import FileMutations
+from graphql_api.mutations.joint_events import JointEventMutations
 from graphql_api.mutations.notifications import NotificationMutations
 from graphql_api.mutations.receivables import ReceivablesMutations
 from graphql_api.mutations.reception import ReceptionMutations
@@ -23,5 +24,5 @@ from graphql_api.mutations.users import UserMutations
 class Mutation(CustomerMutations, ReceptionMutations, ComplaintMutations, CreditMutations,
                FileMutations, UserMutations, NotificationMutations, RotationMutations,
                ReceivablesMutations, TwoPersonMutations, CorrectionMutations,
-               ArchiveLoanMutations):
+               ArchiveLoanMutations, JointEventMutations):
     pass

@@ -58,6 +58,9 @@ def load(session: Session) -> str:
     from portal.services import archive_loans  # R-CUST-9: a loan in force and a refusal
 
     counts["archive loans"] = archive_loans.load_demo_loans(session)
+    from portal.services.joint_events import demo as joint_demo  # R-CUST-10: a conflict
+
+    counts["joint events"] = joint_demo.load_demo_event(session)
     return ("demo data loaded: " + COMPANY_NAME + " — "
             + ", ".join(f"{v} {k}" for k, v in counts.items()))
 

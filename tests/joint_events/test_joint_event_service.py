@@ -213,3 +213,14 @@ def test_R_CUST_10_sales_credited_to_confirming_department_and_person(session, w
     with pytest.raises(PermissionDenied):
         je.record_attendance(session, world.auditor, event.id, other.id, True, "1")
     assert session.scalar(select(func.count(JointAttendance.id))) == 2
+
+
+def test_R_CUST_10_demo_event_has_two_departments_and_a_conflict(session, world):
+    from portal.services.joint_events import demo
+
+    assert demo.load_demo_event(session) == 1
+    assert demo.load_demo_event(session) == 0  # once
+    event = je.visible_events(session, world.gm)[0]
+    assert len(event.departments) == 2
+    board = je.board(session, world.gm, event.id)
+    assert len(board.open_conflicts) == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from models.joint_event import JointEvent, JointInvitation
 from models.org import User
@@ -36,7 +36,10 @@ def text(value: Any, field: str, *, required: bool, limit: int) -> str | None:
 
 def entries_of(session: Session, event_id: int, customer_id: int | None = None
                ) -> list[JointInvitation]:
-    stmt = select(JointInvitation).where(JointInvitation.event_id == event_id)
+    stmt = select(JointInvitation).where(JointInvitation.event_id == event_id).options(
+        *[selectinload(rel) for rel in (JointInvitation.customer, JointInvitation.department,
+                                        JointInvitation.confirmed_by,
+                                        JointInvitation.conflict_department)])
     if customer_id is not None:
         stmt = stmt.where(JointInvitation.customer_id == customer_id)
     return list(session.scalars(stmt.order_by(JointInvitation.submitted_at,
