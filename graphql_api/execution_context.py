@@ -21,6 +21,9 @@ from graphql_api.execution_plans import (
     _plan,
     _Resolved,
     _resolved,
+    all_nodes_of,
+    row_column,
+    row_plan,
 )
 
 
@@ -128,13 +131,18 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             raise _Fallback
         if not present:
             return [None] * len(items)
-        is_awaitable = self.is_awaitable
-        is_type_of = item_type.is_type_of
-        for item in present:
-            if is_awaitable(item):
-                raise _Fallback  # graphql-core awaits it (or reports its error)
-            if is_type_of is not None and is_type_of(item, info) is not True:
-                raise _Fallback
+        rows_of = row_plan(item_type)
+        if rows_of is not None and all_nodes_of(rows_of[0], present):
+            from_rows = rows_of[1]  # nodes wrapping rows: plain fields read from the rows
+        else:
+            from_rows = {}
+            is_awaitable = self.is_awaitable
+            is_type_of = item_type.is_type_of
+            for item in present:
+                if is_awaitable(item):
+                    raise _Fallback  # graphql-core awaits it (or reports its error)
+                if is_type_of is not None and is_type_of(item, info) is not True:
+                    raise _Fallback
         grouped, new_defer_usages, _forbidden = self.collect_subfields(item_type,
                                                                        field_details_list)
         if new_defer_usages:
@@ -152,6 +160,10 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             names.append(response_name)
             if field_name == "__typename":
                 columns.append([item_type.name] * len(present))
+                continue
+            row_entry = from_rows.get(field_name)
+            if row_entry is not None:
+                columns.append(row_column(row_entry, present))
                 continue
             entry = plain.get(field_name)
             if entry is not None:

@@ -7,10 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 from graphql import (
+    GraphQLBoolean,
     GraphQLEnumType,
+    GraphQLID,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLString,
     Undefined,
     is_leaf_type,
 )
@@ -188,4 +191,94 @@ def _ordered(grouped_field_set: Any, fast: dict[str, Any], rest: dict[str, Any]
             out[name] = fast[name]
         elif name in rest:
             out[name] = rest[name]
+    return out
+
+
+# ------------------------------------------------------------------ rows behind FromModel nodes
+
+# strawberry.cast marks an object with this attribute; is_type_of then reads the cast
+_CAST_ATTRIBUTE = "__as_strawberry_type__"
+# type → (node class, {field name: (row attribute, conversion, leaf, non-null, memo, identity
+# class)}) for types whose nodes wrap a row (graphql_api.types.base.FromModel)
+_ROW_PLANS: dict[GraphQLObjectType, tuple[type, dict[str, tuple[Any, ...]]] | None] = {}
+
+
+def _identity_class(leaf: Any) -> type | None:
+    """The Python class whose values ``leaf`` outputs unchanged (String and ID: str, Boolean:
+    bool), so that the fast path need not call its coercion; None for the others."""
+    if leaf is GraphQLString or leaf is GraphQLID:
+        return str
+    if leaf is GraphQLBoolean:
+        return bool
+    return None
+
+
+def row_plan(item_type: GraphQLObjectType) -> tuple[type, dict[str, tuple[Any, ...]]] | None:
+    """For a fast type whose nodes are ``FromModel`` wrappers of a row: the node class and,
+    per plain field whose reader is a plain row read (``_ROW_READERS``, installed with the
+    readers), how to read it from the row directly. None for any other type."""
+    if item_type in _ROW_PLANS:
+        return _ROW_PLANS[item_type]
+    definition = (item_type.extensions or {}).get("strawberry-definition")
+    origin = getattr(definition, "origin", None)
+    readers = origin.__dict__.get("_ROW_READERS") if isinstance(origin, type) else None
+    if readers is None:
+        if isinstance(origin, type) and hasattr(origin, "_install_readers"):
+            return None  # readers not installed yet (no node built): ask again later
+        _ROW_PLANS[item_type] = None
+        return None
+    if hasattr(origin, "__await__") or hasattr(origin, _CAST_ATTRIBUTE):
+        _ROW_PLANS[item_type] = None
+        return None
+    fields: dict[str, tuple[Any, ...]] = {}
+    for name, (getter, leaf, non_null, _memo) in _plan(item_type).items():
+        if getter.__class__ is not str or getter not in readers:
+            continue
+        attr, conv = readers[getter]
+        memo: dict[Any, Any] | None = {} if isinstance(leaf, GraphQLEnumType) else None
+        fields[name] = (attr, conv, leaf, non_null, memo, _identity_class(leaf))
+    found = (origin, fields) if fields else None
+    _ROW_PLANS[item_type] = found
+    return found
+
+
+def all_nodes_of(origin: type, items: list[Any]) -> bool:
+    """Every item is a node of exactly ``origin``, not cast to another type: graphql-core's
+    ``is_type_of`` would say yes and none of them is awaitable."""
+    return all(item.__class__ is origin and _CAST_ATTRIBUTE not in item.__dict__
+               for item in items)
+
+
+def row_column(entry: tuple[Any, ...], items: list[Any]) -> list[Any]:
+    """The completed values of one plain field for nodes of one type, read from their rows:
+    the reader's conversion, then the leaf type's output coercion (skipped where it is the
+    identity; memoised per raw value for enums)."""
+    attr, conv, leaf, non_null, memo, ident = entry
+    out: list[Any] = []
+    append = out.append
+    for item in items:
+        value = getattr(item._m, attr)
+        if value is None:
+            if non_null:  # the normal path raises the located error
+                raise _Fallback
+            append(None)
+            continue
+        if memo is not None:
+            coerced = memo.get(value)
+            if coerced is None:
+                coerced = leaf.coerce_output_value(conv(value) if conv is not None else value)
+                if coerced is None or coerced is Undefined:
+                    raise _Fallback
+                memo[value] = coerced
+            append(coerced)
+            continue
+        if conv is not None:
+            value = conv(value)
+        if value.__class__ is ident:
+            append(value)
+            continue
+        coerced = leaf.coerce_output_value(value)
+        if coerced is None or coerced is Undefined:
+            raise _Fallback
+        append(coerced)
     return out

@@ -4,6 +4,7 @@ an explicit field list, and scoped relationship helpers."""
 from __future__ import annotations
 
 import enum
+import functools
 from typing import Any, ClassVar, TypeVar
 
 import strawberry
@@ -82,6 +83,14 @@ class FromModel:
         cls.id = property(  # type: ignore[assignment]
             lambda self: strawberry.ID(to_global(type_name, self._m.id)))
         cls.database_id = property(lambda self: self._m.id)  # type: ignore[attr-defined]
+        # what the fast executor may read from the row directly, without the property:
+        # python name -> (row attribute, conversion of a non-null value); the credit fields
+        # are not here (their reader notes the read for the audit entry)
+        readers: dict[str, tuple[str, Any]] = {
+            name: (name, cls.ENUMS.get(name)) for name in cls.SCALARS if name not in credit}
+        readers["id"] = ("id", functools.partial(to_global, type_name))
+        readers["database_id"] = ("id", None)
+        cls._ROW_READERS = readers  # type: ignore[attr-defined]
         cls._readers_installed = True  # type: ignore[attr-defined]
 
 
