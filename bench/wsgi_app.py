@@ -6,5 +6,7 @@ from __future__ import annotations
 import os
 
 from bench.appdb import make_app
+from portal.gc_tuning import tune_for_serving
 
 app = make_app(os.environ["BENCH_DATABASE_URL"])
+tune_for_serving()  # as wsgi.py does
