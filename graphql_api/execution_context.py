@@ -3,7 +3,7 @@ for what is taken the fast way and when graphql-core answers instead)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from graphql import GraphQLNonNull, GraphQLObjectType, Undefined
 from graphql.pyutils import Path
@@ -81,11 +81,13 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return fast
         rest = super().execute_fields(parent_type, source_value, path, slow, position_context)
         if self.is_awaitable(rest):
+            pending: Any = rest
+
             async def merged() -> dict[str, Any]:
-                done = await rest
+                done = await pending
                 return _ordered(grouped_field_set, fast, done)
             return merged()
-        return _ordered(grouped_field_set, fast, rest)
+        return _ordered(grouped_field_set, fast, cast(dict[str, Any], rest))
 
 
     def complete_list_value(self, return_type: Any, field_details_list: Any, info: Any,

@@ -91,6 +91,16 @@ class _Resolved:
 
     __slots__ = ("field", "field_def", "fn", "info_class", "inner", "inner_non_null", "memo",
                  "non_null", "shape", "with_info")
+    field: Any
+    field_def: Any
+    fn: Any
+    info_class: Any
+    inner: Any
+    inner_non_null: bool
+    memo: dict[Any, Any] | None
+    non_null: bool
+    shape: int
+    with_info: bool
 
     def __init__(self, **kw: Any) -> None:
         for key, value in kw.items():
@@ -119,7 +129,7 @@ def _resolved(parent_type: GraphQLObjectType, schema: Any) -> dict[str, _Resolve
 
 
 def _resolved_spec(fdef: Any, info_class: Any) -> _Resolved | None:
-    field = (fdef.extensions or {}).get("strawberry-definition")
+    field: Any = (fdef.extensions or {}).get("strawberry-definition")
     resolver = getattr(field, "base_resolver", None)
     if resolver is None or field.extensions or fdef.args or field.arguments:
         return None
@@ -237,7 +247,9 @@ def row_plan(item_type: GraphQLObjectType) -> tuple[type, dict[str, tuple[Any, .
         attr, conv = readers[getter]
         memo: dict[Any, Any] | None = {} if isinstance(leaf, GraphQLEnumType) else None
         fields[name] = (attr, conv, leaf, non_null, memo, _identity_class(leaf))
-    found = (origin, fields) if fields else None
+    found: tuple[type, dict[str, tuple[Any, ...]]] | None = None
+    if fields and isinstance(origin, type):
+        found = (origin, fields)
     _ROW_PLANS[item_type] = found
     return found
 
