@@ -45,13 +45,50 @@ def _grant_table(user: User) -> dict[tuple[str, str], frozenset[str]]:
                                .where(Grant.role.in_(roles))).all()
     else:
         rows = [(a, act, s) for r in roles for (a, act, s) in _policy.DEFAULT_GRANTS.get(r, [])]
-    table: dict[tuple[str, str], set[str]] = {}
-    for area, action, scope_name in rows:
-        table.setdefault((area, action), set()).add(scope_name)
-    frozen = {k: (frozenset({_ALL}) if _ALL in v else frozenset(v)) for k, v in table.items()}
+    frozen = _frozen(rows)
     if cache is not None:
         cache[(user.id, roles)] = frozen
     return frozen
+
+
+# separators of the grants column read with a user's token (``grants_column``): control
+# characters, which no area, action or scope name contains
+_FIELD_SEP, _ROW_SEP = "\x1f", "\x1e"
+
+
+def grants_column(user_id: Any) -> Any:
+    """A scalar subquery: the grant rows (area, action, scope) of the roles in force of the
+    user ``user_id`` (a column), as one string. Selected with the user (the API-token lookup),
+    it saves the grants statement of a request; ``prime_grants`` files it where ``_grant_table``
+    looks, for this transaction only (changes apply from the next request, as before)."""
+    from sqlalchemy import func
+
+    from models import RoleAssignment
+
+    in_force = select(RoleAssignment.role).where(RoleAssignment.user_id == user_id,
+                                                 RoleAssignment.revoked_at.is_(None))
+    row = Grant.area + _FIELD_SEP + Grant.action + _FIELD_SEP + Grant.scope
+    return (select(func.aggregate_strings(row, _ROW_SEP))
+            .where(Grant.role.in_(in_force)).scalar_subquery())
+
+
+def prime_grants(session: Session, user: User, packed: str | None) -> None:
+    """File the grants read by ``grants_column`` in the same statement as ``user`` and its
+    role assignments (so they agree) as this transaction's grant table of the user."""
+    roles = roles_of(user)
+    if not roles:
+        return
+    rows = [tuple(r.split(_FIELD_SEP)) for r in (packed or "").split(_ROW_SEP) if r]
+    if any(len(r) != 3 for r in rows):
+        return  # not what grants_column writes: let _grant_table read the table
+    session.info.setdefault(_CACHE_KEY, {})[(user.id, roles)] = _frozen(rows)
+
+
+def _frozen(rows: Any) -> dict[tuple[str, str], frozenset[str]]:
+    table: dict[tuple[str, str], set[str]] = {}
+    for area, action, scope_name in rows:
+        table.setdefault((area, action), set()).add(scope_name)
+    return {k: (frozenset({_ALL}) if _ALL in v else frozenset(v)) for k, v in table.items()}
 
 
 def _usable(user: Any) -> bool:

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from models.org import ApiToken, User
-from portal import audit, clock, policy
+from portal import audit, clock, policy, policy_grants
 from portal.services.errors import N_, PermissionDenied, RuleViolation, ValidationFailed
 from portal.services.unit import load, verb
 
@@ -117,13 +117,16 @@ def authenticate(session: Session, raw: str | None) -> tuple[User | None, str]:
     (at most once a minute) in the caller's transaction; the caller commits."""
     if not raw or not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         return None, "malformed token"
-    # one statement: the token, its user and the user's roles (what the policy reads next)
-    token = session.scalars(
-        select(ApiToken).where(ApiToken.token_hash == hash_token(raw))
+    # one statement: the token, its user, the user's roles and their grants (what the policy
+    # reads next; the grants are this transaction's only, see policy_grants.grants_column)
+    found = session.execute(
+        select(ApiToken, policy_grants.grants_column(ApiToken.user_id))
+        .where(ApiToken.token_hash == hash_token(raw))
         .options(joinedload(ApiToken.user).joinedload(User.role_assignments))
     ).unique().first()
-    if token is None:
+    if found is None:
         return None, "unknown token"
+    token, grants = found
     now = clock.now()
     state = token_state(token, now)
     if state != "active":
@@ -133,4 +136,5 @@ def authenticate(session: Session, raw: str | None) -> tuple[User | None, str]:
         return None, f"inactive user, token {token.prefix}"
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
         token.last_used_at = now
+    policy_grants.prime_grants(session, user, grants)
     return user, ""
