@@ -4,19 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, request
+from flask import abort, current_app, flash, redirect, request
 from flask_admin import expose
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
+from wtforms import BooleanField
 
 from admin_views import common, display
 from admin_views.base import ScopedModelView, actor, add_view, service
+from admin_views.context import request_state
 from models import Branch, ReceptionRecord, RotationSlot, User
 from portal import policy
-from portal.extensions import db
+from portal.extensions import db, orm_session
 from portal.services import reception as reception_service
 from portal.services import reception_lookup
+from portal.services.errors import DomainError
 
 SERVICES = "portal.services.reception"
 
@@ -90,7 +94,47 @@ class ReceptionRecordView(ScopedModelView):
         typed = {"visitor_phone": text} if is_phone else {"visitor_name": text}
         return self.render("admin/reception_lookup.html", q=text, matches=matches,
                            new_url=lambda cid=None: self.get_url(
-                               ".create_view", customer=cid, **(typed if text else {})))
+                               ".create_view", customer=cid, pick=_pick_token(user, cid),
+                               **(typed if text else {})))
+
+    # ---------------------------------------------------------------- the walk-in form
+    create_template = "admin/reception_create.html"
+
+    def linked_archive(self) -> Any:
+        """The archive the walk-in form was opened with (``?customer=``), as the look-up
+        answered it: ``None`` when there is none; ``False`` when the link cannot be
+        confirmed. Whoever may not browse archives (the front desk) gets it only through a
+        link its own look-up page made (signed, ``PICK_MAX_AGE``): typing another id in the
+        address bar shows and links nothing (no way round the audited, rate-limited look-up).
+        """
+        state = request_state()
+        if "linked_archive" in state:
+            return state["linked_archive"]
+        raw = request.args.get("customer", "")
+        found: Any = None
+        if raw:
+            found = False
+            user = actor()
+            may_browse = policy.can(user, "customer.view")
+            if raw.isdigit() and (may_browse or _pick_valid(user, int(raw),
+                                                              request.args.get("pick"))):
+                holder: list[Any] = []
+                try:
+                    holder.append(reception_lookup.preselected(orm_session(), user, int(raw)))
+                except DomainError:
+                    db.session.rollback()
+                found = holder[0] if holder else False
+        state["linked_archive"] = found
+        return found
+
+    def get_create_form(self) -> Any:
+        """The walk-in form also offers to register a new visitor's prospect archive with the
+        visit (R-ROLE-1: the front desk's only way to register a new customer)."""
+        form_class = super().get_create_form()
+        form_class.create_customer = BooleanField(
+            _l("同时建立潜在客户档案"),
+            description=_l("新来客：以接待的销售员为归属人建立客户档案（重复的档案会被拒绝）。"))
+        return form_class
 
     def create_form(self, obj: Any = None) -> Any:
         """The walk-in form. Whoever may not browse archives (the front desk) picks none here:
@@ -99,6 +143,8 @@ class ReceptionRecordView(ScopedModelView):
         form = super().create_form(obj)
         if "customer" in form and not policy.can(actor(), "customer.view"):
             del form["customer"]
+        if "create_customer" in form and self.linked_archive():
+            del form["create_customer"]  # a returning visitor: the archive exists
         if request.method == "GET":
             for name in self.PREFILL:
                 value = (request.args.get(name) or "").strip()[:100]
@@ -108,9 +154,13 @@ class ReceptionRecordView(ScopedModelView):
 
     def form_data(self, form: Any, creating: bool, obj: Any = None) -> dict[str, Any]:
         data = super().form_data(form, creating, obj)
-        linked = request.args.get("customer", "")
-        if creating and "customer" not in form and linked.isdigit():
-            data["customer_id"] = int(linked)
+        if creating and "create_customer" in form and form["create_customer"].data:
+            data["create_customer"] = True
+        if creating and "customer" not in form:
+            linked = self.linked_archive()
+            if linked:
+                data["customer_id"] = linked.id
+                data.pop("create_customer", None)  # a returning visitor: no new archive
         return data
 
     @expose("/rotation/", methods=("GET", "POST"))
@@ -149,11 +199,39 @@ class ReceptionRecordView(ScopedModelView):
 
     def create_model(self, form: Any) -> Any:
         """After saving, say who serves the visitor and who takes the next walk-in (R-RECV-1:
-        the front desk always sees who is next)."""
+        the front desk always sees who is next). A link that cannot be confirmed registers
+        nothing: the person looks the archive up again."""
+        if self.linked_archive() is False:
+            flash(gettext("无法确认要关联的客户档案，请重新查询老客户后再登记。"), "error")
+            return False
         record = super().create_model(form)
         if record:
             flash(who_serves_message(record), "success")
         return record
+
+
+PICK_MAX_AGE = 3600  # seconds a look-up answer's link to the walk-in form stays valid
+
+
+def _picks() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key or "", salt="reception-lookup-pick")
+
+
+def _pick_token(user: Any, customer_id: Any) -> str | None:
+    """What the look-up page's link carries: this person was answered this archive."""
+    if customer_id is None or user is None:
+        return None
+    return _picks().dumps([int(user.id), int(customer_id)])
+
+
+def _pick_valid(user: Any, customer_id: int, token: str | None) -> bool:
+    if not token or user is None:
+        return False
+    try:
+        who, which = _picks().loads(token, max_age=PICK_MAX_AGE)
+    except (BadSignature, ValueError, TypeError):
+        return False
+    return (who, which) == (int(user.id), customer_id)
 
 
 def who_serves_message(record: ReceptionRecord) -> str:

@@ -277,7 +277,7 @@ DEFAULT_GRANTS: dict[str, list[tuple[str, str, str]]] = {
     # or phone (customer.lookup) to link a walk-in to it
     Role.RECEPTION: _g("reception", ("view", "add", "change", "manage_rotation"), _BR)
     + _g("file", ("view", "download"), _OWN)  # R-FILE-1: the company's public documents
-    + _g("customer", ("lookup", "add"), _ALL)
+    + _g("customer", ("lookup",), _ALL)  # new prospects only through a walk-in record
     + _g("org", ("view",), _ALL) + _g("user", ("view",), _BR)
     + _g("token", ("view", "add", "change"), _OWN),
     # the 待办 inbox is read through token.view (own notifications)

@@ -119,3 +119,14 @@ def lookup(session: Session, actor: User, text: str | None) -> list[LookupMatch]
                  detail=f"{_mask(kind, key)}: " + (", ".join(m.code for m in matches)
                                                     or "no match"))
     return matches
+
+
+def preselected(session: Session, actor: User, customer_id: int) -> LookupMatch:
+    """The archive a walk-in form was opened with from a look-up answer, as the look-up
+    answered it (code, name, owner), for the form to show what the record will be linked to.
+    The door only asks for an archive its look-up page answered this person (a signed link);
+    the archive must still be one the person may link to (else ``NotFound``)."""
+    customer = linkable(session, actor, customer_id)
+    owner = session.get(User, customer.owner_id) if customer.owner_id is not None else None
+    return LookupMatch(customer.id, customer.code, customer.name,
+                       owner.full_name if owner is not None else None)

@@ -26,7 +26,7 @@ def _referrer_received_by_sales1_now_owned_by_sales2(session, world) -> Customer
 
 def test_R_CUST_3_referral_goes_to_the_original_receiver(world, session):
     referrer = _referrer_received_by_sales1_now_owned_by_sales2(session, world)
-    c = customers.create_customer(session, world.reception, {
+    c = customers.create_customer(session, world.supervisor, {
         "name": "赵先生的朋友", "phone": "13700002222", "referrer_id": referrer.id})
     assert c.owner_id == world.sales1.id and c.source == "referral"
     change = session.scalars(select(OwnerChange).where(OwnerChange.customer_id == c.id)).first()
@@ -37,7 +37,7 @@ def test_R_CUST_3_referral_goes_to_the_current_owner_when_the_receiver_left(worl
     referrer = _referrer_received_by_sales1_now_owned_by_sales2(session, world)
     world.sales1.is_active = False
     session.commit()
-    c = customers.create_customer(session, world.reception, {
+    c = customers.create_customer(session, world.supervisor, {
         "name": "赵先生的同事", "phone": "13700003333", "referrer_id": referrer.id})
     assert c.owner_id == world.sales2.id
 

@@ -77,16 +77,34 @@ def test_R_ROLE_1_reception_looks_up_by_exact_name_or_phone_in_the_portal(
     assert "/admin/receptionrecord/lookup/" in desk.get("/admin/").get_data(as_text=True)
 
 
+def _walk_in_link(desk, q: str) -> str:
+    """The 登记来访并关联此档案 link of the look-up page's first answer."""
+    import html
+    import re
+
+    page = desk.get(f"/admin/receptionrecord/lookup/?q={q}").get_data(as_text=True)
+    hrefs = re.findall(r'href="([^"]*/admin/receptionrecord/new/\?[^"]*customer=[^"]*)"', page)
+    assert hrefs, page
+    return html.unescape(hrefs[0])
+
+
+WALK_IN = {"kind": "visit", "visitor_class": "c", "venue": "lounge", "outcome": "pending"}
+
+
 def test_R_ROLE_1_a_walk_in_is_linked_to_the_archive_looked_up(world, session, login, api,
                                                                 archive):
     desk = login(world.reception)
-    form = desk.get(f"/admin/receptionrecord/new/?customer={archive.id}&visitor_name=李先生")
+    url = _walk_in_link(desk, "13912345678")
+    form = desk.get(url.replace("visitor_phone=", "visitor_name=李先生&x="))
     assert form.status_code == 200
     body = form.get_data(as_text=True)
     assert 'value="李先生"' in body and 'name="customer"' not in body
-    resp = desk.post(f"/admin/receptionrecord/new/?customer={archive.id}", data={
-        "kind": "visit", "visitor_class": "c", "venue": "lounge", "visitor_name": "李先生",
-        "outcome": "pending"})
+    # the form shows the archive it will link, as the look-up answered it
+    assert 'id="linked-archive"' in body and "本次来访将关联老客户档案" in body
+    for shown in (archive.code, archive.name, world.sales3.full_name):
+        assert shown in body
+    assert "文三路" not in body and 'name="create_customer"' not in body
+    resp = desk.post(url, data={**WALK_IN, "visitor_name": "李先生"})
     assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
     record = session.scalar(select(ReceptionRecord).where(
         ReceptionRecord.visitor_name == "李先生"))
@@ -140,3 +158,56 @@ def test_R_ROLE_1_reception_pages_still_work(world, session, login):
     for path in ("/admin/", "/admin/receptionrecord/", "/admin/receptionrecord/new/",
                  "/admin/receptionrecord/rotation/", "/admin/receptionrecord/lookup/"):
         assert desk.get(path).status_code == 200, path
+
+
+def test_R_ROLE_1_the_walk_in_form_shows_no_archive_it_was_not_answered(
+        world, session, login, archive, unchanged):
+    """An id typed into the address bar (not a look-up answer of this person) shows nothing
+    of the archive and links nothing: no way round the audited, rate-limited look-up."""
+    desk = login(world.reception)
+    url = _walk_in_link(desk, "13912345678")
+    for target in (f"/admin/receptionrecord/new/?customer={archive.id}",
+                   url.replace("pick=", "pick=x")):
+        with unchanged():
+            body = desk.get(target).get_data(as_text=True)
+            assert archive.name not in body and archive.code not in body
+            assert "无法确认要关联的客户档案" in body
+        with unchanged():
+            resp = desk.post(target, data={**WALK_IN, "visitor_name": "赵先生"},
+                             follow_redirects=True)
+            assert resp.status_code == 200
+            assert "无法确认要关联的客户档案" in resp.get_data(as_text=True)
+
+
+def test_R_ROLE_1_reception_opens_no_customer_create_page_through_either_door(
+        world, session, login, api, unchanged):
+    assert not policy.can(world.reception, "customer.add")
+    desk = login(world.reception)
+    with unchanged(denied=1):
+        assert desk.get("/admin/customer/new/").status_code == 403
+    with unchanged(denied=1):
+        resp = desk.post("/admin/customer/new/", data={"name": "前台自建客户", "kind": "end",
+                                                       "phone": "13800009999"})
+        assert resp.status_code == 403
+    assert "/admin/customer/new/" not in desk.get("/admin/").get_data(as_text=True)
+    client = api(world.reception)
+    client("{ me { user { id } } }")
+    with unchanged(denied=1, exclude=frozenset({"api_tokens"})):
+        body = client("""mutation { createCustomer(input: {name: "前台自建客户", kind: END,
+            phone: "13800009999"}) { ok errors { code } } }""")
+        assert body["data"]["createCustomer"]["errors"][0]["code"] == "forbidden", body
+    # a new visitor's prospect archive comes with the walk-in record, owned by who serves
+    page = desk.get("/admin/receptionrecord/new/").get_data(as_text=True)
+    assert 'name="create_customer"' in page and "同时建立潜在客户档案" in page
+    resp = desk.post("/admin/receptionrecord/new/", data={
+        **WALK_IN, "visitor_name": "孙女士", "visitor_phone": "13800007777",
+        "create_customer": "y"})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:3000]
+    from models import Customer
+
+    session.expire_all()
+    record = session.scalar(select(ReceptionRecord).where(
+        ReceptionRecord.visitor_name == "孙女士"))
+    created = session.get(Customer, record.customer_id)
+    assert created is not None and created.name == "孙女士" and created.status == "prospect"
+    assert created.owner_id == record.assigned_to_id

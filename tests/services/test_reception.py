@@ -151,8 +151,10 @@ def test_R_RECV_2_new_visitor_gets_a_prospect_owned_by_who_served_them(world, se
 
 
 def test_R_RECV_2_unowned_archive_goes_to_who_serves_the_returning_visitor(world, session):
-    free = customers.create_customer(session, world.reception, {"name": "无主客户",
-                                                                "phone": "13344445555"})
+    # registered by the supervisor (who owns no customers); the front desk has no
+    # customer page (R-ROLE-1)
+    free = customers.create_customer(session, world.supervisor, {"name": "无主客户",
+                                                                 "phone": "13344445555"})
     assert free.owner_id is None
     with clock.frozen(T0):
         rec = _walk_in(session, world.reception, "无主客户", visitor_phone="13344445555")

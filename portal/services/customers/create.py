@@ -44,16 +44,19 @@ def _resolve_branch(session: Session, branch_id: int | None) -> Branch:
 
 
 def prepare_customer(session: Session, actor: User, data: Mapping[str, Any], *,
-                     owner_by_rule: Any = _UNSET) -> tuple[dict[str, Any], str | None]:
+                     owner_by_rule: Any = _UNSET, grant: str = "customer.add"
+                     ) -> tuple[dict[str, Any], str | None]:
     """Validate ``data`` and apply the ownership rules; returns the column values of the new
     archive and a note for the audit. Raises exactly what ``create_customer`` would, writes
     nothing (the import's dry run uses it).
 
     ``owner_by_rule``: the owner a rule decided (rotation, returning visitor), skipping the
-    check that the actor may choose owners.
+    check that the actor may choose owners. ``grant``: what authorises the new archive — a
+    walk-in record's archive is the front desk's ``reception.add`` (R-ROLE-1: reception opens
+    no customer page, but registers new prospects with the visit).
     """
-    if not policy.can(actor, "customer.add"):
-        raise PermissionDenied("customer.add", Customer)
+    if not policy.can(actor, grant):
+        raise PermissionDenied(grant, Customer)
     _check_keys(data, EDITABLE_FIELDS + CREATE_EXTRA_FIELDS)
     values = clean_fields(data)
     _check_special(values["kind"], values.get("special_category"))
@@ -143,9 +146,11 @@ def _insert_customer(session: Session, actor: User, values: dict[str, Any], note
 
 def create_customer_inner(session: Session, actor: User, data: Mapping[str, Any], *,
                           owner_by_rule: Any = _UNSET,
-                          first_contact_at: datetime | None = None) -> Customer:
+                          first_contact_at: datetime | None = None,
+                          grant: str = "customer.add") -> Customer:
     """``create_customer`` without the transaction boundary (reception, import)."""
-    values, note = prepare_customer(session, actor, data, owner_by_rule=owner_by_rule)
+    values, note = prepare_customer(session, actor, data, owner_by_rule=owner_by_rule,
+                                    grant=grant)
     return _insert_customer(session, actor, values, note, first_contact_at=first_contact_at)
 
 

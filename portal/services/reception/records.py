@@ -145,7 +145,7 @@ def register_reception(session: Session, actor: User, data: Mapping[str, Any]
         customer = customers.create_customer_inner(
             session, actor, {"name": company or name, "phone": phone, "source": source,
                              "branch_id": branch.id},
-            owner_by_rule=assigned, first_contact_at=arrived)
+            owner_by_rule=assigned, first_contact_at=arrived, grant="reception.add")
 
     record = ReceptionRecord(
         kind=kind, visitor_class=visitor_class, venue=venue, visitor_name=name,
