@@ -95,13 +95,14 @@ class ArchiveLoanView(ScopedModelView):
 
     details_template = "admin/archive_loan_details.html"
     list_template = "admin/archive_loan_list.html"
-    column_list = ("id", "archive", "borrower", "reason", "requested_days", "state",
-                   "decided_by", "starts_at", "ends_at", "reads")
+    column_list = ("id", "archive", "borrower", "reason", "state", "decided_by", "ends_at",
+                   "reads")
     column_details_list = ("id", "archive", "borrower", "reason", "requested_days",
                            "requested_at", "state", "decided_by", "decided_at",
                            "decision_reason", "starts_at", "ends_at", "returned_at", "ended_by",
                            "end_reason", "reads")
-    column_export_list = column_list
+    column_export_list = ("id", "archive", "borrower", "reason", "requested_days", "state",
+                          "decided_by", "starts_at", "ends_at", "reads")
     computed_columns = {"archive": None, "state": None, "reads": None}
     column_default_sort = ("id", True)
     column_formatters = {"archive": _archive, "state": _state, "reads": _reads,

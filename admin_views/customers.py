@@ -176,6 +176,7 @@ class CustomerView(CustomerRowPages, ScopedModelView):
             kwargs["line_states"] = credit_status.line_states(
                 orm_session(), [line.id for line in kwargs["related"].get("credit_lines", [])])
             kwargs["money"] = display.money
+            kwargs["can_edit_row"] = policy.can(actor(), "customer.change", model)
             lent = archive_loans.loan_in_force(actor(), model.id)
             if lent is not None:  # R-CUST-9: read through a loan
                 kwargs["loan_notice"] = gettext(
