@@ -24,6 +24,8 @@ LATIN_ALLOWED = frozenset({
     "csv", "CSV", "Excel", "xlsx", "GBK", "UTF", "MB", "KB", "API", "GraphQL", "English",
     "Token", "token", "ID", "Bearer", "Authorization", "https", "http", "AES", "PDF", "SHA",
     "HMAC", "JSON",
+    # car types as Chinese showrooms write them (demo visit notes: 比较SUV车型配置)
+    "SUV", "MPV",
 })
 HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_\-.@/:]*")
