@@ -24,7 +24,7 @@ from portal.extensions import db
 
 AREA_MODULES = ["customers", "corrections", "archive_loans", "joint_events", "receptions", "complaints", "credit", "receivables", "penalties",
                 "files", "imports", "reports", "org", "users", "pending", "settings", "outbox",
-                "audit", "grants", "inbox", "menu_links"]
+                "audit", "security_report", "grants", "inbox", "menu_links"]
 
 
 @dataclass

@@ -35,6 +35,7 @@ from graphql_api.receivables import ReceivablesQueries
 from graphql_api.reception_lookup import ReceptionLookupQueries
 from graphql_api.reports import ReportQueries
 from graphql_api.rotation import RotationQueries
+from graphql_api.security_report import SecurityReportQueries
 from graphql_api.types.archive_loans import ArchiveLoanNode
 from graphql_api.types.audit import AuditEntryNode
 from graphql_api.types.base import Node
@@ -133,7 +134,7 @@ def _audit_hidden_node(info: Info, model: type, pk: object) -> None:
 @strawberry.type
 class Query(ReportQueries, RotationQueries, ReceivablesQueries,
             TwoPersonQueries, ReceptionLookupQueries, ArchiveLoanQueries,
-            JointEventQueries):  # reports: graphql_api/reports.py
+            JointEventQueries, SecurityReportQueries):  # reports: graphql_api/reports.py
     @strawberry.field(description='Any object by its global id ("Customer:42"); null when it '
                       "does not exist or you may not see it (the two are identical).")
     def node(self, info: Info, id: strawberry.ID) -> Node | None:

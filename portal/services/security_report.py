@@ -39,6 +39,7 @@ from portal.services.errors import N_, PermissionDenied
 from portal.services.unit import verb
 
 ACTION = "security_report.view"
+EXPORT = "security_report.export"
 OK = AuditOutcome.OK.value
 DENIED = AuditOutcome.DENIED.value
 
@@ -105,7 +106,7 @@ LEVEL_LABELS = {Level.SECRET: N_("Secret"), Level.CONFIDENTIAL: N_("Confidential
 REFUSAL_KINDS: tuple[tuple[str, str], ...] = (
     ("permission", N_("Permission (no grant)")),
     ("scope", N_("Scope (record outside the user's scope)")),
-    ("separation_of_duties", N_("Separation of duties (三员, two-person)")),
+    ("separation_of_duties", N_("Separation of duties (three administrators, two-person)")),
     ("rule", N_("Business rule")),
     ("form_check", N_("Form check failed (CSRF)")),
 )

@@ -36,6 +36,7 @@ OTHER_VIEWS: dict[str, dict[str, tuple[str, ...]]] = {
     "CustomerImportView": {"*": ("customer.import",)},
     "InboxView": {"*": ("token.view",), "mark_read": ("token.view", "token.change"),
                   "open_view": ("token.view",)},
+    "SecurityReportView": {"*": ("security_report.view",)},
     "ReportsView": {"*": ("report.view",),
                     "credit": ("report.view", "credit.view"),
                     "over_limit": ("report.view", "credit.view")},

@@ -1,0 +1,91 @@
+"""``securityReport(month)`` (R-AUD-5): the portal's monthly security report through the same
+service (``portal.services.security_report.monthly_report``) and the same grant
+(``security_report.view``, by default the security auditor only). A refusal is audited once by
+the service verb and answered with FORBIDDEN and ``null``; a bad month is a VALIDATION error on
+``month``. Labels are in the caller's language; ``csv`` is the portal's export and needs
+``security_report.export`` like the portal's link."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from flask_babel import gettext
+from strawberry.types import Info
+
+from graphql_api.types.reports import refuse, shown
+from portal import policy
+from portal.services import reports
+from portal.services import security_report as svc
+from portal.services.errors import DomainError
+
+
+@strawberry.type(description="One line of a section: a key (the audit action, the kind of "
+                             "refusal, the level or the login name), its label and its counts "
+                             "in the section's column order.")
+class SecurityReportRow:
+    key: str
+    label: str
+    values: list[int]
+
+
+@strawberry.type(description="One table of the security report.")
+class SecurityReportSection:
+    key: str
+    title: str
+    header: list[str]
+    rows: list[SecurityReportRow]
+
+
+@strawberry.type(description="A headline figure of the security report.")
+class SecurityReportFigure:
+    key: str
+    label: str
+    value: int
+
+
+@strawberry.type(description="R-AUD-5 the monthly security report (company-time month).")
+class SecurityReport:
+    month: str
+    figures: list[SecurityReportFigure]
+    sections: list[SecurityReportSection]
+    _report: strawberry.Private[Any]
+
+    @strawberry.field(description="The portal's CSV export (UTF-8 with BOM); needs "
+                                  "security_report.export, else null with FORBIDDEN (audited).")
+    def csv(self, info: Info) -> str | None:
+        if not policy.can(info.context.user, svc.EXPORT):
+            raise refuse(info, svc.EXPORT, f"security-report-{self.month}", "securityReport.csv")
+        return svc.to_csv(self._report, gettext)
+
+    @classmethod
+    def build(cls, r: svc.SecurityReport) -> SecurityReport:
+        return cls(
+            month=r.month_text,
+            figures=[SecurityReportFigure(key=k, label=gettext(label), value=v)
+                     for k, label, v in r.figures],
+            sections=[SecurityReportSection(
+                key=s.key, title=gettext(s.title), header=[gettext(h) for h in s.header],
+                rows=[SecurityReportRow(key=row.key,
+                                        label=row.label if row.data else gettext(row.label),
+                                        values=list(row.values)) for row in s.rows])
+                for s in r.sections],
+            _report=r)
+
+
+@strawberry.type
+class SecurityReportQueries:
+    @strawberry.field(description='R-AUD-5 the monthly security report of a month ("YYYY-MM", '
+                                  "company time; default: the previous month until the 10th, "
+                                  "then the current one). Needs security_report.view (by "
+                                  "default the security auditor only); a refusal is audited.")
+    def security_report(self, info: Info, month: str | None = None) -> SecurityReport | None:
+        ctx = info.context
+        if month is None:
+            year, mon = reports.default_month()
+            month = f"{year:04d}-{mon:02d}"
+        try:
+            return SecurityReport.build(svc.monthly_report(ctx.session, ctx.user, month))
+        except DomainError as exc:  # the verb rolled back (and audited a refusal)
+            ctx.session.rollback()
+            raise shown(exc) from None
