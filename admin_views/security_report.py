@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 
 from admin_views.base import actor, record_denied, translated
 from portal import policy
-from portal.extensions import db
+from portal.extensions import orm_session
 from portal.services import reports
 from portal.services import security_report as svc
 from portal.services.errors import DomainError, PermissionDenied
@@ -43,7 +43,7 @@ class SecurityReportView(BaseView):
         value = (request.args.get("month") or f"{year:04d}-{month:02d}").strip()[:32]
         report = None
         try:
-            report = svc.monthly_report(db.session, actor(), value)
+            report = svc.monthly_report(orm_session(), actor(), value)
         except PermissionDenied:  # audited by the service verb
             abort(403)
         except DomainError as exc:
