@@ -33,7 +33,7 @@ from flask_login import current_user
 from flask_wtf.csrf import ValidationError, validate_csrf
 from strawberry.flask.views import GraphQLView
 
-from graphql_api import transactions
+from graphql_api import password_gate, transactions
 from graphql_api.context import Context
 from models.enums import AuditOutcome
 from models.org import User
@@ -206,11 +206,13 @@ class PortalGraphQLView(GraphQLView):
             _audit_denied(None, f"GraphQL refused: {reason}")
             return _refuse(401, "Authentication required: send a valid API token "
                                 "(Authorization: Bearer …) or log in.", "UNAUTHENTICATED")
-        if password_policy.change_required(orm_session(), user):
+        if password_policy.change_required(orm_session(), user) \
+                and not password_gate.only_changes_the_password(body):
             _audit_denied(user, "GraphQL refused: R-ROLE-6 the password must be changed first")
-            return _refuse(403, "Choose a new password in the portal first (R-ROLE-6: the "
-                                "account was set up or reset by an administrator, or its "
-                                "password expired).", "PASSWORD_CHANGE_REQUIRED")
+            return _refuse(403, "Choose a new password first, in the portal or with the "
+                                "changeMyPassword mutation (R-ROLE-6: the account was set up "
+                                "or reset by an administrator, or its password expired).",
+                           "PASSWORD_CHANGE_REQUIRED")
         g.graphql_context = Context(
             request=request, response=Response(status=200, content_type="application/json"),
             session=db.session, user=user, auth_method=method,

@@ -154,3 +154,53 @@ def test_R_ROLE_6_graphql_change_my_password_ends_tokens(world, app, session):
     ok = api(CHANGE, {"c": PASSWORD, "n": "Strong-new-pass-1"})["data"]["changeMyPassword"]
     assert ok["ok"] is True, ok
     assert api.post("{ me { username } }").status_code == 401  # the token ended with it
+
+
+def test_R_ROLE_6_graphql_must_change_user_may_only_change_the_password(world, session, app):
+    """An account created by an administrator (or reset, or expired) holds an API token: every
+    query and every other mutation stays refused (403, audited), but ``changeMyPassword`` goes
+    through — with the same rules as the portal (common password, reuse) — and then the token
+    ends like every token of a password change."""
+    user = users.create_user(session, world.sysadmin, {"username": "apinewbie",
+                                                       "password": "Given-by-admin-3"})
+    api = Api(app.test_client(), make_token(session, user))
+    before = len(_denied(session))
+    for doc in ("{ me { username } }",
+                'mutation { markRead(all: true) { marked } }',
+                # a password change smuggled next to a query, or after another operation
+                'mutation { changeMyPassword(currentPassword: "x", newPassword: "y") { ok } '
+                "  me: __typename } query Q { me { username } }",
+                "mutation { ...F } fragment F on Mutation { markRead(all: true) { marked } }"):
+        resp = api.post(doc)
+        assert resp.status_code == 403, doc
+        assert resp.get_json()["errors"][0]["extensions"]["code"] == "PASSWORD_CHANGE_REQUIRED"
+    assert len(_denied(session)) == before + 4
+    # the rules of the portal: a common password and the current one are refused
+    for weak in ("password1234", "Given-by-admin-3"):
+        out = api(CHANGE, {"c": "Given-by-admin-3", "n": weak})
+        assert out["data"]["changeMyPassword"]["ok"] is False, weak
+        assert out["data"]["changeMyPassword"]["errors"][0]["rule"] == "R-ROLE-6"
+    wrong = api(CHANGE, {"c": "not-my-password", "n": "Apinewbie-own-9x"})
+    assert wrong["data"]["changeMyPassword"]["ok"] is False
+    session.expire_all()
+    assert session.get(User, user.id).must_change_password
+    out = api(CHANGE, {"c": "Given-by-admin-3", "n": "Apinewbie-own-9x"})
+    assert out["data"]["changeMyPassword"]["ok"] is True, out
+    session.expire_all()
+    fresh = session.get(User, user.id)
+    assert not fresh.must_change_password
+    assert verify_password(fresh.password_hash, "Apinewbie-own-9x")
+    assert api.post("{ me { username } }").status_code == 401  # the token ended
+    again = Api(app.test_client(), make_token(session, fresh))
+    assert again.post("{ me { username } }").status_code == 200  # no longer held back
+
+
+def test_R_ROLE_6_graphql_expired_admin_password_changed_through_the_api(world, session, app):
+    session.get(User, world.secadmin.id).password_changed_at = utcnow() - timedelta(days=91)
+    session.commit()
+    api = Api(app.test_client(), make_token(session, world.secadmin))
+    assert api.post("{ me { username } }").status_code == 403
+    out = api(CHANGE, {"c": PASSWORD, "n": "Secadmin-fresh-77"})
+    assert out["data"]["changeMyPassword"]["ok"] is True, out
+    session.expire_all()
+    assert password_policy.change_required(session, session.get(User, world.secadmin.id)) is None
