@@ -36,6 +36,7 @@ KNOWN = (
     "tamper_cases", "tamper_detected",
     "conflict_cases", "conflicts_detected",
     "sod_cases", "sod_unexpected",
+    "account_cases", "account_unexpected",
     "pip_audit_vulns",
 )
 
@@ -81,6 +82,7 @@ def summary_line(data: dict[str, int] | None = None) -> str:
         f"audit tamper {d['tamper_detected']}/{d['tamper_cases']}",
         f"conflicts {d['conflicts_detected']}/{d['conflict_cases']}",
         f"sod {d['sod_cases']} cases {d['sod_unexpected']} unexpected",
+        f"account security {d['account_cases']} cases {d['account_unexpected']} unexpected",
         f"5xx {d['responses_5xx']}/{d['responses']} responses",
     ]
     if "pip_audit_ran" in d:
