@@ -33,7 +33,7 @@ from tests.security.conftest import ROLES
 CHANGE = """mutation($c: String!, $n: String!) { changeMyPassword(currentPassword: $c,
   newPassword: $n) { ok errors { rule } } }"""
 TOKEN_USE = frozenset({"api_tokens"})  # a token's last use is recorded on every request
-OLD = ["Former-pass-%d-Ab" % i for i in range(1, 6)]
+OLD = [f"Former-pass-{i}-Ab" for i in range(1, 6)]
 
 
 def _case(ok: bool, what: str) -> None:
