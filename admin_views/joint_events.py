@@ -82,12 +82,9 @@ class JointEventsView(BaseView):
         event = self._event()
         session = orm_session()
         entries = je.my_entries(session, user, event)
-        messages = {}
-        for entry in entries:
-            found = je.conflict_message(user, entry)
-            if found:
-                messages[entry.id] = gettext(found[0], **found[1]) if found[1] \
-                    else gettext(found[0])
+        messages = {key: gettext(msg, **params) if params else gettext(msg)
+                    for key, (msg, params) in je.conflict_messages(session, user,
+                                                                  entries).items()}
         return self._page(
             "event.html", event, entries=entries, messages=messages,
             report=je.report(session, user, event.id),

@@ -10,6 +10,7 @@ from typing import Any
 
 import strawberry
 from flask_babel import gettext
+from sqlalchemy.orm import object_session
 from strawberry.types import Info
 
 from graphql_api.ids import expect_id, to_global
@@ -140,8 +141,20 @@ def event_info(user: Any, e: JointEvent) -> JointEventInfo:
         may_coordinate=policy.can(user, "joint_event.coordinate", e))
 
 
-def line(user: Any, entry: JointInvitation) -> JointInvitationLine:
-    found = je.conflict_message(user, entry)
+def lines(user: Any, entries: list[JointInvitation],
+          found: dict[int, tuple[str, dict[str, Any]]] | None = None
+          ) -> list[JointInvitationLine]:
+    """The lines with their conflict messages (one query for all of them, or ``found``)."""
+    if not entries:
+        return []
+    if found is None:
+        session = object_session(entries[0])
+        found = je.conflict_messages(session, user, entries) if session is not None else {}
+    return [line(e, found.get(e.id)) for e in entries]
+
+
+def line(entry: JointInvitation, found: tuple[str, dict[str, Any]] | None
+         ) -> JointInvitationLine:
     message = None
     if found:
         message = gettext(found[0], **found[1]) if found[1] else gettext(found[0])
@@ -172,15 +185,18 @@ def attendance_info(a: JointAttendance) -> JointAttendanceInfo:
 
 
 def board_info(user: Any, board: je.Board) -> JointEventBoard:
+    every = [e for rows in board.lists.values() for e in rows]
+    session = object_session(board.event)
+    found = je.conflict_messages(session, user, every) if session is not None and every else {}
     return JointEventBoard(
         event=event_info(user, board.event),
         lists=[JointDepartmentList(department=department(d),
-                                   lines=[line(user, e) for e in rows])
+                                   lines=lines(user, rows, found))
                for d, rows in board.lists.items()],
         conflicts=[JointConflict(
             customer_id=strawberry.ID(to_global("Customer", c.customer.id)),
             customer_name=c.customer.name, open=c.is_open, escalated=c.is_escalated,
-            lines=[line(user, e) for e in c.entries],
+            lines=lines(user, c.entries, found),
             ruling=ruling_info(c.ruling) if c.ruling else None) for c in board.conflicts])
 
 
@@ -206,7 +222,7 @@ class JointEventQueries:
             event = _load(ctx, _event_id(event_id))
         except DomainError as exc:
             raise shown(exc) from None
-        return [line(ctx.user, e) for e in je.my_entries(ctx.session, ctx.user, event)]
+        return lines(ctx.user, je.my_entries(ctx.session, ctx.user, event))
 
     @strawberry.field(description="R-CUST-10: the coordinator's board (协调助理 of the event, "
                       "or joint_event.coordinate on all events): every list and the conflicts.")

@@ -19,8 +19,10 @@ from graphql_api.joint_events import (
     JointRulingInfo,
     attendance_info,
     event_info,
-    line,
     ruling_info,
+)
+from graphql_api.joint_events import (
+    lines as line_infos,
 )
 from graphql_api.mutations.common import Payload, UserError, user_error
 from graphql_api.permissions import ShownError
@@ -101,7 +103,7 @@ class JointEventMutations:
             return je.submit_list(s, u, _ev(event_id), raw)
 
         return _answer(info, call, lambda u, r: JointListSubmission(
-            list_day=r.list_day, lines=[line(u, e) for e in r.lines],
+            list_day=r.list_day, lines=line_infos(u, r.lines),
             already_listed=[strawberry.ID(f"Customer:{c}") for c in r.already_listed]))
 
     @strawberry.mutation(description="R-CUST-10: the coordinator (or, once escalated, the "

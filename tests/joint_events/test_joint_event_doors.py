@@ -141,3 +141,31 @@ def test_R_CUST_10_both_doors_parity(session, world, api, login):
     assert session.scalar(select(func.count(JointInvitation.id))) == 2
     assert session.scalar(select(func.count(AuditEntry.id)).where(
         AuditEntry.action == "joint_event.submit")) == 1
+
+
+def test_R_CUST_10_board_statements_do_not_grow_with_conflicts(session, world, api, app):
+    """No N+1: the coordinator's board over GraphQL costs the same number of statements with
+    one conflict as with three (the lines' people, customers and messages are batched)."""
+    from tests.factories import make_customer
+    from tests.graphql.test_graphql_fixed_cost import statements
+
+    event = _event(session, world)
+    e = gid("JointEvent", event.id)
+    extra = [make_customer(session, world.sales1) for _ in range(2)]
+    session.commit()
+    coordinator = api(world.service)
+
+    def contest(customer) -> None:
+        with clock.frozen(NOW):
+            je.submit_list(session, world.manager, event.id, [customer.id])
+            je.submit_list(session, world.manager2, event.id, [{"lookup": customer.phone}])
+
+    contest(world.customers["sales1"][0])
+    coordinator(BOARD, {"e": e})  # warm
+    with statements(app) as one:
+        assert len(coordinator(BOARD, {"e": e})["data"]["jointEventBoard"]["conflicts"]) == 1
+    for customer in extra:
+        contest(customer)
+    with statements(app) as three:
+        assert len(coordinator(BOARD, {"e": e})["data"]["jointEventBoard"]["conflicts"]) == 3
+    assert len(three) == len(one), (len(one), len(three))

@@ -21,6 +21,7 @@ from portal.services.joint_events.events import create_event, visible_events
 from portal.services.joint_events.lists import (
     Submission,
     conflict_message,
+    conflict_messages,
     my_entries,
     submit_list,
     submit_moment_day,
@@ -28,7 +29,7 @@ from portal.services.joint_events.lists import (
 
 __all__ = [
     "Board", "ConflictRow", "ReportRow", "Submission", "attendance_of", "board",
-    "conflict_message", "create_event", "cutoff", "escalate_conflict", "list_day_for",
+    "conflict_message", "conflict_messages", "create_event", "cutoff", "escalate_conflict", "list_day_for",
     "list_days", "my_entries", "record_attendance", "report", "rule_conflict", "submit_list",
     "submit_moment_day", "visible_events",
 ]

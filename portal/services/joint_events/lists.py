@@ -186,9 +186,37 @@ def my_entries(session: Session, actor: User, event: JointEvent) -> list[JointIn
                                 .order_by(JointInvitation.list_day, JointInvitation.id)))
 
 
+def conflict_messages(session: Session, actor: Any, entries: list[JointInvitation]
+                      ) -> dict[int, tuple[str, dict[str, Any]]]:
+    """``conflict_message`` of many lines, with one query for the other departments' lines."""
+    holders: dict[tuple[int, int, int], JointInvitation] = {}
+    for event_id in sorted({e.event_id for e in entries
+                            if e.status in (S.REFUSED.value, S.LOST.value)}):
+        for other in entries_of(session, event_id):
+            holders.setdefault((other.event_id, other.customer_id, other.department_id), other)
+    out = {}
+    for entry in entries:
+        holder = holders.get((entry.event_id, entry.customer_id,
+                              entry.conflict_department_id or 0))
+        found = _message(actor, entry, holder)
+        if found:
+            out[entry.id] = found
+    return out
+
+
 def conflict_message(actor: Any, entry: JointInvitation) -> tuple[str, dict[str, Any]] | None:
     """What a department sees of a conflict: the other department and when it confirmed the
     customer; the confirming person only when the reader may see the archive (the policy)."""
+    from sqlalchemy.orm import object_session
+
+    session = object_session(entry)
+    if session is None:
+        return _message(actor, entry, None)
+    return conflict_messages(session, actor, [entry]).get(entry.id)
+
+
+def _message(actor: Any, entry: JointInvitation, holder: JointInvitation | None
+             ) -> tuple[str, dict[str, Any]] | None:
     if entry.status == S.CONFIRMED.value or entry.conflict_department is None:
         if entry.status == S.RULED.value:
             return N_("The coordinator's ruling gave this customer to another department."), {}
@@ -196,18 +224,7 @@ def conflict_message(actor: Any, entry: JointInvitation) -> tuple[str, dict[str,
     when = entry.conflict_at.astimezone(clock.COMPANY_TZ).strftime("%Y-%m-%d %H:%M") \
         if entry.conflict_at else ""
     params: dict[str, Any] = {"department": entry.conflict_department.name, "when": when}
-    holder = next((e for e in _holders(entry)), None)
     if holder is not None and policy.can(actor, "customer.view", entry.customer):
         params["person"] = holder.confirmed_by.full_name
         return (N_("Already confirmed by %(department)s (%(person)s) at %(when)s."), params)
     return (N_("Already confirmed by %(department)s at %(when)s."), params)
-
-
-def _holders(entry: JointInvitation) -> list[JointInvitation]:
-    from sqlalchemy.orm import object_session
-
-    session = object_session(entry)
-    if session is None:
-        return []
-    return [e for e in entries_of(session, entry.event_id, entry.customer_id)
-            if e.department_id == entry.conflict_department_id]
