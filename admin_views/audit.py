@@ -145,6 +145,8 @@ class AuditEntryView(ScopedModelView):
         choices = dict((view.column_choices or {}).get(name, [])) if view is not None else {}
         if name == "kind" and type_name == "CalendarDay":
             choices = dict(common.DAY_KIND)
+        if not choices and name in VALUE_WORDS:
+            choices = VALUE_WORDS[name]
         if str(value) in {str(k) for k in choices}:
             return next(v for k, v in choices.items() if str(k) == str(value))
         if isinstance(value, bool):
@@ -174,6 +176,17 @@ FIELD_WORDS: dict[str, Any] = {
     "ok": _l("完整"), "broken_at": _l("破坏位置"), "reason": _l("原因"),
     "effective_level": _l("现行密级"), "request": _l("申请编号"), "changes": _l("更正内容"),
     "user": _l("人员"), "user_id": _l("人员"),
+    # joint events (R-CUST-10)
+    "date": _l("日期"), "session": _l("场次"), "venue": _l("地点"),
+    "departments": _l("参加部门"), "coordinator": _l("协调助理"), "department": _l("部门"),
+    "list_day": _l("名单日"), "confirmed": _l("已敲定"), "refused": _l("他部已敲定（冲突）"),
+    "lost": _l("逾期提交，归他部"), "winner": _l("归属部门"), "ruled_out": _l("裁定归他部"),
+    "customer": _l("客户"), "attended": _l("到场"), "amount": _l("成交金额"),
+    "credited": _l("敲定人"),
+}
+# Values of those fields that are words (shown in the reader's language).
+VALUE_WORDS: dict[str, dict[str, Any]] = {
+    "session": {"afternoon": _l("下午场"), "evening": _l("晚场")},
 }
 
 

@@ -74,6 +74,9 @@ EXTRA_ACTION_LABELS: dict[str, str] = {
     "archive_loan.return": N_("Return a borrowed archive"),
     "archive_loan.revoke": N_("Revoke an archive loan"),
     "archive_loan.read": N_("Read a borrowed archive"),
+    "joint_event.rule": N_("Rule on a joint-event conflict"),
+    "joint_event.escalate": N_("Escalate a joint-event conflict to the general manager"),
+    "joint_event.record_attendance": N_("Record attendance and sales at a joint event"),
 }
 
 GROUP_LABELS: dict[str, str] = {"auth": N_("Sign-in and security"),
@@ -92,6 +95,9 @@ TYPE_LABELS: dict[str, str] = {
     "CalendarDay": N_("Calendar day"), "Grant": N_("Grant"), "Role": N_("Role"),
     "ReceptionRecord": N_("Visit or call"), "ApiToken": N_("API token"),
     "ArchiveLoan": N_("Archive loan"),
+    "JointEvent": N_("Joint event"), "JointRuling": N_("Joint-event ruling"),
+    "JointAttendance": N_("Joint-event attendance"),
+    "JointInvitation": N_("Confirmed-invitation list line"),
 }
 
 

@@ -116,7 +116,6 @@ def rule_conflict(session: Session, actor: User, event_id: Any, customer_id: Any
         raise ValidationFailed(N_("Choose one of the departments in the conflict."),
                                field="winner_department")
     now = clock.now()
-    before = {e.department_id: e.status for e in entries}
     for entry in entries:
         entry.status = S.CONFIRMED.value if entry is winner else S.RULED.value
     if ruling is None:
@@ -126,9 +125,10 @@ def rule_conflict(session: Session, actor: User, event_id: Any, customer_id: Any
     ruling.winner_department_id = winner.department_id
     ruling.reason, ruling.decided_by_id, ruling.decided_at = note, actor.id, now
     session.flush()
-    audit.record(session, actor, "joint_event.rule", ruling, before={"lines": before},
-                 after={"winner": winner.department_id,
-                        "lines": {e.department_id: e.status for e in entries}}, detail=note)
+    audit.record(session, actor, "joint_event.rule", ruling,
+                 after={"customer": winner.customer_id, "winner": winner.department_id,
+                        "ruled_out": sorted(e.department_id for e in entries
+                                            if e is not winner)}, detail=note)
     notifications.notify(
         session, user_ids=sorted({e.submitted_by_id for e in entries}),
         kind="joint_event.ruled",
