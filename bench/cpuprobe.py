@@ -207,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
                             time.sleep(0.5)
                             found = count_statements(log, offset, set(backends(admin, db)))
                             result["statements"][f"{side}/{r}"] = {
-                                "per_request": len(found) / 10, "first": found[:12]}
+                                "per_request": len(found) / 10, "first": found[:30]}
                     finally:
                         stop(p)
             finally:

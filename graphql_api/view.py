@@ -162,10 +162,15 @@ def local_graphiql_html(html: str, prefix: str) -> str:
 def _record_reads(user: Any, credit: set, archives: set[int]) -> None:
     """The reads an answer is audited for: one entry naming the credit records returned
     (R-AUD-1), and one per borrowed archive returned, naming its loan (R-CUST-9)."""
+    wrote = False
     if credit:
         credit_reads.record_credit_read(orm_session(), user, credit, where="graphql")
-        db.session.commit()
+        wrote = True
+    # before any commit: the loans, the user and the grants the answer was scoped with are
+    # still this transaction's (a commit in between cost three statements to read them again)
     if archives and archive_loans.record_reads(orm_session(), user, archives, "graphql"):
+        wrote = True
+    if wrote:
         db.session.commit()
 
 
