@@ -267,12 +267,16 @@ class CustomerView(CustomerRowPages, ScopedModelView):
             fn = service(f"{SERVICES}:record_follow_up")
             update = service(f"{SERVICES}:update_customer")
             intent = form.intent.data or None
+            seen = form_versions(request.form.get("versions"))
 
             def record(row: Any) -> None:
+                # the intent is a change of the archive: with the version the user saw, and
+                # first, so that a refused change records no follow-up either
+                if intent and intent != row.intent and update is not None:
+                    update(db.session, actor(), row.id, {"intent": intent},
+                           expected_version=seen_version(seen, row))
                 fn(db.session, actor(), row.id, form.kind.data, notes=form.notes.data or None,
                    planned_next_on=form.planned_next_on.data)
-                if intent and intent != row.intent and update is not None:
-                    update(db.session, actor(), row.id, {"intent": intent})
 
             if len(rows) == 1:
                 row = rows[0]
@@ -288,10 +292,12 @@ class CustomerView(CustomerRowPages, ScopedModelView):
                         flash(gettext("回访已记录。下次回访截止：%(due)s。",
                                       due=company_time(due(row)) if due else "—"), "success")
                     return redirect(self._back_to(rows))
-                return self._form_page(form, rows, _l("记录回访"), _l("保存"))
+                return self._form_page(form, rows, _l("记录回访"), _l("保存"),
+                                       versions=row_versions(rows))
             self.each_row(ids, "customer.follow_up", record)
             return redirect(self.get_url(".index_view"))
-        return self._form_page(form, rows, _l("记录回访"), _l("保存"))
+        return self._form_page(form, rows, _l("记录回访"), _l("保存"),
+                               versions=row_versions(rows))
 
     @expose("/reassign/", methods=("GET", "POST"))
     def reassign_view(self) -> Any:

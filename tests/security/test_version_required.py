@@ -118,6 +118,16 @@ def _remind(world, session, _upload) -> Case:
                 done=lambda r: bool(r.reminders))
 
 
+def _follow_up_intent(world, session, _upload) -> Case:
+    """记录回访 with a new intent level: the intent is a change of the archive."""
+    c = world.customers["sales1"][0]
+    other = "hot" if c.intent != "hot" else "cold"
+    return Case(Customer, c.id, None, "", "", world.sales1,
+                f"/admin/customer/follow-up/?ids={c.id}",
+                {"ids": str(c.id), "kind": "call", "notes": "电话回访", "intent": other},
+                several=True, done=lambda r: r.intent == other and bool(r.follow_ups))
+
+
 def _classified(world, session, upload) -> ConfidentialFile:  # noqa: F811
     for u in (world.sales1, world.sales2):
         u.clearance = Level.CONFIDENTIAL
@@ -158,6 +168,7 @@ def _manager(world, session, upload) -> Case:  # noqa: F811
 CASES = {"record_deal": _deal, "claim_customer": _claim, "close_customer": _close,
          "reassign_owner": _reassign, "deactivate_user": _deactivate,
          "reactivate_user": _reactivate, "remind_complaint": _remind,
+         "follow_up_with_intent": _follow_up_intent,
          "add_scope_member": _scope_add, "remove_scope_member": _scope_remove,
          "change_responsible_manager": _manager}
 
