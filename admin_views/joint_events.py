@@ -186,8 +186,7 @@ class JointEventsView(BaseView):
             "joint_event.coordinate",
             lambda event_id: je.rule_conflict(
                 orm_session(), actor(), event_id, form.get("customer"), form.get("winner"),
-                form.get("reason", ""), expected_version=form_version(form.get("version"))
-                if form.get("version") else None),
+                form.get("reason", ""), expected_version=form_version(form.get("version"))),
             gettext("已裁定，裁定结果为最终结果并已记录。"))
 
     @expose("/escalate", methods=("POST",))

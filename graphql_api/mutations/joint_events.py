@@ -109,12 +109,11 @@ class JointEventMutations:
     @strawberry.mutation(description="R-CUST-10: the coordinator (or, once escalated, the "
                          "general manager) gives a contested customer to one department, with a "
                          "reason. Final and audited. expectedVersion: the ruling's version "
-                         "when it was escalated.")
+                         "when it was escalated, 0 for a conflict without a ruling yet.")
     def rule_joint_event_conflict(self, info: Info, event_id: strawberry.ID,
                                   customer_id: strawberry.ID,
                                   winner_department_id: strawberry.ID, reason: str,
-                                  expected_version: int | None = None
-                                  ) -> Payload[JointRulingInfo]:
+                                  expected_version: int) -> Payload[JointRulingInfo]:
         return _answer(info, lambda s, u: je.rule_conflict(
             s, u, _ev(event_id), _cust(customer_id),
             expect_id(winner_department_id, "Department", "winnerDepartmentId"), reason,

@@ -21,8 +21,9 @@ NOW = datetime(2026, 12, 5, 9, 0, tzinfo=COMPANY_TZ)
 SUBMIT = """mutation($e: ID!, $l: [JointListLineInput!]!) { submitJointEventList(eventId: $e,
   lines: $l) { ok errors { message code } result { listDay lines { customerName status
   conflictMessage department { name } } } } }"""
-RULE = """mutation($e: ID!, $c: ID!, $w: ID!, $r: String!) { ruleJointEventConflict(eventId: $e,
-  customerId: $c, winnerDepartmentId: $w, reason: $r) { ok errors { message code }
+RULE = """mutation($e: ID!, $c: ID!, $w: ID!, $r: String!, $v: Int!) { ruleJointEventConflict(
+  eventId: $e, customerId: $c, winnerDepartmentId: $w, reason: $r, expectedVersion: $v) {
+  ok errors { message code }
   result { status reason winnerDepartment { name } } } }"""
 ESCALATE = """mutation($e: ID!, $c: ID!, $r: String!) { escalateJointEventConflict(eventId: $e,
   customerId: $c, reason: $r) { ok errors { message code } result { status escalatedToGm } } }"""
@@ -66,8 +67,10 @@ def test_R_CUST_10_portal_submission_board_ruling_attendance(session, world, log
     assert m2.get(f"/admin/joint-events/board?id={event.id}").status_code == 404
     board = coord.get(f"/admin/joint-events/board?id={event.id}").get_data(as_text=True)
     assert "badge-danger" in board and contested.name in board
+    assert 'name="version" value="0"' in board  # no ruling yet: the version seen is 0
     post_form(coord, f"/admin/joint-events/rule?id={event.id}",
-              {"customer": contested.id, "winner": world.d1.id, "reason": "一部先建档先邀约"})
+              {"customer": contested.id, "winner": world.d1.id, "reason": "一部先建档先邀约",
+               "version": "0"})
     ruling = session.scalar(select(JointRuling))
     assert ruling.status == "decided" and ruling.reason == "一部先建档先邀约"
     post_form(coord, f"/admin/joint-events/attendance?id={event.id}",
@@ -104,15 +107,20 @@ def test_R_CUST_10_graphql_same_rules_and_scope(session, world, api):
                                           "r": "无法判断"}, "escalateJointEventConflict")
     assert session.scalar(select(func.count(Notification.id)).where(
         Notification.user_id == world.gm.id, Notification.kind == "joint_event.escalated")) == 1
+    seen = session.scalar(select(JointRuling.version).where(
+        JointRuling.customer_id == contested.id))
     refused = api(world.service)(RULE, {"e": e, "c": gid("Customer", contested.id),
-                                        "w": gid("Department", world.d2.id), "r": "二部"})
+                                        "w": gid("Department", world.d2.id), "r": "二部",
+                                        "v": seen})
     assert refused["data"]["ruleJointEventConflict"]["errors"][0]["code"] == "forbidden"
     ruled = gql_ok(api(world.gm), RULE, {"e": e, "c": gid("Customer", contested.id),
                                          "w": gid("Department", world.d2.id),
-                                         "r": "客户要求二部接待"}, "ruleJointEventConflict")
+                                         "r": "客户要求二部接待", "v": seen},
+                    "ruleJointEventConflict")
     assert ruled["winnerDepartment"]["name"] == "销售二部"
     again = api(world.gm)(RULE, {"e": e, "c": gid("Customer", contested.id),
-                                 "w": gid("Department", world.d1.id), "r": "改判"})
+                                 "w": gid("Department", world.d1.id), "r": "改判",
+                                 "v": seen + 1})
     assert again["data"]["ruleJointEventConflict"]["errors"][0]["code"] == "rule"
     # attendance credited to the confirming department (now 销售二部) and person
     att = gql_ok(api(world.service), ATTEND, {"e": e, "c": gid("Customer", contested.id),

@@ -24,7 +24,7 @@ from portal.services.errors import (
     ValidationFailed,
 )
 from portal.services.joint_events._common import entries_of, grant_then_load, text
-from portal.services.unit import check_version, verb
+from portal.services.unit import MISSING_VERSION, NO_VERSION, check_version, verb
 
 S = InvitationStatus
 
@@ -95,6 +95,9 @@ def _conflict(session: Session, event: JointEvent, customer_id: Any, action: str
     return entries, ruling
 
 
+NO_RULING_SEEN = 0  # the version a client sends for a conflict that has no ruling yet
+
+
 @verb
 def rule_conflict(session: Session, actor: User, event_id: Any, customer_id: Any,
                   winner_department_id: Any, reason: str,
@@ -109,6 +112,11 @@ def rule_conflict(session: Session, actor: User, event_id: Any, customer_id: Any
                                    N_("This conflict was escalated to the general manager, "
                                       "who decides it."))
         check_version(ruling, expected_version)
+    elif expected_version is not None and int(expected_version) != NO_RULING_SEEN:
+        # the person saw a ruling (or sent no version at all): not what is there now
+        if int(expected_version) == NO_VERSION:
+            raise ValidationFailed(MISSING_VERSION, field="version")
+        raise Conflict(seen=int(expected_version), current=NO_RULING_SEEN)
     note = text(reason, "reason", required=True, limit=500)
     winner = next((e for e in entries if str(e.department_id) == str(winner_department_id)),
                   None)
