@@ -25,6 +25,13 @@ class PolicyMenuLink(MenuLink):
         return user is not None and policy.can(user, self.action)
 
 
+class SignedInMenuLink(MenuLink):
+    """A menu link for everyone signed in (their own account's pages)."""
+
+    def is_accessible(self) -> bool:
+        return actor() is not None
+
+
 def register(admin: Any) -> None:
     admin.add_link(PolicyMenuLink(_l("认领客户"), "customer.claim_view", "customer.claim",
                                   category=_l("客户")))
@@ -32,6 +39,9 @@ def register(admin: Any) -> None:
                                   category=_l("文件")))
     admin.add_link(PolicyMenuLink(_l("API 令牌"), "api_tokens", "token.add",
                                   category=_l("我的账户")))
+    # R-ROLE-6: required for some roles, a choice for everyone else
+    admin.add_link(SignedInMenuLink(name=_l("双因素登录"), endpoint="two_factor_page",
+                                    category=_l("我的账户")))
     admin.add_link(PolicyMenuLink(_l("今日轮流接待"), "receptionrecord.rotation_view",
                                   "reception.manage_rotation", category=_l("客户")))
     admin.add_link(PolicyMenuLink(_l("查询老客户"), "receptionrecord.lookup_view",

@@ -23,7 +23,21 @@ from portal.extensions import db
 from portal.services import two_person
 
 KIND_LABELS = {"user.reset_password": _l("重置管理员密码"), "user.deactivate": _l("停用管理员账号"),
-               "user.reactivate": _l("恢复管理员账号")}
+               "user.reactivate": _l("恢复管理员账号"), "user.reset_two_factor": _l("重置双因素")}
+
+
+def _checked(p: PendingAction) -> bool:
+    """R-ROLE-6: a second-factor reset is decided only in a session signed in with two
+    factors (refused and audited otherwise)."""
+    from portal import two_factor_web
+    from portal.extensions import orm_session
+    from portal.services import two_factor
+
+    two_factor.check_reset_door(orm_session(), actor(), p.kind,
+                                two_factor_web.is_two_factor_session())
+    return True
+
+
 STATE_LABELS = {"pending": (_l("待确认"), "warning"), "confirmed": (_l("已确认执行"), "success"),
                 "refused": (_l("已拒绝"), "danger"), "cancelled": (_l("已撤回"), "secondary"),
                 "expired": (_l("已过期"), "secondary")}
@@ -100,8 +114,8 @@ class PendingActionView(ScopedModelView):
         p = self._one()
         form = NoteForm()
         if request.method == "POST" and form.validate():
-            answer = self._decide(p, lambda: two_person.confirm_action(db.session, actor(), p.id),
-                                  gettext("已确认，操作已执行。"))
+            answer = self._decide(p, lambda: _checked(p) and two_person.confirm_action(
+                db.session, actor(), p.id), gettext("已确认，操作已执行。"))
             if answer is not None:
                 return answer
         return self._page(form, p, _l("确认执行"), _l("确认执行"))
@@ -111,8 +125,9 @@ class PendingActionView(ScopedModelView):
         p = self._one()
         form = NoteForm()
         if request.method == "POST" and form.validate():
-            answer = self._decide(p, lambda: two_person.refuse_action(
-                db.session, actor(), p.id, form.note.data or ""), gettext("已处理，操作不会执行。"))
+            answer = self._decide(p, lambda: _checked(p) and two_person.refuse_action(
+                db.session, actor(), p.id, form.note.data or ""),
+                gettext("已处理，操作不会执行。"))
             if answer is not None:
                 return answer
         return self._page(form, p, _l("拒绝或撤回"), _l("提交"))

@@ -80,6 +80,7 @@ class UserView(ScopedModelView):
     endpoint_verbs = {"deactivate_view": ("user.deactivate",),
                       "reactivate_view": ("user.deactivate",),
                       "password_view": ("user.reset_password",),
+                      "two_factor_view": ("user.reset_two_factor",),
                       "roles_view": ("grant.change", "user.set_clearance")}
 
     def get_edit_form(self) -> Any:
@@ -109,6 +110,8 @@ class UserView(ScopedModelView):
             deactivate = ("deactivate_view", _l("停用账号")) if model.is_active \
                 else ("reactivate_view", _l("恢复账号"))
             for endpoint, label, act in (("password_view", _l("重置密码"), "user.reset_password"),
+                                         ("two_factor_view", _l("重置双因素"),
+                                          "user.reset_two_factor"),
                                          (*deactivate, "user.deactivate"),
                                          ("roles_view", _l("角色与涉密等级"), "grant.change"),
                                          ("roles_view", _l("角色与涉密等级"),
@@ -209,6 +212,34 @@ class UserView(ScopedModelView):
                 return redirect(self.get_url(".details_view", id=user.id))
         return self._page(form, [user], _l("重置密码"), _l("重置"),
                           note=self._two_person_note("user.reset_password", [user]))
+
+    @expose("/two-factor/", methods=("GET", "POST"))
+    def two_factor_view(self) -> Any:
+        """R-ROLE-6 / R-ROLE-2: a lost second factor is reset by two administrators; the
+        holder then sets it up again at the next sign-in."""
+        from portal import two_factor_web
+        from portal.extensions import orm_session
+        from portal.services import two_factor
+
+        user = self._one("user.reset_two_factor")
+        form = ReasonForm()
+        if request.method == "POST" and form.validate():
+            try:
+                two_factor.check_reset_door(orm_session(), actor(), two_factor.RESET_KIND,
+                                            two_factor_web.is_two_factor_session())
+                two_person.request_action(orm_session(), actor(), two_factor.RESET_KIND,
+                                          user.id, {}, form.reason.data)
+            except PermissionDenied:
+                abort(403)
+            except DomainError as exc:
+                db.session.rollback()
+                self._fail(exc)
+            else:
+                flash(gettext("已提交，等待另一位管理员确认。"), "success")
+                return redirect(self.get_url(".details_view", id=user.id))
+        return self._page(form, [user], _l("重置双因素"), _l("提交"),
+                          note=gettext("重置后此用户须重新设置双因素登录；需另一位管理员确认才会"
+                                       "执行，三位管理员都会收到通知。"))
 
     @expose("/roles/", methods=("GET", "POST"))
     def roles_view(self) -> Any:

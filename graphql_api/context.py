@@ -28,6 +28,7 @@ class Context:
     config: dict[str, Any]
     loaders: Loaders = field(init=False)
     refusal_status: int | None = None  # an HTTP status the view should answer with
+    two_factor: bool = False  # a portal session signed in with the second factor (R-ROLE-6)
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.session, self.user)

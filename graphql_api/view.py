@@ -37,9 +37,9 @@ from graphql_api import password_gate, transactions
 from graphql_api.context import Context
 from models.enums import AuditOutcome
 from models.org import User
-from portal import audit
+from portal import audit, two_factor_web
 from portal.extensions import csrf, db, orm_session
-from portal.services import archive_loans, credit_reads, password_policy, tokens
+from portal.services import archive_loans, credit_reads, password_policy, tokens, two_factor
 
 DEFAULT_MAX_BODY = 256 * 1024
 
@@ -77,6 +77,34 @@ def authenticate() -> tuple[User | None, str, str]:
     if current_user.is_authenticated:
         return db.session.get(User, current_user.id), "cookie", ""
     return None, "", "no credentials"
+
+
+def _two_factor_missing(user: User, method: str, two_factor_session: bool) -> bool:
+    """R-ROLE-6: a user who must sign in with two factors uses the API only from a portal
+    session signed in with the code, or with a token once enrolled (tokens are created only
+    in such a session)."""
+    if two_factor_session or not two_factor.required(orm_session(), user):
+        return False
+    return method == "cookie" or not two_factor.enrolled(orm_session(), user)
+
+
+def _account_refusal(user: User, method: str, two_factor_session: bool,
+                     body: bytes) -> Response | None:
+    """R-ROLE-6 account controls before any operation: a password to change first (only the
+    change itself goes through), a second factor to set up or to sign in with first."""
+    if password_policy.change_required(orm_session(), user) \
+            and not password_gate.only_changes_the_password(body):
+        _audit_denied(user, "GraphQL refused: R-ROLE-6 the password must be changed first")
+        return _refuse(403, "Choose a new password first, in the portal or with the "
+                            "changeMyPassword mutation (R-ROLE-6: the account was set up "
+                            "or reset by an administrator, or its password expired).",
+                       "PASSWORD_CHANGE_REQUIRED")
+    if _two_factor_missing(user, method, two_factor_session):
+        _audit_denied(user, "GraphQL refused: R-ROLE-6 two-factor sign-in required")
+        return _refuse(403, "Set up two-factor sign-in in the portal and sign in with your "
+                            "code first (R-ROLE-6: your role signs in with two factors).",
+                       "TWO_FACTOR_REQUIRED")
+    return None
 
 
 def _csrf_ok() -> bool:
@@ -211,18 +239,15 @@ class PortalGraphQLView(GraphQLView):
             _audit_denied(None, f"GraphQL refused: {reason}")
             return _refuse(401, "Authentication required: send a valid API token "
                                 "(Authorization: Bearer …) or log in.", "UNAUTHENTICATED")
-        if password_policy.change_required(orm_session(), user) \
-                and not password_gate.only_changes_the_password(body):
-            _audit_denied(user, "GraphQL refused: R-ROLE-6 the password must be changed first")
-            return _refuse(403, "Choose a new password first, in the portal or with the "
-                                "changeMyPassword mutation (R-ROLE-6: the account was set up "
-                                "or reset by an administrator, or its password expired).",
-                           "PASSWORD_CHANGE_REQUIRED")
+        two_factor_session = method == "cookie" and two_factor_web.is_two_factor_session()
+        refusal = _account_refusal(user, method, two_factor_session, body)
+        if refusal is not None:
+            return refusal
         g.graphql_context = Context(
             request=request, response=Response(status=200, content_type="application/json"),
             session=db.session, user=user, auth_method=method,
             csrf_ok=method == "cookie" and _csrf_ok(), request_id=g.get("request_id", ""),
-            config=config)
+            config=config, two_factor=two_factor_session)
         with credit_reads.collect() as reads, archive_loans.collect_reads() as archives:
             response = super().dispatch_request()
         _record_reads(user, reads, archives)

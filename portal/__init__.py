@@ -55,9 +55,10 @@ def create_app(config_name: str | None = None, **overrides: object) -> Flask:
 
     observability.init_app(app)
 
-    from portal import tokens_web
+    from portal import tokens_web, two_factor_web
 
     tokens_web.init_app(app)
+    two_factor_web.init_app(app)
 
     from portal import outbox_web
 

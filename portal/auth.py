@@ -27,7 +27,7 @@ from models.org import User
 from portal import audit, clock, session_timeout, settings
 from portal.extensions import db, limiter, login_manager, orm_session
 from portal.passwords import hash_password, needs_rehash, verify_password
-from portal.services import password_policy, sign_in_history, tokens
+from portal.services import password_policy, sign_in_history, tokens, two_factor
 from portal.services.errors import DomainError
 
 
@@ -85,12 +85,38 @@ def authenticate(username: str, password: str) -> tuple[User | None, str]:
                 audit.record(db.session, user, "auth.lockout", user, outcome="denied",
                              detail=f"{limit} failed logins")
         return None, "wrong password" if not ok else "inactive"
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    if two_factor.enrolled(orm_session(), user):
+        # R-ROLE-6: half a sign-in. The failure count is cleared by the right code only, so
+        # typing the password again does not buy more guesses at the code.
+        return user, ""
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now
-    if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
     return user, ""
+
+
+def complete_sign_in(user: User, next_url: str | None, *, two_factor_done: bool):
+    """The session starts: a fresh cookie, the session clock, the audit entry, the previous
+    sign-in notice. ``two_factor_done``: the second factor was checked (R-ROLE-6)."""
+    from portal import two_factor_web
+
+    lang = session.get("lang")  # the language picked on the login page stays
+    session.clear()  # rotate: nothing from before login survives
+    if lang in current_app.config["LANGUAGES"]:
+        session["lang"] = lang
+    login_user(user, remember=False)
+    session.permanent = True
+    session_timeout.start()
+    if two_factor_done:
+        session[two_factor_web.MARK] = True
+        user.last_login_at = utcnow()
+    entry = audit.record(orm_session(), user, "auth.login", user,
+                         detail="password and second factor" if two_factor_done else None)
+    db.session.commit()
+    _flash_previous_sign_in(user.username, entry.id)
+    return redirect(safe_next(next_url) or url_for("admin.index"))
 
 
 def _flash_previous_sign_in(username: str, entry_id: int) -> None:
@@ -114,7 +140,7 @@ def _flash_previous_sign_in(username: str, entry_id: int) -> None:
 
 # the pages a user who must first choose a new password can still reach
 _OPEN_WHILE_MUST_CHANGE = frozenset({"change_password", "logout", "login", "static",
-                                     "set_language"})
+                                     "set_language", "sign_in_code"})
 
 
 def init_app(app: Flask) -> None:
@@ -150,18 +176,14 @@ def init_app(app: Flask) -> None:
                              actor_name=(request.form.get("username") or "")[:64])
                 db.session.commit()
                 error = _("Invalid username or password.")
-            else:
-                lang = session.get("lang")  # the language picked on the login page stays
-                session.clear()  # rotate: nothing from before login survives
-                if lang in current_app.config["LANGUAGES"]:
-                    session["lang"] = lang
-                login_user(user, remember=False)
-                session.permanent = True
-                session_timeout.start()
-                entry = audit.record(db.session, user, "auth.login", user)
+            elif two_factor.enrolled(orm_session(), user):
+                from portal import two_factor_web
+
+                two_factor_web.start_pending(user, safe_next(request.args.get("next")))
                 db.session.commit()
-                _flash_previous_sign_in(user.username, entry.id)
-                return redirect(safe_next(request.args.get("next")) or url_for("admin.index"))
+                return redirect(url_for("sign_in_code"))
+            else:
+                return complete_sign_in(user, request.args.get("next"), two_factor_done=False)
         return render_template("login.html", error=error), (401 if error else 200)
 
     @app.route("/logout", methods=["POST"])

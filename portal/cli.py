@@ -108,6 +108,9 @@ def demo_data_command() -> None:
 
     summary = demo.load(db.session)
     click.echo(summary)
+    from portal.cli_demo import two_factor_note
+
+    click.echo(two_factor_note())
 
 
 

@@ -44,6 +44,33 @@ def demo_table() -> list[str]:
     return lines
 
 
+def two_factor_note() -> str:
+    """R-ROLE-6: how a newcomer signs in as an administrator or the general manager."""
+    from portal.demo import DEMO_TOTP_SECRET
+
+    return ("  双因素登录 two-factor sign-in (管理员与总经理 administrators and the general "
+            "manager):\n"
+            f"    add the key {DEMO_TOTP_SECRET} to an authenticator app, or print the current "
+            "code with `flask --app wsgi portal demo-code`")
+
+
+@portal_cli.command("demo-code")
+def demo_code_command() -> None:
+    """Print the current two-factor code of the demo accounts (development only)."""
+    import sys
+
+    if current_app.config["PORTAL_CONFIG"] == "production":
+        click.echo("error: there are no demo accounts in production", err=True)
+        sys.exit(1)
+    from portal.demo import DEMO_TOTP_SECRET
+    from portal.services import two_factor
+
+    step = two_factor.time_step()
+    click.echo(f"{two_factor.code_at(DEMO_TOTP_SECRET, step)}  (valid for about "
+               f"{int(two_factor.STEP_SECONDS - two_factor.wall_clock() % two_factor.STEP_SECONDS)}"
+               " s; the previous and the next code are accepted too)")
+
+
 def _demo_loaded() -> bool | None:
     """Whether the demo company is in the database; None when the database cannot tell."""
     from portal.demo import is_loaded
@@ -72,6 +99,7 @@ def banner_command() -> None:
         click.echo(line)
     click.echo("  More demo accounts with the same password: sales2…sales6, supervisor2, "
                "supervisor3, manager2, service2, reception2, reception3.")
+    click.echo(two_factor_note())
     loaded = _demo_loaded()
     if loaded is False:
         click.echo("  (demo data not loaded yet: run `flask --app wsgi portal demo-data`)")

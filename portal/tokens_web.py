@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from models.org import User
-from portal import clock
+from portal import clock, two_factor_web
 from portal.extensions import db
 from portal.services import tokens
 from portal.services.errors import DomainError
@@ -35,9 +35,10 @@ def init_app(app: Flask) -> None:
     @login_required
     def api_token_create():
         try:
-            _token, raw = tokens.create_token(db.session, _actor(),
-                                              request.form.get("name", ""),
-                                              request.form.get("expires_in_days", ""))
+            _token, raw = tokens.create_token(
+                db.session, _actor(), request.form.get("name", ""),
+                request.form.get("expires_in_days", ""),
+                two_factor_session=two_factor_web.is_two_factor_session())
         except DomainError as exc:
             return _page(error=exc.translated(_), status=400 if exc.code != "forbidden" else 403)
         resp = _page(new_token=raw, status=201)

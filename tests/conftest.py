@@ -133,6 +133,11 @@ def login(app: Flask):
         c = app.test_client()
         resp = c.post("/login", data={"username": user.username, "password": password})
         assert resp.status_code == 302, f"login of {user.username} failed: {resp.status_code}"
+        if resp.headers["Location"].endswith("/login/code"):  # R-ROLE-6: the second factor
+            from tests.factories import pass_second_factor
+
+            resp = pass_second_factor(c, user)
+            assert resp.status_code == 302, f"code of {user.username}: {resp.status_code}"
         return c
     return _login
 

@@ -26,6 +26,8 @@ LATIN_ALLOWED = frozenset({
     "HMAC", "JSON",
     # car types as Chinese showrooms write them (demo visit notes: 比较SUV车型配置)
     "SUV", "MPV",
+    # product names of authenticator apps on the two-factor page (R-ROLE-6)
+    "Microsoft", "Google", "Authenticator",
 })
 HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_\-.@/:]*")

@@ -427,3 +427,28 @@ def test_R_CUST_9_demo_has_an_active_loan_and_a_refused_request(session, loaded)
     assert session.scalar(select(func.count(AuditEntry.id)).where(
         AuditEntry.action.in_(["archive_loan.request", "archive_loan.approve",
                                "archive_loan.refuse"]))) == 4
+
+
+def test_R_ROLE_6_demo_administrators_sign_in_with_the_printed_key(session, loaded, app):
+    """The demo administrators and the general manager come enrolled with the key `make run`
+    prints: the password alone leads to the code page, the demo key's code signs in."""
+    from models.org import TwoFactor
+    from portal import policy
+    from portal.cli_demo import two_factor_note
+    from portal.services import two_factor
+    from tests.factories import pass_second_factor
+
+    assert demo.DEMO_TOTP_SECRET in two_factor_note()
+    must = [u for u in session.scalars(select(User)) if policy.two_factor_required(u, None)]
+    assert must and all(two_factor.enrolled(session, u) for u in must)
+    assert {u.id for u in must} == set(session.scalars(select(TwoFactor.user_id)))
+    for user in must:
+        if not user.is_active:
+            continue
+        c = app.test_client()
+        resp = c.post("/login", data={"username": user.username,
+                                      "password": demo.DEMO_PASSWORD})
+        assert resp.headers["Location"].endswith("/login/code"), user.username
+        assert c.get("/admin/").status_code == 302  # not signed in with the password alone
+        assert pass_second_factor(c, user, demo.DEMO_TOTP_SECRET).status_code == 302
+        assert c.get("/admin/").status_code == 200, user.username

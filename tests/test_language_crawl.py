@@ -55,6 +55,16 @@ def _client(app, username: str, language: str):
         client.get("/lang/en")
     resp = client.post("/login", data={"username": username, "password": demo.DEMO_PASSWORD})
     assert resp.status_code == 302, f"{username} cannot sign in"
+    if resp.headers["Location"].endswith("/login/code"):  # R-ROLE-6: the demo key's code
+        from sqlalchemy import select
+
+        from models import User
+        from portal.extensions import db
+        from tests.factories import pass_second_factor
+
+        uid = db.session.scalar(select(User.id).where(User.username == username))
+        resp = pass_second_factor(client, uid, demo.DEMO_TOTP_SECRET)
+        assert resp.status_code == 302, f"{username}: code refused"
     if language == "en":
         client.get("/lang/en")
     return client

@@ -16,7 +16,7 @@ from graphql_api.mutations.users import _uid
 from graphql_api.types.org import UserNode
 from models import PendingAction
 from portal import clock
-from portal.services import two_person
+from portal.services import two_factor, two_person
 from portal.services import users as user_svc
 from portal.services.errors import DomainError
 
@@ -27,6 +27,8 @@ class AccountActionKind(enum.Enum):
     RESET_PASSWORD = "user.reset_password"
     DEACTIVATE = "user.deactivate"
     REACTIVATE = "user.reactivate"
+    # R-ROLE-6: only from a portal session signed in with two factors, never with a token
+    RESET_TWO_FACTOR = "user.reset_two_factor"
 
 
 @strawberry.type(name="PendingAction",
@@ -68,6 +70,17 @@ def _pending(info: Info, call) -> Payload[PendingActionNode]:
     return Payload(ok=True, errors=[], result=PendingActionNode.of(p))
 
 
+def _door_of(session, user, pending_id: int, two_factor_session: bool) -> None:
+    """A second-factor reset is confirmed or refused only from a two-factor portal session."""
+    from portal import policy
+
+    if not policy.can(user, "two_person.confirm", PendingAction):
+        return  # the service refuses (and audits) before telling whether the request exists
+    p = session.get(PendingAction, pending_id)
+    if p is not None:
+        two_factor.check_reset_door(session, user, p.kind, two_factor_session)
+
+
 def _pid(value: strawberry.ID) -> int:
     return expect_id(value, "PendingAction", "pendingActionId")
 
@@ -92,22 +105,30 @@ class TwoPersonMutations:
                                user_id: strawberry.ID, reason: str,
                                new_password: str | None = None) -> Payload[PendingActionNode]:
         params = {"new_password": new_password} if new_password is not None else {}
-        return _pending(info, lambda s, u: two_person.request_action(
-            s, u, kind.value, _uid(user_id), params, reason))
+        two_factor_session = info.context.two_factor
+
+        def call(s, u):
+            two_factor.check_reset_door(s, u, kind.value, two_factor_session)
+            return two_person.request_action(s, u, kind.value, _uid(user_id), params, reason)
+        return _pending(info, call)
 
     @strawberry.mutation(description="Confirm another administrator's request: it is carried "
                          "out now.")
     def confirm_pending_action(self, info: Info,
                                pending_action_id: strawberry.ID) -> Payload[PendingActionNode]:
-        return _pending(info, lambda s, u: two_person.confirm_action(s, u, _pid(
-            pending_action_id)))
+        def call(s, u):
+            _door_of(s, u, _pid(pending_action_id), info.context.two_factor)
+            return two_person.confirm_action(s, u, _pid(pending_action_id))
+        return _pending(info, call)
 
     @strawberry.mutation(description="Refuse another administrator's request, or withdraw "
                          "your own; it will not be carried out.")
     def refuse_pending_action(self, info: Info, pending_action_id: strawberry.ID,
                               note: str) -> Payload[PendingActionNode]:
-        return _pending(info, lambda s, u: two_person.refuse_action(s, u, _pid(
-            pending_action_id), note))
+        def call(s, u):
+            _door_of(s, u, _pid(pending_action_id), info.context.two_factor)
+            return two_person.refuse_action(s, u, _pid(pending_action_id), note)
+        return _pending(info, call)
 
     @strawberry.mutation(description="Give a deactivated account back (an administrator's "
                          "account: use requestAccountAction).")

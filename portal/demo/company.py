@@ -9,6 +9,10 @@ from models.enums import Level, Role
 COMPANY_NAME = "华东汽车销售服务有限公司"
 DEMO_DEPARTMENT_CODE = "HD-XS1"
 DEMO_PASSWORD = "Demo-2026-pass"
+# R-ROLE-6: the demo administrators and the general manager sign in with two factors; they
+# come enrolled with this key (development only, printed by `make run`): add it to an
+# authenticator app, or print the current code with `flask --app wsgi portal demo-code`
+DEMO_TOTP_SECRET = "HUADONGAUTODEMOKEYDEVELOPMENTXYZ"
 SEED = 20260101
 CUSTOMER_COUNT = 300
 

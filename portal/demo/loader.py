@@ -17,6 +17,7 @@ from portal.demo.company import (
     COMPANY_NAME,
     DEMO_DEPARTMENT_CODE,
     DEMO_PASSWORD,
+    DEMO_TOTP_SECRET,
     DEPARTMENTS,
     SEED,
     STAFF,
@@ -154,6 +155,20 @@ class _Builder(CustomersMixin, ReceptionMixin, ComplaintsMixin, CreditMixin,
         self.s.add_all(rows)
         self.s.flush()
         self.counts["users"] = len(STAFF)
+        self.second_factors()
+
+    def second_factors(self) -> None:
+        """R-ROLE-6: whoever must sign in with two factors comes enrolled with the demo key
+        (development only), so a newcomer can sign in at once."""
+        from models.org import TwoFactor
+        from portal import policy
+        from portal.services import secret_box
+
+        sealed = secret_box.seal(DEMO_TOTP_SECRET)
+        enrolled = [TwoFactor(user_id=u.id, secret=sealed, enrolled_at=self.now)
+                    for u in self.users.values() if policy.two_factor_required(u, None)]
+        self.s.add_all(enrolled)
+        self.counts["accounts with two-factor sign-in"] = len(enrolled)
 
 
 def is_loaded(session: Session) -> bool:

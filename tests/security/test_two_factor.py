@@ -20,6 +20,13 @@ NOW = 1_800_000_000.0  # a fixed wall-clock second: codes are computed for its t
 STEP = two_factor.time_step(NOW)
 
 
+@pytest.fixture(autouse=True)
+def _nobody_enrolled(world, session):
+    """The test world's administrators come enrolled; these tests start from nobody."""
+    session.execute(TwoFactor.__table__.delete())
+    session.commit()
+
+
 def _code(secret: str, steps: int = 0) -> str:
     return two_factor.code_at(secret, STEP + steps)
 
