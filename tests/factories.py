@@ -42,19 +42,23 @@ def enrol_two_factor(session: Session, user: User, secret: str = TOTP_SECRET) ->
     session.flush()
 
 
-def pass_second_factor(client: Any, user: User | int, secret: str = TOTP_SECRET,
+def pass_second_factor(client: Any, user: User | int, secret: str | None = None,
                        **form: str) -> Any:
-    """After the password, the code page: type the current code. A test signs the same
-    account in many times within one 30-second step; a real person waits for the next code,
-    so the test forgets the last accepted step first (the replay guard has its own tests)."""
+    """After the password, the code page: type the current code (of ``secret``, else of the
+    account's own key: the tests' TOTP_SECRET, the demo's DEMO_TOTP_SECRET). A test signs the
+    same account in many times within one 30-second step; a real person waits for the next
+    code, so the test forgets the last accepted step first (the replay guard has its own
+    tests)."""
     from models.org import TwoFactor
     from portal.extensions import db
+    from portal.services import secret_box
 
     record = db.session.get(TwoFactor, user if isinstance(user, int) else user.id)
     if record is not None:
         record.last_step = None
+        secret = secret or secret_box.open_(record.secret)
         db.session.commit()
-    return client.post("/login/code", data={"code": totp_code(secret), **form})
+    return client.post("/login/code", data={"code": totp_code(secret or TOTP_SECRET), **form})
 
 
 def totp_code(secret: str = TOTP_SECRET, steps: int = 0, now: float | None = None) -> str:

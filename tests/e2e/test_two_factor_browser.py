@@ -92,3 +92,13 @@ def test_R_ROLE_6_administrator_enrols_and_signs_in_with_a_code(page, live_serve
     _sign_out(page)
     page.goto("/lang/en")
     _sign_in_with_code(page, screenshot, "sysadmin_en", secret, "en")
+
+
+def test_R_ROLE_6_required_roles_are_ticked_by_name_in_the_settings(page, sign_in, screenshot):
+    sign_in("sysadmin1")  # the test world's administrators are enrolled: password and code
+    page.goto("/admin/setting/")
+    row = page.locator('tr[data-key="two_factor.required_roles"]')
+    assert row.locator("input[type=checkbox]:checked").count() == 4
+    assert "总经理" in row.inner_text()
+    row.scroll_into_view_if_needed()
+    screenshot(page, "two-factor-setting-zh")
