@@ -23,7 +23,7 @@ Flask-Admin defaults closed here (see docs in security.md):
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from flask import abort, has_request_context, redirect, request, url_for
 from flask_admin.contrib.sqla import ModelView
@@ -40,7 +40,6 @@ from admin_views.context import (
     note_credit_read,
     record_denied,
     request_state,
-    service,
     translated,
 )
 from admin_views.export import FORMULA_PREFIXES, ExportMixin, neutralise
@@ -65,7 +64,7 @@ __all__ = [
     "EXPORT_TYPE_FORMATTERS", "FORBIDDEN_FORM_FIELDS", "FORMULA_PREFIXES", "LIST_TYPE_FORMATTERS",
     "MASK", "ROW_VERB", "STANDARD_ENDPOINTS", "CappedCount", "PortalForm", "ScopedAjaxLoader",
     "ScopedModelConverter", "ScopedModelView", "actor", "add_view", "company_time",
-    "full_action", "log", "neutralise", "record_denied", "request_state", "service",
+    "full_action", "log", "neutralise", "record_denied", "request_state",
     "translated",
 ]
 
@@ -94,8 +93,8 @@ class ScopedModelView(FieldsMixin, FormsMixin, ExportMixin, RowsMixin, ModelView
       search (plain columns of the model);
     - ``form_columns`` (fields editable on both forms) and ``form_create_only`` (fields only
       the create form has, e.g. a username);
-    - ``create_service`` / ``update_service`` / ``delete_service``: ``"module:function"`` paths
-      of the service verbs (``create(session, actor, data)``, ``update(session, actor, id, data,
+    - ``create_service`` / ``update_service`` / ``delete_service``: the service verbs, by
+      reference (an import, so a renamed verb fails at import) (``create(session, actor, data)``, ``update(session, actor, id, data,
       expected_version=)``, ``delete(session, actor, id)``); a missing one disables the page;
     - ``action_verbs``: Flask-Admin action name → policy action it needs;
     - ``endpoint_verbs``: extra ``@expose``d endpoint name → policy actions (any of);
@@ -120,9 +119,9 @@ class ScopedModelView(FieldsMixin, FormsMixin, ExportMixin, RowsMixin, ModelView
     column_type_formatters_export = EXPORT_TYPE_FORMATTERS
     action_disallowed_list: list[str] = ["delete"]  # bulk delete only where a view allows it
 
-    create_service: str | None = None
-    update_service: str | None = None
-    delete_service: str | None = None
+    create_service: ClassVar[Callable[..., Any] | None] = None
+    update_service: ClassVar[Callable[..., Any] | None] = None
+    delete_service: ClassVar[Callable[..., Any] | None] = None
     form_create_only: tuple[str, ...] = ()
     action_verbs: dict[str, str] = {}
     endpoint_verbs: dict[str, tuple[str, ...]] = {}
@@ -178,17 +177,19 @@ class ScopedModelView(FieldsMixin, FormsMixin, ExportMixin, RowsMixin, ModelView
             return bool(self.form_ajax_refs)
         return True
 
+    # The verbs are read from the class: a function stored as a class attribute would be bound
+    # to the view when read through ``self``.
     @property
     def create_service_fn(self) -> Callable[..., Any] | None:
-        return service(self.create_service)
+        return type(self).create_service
 
     @property
     def update_service_fn(self) -> Callable[..., Any] | None:
-        return service(self.update_service)
+        return type(self).update_service
 
     @property
     def delete_service_fn(self) -> Callable[..., Any] | None:
-        return service(self.delete_service)
+        return type(self).delete_service
 
     # ---------------------------------------------------------------- access
     def is_accessible(self) -> bool:

@@ -3,6 +3,7 @@ close, reject, extend, remind), each calling ``portal.services.complaints``."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import flash, has_request_context, request, url_for
@@ -14,24 +15,19 @@ from wtforms import DecimalField, IntegerField, SelectField, StringField, TextAr
 from wtforms.validators import DataRequired, NumberRange, Optional
 
 from admin_views import common, display
-from admin_views.base import ScopedModelView, actor, add_view, service, translated
+from admin_views.base import ScopedModelView, actor, add_view, translated
 from admin_views.workflow import Operation, WorkflowMixin
 from models import Complaint, Department, User
 from portal import clock, policy
 from portal.extensions import db, orm_session
-from portal.services import complaint_slices
+from portal.services import complaint_escalation, complaint_slices
 from portal.services import complaints as complaint_service
 from portal.services.errors import ValidationFailed
-
-SERVICES = "portal.services.complaints"
-ESCALATION = "portal.services.complaint_escalation"
 
 
 def _handover_candidates() -> list[User]:
     """Salespeople to hand a customer to (R-COMP-7); the verb keeps other departments only."""
-    fn = service(f"{ESCALATION}:handover_candidates")
-
-    return fn(db.session) if fn is not None else []
+    return complaint_escalation.handover_candidates(orm_session())
 
 
 def _departments() -> list[Department]:
@@ -81,9 +77,11 @@ def _slice_label(chosen: complaint_slices.Slice) -> str:
 
 
 def _op(name: str, label: Any, action: str, fields: dict[str, Any] | None = None,
-        tone: str = "primary", function: str | None = None) -> Operation:
-    return Operation(name, label, f"complaint.{action}", f"{SERVICES}:{function or name}",
-                     fields or {}, tone=tone)
+        tone: str = "primary", function: Callable[..., Any] | None = None) -> Operation:
+    """A workflow button calling ``complaints.<name>`` (or ``function``) under the policy action
+    ``complaint.<action>``; a misspelt verb fails at import."""
+    return Operation(name, label, f"complaint.{action}",
+                     function or getattr(complaint_service, name), fields or {}, tone=tone)
 
 
 class ComplaintView(WorkflowMixin, ScopedModelView):
@@ -151,7 +149,7 @@ class ComplaintView(WorkflowMixin, ScopedModelView):
     form_choices = {"channel": common.COMPLAINT_CHANNEL, "type": common.COMPLAINT_TYPE,
                     "cause": common.COMPLAINT_CAUSE, "severity": common.SEVERITY}
     form_ajax_refs = {"customer": {"fields": ("name", "code"), "page_size": 10}}
-    create_service = f"{SERVICES}:register_complaint"
+    create_service = complaint_service.register_complaint
     operations = (
         _op("assign", _l("分派"), "assign",
             {"handler_id": SelectField(_l("处理人"), coerce=int, validators=[DataRequired()],
@@ -164,7 +162,7 @@ class ComplaintView(WorkflowMixin, ScopedModelView):
         _op("approve", _l("批准方案"), "approve",
             {"note": TextAreaField(_l("审批意见"), validators=[Optional()])}, tone="success"),
         Operation("return_resolution", _l("退回重新调查"), "complaint.approve",
-                  f"{SERVICES}:approve",
+                  complaint_service.approve,
                   {"note": TextAreaField(_l("退回原因"), validators=[DataRequired()])},
                   {"accept": False}, "warning"),
         _op("reply", _l("答复客户"), "handle"),
@@ -192,11 +190,11 @@ class ComplaintView(WorkflowMixin, ScopedModelView):
         _op("remind", _l("催办"), "remind",
             {"note": StringField(_l("催办说明"), validators=[Optional()])}, tone="warning"),
         Operation("regrade_major", _l("升级为重大投诉"), "complaint.assign",
-                  f"{ESCALATION}:regrade_major",
+                  complaint_escalation.regrade_major,
                   {"reason": TextAreaField(_l("重大原因"), validators=[DataRequired()])},
                   tone="danger"),
         Operation("hand_to_other_department", _l("移交其他部门"), "complaint.approve",
-                  f"{ESCALATION}:hand_to_other_department",
+                  complaint_escalation.hand_to_other_department,
                   {"new_owner_id": QuerySelectField(
                       _l("新归属人"), query_factory=_handover_candidates,
                       get_label=_person_label, validators=[DataRequired()]),
@@ -270,7 +268,7 @@ class ComplaintView(WorkflowMixin, ScopedModelView):
         return ops
 
     def allowed_transitions(self, obj: Any) -> set[str] | None:
-        fn = service(f"{SERVICES}:allowed_operations")
+        fn = complaint_service.allowed_operations
         if fn is None:
             return None
         result = fn(obj)

@@ -1,11 +1,9 @@
 """Request helpers every admin view shares: the acting user, refusals' audit entries, the
-per-request memo, service lookup and translated domain errors."""
+per-request memo and translated domain errors."""
 
 from __future__ import annotations
 
-import importlib
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from flask import request
@@ -18,21 +16,6 @@ from portal.extensions import db
 from portal.services.errors import DomainError
 
 log = logging.getLogger(__name__)
-
-
-def service(path: str | None) -> Callable[..., Any] | None:
-    """``"portal.services.customers:create_customer"`` → the function, or None while the
-    service module (written by another area) does not exist yet."""
-    if not path:
-        return None
-    module_name, _, attr = path.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name == module_name:
-            return None
-        raise
-    return getattr(module, attr, None)
 
 
 def full_action(model: type, verb: str) -> str:

@@ -15,9 +15,9 @@ from admin_views.base import ScopedModelView, actor, add_view
 from admin_views.workflow import Operation, WorkflowMixin
 from models import CreditEvaluation, CreditLine
 from portal.extensions import db, orm_session
+from portal.services import credit as credit_service
 from portal.services import credit_read, credit_status
 
-SERVICES = "portal.services.credit"
 ANSWERS = ("years_of_cooperation", "bad_debt_2y", "promise_keeping", "debt_disputes",
            "capital_strength", "operating_condition", "serious_decline", "illegal_operation",
            "ordered_to_stop", "accounts_frozen_risk", "avg_monthly_shipments",
@@ -73,7 +73,7 @@ class CreditEvaluationView(_CustomerChildView):
     form_choices = {"promise_keeping": common.QUALITY3, "operating_condition": common.QUALITY3,
                     "capital_strength": common.CAPITAL}
     form_ajax_refs = {"customer": {"fields": ("name", "code"), "page_size": 10}}
-    create_service = f"{SERVICES}:evaluate"
+    create_service = credit_service.evaluate
     endpoint_verbs = {"create_view": ("credit.evaluate",), "ajax_lookup": ("credit.evaluate",)}
     presets = {"review_due": (_l("到期待复评的信用评定"), _review_due)}
 
@@ -110,16 +110,16 @@ class CreditLineView(WorkflowMixin, _CustomerChildView):
                     "is_raise", "raise_reason")
     form_choices = {"kind": common.LINE_KIND}
     form_ajax_refs = {"customer": {"fields": ("name", "code"), "page_size": 10}}
-    create_service = f"{SERVICES}:propose_line"
+    create_service = credit_service.propose_line
     _note = {"note": StringField(_l("意见"), validators=[Optional()])}
     operations = (
-        Operation("review_accept", _l("审核通过"), "credit.review", f"{SERVICES}:review_line",
+        Operation("review_accept", _l("审核通过"), "credit.review", credit_service.review_line,
                   dict(_note), {"accept": True}, "success"),
-        Operation("review_reject", _l("审核驳回"), "credit.review", f"{SERVICES}:review_line",
+        Operation("review_reject", _l("审核驳回"), "credit.review", credit_service.review_line,
                   dict(_note), {"accept": False}, "danger"),
-        Operation("approve_accept", _l("批准"), "credit.approve", f"{SERVICES}:approve_line",
+        Operation("approve_accept", _l("批准"), "credit.approve", credit_service.approve_line,
                   dict(_note), {"accept": True}, "success"),
-        Operation("approve_reject", _l("不批准"), "credit.approve", f"{SERVICES}:approve_line",
+        Operation("approve_reject", _l("不批准"), "credit.approve", credit_service.approve_line,
                   dict(_note), {"accept": False}, "danger"),
     )
     endpoint_verbs = {"create_view": ("credit.propose",), "ajax_lookup": ("credit.propose",),
@@ -140,7 +140,6 @@ class CreditLineView(WorkflowMixin, _CustomerChildView):
     def extra_context(self, obj: Any) -> list[tuple[Any, Any]]:
         """The evaluation the caps come from (R-CRED-4): rating and its reasons, the monthly
         amount the limit may not exceed, the collateral evaluated."""
-        from portal.services import credit as credit_service
 
         ev = obj.evaluation or credit_service.latest_evaluation(orm_session(), obj.customer_id)
         if ev is None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import abort, flash, redirect, request
@@ -14,7 +15,6 @@ from sqlalchemy import and_, select
 from admin_views.base import (
     actor,
     record_denied,
-    service,
 )
 from admin_views.customer_forms import (
     CloseForm,
@@ -26,12 +26,10 @@ from admin_views.customer_forms import (
 from models import Customer
 from portal import policy
 from portal.extensions import db
+from portal.services import credit as credit_service
+from portal.services import customers as customer_rules
 from portal.services.errors import DomainError, NotFound, PermissionDenied
 from portal.services.unit import form_version
-
-SERVICES = "portal.services.customers"
-CREDIT_SERVICES = "portal.services.credit"
-
 
 # Row pages that change the archive itself: their form carries the version the user saw.
 VERSIONED_ROW_PAGES = frozenset({"deal_view", "claim_view", "close_view"})
@@ -51,18 +49,18 @@ def _claimable(user: Any) -> Any:
 
 
 # One-row pages of the details page: endpoint → (service verb, policy action, label, submit).
-ROW_PAGES: dict[str, tuple[str, str, Any, Any]] = {
-    "contact_view": (f"{SERVICES}:add_contact", "customer_contact.change", _l("添加联系人"),
+ROW_PAGES: dict[str, tuple[Callable[..., Any], str, Any, Any]] = {
+    "contact_view": (customer_rules.add_contact, "customer_contact.change", _l("添加联系人"),
                      _l("添加")),
-    "deal_view": (f"{SERVICES}:record_deal", "customer.change", _l("登记成交"),
+    "deal_view": (customer_rules.record_deal, "customer.change", _l("登记成交"),
                   _l("确认成交")),
-    "claim_view": (f"{SERVICES}:claim_customer", "customer.claim", _l("认领客户"),
+    "claim_view": (customer_rules.claim_customer, "customer.claim", _l("认领客户"),
                    _l("认领")),
-    "close_view": (f"{SERVICES}:close_customer", "customer.close", _l("关闭客户档案"),
+    "close_view": (customer_rules.close_customer, "customer.close", _l("关闭客户档案"),
                    _l("关闭档案")),
-    "transaction_view": (f"{CREDIT_SERVICES}:record_transaction", "credit.record_transaction",
+    "transaction_view": (credit_service.record_transaction, "credit.record_transaction",
                          _l("登记交易"), _l("登记")),
-    "over_limit_view": (f"{CREDIT_SERVICES}:approve_over_limit", "credit.approve_over_limit",
+    "over_limit_view": (credit_service.approve_over_limit, "credit.approve_over_limit",
                         _l("批准超额度"), _l("批准")),
 }
 
@@ -128,7 +126,7 @@ class CustomerRowPages:
             record_denied(action, obj, f"admin {request.method} {request.path}"[:500])
             abort(403)
         if request.method == "POST" and form.validate():
-            fn = service(function)
+            fn = function
             try:
                 call(fn, db.session, actor(), obj.id)
             except PermissionDenied:

@@ -19,7 +19,6 @@ from admin_views.base import (
     actor,
     add_view,
     company_time,
-    service,
 )
 from admin_views.context import note_credit_read
 from admin_views.customer_forms import (  # noqa: F401 (old import path)
@@ -33,9 +32,7 @@ from admin_views.customer_forms import (  # noqa: F401 (old import path)
     TransactionForm,
 )
 from admin_views.customer_rows import (  # noqa: F401
-    CREDIT_SERVICES,
     ROW_PAGES,
-    SERVICES,
     CustomerRowPages,
     _claimable,
 )
@@ -115,8 +112,8 @@ class CustomerView(CustomerRowPages, ScopedModelView):
     form_choices = {"kind": common.CUSTOMER_KIND, "source": common.CUSTOMER_SOURCE,
                     "importance": common.IMPORTANCE, "intent": common.INTENT}
     editable_list_columns = ("importance", "intent")
-    create_service = f"{SERVICES}:create_customer"
-    update_service = f"{SERVICES}:update_customer"
+    create_service = customer_rules.create_customer
+    update_service = customer_rules.update_customer
     action_verbs = {"reassign": "customer.reassign", "follow_up": "customer.follow_up"}
     endpoint_verbs = {"reassign_view": ("customer.reassign",),
                       "ajax_lookup": ("customer.add",),
@@ -125,15 +122,6 @@ class CustomerView(CustomerRowPages, ScopedModelView):
     presets = {"mine": (_l("我的客户"), _mine),
                "follow_up_due": (_l("待回访客户"), _follow_up_due),
                "void": (_l("废卡 / 可重新分配"), _void)}
-
-    def supports(self, endpoint: str) -> bool:
-        if endpoint == "reassign_view":
-            return service(f"{SERVICES}:reassign_owner") is not None
-        if endpoint == "follow_up_view":
-            return service(f"{SERVICES}:record_follow_up") is not None
-        if endpoint in ROW_PAGES:
-            return service(ROW_PAGES[endpoint][0]) is not None
-        return super().supports(endpoint)
 
     def is_action_allowed(self, name: str) -> bool:
         endpoint = {"reassign": "reassign_view", "follow_up": "follow_up_view"}.get(name)
@@ -264,33 +252,33 @@ class CustomerView(CustomerRowPages, ScopedModelView):
             abort(404)
         form = FollowUpForm()
         if request.method == "POST" and form.validate():
-            fn = service(f"{SERVICES}:record_follow_up")
-            update = service(f"{SERVICES}:update_customer")
             intent = form.intent.data or None
             seen = form_versions(request.form.get("versions"))
 
             def record(row: Any) -> None:
                 # the intent is a change of the archive: with the version the user saw, and
                 # first, so that a refused change records no follow-up either
-                if intent and intent != row.intent and update is not None:
-                    update(db.session, actor(), row.id, {"intent": intent},
-                           expected_version=seen_version(seen, row))
-                fn(db.session, actor(), row.id, form.kind.data, notes=form.notes.data or None,
-                   planned_next_on=form.planned_next_on.data)
+                if intent and intent != row.intent:
+                    customer_rules.update_customer(orm_session(), actor(), row.id,
+                                                   {"intent": intent},
+                                                   expected_version=seen_version(seen, row))
+                customer_rules.record_follow_up(
+                    orm_session(), actor(), row.id, form.kind.data,
+                    notes=form.notes.data or None, planned_next_on=form.planned_next_on.data)
 
             if len(rows) == 1:
                 row = rows[0]
                 if self.guarded(lambda: record(row)):
-                    due = service(f"{SERVICES}:follow_up_due")
+                    due = customer_rules.follow_up_due
                     db.session.refresh(row)
                     planned = customer_rules.planned_follow_up_on(row)
                     if planned is not None:
                         flash(gettext("回访已记录。约定下次回访：%(date)s；制度期限：%(due)s。",
                                       date=planned.isoformat(),
-                                      due=company_time(due(row)) if due else "—"), "success")
+                                      due=company_time(due(row))), "success")
                     else:
                         flash(gettext("回访已记录。下次回访截止：%(due)s。",
-                                      due=company_time(due(row)) if due else "—"), "success")
+                                      due=company_time(due(row))), "success")
                     return redirect(self._back_to(rows))
                 return self._form_page(form, rows, _l("记录回访"), _l("保存"),
                                        versions=row_versions(rows))
@@ -313,10 +301,9 @@ class CustomerView(CustomerRowPages, ScopedModelView):
         form.new_owner.choices = [(u.id, display.person_label(u)) for u in candidates
                                   if u.id not in current]
         if request.method == "POST" and form.validate():
-            fn = service(f"{SERVICES}:reassign_owner")
             seen = form_versions(request.form.get("versions"))
-            self.each_row(ids, "customer.reassign", lambda row: fn(
-                db.session, actor(), row.id, form.new_owner.data, form.reason.data,
+            self.each_row(ids, "customer.reassign", lambda row: customer_rules.reassign_owner(
+                orm_session(), actor(), row.id, form.new_owner.data, form.reason.data,
                 expected_version=seen_version(seen, row)))
             return redirect(self._back_to(rows))
         return self._form_page(form, rows, _l("客户移交"), _l("移交"),

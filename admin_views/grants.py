@@ -16,9 +16,9 @@ from models import Grant
 from portal import policy, vocabulary
 from portal.extensions import db
 from portal.services import grant_matrix
+from portal.services import grants as grant_service
 from portal.services.errors import DomainError, PermissionDenied
 
-SERVICES = "portal.services.grants"
 
 def _area_name(area: str) -> str:
     return gettext(vocabulary.AREA_LABELS.get(area, area))
@@ -57,9 +57,9 @@ class GrantView(ScopedModelView):
     permitted_sensitive_fields = ("role",)
     form_columns = ("scope",)
     form_choices = {"role": ROLE_CHOICES, "action": ACTION_CHOICES, "scope": common.SCOPE}
-    create_service = f"{SERVICES}:add_grant"
-    update_service = f"{SERVICES}:change_scope"
-    delete_service = f"{SERVICES}:remove_grant"
+    create_service = grant_service.add_grant
+    update_service = grant_service.change_scope
+    delete_service = grant_service.remove_grant
     # grants have view/change only: adding and removing one is a change of the grant table.
     endpoint_verbs = {"create_view": ("change",), "delete_view": ("change",),
                       "matrix_view": ("view",), "matrix_preview": ("change",),

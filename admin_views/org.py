@@ -9,8 +9,7 @@ from flask_babel import lazy_gettext as _l
 from admin_views import common
 from admin_views.base import ScopedModelView, add_view
 from models import Branch, Department
-
-SERVICES = "portal.services.org"
+from portal.services import org as org_service
 
 
 class DepartmentView(ScopedModelView):
@@ -21,8 +20,8 @@ class DepartmentView(ScopedModelView):
     column_labels = dict(common.COMMON_LABELS, code=_l("部门编号"), name=_l("部门名称"),
                          branches=_l("门店/展厅"))
     form_columns = ("code", "name")
-    create_service = f"{SERVICES}:create_department"
-    update_service = f"{SERVICES}:update_department"
+    create_service = org_service.create_department
+    update_service = org_service.update_department
 
 
 class BranchView(ScopedModelView):
@@ -33,8 +32,8 @@ class BranchView(ScopedModelView):
     column_filters = (common.ScopedFilterEqual(Branch.department_id, _l("部门"), Department),)
     column_labels = dict(common.COMMON_LABELS, code=_l("门店编号"), name=_l("门店名称"))
     form_columns = ("code", "name", "department")
-    create_service = f"{SERVICES}:create_branch"
-    update_service = f"{SERVICES}:update_branch"
+    create_service = org_service.create_branch
+    update_service = org_service.update_branch
 
 
 def register(admin: Any) -> None:

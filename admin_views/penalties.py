@@ -22,7 +22,6 @@ from portal.services import penalties, reports
 from portal.services.errors import DomainError, PermissionDenied
 from portal.services.receivables import money
 
-SERVICES = "portal.services.penalties"
 STATUS = [("draft", _l("待总经理确认")), ("confirmed", _l("已确认")), ("waived", _l("已免除"))]
 
 
@@ -51,9 +50,9 @@ class PenaltyNoticeView(WorkflowMixin, ScopedModelView):
     }
     operations = (
         Operation("confirm", _l("确认处罚"), "complaint.confirm_penalty",
-                  f"{SERVICES}:confirm_penalty", {}, {}, "success"),
+                  penalties.confirm_penalty, {}, {}, "success"),
         Operation("waive", _l("免除处罚"), "complaint.confirm_penalty",
-                  f"{SERVICES}:waive_penalty",
+                  penalties.waive_penalty,
                   {"reason": TextAreaField(_l("免除理由"), validators=[DataRequired()])}, {},
                   "warning"),
     )

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from wtforms import BooleanField
 
 from admin_views import common, display
-from admin_views.base import ScopedModelView, actor, add_view, service
+from admin_views.base import ScopedModelView, actor, add_view
 from admin_views.context import request_state
 from models import Branch, ReceptionRecord, RotationSlot, User
 from portal import policy
@@ -21,8 +21,6 @@ from portal.extensions import db, orm_session
 from portal.services import reception as reception_service
 from portal.services import reception_lookup
 from portal.services.errors import DomainError
-
-SERVICES = "portal.services.reception"
 
 
 def _today(user: Any) -> Any:
@@ -69,8 +67,8 @@ class ReceptionRecordView(ScopedModelView):
     form_choices = {"kind": common.RECEPTION_KIND, "visitor_class": common.VISITOR_CLASS,
                     "venue": common.VENUE, "outcome": common.RECEPTION_OUTCOME}
     form_ajax_refs = {"customer": {"fields": ("name", "code"), "page_size": 10}}
-    create_service = f"{SERVICES}:register_reception"
-    update_service = f"{SERVICES}:update_reception"
+    create_service = reception_service.register_reception
+    update_service = reception_service.update_reception
     presets = {"today": (_l("今日接待"), _today)}
     endpoint_verbs = {"rotation_view": ("reception.manage_rotation",),
                       "lookup_view": ("customer.lookup",)}
@@ -184,14 +182,14 @@ class ReceptionRecordView(ScopedModelView):
             op = request.form.get("op")
             if op not in ("go_out", "away", "back"):
                 abort(400)
-            fn = service(f"{SERVICES}:set_availability")
-            if self.run_service(fn, branch.id, request.form.get("user_id"), op == "back",
+            if self.run_service(reception_service.set_availability, branch.id,
+                                request.form.get("user_id"), op == "back",
                                 approved_go_out=op == "go_out"):
                 flash(gettext("轮流接待已更新。"), "success")
             return redirect(self.get_url(".rotation_view", branch=branch.id))
         places: list[Any] = []
-        fn = service(f"{SERVICES}:rotation_today")
-        self.run_service(lambda s, u, b: places.extend(fn(s, u, b)), branch.id)
+        self.run_service(lambda s, u, b: places.extend(reception_service.rotation_today(s, u, b)),
+                         branch.id)
         may_approve = policy.can(user, "reception.approve_go_out",
                                  RotationSlot(branch_id=branch.id, user_id=0))
         return self.render("admin/rotation.html", places=places, branch=branch,

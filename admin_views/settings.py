@@ -18,8 +18,6 @@ from portal import clock, setting_specs
 from portal.extensions import db
 from portal.services import configuration, workcalendar
 
-SERVICES = "portal.services.configuration"
-
 
 class SettingView(ScopedModelView):
     """规则设置: one page, settings grouped by area with labels, explanations, units and
@@ -75,9 +73,9 @@ class CalendarDayView(ScopedModelView):
     form_create_only = ("day",)
     form_columns = ("kind", "name")
     form_choices = {"kind": common.DAY_KIND}
-    create_service = f"{SERVICES}:add_calendar_day"
-    update_service = f"{SERVICES}:update_calendar_day"
-    delete_service = f"{SERVICES}:delete_calendar_day"
+    create_service = configuration.add_calendar_day
+    update_service = configuration.update_calendar_day
+    delete_service = configuration.delete_calendar_day
     list_template = "admin/calendar_list.html"
     # The calendar belongs to the "setting" area, which has no "add": adding a day is a change
     # of the settings (before, /new/ needed setting.add, which no grant can hold).

@@ -16,15 +16,15 @@ from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from admin_views import common
-from admin_views.base import ScopedModelView, actor, add_view, service
+from admin_views.base import ScopedModelView, actor, add_view
 from models import Branch, Department, User
 from portal import policy
-from portal.extensions import db
+from portal.extensions import db, orm_session
 from portal.services import two_person
+from portal.services import users as user_service
 from portal.services.errors import DomainError, PermissionDenied
 from portal.services.unit import form_versions, row_versions, seen_version
 
-SERVICES = "portal.services.users"
 ROLE_CHOICES = common.ROLE_CHOICES
 
 
@@ -74,8 +74,8 @@ class UserView(ScopedModelView):
     form_columns = ("full_name", "email", "phone", "department", "branch", "language")
     form_extra_fields = {"password": PasswordField(_l("初始密码"), validators=[DataRequired()])}
     form_choices = {"language": common.LANGUAGE}
-    create_service = f"{SERVICES}:create_user"
-    update_service = f"{SERVICES}:update_user"
+    create_service = user_service.create_user
+    update_service = user_service.update_user
     action_verbs = {"deactivate": "user.deactivate"}
     endpoint_verbs = {"deactivate_view": ("user.deactivate",),
                       "reactivate_view": ("user.deactivate",),
@@ -90,14 +90,6 @@ class UserView(ScopedModelView):
             return super().get_edit_form()
         finally:
             self.form_extra_fields = extra
-
-    def supports(self, endpoint: str) -> bool:
-        needed = {"deactivate_view": "deactivate_user", "password_view": "reset_password",
-                  "reactivate_view": "reactivate_user",
-                  "roles_view": "grant_role"}.get(endpoint)
-        if needed:
-            return service(f"{SERVICES}:{needed}") is not None
-        return super().supports(endpoint)
 
     @action("deactivate", _l("停用账号"))
     def action_deactivate(self, ids: list[str]) -> Any:
@@ -138,10 +130,10 @@ class UserView(ScopedModelView):
             abort(404)
         form = ReasonForm()
         if request.method == "POST" and form.validate():
-            fn = service(f"{SERVICES}:deactivate_user")
+            fn = user_service.deactivate_user
             seen = form_versions(request.form.get("versions"))
             self.each_row(ids, "user.deactivate", lambda row: self._direct_or_request(
-                "user.deactivate", row, lambda: fn(db.session, actor(), row.id,
+                "user.deactivate", row, lambda: fn(orm_session(), actor(), row.id,
                                                    form.reason.data,
                                                    expected_version=seen_version(seen, row)),
                 form.reason.data))
@@ -155,10 +147,10 @@ class UserView(ScopedModelView):
         user = self._one("user.deactivate")
         form = ReasonForm()
         if request.method == "POST" and form.validate():
-            fn = service(f"{SERVICES}:reactivate_user")
+            fn = user_service.reactivate_user
             seen = form_versions(request.form.get("versions"))
             if self._direct_or_request("user.reactivate", user, lambda: fn(
-                    db.session, actor(), user.id, form.reason.data,
+                    orm_session(), actor(), user.id, form.reason.data,
                     expected_version=seen_version(seen, user)), form.reason.data):
                 return redirect(self.get_url(".details_view", id=user.id))
         return self._page(form, [user], _l("恢复账号"), _l("恢复"),
@@ -204,10 +196,10 @@ class UserView(ScopedModelView):
         user = self._one("user.reset_password")
         form = PasswordForm()
         if request.method == "POST" and form.validate():
-            fn = service(f"{SERVICES}:reset_password")
+            fn = user_service.reset_password
             if self._direct_or_request(
                     "user.reset_password", user,
-                    lambda: fn(db.session, actor(), user, form.new_password.data),
+                    lambda: fn(orm_session(), actor(), user, form.new_password.data),
                     gettext("重置密码"), {"new_password": form.new_password.data}):
                 return redirect(self.get_url(".details_view", id=user.id))
         return self._page(form, [user], _l("重置密码"), _l("重置"),
@@ -249,12 +241,12 @@ class UserView(ScopedModelView):
         if request.method == "POST" and form.validate():
             op = form.op.data
             if op == "clearance":
-                ok = self.run_service(service(f"{SERVICES}:set_clearance"), user,
+                ok = self.run_service(user_service.set_clearance, user,
                                       form.clearance.data)
             elif op == "grant":
-                ok = self.run_service(service(f"{SERVICES}:grant_role"), user, form.role.data)
+                ok = self.run_service(user_service.grant_role, user, form.role.data)
             else:
-                ok = self.run_service(service(f"{SERVICES}:revoke_role"), user, form.role.data)
+                ok = self.run_service(user_service.revoke_role, user, form.role.data)
             if ok:
                 flash(gettext("已保存。"), "success")
                 return redirect(self.get_url(".details_view", id=user.id))

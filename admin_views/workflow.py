@@ -4,6 +4,7 @@ policy action; its parameters come from a small form. Used by complaints and cre
 from __future__ import annotations
 
 import inspect as pyinspect
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,9 +13,10 @@ from flask_admin import expose
 from flask_babel import gettext
 from flask_wtf import FlaskForm
 
-from admin_views.base import MASK, actor, service
+from admin_views.base import MASK, actor
 from portal import policy
 from portal.extensions import orm_session
+from portal.services.errors import N_, ValidationFailed
 from portal.services.unit import form_version
 
 
@@ -23,19 +25,36 @@ class Operation:
     name: str
     label: Any
     action: str  # the policy action, e.g. "complaint.approve"
-    function: str  # "module:function" of the service verb
+    function: Callable[..., Any]  # the service verb, by reference
     fields: dict[str, Any] = field(default_factory=dict)  # kwarg name → unbound wtforms field
     fixed: dict[str, Any] = field(default_factory=dict)  # kwargs always passed
     tone: str = "primary"
 
 
-def call_verb(fn: Any, session: Any, user: Any, pk: Any, values: dict[str, Any]) -> Any:
-    """Call ``fn(session, actor, pk, **values)`` passing only the keywords it accepts (the
-    services of other areas may take fewer optional parameters)."""
+def unaccepted(fn: Callable[..., Any], names: Iterable[str]) -> list[str]:
+    """The keyword names among ``names`` that ``fn`` does not accept."""
     params = pyinspect.signature(fn).parameters
-    if not any(p.kind == p.VAR_KEYWORD for p in params.values()):
-        values = {k: v for k, v in values.items() if k in params}
+    if any(p.kind == p.VAR_KEYWORD for p in params.values()):
+        return []
+    return sorted(n for n in names if n not in params
+                  or params[n].kind in (pyinspect.Parameter.POSITIONAL_ONLY,
+                                        pyinspect.Parameter.VAR_POSITIONAL))
+
+
+def call_verb(fn: Callable[..., Any], session: Any, user: Any, pk: Any,
+              values: dict[str, Any]) -> Any:
+    """Call ``fn(session, actor, pk, **values)``. A value the verb does not accept is refused
+    (``ValidationFailed`` naming the field: a 400 with the message, nothing changed), never
+    dropped: a form field nobody reads would look saved to the user."""
+    refused = unaccepted(fn, values)
+    if refused:
+        raise _not_accepted(refused[0])
     return fn(session, user, pk, **values)
+
+
+def _not_accepted(name: str) -> ValidationFailed:
+    return ValidationFailed(N_("%(label)s is not accepted by this action; nothing was changed."),
+                            field=name, label=name)
 
 
 class WorkflowMixin:
@@ -50,7 +69,7 @@ class WorkflowMixin:
 
     def supports(self, endpoint: str) -> bool:
         if endpoint == "workflow_view":
-            return any(service(o.function) is not None for o in self.operations)
+            return bool(self.operations)
         return super().supports(endpoint)  # type: ignore[misc]
 
     def render(self: Any, template: str, **kwargs: Any) -> Any:
@@ -103,7 +122,7 @@ class WorkflowMixin:
         allowed = self.allowed_transitions(obj)
         ops = []
         for o in self.operations:
-            if service(o.function) is None or not policy.can(actor(), o.action, obj):
+            if not policy.can(actor(), o.action, obj):
                 continue
             if allowed is not None and o.name not in allowed:
                 continue
@@ -130,24 +149,29 @@ class WorkflowMixin:
         form_class = type("WorkflowForm", (FlaskForm,), dict(o.fields))
         form = form_class()
         self.prepare_form(o, form, obj)
+        status = 200
         if request.method == "POST" and form.validate():
             values = dict(o.fixed)
             values.update({k: form[k].data for k in o.fields})
             if "expected_version" not in values and hasattr(obj, "version"):
                 values["expected_version"] = form_version(request.form.get("version"))
-            fn = service(o.function)
-            if self.run_service(lambda s, a: call_verb(fn, s, a, obj.id, values)):
+            refused = unaccepted(o.function, values)
+            if refused:  # the page sends what the verb does not take: say so, change nothing
+                self._fail(_not_accepted(refused[0]), form)
+                status = 400
+            elif self.run_service(lambda s, a: call_verb(o.function, s, a, obj.id, values)):
                 flash(gettext("已完成：%(action)s。", action=o.label), "success")
                 return redirect(self.get_url(".details_view", id=obj.id))
         others = [(self.get_url(".workflow_view", id=obj.id, op=other.name), other.label,
                    other.tone) for other in self.available_ops(obj)
                   if other.name != o.name and other.action == o.action]
-        return self.render("admin/workflow_form.html", form=form, title=o.label,
+        page = self.render("admin/workflow_form.html", form=form, title=o.label,
                            record_title=str(obj), submit=o.label, tone=o.tone,
                            context_rows=self.decision_context(obj), other_ops=others,
                            events=self.timeline_events(obj), step_labels=dict(self.step_labels),
                            version=getattr(obj, "version", None),
                            return_url=self.get_url(".details_view", id=obj.id))
+        return (page, status) if status != 200 else page
 
 
 
