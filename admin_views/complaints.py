@@ -10,7 +10,6 @@ from flask import flash, has_request_context, request, url_for
 from flask_admin.contrib.sqla.fields import QuerySelectField
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_
 from wtforms import DecimalField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, NumberRange, Optional
 
@@ -18,9 +17,9 @@ from admin_views import common, display
 from admin_views.base import ScopedModelView, actor, add_view, translated
 from admin_views.workflow import Operation, WorkflowMixin
 from models import Complaint, Department, User
-from portal import clock, policy
+from portal import policy
 from portal.extensions import db, orm_session
-from portal.services import complaint_escalation, complaint_slices
+from portal.services import complaint_escalation, complaint_slices, list_presets
 from portal.services import complaints as complaint_service
 from portal.services.errors import ValidationFailed
 
@@ -49,16 +48,12 @@ def _staff() -> list[User]:
 def _person_label(user: User) -> str:
     dept = user.department.name if user.department else ""
     return f"{user.full_name}（{dept}）" if dept else user.full_name
-OPEN = ("registered", "assigned", "investigating", "proposed", "approved", "replied")
 
 
-def _open(user: Any) -> Any:
-    return Complaint.status.in_(OPEN)
-
-
-def _overdue(user: Any) -> Any:
-    """Open and past its deadline (derived at read time, never stored)."""
-    return and_(Complaint.status.in_(OPEN), Complaint.deadline_at < clock.now())
+def _preset(name: str) -> Any:
+    """The list preset ``name`` of ``portal.services.list_presets`` (GraphQL's
+    ``filter.preset`` selects the same rows)."""
+    return lambda user: list_presets.complaint_preset_sql(orm_session(), user, name)
 
 
 _SLICE_DIMENSIONS = {"type": _l("类别"), "cause": _l("原因"), "severity": _l("严重程度"),
@@ -202,7 +197,8 @@ class ComplaintView(WorkflowMixin, ScopedModelView):
                   tone="warning"),
     )
     endpoint_verbs = {"workflow_view": tuple(sorted({o.action for o in operations}))}
-    presets = {"open": (_l("处理中的投诉"), _open), "overdue": (_l("超时投诉"), _overdue)}
+    presets = {"open": (_l("处理中的投诉"), _preset("open")),
+               "overdue": (_l("超时投诉"), _preset("overdue"))}
 
     def prepare_form(self, o: Operation, form: Any, obj: Any) -> None:
         if o.name == "assign":

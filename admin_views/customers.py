@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, has_request_context, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_babel import gettext
@@ -39,7 +39,7 @@ from admin_views.customer_rows import (  # noqa: F401
 from models import Branch, Customer, User
 from portal import policy
 from portal.extensions import db, orm_session
-from portal.services import archive_loans, credit_status
+from portal.services import archive_loans, credit_status, list_presets
 from portal.services import customers as customer_rules
 from portal.services.customers import corrections
 from portal.services.unit import form_versions, row_versions, seen_version
@@ -49,15 +49,10 @@ def _mine(user: Any) -> Any:
     return Customer.owner_id == user.id
 
 
-def _follow_up_due(user: Any) -> Any:
-    """待回访客户: the service's predicate (R-CUST-4, counted from the owner-change baseline)."""
-    return customer_rules.follow_up_due_sql(orm_session())
-
-
-def _void(user: Any) -> Any:
-    """废卡 / 可重新分配: the service's predicate — void derived from the follow-up cadence
-    (R-CUST-4, never the stored status) or ownership expired (R-CUST-2)."""
-    return customer_rules.void_or_expired_sql(orm_session())
+def _preset(name: str) -> Any:
+    """The list preset ``name`` of ``portal.services.list_presets`` (the same rows as GraphQL's
+    ``filter.preset``)."""
+    return lambda user: list_presets.customer_preset_sql(orm_session(), user, name)
 
 
 class CustomerView(CustomerRowPages, ScopedModelView):
@@ -75,6 +70,24 @@ class CustomerView(CustomerRowPages, ScopedModelView):
                           "importance", "intent", "status", "owner", "branch", "department",
                           "registered_at", "deal_at", "outstanding_balance", "notes")
     column_searchable_list = ("name", "phone", "code", "credit_code")
+
+    def _apply_search(self, query: Any, count_query: Any, joins: Any, count_joins: Any,
+                      search: str) -> Any:
+        """The service's condition (``customers.search_condition``, the same as GraphQL
+        ``filter.search``): name or code prefix, normalised and indexed; phone or credit code
+        only where the user may read contacts."""
+        text = (search or "").strip()
+        if text:
+            condition = customer_rules.search_condition(actor(), text)
+            query = query.filter(condition)
+            if count_query is not None:
+                count_query = count_query.filter(condition)
+        return query, count_query, joins, count_joins
+
+    def search_placeholder(self) -> str | None:
+        if has_request_context() and "phone" in self._model_visible():
+            return str(_l("客户名称或编码开头、电话、统一社会信用代码"))
+        return str(_l("客户名称或编码开头"))
     column_filters = (
         common.ScopedFilterEqual(Customer.owner_id, _l("归属人"), User),
         common.ScopedFilterEqual(Customer.branch_id, _l("门店/展厅"), Branch),
@@ -120,8 +133,12 @@ class CustomerView(CustomerRowPages, ScopedModelView):
                       "follow_up_view": ("customer.follow_up",),
                       **{name: (page[1],) for name, page in ROW_PAGES.items()}}
     presets = {"mine": (_l("我的客户"), _mine),
-               "follow_up_due": (_l("待回访客户"), _follow_up_due),
-               "void": (_l("废卡 / 可重新分配"), _void)}
+               "follow_up_due": (_l("待回访客户"), _preset("follow_up_due")),
+               # the home page links here as "void"
+               "void": (_l("废卡 / 可重新分配"), _preset("void_or_expired")),
+               "ownership_expiring": (_l("建档即将到期"), _preset("ownership_expiring")),
+               "service_lapsed": (_l("服务不到位"), _preset("service_lapsed")),
+               "over_limit": (_l("超额度客户"), _preset("over_limit"))}
 
     def is_action_allowed(self, name: str) -> bool:
         endpoint = {"reassign": "reassign_view", "follow_up": "follow_up_view"}.get(name)

@@ -28,9 +28,9 @@ from admin_views.base import ScopedModelView, actor, add_view, record_denied
 from admin_views.file_copies import COPY_STATUS, ConfirmForm, CopyRequestView  # noqa: F401 (old path)
 from models import ConfidentialFile, CopyRequest, Customer, User
 from models.enums import Level
-from portal import clock, policy, settings
+from portal import policy, settings
 from portal.extensions import db, orm_session
-from portal.services import files
+from portal.services import files, list_presets
 from portal.services.unit import form_version
 
 LEVEL_LABELS = dict(common.LEVEL)
@@ -46,8 +46,8 @@ FILE_LABELS = dict(common.COMMON_LABELS, **{
 def _level_formatter(view: Any, context: Any, model: Any, name: str) -> str:
     level = model.level
     label = str(LEVEL_LABELS.get(level, level))
-    effective = policy.effective_level(model, clock.today())
-    if effective != level:
+    if files.is_declassified(model):
+        effective = files.effective_level(model)
         return f"{label} → {LEVEL_LABELS[effective]}（{gettext('已过保密期限')}）"
     return label
 
@@ -166,6 +166,8 @@ class ConfidentialFileView(_FileActions, ScopedModelView):
                       sqla_filters.DateBetweenFilter(ConfidentialFile.secrecy_until,
                                                      _l("保密期限至")))
     column_default_sort = ("id", True)
+    presets = {"declassified": (_l("已过保密期限"), lambda user: list_presets.file_preset_sql(
+        orm_session(), user, "declassified"))}
     column_labels = FILE_LABELS
     column_formatters = {"level": _level_formatter}
     column_formatters_detail = {"level": _level_formatter}
@@ -229,11 +231,11 @@ class ConfidentialFileView(_FileActions, ScopedModelView):
     def file_links(self, f: ConfidentialFile) -> list[tuple[str, Any]]:
         user = actor()
         links: list[tuple[str, Any]] = []
-        if policy.can(user, "file.download", f):
-            if files.needs_copy_approval(f):
-                links.append((self.get_url(".request_copy_view", id=f.id), _l("申请复制/下载")))
-            else:
-                links.append((url_for("files.download", file_id=f.id), _l("下载")))
+        mode = files.download_mode(user, f)
+        if mode == files.NEEDS_COPY_APPROVAL:
+            links.append((self.get_url(".request_copy_view", id=f.id), _l("申请复制/下载")))
+        elif mode == files.DIRECT:
+            links.append((url_for("files.download", file_id=f.id), _l("下载")))
         if files.may_name_scope(user, f):
             links.append((self.get_url(".scope_view", id=f.id), _l("增加知悉人")))
         if f.scope_members and files.may_remove_members(user, f):
@@ -285,7 +287,7 @@ class ConfidentialFileView(_FileActions, ScopedModelView):
         if not files.may_name_scope(user, f):
             record_denied("file.manage_scope", f)
             abort(403)
-        level = policy.effective_level(f, clock.today())
+        level = files.effective_level(f)
         members = {m.user_id for m in f.scope_members}
         candidates = db.session.scalars(
             policy.scope(select(User), user, User).where(

@@ -21,7 +21,8 @@ from models import (
 )
 from models import enums as me
 from portal.services import customers as customer_rules
-from portal.services.search import complaint_search, customer_search
+from portal.services import list_presets
+from portal.services.search import complaint_search
 
 
 def _like(text: str) -> str:
@@ -90,6 +91,22 @@ def _time_order(order: TimeOrder | None, column) -> Order:
 # --- filters ----------------------------------------------------------------------------
 
 
+@strawberry.enum(description="Named customer lists, derived at read time by the services "
+                 "(the portal's list presets; portal.services.list_presets).")
+class CustomerPreset(enum.Enum):
+    FOLLOW_UP_DUE = "follow_up_due"  # 待回访
+    VOID_OR_EXPIRED = "void_or_expired"  # 废卡 / 可重新分配
+    OWNERSHIP_EXPIRING = "ownership_expiring"  # 建档即将到期
+    SERVICE_LAPSED = "service_lapsed"  # 服务不到位
+    OVER_LIMIT = "over_limit"  # 超额度 (only customers whose credit you may read)
+
+
+@strawberry.enum(description="Named complaint lists, derived at read time by the services.")
+class ComplaintPreset(enum.Enum):
+    OPEN = "open"  # 处理中
+    OVERDUE = "overdue"  # 超时
+
+
 @strawberry.input
 class CustomerFilter:
     owner: strawberry.ID | None = None
@@ -100,6 +117,8 @@ class CustomerFilter:
         default=None, description="The derived status (VOID = 废卡 from the follow-up cadence, "
                                   "PROSPECT = a prospect that is not void), as `effectiveStatus`.")
     importance: list[E.Importance] | None = None
+    preset: CustomerPreset | None = strawberry.field(
+        default=None, description="One of the portal's named lists (the same rows).")
     registered_from: datetime | None = None
     registered_before: datetime | None = None
     search: str | None = strawberry.field(
@@ -126,10 +145,13 @@ def customer_conditions(info: Info, f: CustomerFilter | None) -> list:
             info.context.loaders.session, [s.value for s in f.effective_status]))
     if f.importance:
         out.append(Customer.importance.in_([s.value for s in f.importance]))
+    if f.preset is not None:
+        out.append(list_presets.customer_preset_sql(info.context.loaders.session, user,
+                                                    f.preset.value))
     out += _between(Customer.registered_at, f.registered_from, f.registered_before)
     text = _search_text(f.search)
     if text:
-        out.append(customer_search(user, text))
+        out.append(customer_rules.search_condition(user, text))
     return out
 
 
@@ -139,6 +161,8 @@ class ComplaintFilter:
     status: list[E.ComplaintStatus] | None = None
     severity: E.Severity | None = None
     handler: strawberry.ID | None = None
+    preset: ComplaintPreset | None = strawberry.field(
+        default=None, description="One of the portal's named lists (the same rows).")
     registered_from: datetime | None = None
     registered_before: datetime | None = None
     search: str | None = strawberry.field(
@@ -158,6 +182,9 @@ def complaint_conditions(info: Info, f: ComplaintFilter | None) -> list:
         out.append(Complaint.severity == f.severity.value)
     if f.handler is not None:
         out.append(Complaint.handler_id == expect_id(f.handler, "User", "handler"))
+    if f.preset is not None:
+        out.append(list_presets.complaint_preset_sql(info.context.loaders.session,
+                                                     info.context.user, f.preset.value))
     out += _between(Complaint.registered_at, f.registered_from, f.registered_before)
     text = _search_text(f.search)
     if text:
@@ -208,10 +235,17 @@ class CreditFilter:
     before: datetime | None = None
 
 
+@strawberry.enum(description="Named file lists, derived at read time by the services.")
+class FilePreset(enum.Enum):
+    DECLASSIFIED = "declassified"  # 已过保密期限 (R-FILE-4)
+
+
 @strawberry.input
 class FileFilter:
     customer: strawberry.ID | None = None
     level: list[E.Level] | None = None
+    preset: FilePreset | None = strawberry.field(
+        default=None, description="One of the portal's named lists (the same rows).")
     search: str | None = strawberry.field(default=None, description="Title.")
 
 

@@ -70,6 +70,7 @@ from models import (
     User,
 )
 from portal import policy
+from portal.services import list_presets
 
 # GraphQL type name → (model, wrapper): what node(id:) can return. Contacts and complaint
 # events are left out on purpose: they are readable only through their guarded parent field.
@@ -104,11 +105,9 @@ CONNECTION_MODELS: dict[str, type] = {
 def _audit_file_view(info: Info, f: ConfidentialFile) -> None:
     """Opening one classified file's details is a view the audit log records (R-FILE-6), as
     the portal's details page does."""
-    from portal import audit
+    from portal.services import files
 
-    session = info.context.session
-    audit.record(session, info.context.user, "file.view", f, detail="graphql node")
-    session.commit()
+    files.view_file(info.context.session, info.context.user, f.id)
 
 
 def _audit_hidden_node(info: Info, model: type, pk: object) -> None:
@@ -223,6 +222,9 @@ class Query(ReportQueries, RotationQueries, ReceivablesQueries,
                     filter.customer, "Customer", "customer"))
             if filter.level:
                 where.append(ConfidentialFile.level.in_([lv.value for lv in filter.level]))
+            if filter.preset is not None:
+                where.append(list_presets.file_preset_sql(info.context.session, info.context.user,
+                                                          filter.preset.value))
             text = _search_text(filter.search)
             if text:
                 where.append(ConfidentialFile.title.like(_like(text), escape="\\"))

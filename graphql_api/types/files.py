@@ -17,7 +17,7 @@ from graphql_api.types.org import DepartmentNode, UserNode
 from graphql_api.types.timeline import TimelineEventNode, timeline_of
 from models import ConfidentialFile, CopyRequest, Customer, Department, User
 from models import enums as me
-from portal import clock, policy
+from portal.services import files
 
 if TYPE_CHECKING:
     from graphql_api.types.customers import CustomerNode
@@ -45,18 +45,14 @@ class FileNode(FromModel, Node):
     @strawberry.field(description="The level in force today (a file whose secrecy period "
                       "has passed reads as INTERNAL, R-FILE-4).")
     def effective_level(self) -> E.Level:
-        return me.Level(policy.effective_level(self._m, clock.today()))
+        return me.Level(files.effective_level(self._m))
 
     @strawberry.field(description="Where to download the file, or null when you need a copy "
                       "approval first (or may not download it at all).")
     def download_url(self, info: Info) -> str | None:
-        f = self._m
-        user = info.context.user
-        if not policy.can(user, "file.download", f):
+        if files.download_mode(info.context.user, self._m) != files.DIRECT:
             return None
-        if policy.copy_approver_action(policy.effective_level(f, clock.today())) is not None:
-            return None
-        return f"/files/{f.id}/download"
+        return files.download_path(self._m)
 
     @strawberry.field
     def customer(self, info: Info) -> Annotated[CustomerNode, strawberry.lazy(

@@ -11,6 +11,7 @@ from sqlalchemy import and_, case, select
 from sqlalchemy.orm import Session
 
 from models import Complaint, Customer
+from models.enums import CustomerStatus
 from portal import clock
 from portal.services import complaints as complaint_rules
 from portal.services import customers as customer_rules
@@ -44,9 +45,21 @@ def ownership_expiring_sql(session: Session, now: datetime | None = None):
     """Open, owned, no deal, and the ownership validity ends within ``EXPIRING_SOON_DAYS``."""
     now = now or clock.now()
     return and_(Customer.owner_id.is_not(None), Customer.closed_at.is_(None),
-                Customer.status != "closed", Customer.deal_at.is_(None),
+                Customer.status != CustomerStatus.CLOSED.value, Customer.deal_at.is_(None),
                 Customer.ownership_expires_at > now,
                 Customer.ownership_expires_at <= now + timedelta(days=EXPIRING_SOON_DAYS))
+
+
+def is_ownership_expiring(customer: Customer, now: datetime | None = None) -> bool:
+    """Python twin of ``ownership_expiring_sql``."""
+    now = now or clock.now()
+    expires = customer.ownership_expires_at
+    if expires is None or customer.owner_id is None or customer.closed_at is not None \
+            or customer.status == CustomerStatus.CLOSED.value or customer.deal_at is not None:
+        return False
+    if expires.tzinfo is None:
+        expires = expires.replace(tzinfo=now.tzinfo)
+    return now < expires <= now + timedelta(days=EXPIRING_SOON_DAYS)
 
 
 def customer_states(session: Session, customer_ids: Iterable[int],

@@ -170,3 +170,271 @@ def test_R_CUST_2_home_expiring_list_is_the_list_badge_predicate(session, demo_c
         home = {r.record.id for r in worklist.ownership_expiring(session, owner, now)}
         assert home == {c.id for c in demo_customers
                         if c.id in expiring and c.owner_id == owner.id}
+
+
+# --- the list presets of portal.services.list_presets: portal list = GraphQL list = service ---
+
+
+def _portal_list_ids(client, area: str, preset: str) -> set[int]:
+    """Every row of the portal's list ``/admin/<area>/?preset=<preset>``, all pages."""
+    import re
+
+    ids: set[int] = set()
+    page = 0
+    while True:
+        html = client.get(f"/admin/{area}/?preset={preset}&page_size=100&page={page}"
+                          ).get_data(as_text=True)
+        found = {int(i) for i in re.findall(rf"/admin/{area}/details/\?id=(\d+)", html)}
+        if not found - ids:
+            return ids
+        ids |= found
+        page += 1
+
+
+def _graphql_list_ids(graphql, field: str, filter_type: str, preset: str) -> set[int]:
+    ids: set[int] = set()
+    after = None
+    while True:
+        body = graphql(f"""query($p: {filter_type}, $a: String) {{ {field}(first: 100, after: $a,
+            filter: {{preset: $p}}) {{ nodes {{ databaseId }}
+            pageInfo {{ hasNextPage endCursor }} }} }}""", {"p": preset.upper(), "a": after})
+        assert "errors" not in body, body
+        ids |= {n["databaseId"] for n in body["data"][field]["nodes"]}
+        info = body["data"][field]["pageInfo"]
+        if not info["hasNextPage"]:
+            return ids
+        after = info["endCursor"]
+
+
+# the portal keeps the name the home page links to
+PORTAL_NAME = {"void_or_expired": "void"}
+
+
+def test_customer_presets_are_the_same_in_both_doors(app, session, demo_customers, login,
+                                                     api) -> None:  # noqa: F811
+    """待回访, 废卡 / 可重新分配, 建档即将到期 (R-CUST-2), 服务不到位 (R-CUST-5) and 超额度
+    (R-CRED-8): the portal list, the GraphQL list, the SQL predicate and the Python twin
+    select the same customers on the demo data."""
+    from graphql_api.filters import CustomerPreset
+    from models import User
+    from portal.services import list_presets
+
+    assert {p.value for p in CustomerPreset} == set(list_presets.CUSTOMER_PRESETS)
+    now = clock.now()
+    gm = session.scalars(select(User).where(User.username == "gm")).one()
+    portal_client, graphql = login(gm, demo.DEMO_PASSWORD), api(gm)
+    counts = {}
+    for name, preset in list_presets.CUSTOMER_PRESETS.items():
+        sql = _ids(session, preset.sql(session, now))
+        twin = {c.id for c in demo_customers if preset.twin(session, c, now)}
+        portal = _portal_list_ids(portal_client, "customer", PORTAL_NAME.get(name, name))
+        graph = _graphql_list_ids(graphql, "customers", "CustomerPreset", name)
+        assert sql == twin == portal == graph, name
+        counts[name] = len(sql)
+    assert all(counts.values()), counts  # the demo company has rows in every list
+
+
+def test_complaint_presets_are_the_same_in_both_doors(app, session, demo_customers, login,
+                                                      api) -> None:  # noqa: F811
+    """处理中 / 超时投诉 (R-COMP-7): no status literal in a door; portal = GraphQL = service."""
+    from graphql_api.filters import ComplaintPreset
+    from models import Complaint, User
+    from portal.services import list_presets
+
+    assert {p.value for p in ComplaintPreset} == set(list_presets.COMPLAINT_PRESETS)
+    now = clock.now()
+    gm = session.scalars(select(User).where(User.username == "gm")).one()
+    portal_client, graphql = login(gm, demo.DEMO_PASSWORD), api(gm)
+    complaints = session.scalars(select(Complaint)).all()
+    for name, preset in list_presets.COMPLAINT_PRESETS.items():
+        sql = set(session.scalars(select(Complaint.id).where(preset.sql(session, now))))
+        twin = {c.id for c in complaints if preset.twin(session, c, now)}
+        portal = _portal_list_ids(portal_client, "complaint", name)
+        graph = _graphql_list_ids(graphql, "complaints", "ComplaintPreset", name)
+        assert sql and sql == twin == portal == graph, name
+
+
+def test_over_limit_list_shows_only_customers_whose_credit_one_may_read(
+        session, demo_customers) -> None:
+    """超额度 says something about credit: a user without ``credit.view`` on a customer does
+    not find it through the preset (either door: one function)."""
+    from models import User
+    from portal import policy
+    from portal.services import list_presets
+
+    everyone = _ids(session, list_presets.CUSTOMER_PRESETS["over_limit"].sql(session, clock.now()))
+    assert everyone
+    for user in session.scalars(select(User).where(User.is_active.is_(True))):
+        found = _ids(session, list_presets.customer_preset_sql(session, user, "over_limit"))
+        readable = {c.id for c in demo_customers if c.id in everyone
+                    and policy.can(user, "credit.view", c)}
+        assert found == readable, user.username
+
+
+def _portal_search_ids(client, text: str) -> set[int]:
+    import re
+    from urllib.parse import quote
+
+    ids: set[int] = set()
+    page = 0
+    while True:
+        html = client.get(f"/admin/customer/?search={quote(text)}&page_size=100&page={page}"
+                          ).get_data(as_text=True)
+        found = {int(i) for i in re.findall(r"/admin/customer/details/\?id=(\d+)", html)}
+        if not found - ids:
+            return ids
+        ids |= found
+        page += 1
+
+
+def _graphql_search_ids(graphql, text: str) -> set[int]:
+    ids: set[int] = set()
+    after = None
+    while True:
+        body = graphql("""query($s: String, $a: String) { customers(first: 100, after: $a,
+            filter: {search: $s}) { nodes { databaseId } pageInfo { hasNextPage endCursor } } }""",
+                       {"s": text, "a": after})
+        assert "errors" not in body, body
+        ids |= {n["databaseId"] for n in body["data"]["customers"]["nodes"]}
+        info = body["data"]["customers"]["pageInfo"]
+        if not info["hasNextPage"]:
+            return ids
+        after = info["endCursor"]
+
+
+def _service_search_ids(session, user, text: str) -> set[int]:
+    from portal import policy
+
+    stmt = policy.scope(select(Customer.id), user, Customer, "customer.view")
+    return set(session.scalars(stmt.where(customer_service.search_condition(user, text))))
+
+
+def test_R_CUST_1_customer_search_is_the_same_in_both_doors(app, session, demo_customers,
+                                                            login, api) -> None:  # noqa: F811
+    """``customers.search_condition``: the portal's search box and GraphQL ``filter.search``
+    find the same customers — name or code prefix (normalised: full-width and spaces do not
+    matter), exact phone — and not a piece from the middle of a name (prefix, indexed)."""
+    from models import User
+    from portal.normalize import normalize_name
+
+    gm = session.scalars(select(User).where(User.username == "gm")).one()
+    client, graphql = login(gm, demo.DEMO_PASSWORD), api(gm)
+    named = next(c for c in demo_customers if len(c.name) >= 6 and c.phone)
+    middle = named.name[3:6]
+    terms = [named.name[:2], f" {named.name[:3]} ", named.code[:6], named.phone, middle]
+    for text in terms:
+        service = _service_search_ids(session, gm, text)
+        assert _portal_search_ids(client, text) == _graphql_search_ids(graphql, text) == service, \
+            text
+    assert named.id in _service_search_ids(session, gm, named.phone)
+    assert named.id in _service_search_ids(session, gm, named.name[:2])
+    # prefix, not "%term%": the middle of a name finds only names that start with it
+    assert all(normalize_name(c.name).startswith(normalize_name(middle))
+               or c.code.startswith(middle.upper())
+               for c in demo_customers if c.id in _service_search_ids(session, gm, middle))
+
+
+def test_R_CUST_1_search_by_phone_needs_the_contact_field_group(app, session, demo_customers,
+                                                                login, api) -> None:  # noqa: F811
+    """Who may see a customer but not its contacts finds it by name, never by its phone, in
+    either door (no search oracle on a hidden field)."""
+    from models import User
+    from portal import policy
+
+    for user in session.scalars(select(User).where(User.is_active.is_(True))):
+        hidden = [c for c in demo_customers if c.phone and policy.can(user, "customer.view", c)
+                  and not policy.can(user, "customer_contact.view", c)]
+        if hidden:
+            break
+    else:
+        pytest.skip("no demo user sees a customer without its contacts")
+    target = hidden[0]
+    assert target.id not in _service_search_ids(session, user, target.phone)
+    client, graphql = login(user, demo.DEMO_PASSWORD), api(user)
+    assert target.id not in _portal_search_ids(client, target.phone)
+    assert target.id not in _graphql_search_ids(graphql, target.phone)
+    by_name = target.name[:4]
+    assert target.id in _portal_search_ids(client, by_name) & _graphql_search_ids(graphql, by_name)
+
+
+def test_R_FILE_4_declassified_files_are_the_same_in_both_doors(app, session, demo_customers,
+                                                                login, api) -> None:  # noqa: F811
+    """已过保密期限: portal list, GraphQL list, SQL predicate and Python twin; both doors show
+    the level in force from ``files.effective_level``."""
+    from graphql_api.filters import FilePreset
+    from models import ConfidentialFile, User
+    from models.enums import Level
+    from portal.services import files, list_presets
+
+    assert {p.value for p in FilePreset} == set(list_presets.FILE_PRESETS)
+    now = clock.now()
+    gm = session.scalars(select(User).where(User.username == "gm")).one()
+    client, graphql = login(gm, demo.DEMO_PASSWORD), api(gm)
+    every = session.scalars(select(ConfidentialFile)).all()
+    preset = list_presets.FILE_PRESETS["declassified"]
+    sql = set(session.scalars(select(ConfidentialFile.id).where(preset.sql(session, now))))
+    twin = {f.id for f in every if preset.twin(session, f, now)}
+    visible = set(session.scalars(list_presets.policy.scope(
+        select(ConfidentialFile.id), gm, ConfidentialFile, "file.view")))
+    portal = _portal_list_ids(client, "file", "declassified")
+    graph = _graphql_list_ids(graphql, "files", "FilePreset", "declassified")
+    assert sql and sql == twin
+    assert portal == graph == sql & visible
+    levels = {f.id: files.effective_level(f) for f in every}
+    body = graphql("""{ files(first: 100, filter: {preset: DECLASSIFIED}) { nodes {
+        databaseId level effectiveLevel } } }""")
+    nodes = body["data"]["files"]["nodes"]
+    assert nodes
+    for node in nodes:
+        assert node["effectiveLevel"] != node["level"]
+        assert node["effectiveLevel"] == Level(levels[node["databaseId"]]).name
+
+
+def test_R_FILE_3_download_mode_is_one_decision_for_both_doors(app, session, demo_customers,
+                                                               login, api) -> None:  # noqa: F811
+    """GraphQL ``downloadUrl`` is set exactly where the portal shows 下载 (direct download), and
+    the portal shows 申请复制/下载 where ``files.download_mode`` asks for a copy approval."""
+    from graphql_api.ids import to_global as gid
+    from models import ConfidentialFile, User
+    from portal.services import files
+
+    gm = session.scalars(select(User).where(User.username == "gm")).one()
+    client, graphql = login(gm, demo.DEMO_PASSWORD), api(gm)
+    modes: dict[str | None, int] = {}
+    for f in session.scalars(select(ConfidentialFile).order_by(ConfidentialFile.id)):
+        mode = files.download_mode(gm, f)
+        modes[mode] = modes.get(mode, 0) + 1
+        body = graphql("""query($id: ID!) { node(id: $id) { ... on ConfidentialFile {
+            downloadUrl } } }""", {"id": gid("ConfidentialFile", f.id)})
+        node = body["data"]["node"]
+        if node is None:  # outside gm's reading (no read up): neither door offers it
+            continue
+        assert (node["downloadUrl"] is not None) == (mode == files.DIRECT), f.id
+        page = client.get(f"/admin/file/details/?id={f.id}").get_data(as_text=True)
+        assert (f"/files/{f.id}/download" in page) == (mode == files.DIRECT), f.id
+        assert ("申请复制/下载" in page) == (mode == files.NEEDS_COPY_APPROVAL), f.id
+    assert modes.get(files.DIRECT) and modes.get(files.NEEDS_COPY_APPROVAL), modes
+
+
+def test_R_FILE_6_opening_a_file_is_audited_the_same_way_in_both_doors(
+        app, session, demo_customers, login, api) -> None:  # noqa: F811
+    from graphql_api.ids import to_global as gid
+    from models import AuditEntry, ConfidentialFile, User
+
+    gm = session.scalars(select(User).where(User.username == "gm")).one()
+    client, graphql = login(gm, demo.DEMO_PASSWORD), api(gm)
+    f = session.scalars(select(ConfidentialFile).order_by(ConfidentialFile.id)).first()
+
+    def views() -> int:
+        session.expire_all()
+        return len(session.scalars(select(AuditEntry).where(
+            AuditEntry.action == "file.view", AuditEntry.target_id == str(f.id),
+            AuditEntry.actor_id == gm.id)).all())
+
+    before = views()
+    assert client.get(f"/admin/file/details/?id={f.id}").status_code == 200
+    assert views() == before + 1
+    body = graphql("""query($id: ID!) { node(id: $id) { id } }""",
+                   {"id": gid("ConfidentialFile", f.id)})
+    assert body["data"]["node"] is not None
+    assert views() == before + 2

@@ -94,7 +94,13 @@ def handler_candidates(session: Session, complaint: Complaint) -> list[User]:
 
 
 def is_open(complaint: Complaint) -> bool:
+    """Not yet closed or rejected (R-COMP-3): still in the workflow."""
     return complaint.status in OPEN_STATUSES
+
+
+def open_sql() -> ColumnElement[bool]:
+    """SQL twin of ``is_open`` (the 未结案 list)."""
+    return Complaint.status.in_(OPEN_STATUSES)
 
 
 def is_overdue(complaint: Complaint, now: datetime | None = None) -> bool:
@@ -106,7 +112,7 @@ def is_overdue(complaint: Complaint, now: datetime | None = None) -> bool:
 def overdue_clause(now: datetime | None = None) -> ColumnElement[bool]:
     """SQL twin of ``is_overdue`` for lists and counts."""
     now = now or clock.now()
-    return and_(Complaint.status.in_(OPEN_STATUSES), Complaint.deadline_at < now)
+    return and_(open_sql(), Complaint.deadline_at < now)
 
 
 def days_overdue(complaint: Complaint, now: datetime | None = None) -> float:

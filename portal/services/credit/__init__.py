@@ -31,8 +31,11 @@ from portal.services.credit.lines import suspended_by_c_clause as suspended_by_c
 from portal.services.credit.lines import temporary_end as temporary_end
 from portal.services.credit.over_limit import _limit_subquery as _limit_subquery
 from portal.services.credit.over_limit import approve_over_limit as approve_over_limit
+from portal.services.credit.over_limit import is_over_limit as is_over_limit
+from portal.services.credit.over_limit import limit_in_force_sql as limit_in_force_sql
 from portal.services.credit.over_limit import over_limit_customers as over_limit_customers
 from portal.services.credit.over_limit import over_limit_rows as over_limit_rows
+from portal.services.credit.over_limit import over_limit_sql as over_limit_sql
 from portal.services.credit.over_limit import record_transaction as record_transaction
 from portal.services.credit.over_limit import valid_over_limit_approval as valid_over_limit_approval
 from portal.services.credit.rating import ANSWER_FIELDS as ANSWER_FIELDS

@@ -7,11 +7,11 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from models import CreditLine, Customer, CustomerTransaction, OverLimitApproval, User
-from models.enums import TransactionKind
+from models.enums import CreditLineStatus, TransactionKind
 from portal import audit, clock, policy
 from portal.services import calendar, credit_reads
 from portal.services.credit._common import ZERO
@@ -134,6 +134,31 @@ def record_transaction(session: Session, actor: User, customer_id: int, kind: st
     return tx
 
 
+def limit_in_force_sql(today: date) -> Any:
+    """The customer's credit limit in force (the largest of its lines in force; 0 without
+    one), as a correlated scalar over ``Customer``."""
+    return func.coalesce(select(func.max(CreditLine.limit_amount))
+                         .where(CreditLine.customer_id == Customer.id, in_force_clause(today))
+                         .correlate(Customer).scalar_subquery(), 0)
+
+
+def over_limit_sql(today: date | None = None) -> ColumnElement[bool]:
+    """超额度 (R-CRED-8): the outstanding balance is above the limit in force."""
+    return Customer.outstanding_balance > limit_in_force_sql(today or clock.today())
+
+
+def is_over_limit(session: Session, customer: Customer, today: date | None = None) -> bool:
+    """Python twin of ``over_limit_sql``: the lines the user sees as approved (in force,
+    ``line_state``) give the limit."""
+    from portal.services.credit.lines import line_state
+
+    today = today or clock.today()
+    lines = session.scalars(select(CreditLine).where(CreditLine.customer_id == customer.id))
+    limits = [line.limit_amount for line in lines
+              if line_state(session, line, today) == CreditLineStatus.APPROVED.value]
+    return Decimal(str(customer.outstanding_balance or 0)) > max(limits, default=ZERO)
+
+
 def _limit_subquery(today: date):
     return (select(CreditLine.customer_id, func.max(CreditLine.limit_amount).label("limit"))
             .where(in_force_clause(today))
@@ -149,7 +174,7 @@ def over_limit_rows(session: Session, actor: User | None = None, today: date | N
     limit_col = func.coalesce(lim.c.limit, 0)
     stmt = (select(Customer, limit_col.label("limit"))
             .outerjoin(lim, lim.c.customer_id == Customer.id)
-            .where(Customer.outstanding_balance > limit_col)
+            .where(over_limit_sql(today))
             .order_by((Customer.outstanding_balance - limit_col).desc(), Customer.id))
     if actor is not None:
         stmt = policy.scope(stmt, actor, Customer, "credit.view")

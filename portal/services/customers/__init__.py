@@ -80,6 +80,7 @@ from portal.services.customers.reassign import (
     redistribute_on_departure,
 )
 from portal.services.customers.scheduled import tick
+from portal.services.customers.search import search_condition
 from portal.services.customers.update import (
     add_contact,
     last_service,
@@ -98,6 +99,7 @@ from portal.services.customers.validation import (
 )
 
 __all__ = [
+    "search_condition",
     "CONTACT_FIELDS",
     "CREATE_EXTRA_FIELDS",
     "DuplicateMatch",

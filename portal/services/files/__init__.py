@@ -52,11 +52,21 @@ from portal.services.files.copies import (
 from portal.services.files.demo_files import DEMO_MARKER, load_demo_files
 from portal.services.files.download import (
     download_name,
-    needs_copy_approval,
     open_download,
     view_file,
 )
 from portal.services.files.marks import CopyMark, CopyNotMarkable, mark_inside
+from portal.services.files.reads import (
+    DIRECT,
+    NEEDS_COPY_APPROVAL,
+    declassified_sql,
+    download_mode,
+    download_path,
+    effective_level,
+    effective_level_sql,
+    is_declassified,
+    needs_copy_approval,
+)
 from portal.services.files.reconciliation import ReconcileReport, reconcile
 from portal.services.files.scope import (
     add_scope_member,
@@ -71,6 +81,14 @@ from portal.services.files.scope import (
 from portal.services.files.upload import upload_file
 
 __all__ = [
+    "DIRECT",
+    "NEEDS_COPY_APPROVAL",
+    "declassified_sql",
+    "download_mode",
+    "download_path",
+    "effective_level",
+    "effective_level_sql",
+    "is_declassified",
     "CopyMark",
     "CopyNotMarkable",
     "DANGEROUS_EXTENSIONS",

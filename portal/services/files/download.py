@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -25,6 +25,7 @@ from portal.services.files.common import (
     level_label,
 )
 from portal.services.files.content import _BOM, KIND_BY_CONTENT_TYPE
+from portal.services.files.reads import needs_copy_approval
 from portal.services.unit import verb
 
 
@@ -34,10 +35,6 @@ def view_file(session: Session, actor: User, file_id: Any) -> ConfidentialFile:
     f = _file_for(session, actor, file_id, "file.view")
     audit.record(session, actor, "file.view", f)
     return f
-
-
-def needs_copy_approval(f: ConfidentialFile, today: date | None = None) -> bool:
-    return policy.copy_approver_action(policy.effective_level(f, today or _today())) is not None
 
 
 def _stamp(f: ConfidentialFile, content: bytes, actor: User, when: datetime,
