@@ -244,13 +244,9 @@ class ComplaintView(WorkflowMixin, ScopedModelView):
 
     def extra_context(self, obj: Any) -> list[tuple[Any, Any]]:
         """Who proposed the resolution being decided."""
-        from portal.services import timeline
 
-        proposed = [e for e in timeline.complaint_events(orm_session(), obj)
-                    if e.step == "proposed" and e.actor is not None]
-        if obj.status == "proposed" and proposed:
-            return [(_l("方案提出人"), display.person_label(proposed[-1].actor))]
-        return []
+        proposer = complaint_service.proposer(orm_session(), obj)
+        return [(_l("方案提出人"), display.person_label(proposer))] if proposer else []
 
     def available_ops(self, obj: Any) -> list[Operation]:
         """Approving needs every approval the resolution calls for (major: the general

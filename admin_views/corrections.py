@@ -84,7 +84,7 @@ class CorrectionRequestView(ScopedModelView):
         if template == self.details_template and "model" in kwargs:
             req = kwargs["model"]
             links = []
-            if req.status == "pending" and corrections.may_decide(actor(), req):
+            if corrections.may_decide(actor(), req):
                 links.append((self.get_url(".decide_view", id=req.id, approve=1), _l("同意更正")))
                 links.append((self.get_url(".decide_view", id=req.id, approve=0), _l("驳回")))
             kwargs["action_links"] = links

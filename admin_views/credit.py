@@ -30,7 +30,7 @@ def _review_due(user: Any) -> Any:
 
 
 def _pending(user: Any) -> Any:
-    return CreditLine.status.in_(("proposed", "reviewed"))
+    return credit_service.awaiting_decision_sql()
 
 
 CREDIT_LABELS = dict(common.COMMON_LABELS, **{
@@ -156,11 +156,8 @@ class CreditLineView(WorkflowMixin, _CustomerChildView):
         return rows
 
     def allowed_transitions(self, obj: Any) -> set[str] | None:
-        if obj.status == "proposed":
-            return {"review_accept", "review_reject"}
-        if obj.status == "reviewed":
-            return {"approve_accept", "approve_reject"}
-        return set()
+        step = credit_service.next_step(obj)
+        return {o.name for o in self.operations if step and o.action == f"credit.{step}"}
 
 
 def register(admin: Any) -> None:

@@ -10,7 +10,7 @@ from flask import abort, flash, redirect, request
 from flask_admin import expose
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, select
+from sqlalchemy import select
 
 from admin_views.base import (
     actor,
@@ -25,7 +25,7 @@ from admin_views.customer_forms import (
 )
 from models import Customer
 from portal import policy
-from portal.extensions import db
+from portal.extensions import db, orm_session
 from portal.services import credit as credit_service
 from portal.services import customers as customer_rules
 from portal.services.errors import DomainError, NotFound, PermissionDenied
@@ -43,9 +43,7 @@ def _seen() -> int:
 def _claimable(user: Any) -> Any:
     """Archives of the user's branch a salesperson may claim: unowned or ownership expired
     (R-CUST-2). The claim page lists them, although they are outside the user's own scope."""
-    from portal.services.customers import claimable_sql
-
-    return and_(Customer.branch_id == user.branch_id, claimable_sql(db.session))
+    return customer_rules.claimable_in_branch_sql(orm_session(), user)
 
 
 # One-row pages of the details page: endpoint → (service verb, policy action, label, submit).
@@ -69,31 +67,25 @@ class CustomerRowPages:
     """The one-row pages (ROW_PAGES), mixed into ``CustomerView``."""
 
     def _row_policy(self: Any, endpoint: str, obj: Any) -> bool:
-        """The policy check the service makes for this row (a claim is checked on the archive
-        as it would be once owned by the claimant, as ``claim_customer`` does)."""
+        """The policy check the service makes for this row (a claim: the preconditions of
+        ``claim_customer``, from the service)."""
         user = actor()
-        action = ROW_PAGES[endpoint][1]
         if endpoint == "claim_view":
-            if user.branch_id != obj.branch_id or obj.owner_id == user.id:
-                return False
-            obj = Customer(owner_id=user.id, branch_id=obj.branch_id,
-                           department_id=obj.department_id)
-        return policy.can(user, action, obj)
+            return customer_rules.claim_preconditions_met(orm_session(), user, obj)
+        return policy.can(user, ROW_PAGES[endpoint][1], obj)
 
     def row_page_allowed(self: Any, endpoint: str, obj: Any) -> bool:
         """Whether the details page offers the button: a service behind it, the policy allows
         it for this row, and the archive's state makes it meaningful."""
         if not self.supports(endpoint) or not self._row_policy(endpoint, obj):
             return False
-        is_open = obj.status != "closed" and obj.closed_at is None
+        is_open = customer_rules.is_open_archive(obj)
         if endpoint in ("contact_view", "close_view"):
             return is_open
         if endpoint == "deal_view":
             return is_open and obj.deal_at is None
         if endpoint == "claim_view":
-            from portal.services.customers import ownership_expired
-
-            return is_open and (obj.owner_id is None or ownership_expired(obj))
+            return customer_rules.may_claim(orm_session(), actor(), obj)
         return True
 
     def _row_for(self: Any, endpoint: str) -> Any:

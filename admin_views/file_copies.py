@@ -83,8 +83,7 @@ class CopyRequestView(ScopedModelView):
             if files.may_decide(user, req):
                 links.append((self.get_url(".decide_view", id=req.id, approve=1), _l("批准")))
                 links.append((self.get_url(".decide_view", id=req.id, approve=0), _l("驳回")))
-            if req.requested_by_id == user.id and req.status == "approved" \
-                    and req.used_at is None:
+            if files.may_collect(user, req):
                 links.append((self.get_url(".collect_view", id=req.id), _l("下载复制件")))
             kwargs["action_links"] = links
             kwargs["timeline_events"] = timeline.copy_request_events(orm_session(), req)

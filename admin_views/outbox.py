@@ -31,7 +31,7 @@ def _recipient(view: Any, context: Any, model: OutboxMessage, name: str) -> Any:
 
 
 def _retry_button(view: Any, context: Any, model: OutboxMessage, name: str) -> Any:
-    if model.status not in ("failed", "dead") or not view.can_edit_queue:
+    if not outbox.may_requeue(model) or not view.can_edit_queue:
         return ""
     return Markup(
         '<form method="post" action="{}" class="d-inline">'
@@ -43,7 +43,7 @@ def _retry_button(view: Any, context: Any, model: OutboxMessage, name: str) -> A
 
 def _next_attempt(view: Any, context: Any, model: OutboxMessage, name: str) -> Any:
     """Only a message still to be tried has a next attempt."""
-    if model.status not in ("pending", "failed"):
+    if not outbox.awaits_attempt(model):
         return "—"
     fmt = LIST_TYPE_FORMATTERS.get(type(model.next_attempt_at))
     return fmt(view, model.next_attempt_at, name) if fmt else model.next_attempt_at

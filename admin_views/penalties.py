@@ -26,7 +26,7 @@ STATUS = [("draft", _l("待总经理确认")), ("confirmed", _l("已确认")), (
 
 
 def _draft(user: Any) -> Any:
-    return PenaltyNotice.status == "draft"
+    return penalties.draft_sql()
 
 
 class PenaltyNoticeView(WorkflowMixin, ScopedModelView):
@@ -61,7 +61,7 @@ class PenaltyNoticeView(WorkflowMixin, ScopedModelView):
     presets = {"draft": (_l("待确认的处罚通知单"), _draft)}
 
     def allowed_transitions(self, obj: Any) -> set[str] | None:
-        return {"confirm", "waive"} if obj.status == "draft" else set()
+        return {"confirm", "waive"} if penalties.is_draft(obj) else set()
 
     def supports(self, endpoint: str) -> bool:
         if endpoint == "hr_view":

@@ -88,7 +88,7 @@ class PendingActionView(ScopedModelView):
             p = kwargs["model"]
             user = actor()
             links = []
-            if two_person.state(p) == "pending":
+            if two_person.is_pending(p):
                 if p.requested_by_id != user.id:
                     links.append((self.get_url(".confirm_view", id=p.id), _l("确认执行")))
                     links.append((self.get_url(".refuse_view", id=p.id), _l("拒绝执行")))

@@ -20,8 +20,8 @@ from markupsafe import Markup
 from admin_views.base import actor, record_denied, translated
 from portal import clock, policy
 from portal.extensions import db
-from portal.services import reports
-from portal.services.errors import N_, DomainError, PermissionDenied, ValidationFailed
+from portal.services import complaint_slices, reports
+from portal.services.errors import DomainError, PermissionDenied
 
 TABS = [("complaints", _l("客户投诉"), "reports.complaints"),
         ("receptions", _l("来人来电"), "reports.reception"),
@@ -102,14 +102,9 @@ class ReportsView(BaseView):
     def complaints(self) -> Any:
         year, month = reports.default_month()
         value = request.args.get("month") or f"{year:04d}-{month:02d}"
-        try:
-            y, m = (int(x) for x in value.split("-"))
-        except ValueError:
-            y, m = 0, 0
 
         def build() -> Any:
-            if not (2000 <= y <= 2100 and 1 <= m <= 12):
-                raise ValidationFailed(N_("Enter a month as YYYY-MM."), field="month")
+            y, m = complaint_slices.parse_month(value)
             return reports.complaint_report(db.session, actor(), y, m)
 
         return self._show("complaints", build, [("month", _l("月份"), "month", value, None)],

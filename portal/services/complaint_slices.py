@@ -54,9 +54,21 @@ def parse_month(raw: str) -> tuple[int, int]:
     ``(year, month)``, or ``ValidationFailed`` with a message for the reader. The one month
     validation of the monthly reports (complaint slices, the security report R-AUD-5)."""
     match = _MONTH.match((raw or "").strip())
-    if not match or not 1 <= int(match.group(2)) <= 12 or not 2000 <= int(match.group(1)) <= 2100:
+    if not match:
         raise ValidationFailed(N_("Enter a month as YYYY-MM."), field="month")
-    return int(match.group(1)), int(match.group(2))
+    return check_month(int(match.group(1)), int(match.group(2)))
+
+
+def check_month(year: Any, month: Any) -> tuple[int, int]:
+    """``(year, month)`` of a monthly report, years 2000 to 2100 (as the portal's month
+    picker), or ``ValidationFailed`` with the one message both doors show."""
+    try:
+        y, m = int(year), int(month)
+    except (TypeError, ValueError):
+        raise ValidationFailed(N_("Enter a month as YYYY-MM."), field="month") from None
+    if not (2000 <= y <= 2100 and 1 <= m <= 12):
+        raise ValidationFailed(N_("Enter a month as YYYY-MM."), field="month")
+    return y, m
 
 
 def parse_slice(args: dict[str, Any]) -> Slice | None:

@@ -228,3 +228,13 @@ def backlog(session: Session) -> dict[str, int]:
     out = {"pending": 0, "sending": 0, "failed": 0, "dead": 0}
     out.update({status: int(n) for status, n in rows})
     return out
+
+
+def may_requeue(message: OutboxMessage) -> bool:
+    """A message that failed for good (or is still failing) can be sent again."""
+    return message.status in ("failed", "dead")
+
+
+def awaits_attempt(message: OutboxMessage) -> bool:
+    """Still to be tried: it has a next attempt time worth showing."""
+    return message.status in ("pending", "failed")

@@ -144,7 +144,7 @@ def _decide(session: Session, actor: User, notice_id: int, expected_version: int
     if not policy.can(actor, "complaint.confirm_penalty", notice.complaint):
         raise PermissionDenied("complaint.confirm_penalty", notice)
     check_version(notice, expected_version)
-    if notice.status != "draft":
+    if not is_draft(notice):
         raise RuleViolation(N_("This penalty notice is already decided."), rule="R-COMP-11")
     return notice
 
@@ -255,3 +255,16 @@ def statistics(session: Session, actor: User, start: datetime, end: datetime
 def today_month(today: date | None = None) -> str:
     today = today or clock.today()
     return f"{today:%Y-%m}"
+
+
+DRAFT = "draft"
+
+
+def is_draft(notice: PenaltyNotice) -> bool:
+    """待总经理确认: drafted at closing, not yet confirmed or waived (R-COMP-11)."""
+    return notice.status == DRAFT
+
+
+def draft_sql() -> Any:
+    """SQL twin of ``is_draft`` (the 待确认的处罚通知单 list)."""
+    return PenaltyNotice.status == DRAFT

@@ -56,6 +56,11 @@ def state(p: PendingAction, now: datetime | None = None) -> str:
     return p.status
 
 
+def is_pending(p: PendingAction, now: datetime | None = None) -> bool:
+    """Waiting for the second administrator (not decided, not expired)."""
+    return state(p, now) == "pending"
+
+
 def needed(kind: str, target: Any) -> bool:
     """Whether ``kind`` on ``target`` needs a second administrator (both doors ask this)."""
     _load_kinds()

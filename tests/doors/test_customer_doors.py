@@ -312,6 +312,60 @@ def test_R_CUST_2_claim_customer_through_graphql(session, world, api, sales1_cus
     assert ("customer.claim", "ok") in audit_since(session, mark)
 
 
+def _claim_by_graphql(api, user, c):
+    return api(user)("""
+        mutation($id: ID!, $v: Int!) { claimCustomer(customerId: $id, expectedVersion: $v) {
+          ok errors { code message field rule } result { id } } }""",
+                     {"id": gid("Customer", c.id), "v": c.version})
+
+
+def test_R_CUST_2_claim_of_a_protected_archive_through_graphql_changes_nothing(
+        session, world, api, sales1_customer):
+    """The registration is still valid: refused with the rule named, one denied entry."""
+    c = sales1_customer
+    mark = audit_mark(session)
+    out = _claim_by_graphql(api, world.sales2, c)
+    payload = out["data"]["claimCustomer"]
+    assert not payload["ok"] and payload["errors"][0]["rule"] == "R-CUST-3", payload
+    session.expire_all()
+    assert c.owner_id == world.sales1.id
+    assert audit_since(session, mark).count(("customer.claim", "denied")) == 1
+
+
+def test_R_CUST_2_claim_from_another_branch_is_refused_in_both_doors(
+        session, world, login, api, sales1_customer):
+    """Claimable, but not in the claimant's branch (sales3 is in 西区展厅): the portal neither
+    lists nor opens it, GraphQL refuses it; the owner stays."""
+    c = sales1_customer
+    expire_ownership(session, c)
+    client = login(world.sales3)
+    assert f"?id={c.id}" not in client.get("/admin/customer/claim/").get_data(as_text=True)
+    assert client.post(f"/admin/customer/claim/?id={c.id}", data={}).status_code in (403, 404)
+    out = _claim_by_graphql(api, world.sales3, c)
+    assert out.get("errors") or not out["data"]["claimCustomer"]["ok"], out
+    session.expire_all()
+    assert c.owner_id == world.sales1.id
+
+
+def test_R_CUST_2_claim_button_is_the_service_decision(session, world, login, sales1_customer):
+    """The details page offers 认领 exactly where ``customers.may_claim`` says so (the verb's
+    preconditions and the archive's state, from the service): expired → offered to a colleague
+    of the branch, never to its owner."""
+    from portal.services import customers as customer_rules
+
+    c = sales1_customer
+    expire_ownership(session, c)
+    for user in (world.sales1, world.sales2, world.sales3, world.supervisor):
+        client = login(user)
+        body = client.get(f"/admin/customer/details/?id={c.id}")
+        offered = body.status_code == 200 and \
+            f"/admin/customer/claim/?id={c.id}" in body.get_data(as_text=True)
+        if body.status_code == 200:
+            assert offered == customer_rules.may_claim(session, user, c), user.username
+    assert customer_rules.may_claim(session, world.sales2, c)
+    assert not customer_rules.may_claim(session, world.sales1, c)  # already theirs
+
+
 # --- close (R-CUST-8: closed, never deleted) --------------------------------------------------
 
 

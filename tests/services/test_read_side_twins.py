@@ -130,6 +130,34 @@ def test_doors_hold_no_date_arithmetic() -> None:
     assert offenders == []
 
 
+# A status, state or step compared with a literal, a status column filtered on literals, or a
+# moment compared in a door: each of these is a derived state, and belongs in a service.
+_RULE_IN_DOOR = (
+    r"""(status|state\([^)]*\)|\.step|\.outcome)\s*(==|!=|not in|in)\s*[\(\[{]?\s*["']"""
+    r"""|\.(status|step)\.(in_|notin_)\(\s*[\(\[]\s*["']"""
+    r"""|(clock\.(now|today)\(\)|_at|_on|_until)\s*[<>]=?|[<>]=?\s*clock\.(now|today)\(\)""")
+
+
+def test_doors_hold_no_status_literal_or_date_comparison() -> None:
+    """Issue 13: no door decides a derived state itself (``obj.status == "draft"``,
+    ``Complaint.status.in_(("registered", …))``, ``deadline_at < clock.now()``): the services'
+    predicates do (portal.services.list_presets and the area modules)."""
+    import re
+    from pathlib import Path
+
+    pattern = re.compile(_RULE_IN_DOOR)
+    for sample in ('if obj.status == "draft":', 'Complaint.status.in_(("open", "x"))',
+                   "Complaint.deadline_at < clock.now()", 'two_person.state(p) == "pending"'):
+        assert pattern.search(sample), sample
+    root = Path(__file__).resolve().parents[2]
+    offenders = [f"{p.relative_to(root)}:{n}: {line.strip()}"
+                 for door in ("admin_views", "graphql_api")
+                 for p in sorted((root / door).rglob("*.py"))
+                 for n, line in enumerate(p.read_text("utf-8").splitlines(), 1)
+                 if pattern.search(line)]
+    assert offenders == []
+
+
 def test_calendar_month_arrows_cross_the_year() -> None:
     from portal.services import workcalendar
 

@@ -41,6 +41,7 @@ from portal.services.complaints.state import is_overdue as is_overdue
 from portal.services.complaints.state import next_number as next_number
 from portal.services.complaints.state import open_sql as open_sql
 from portal.services.complaints.state import overdue_clause as overdue_clause
+from portal.services.complaints.state import proposer as proposer
 from portal.services.complaints.statistics import month_bounds as month_bounds
 from portal.services.complaints.statistics import monthly_statistics as monthly_statistics
 from portal.services.complaints.verbs import _advance as _advance

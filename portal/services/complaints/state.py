@@ -98,6 +98,18 @@ def is_open(complaint: Complaint) -> bool:
     return complaint.status in OPEN_STATUSES
 
 
+def proposer(session: Session, complaint: Complaint) -> User | None:
+    """Who proposed the resolution now waiting for approval (R-COMP-3), else None."""
+    from models.enums import ComplaintStatus
+    from portal.services import timeline
+
+    if complaint.status != ComplaintStatus.PROPOSED.value:
+        return None
+    events = [e for e in timeline.complaint_events(session, complaint)
+              if e.step == ComplaintStatus.PROPOSED.value and e.actor is not None]
+    return events[-1].actor if events else None
+
+
 def open_sql() -> ColumnElement[bool]:
     """SQL twin of ``is_open`` (the 未结案 list)."""
     return Complaint.status.in_(OPEN_STATUSES)

@@ -12,7 +12,7 @@ from models import Complaint, Department, User
 from portal import clock, policy
 from portal.services import calendar
 from portal.services.complaints.state import overdue_clause
-from portal.services.errors import N_, PermissionDenied, ValidationFailed
+from portal.services.errors import PermissionDenied
 from portal.services.unit import verb
 
 # ---------------------------------------------------------------------------------------------
@@ -39,10 +39,10 @@ def monthly_statistics(session: Session, actor: User, year: int, month: int) -> 
 
     if not policy.can(actor, "report.view"):
         raise PermissionDenied("report.view", "complaint_statistics")
-    if not 1 <= int(month) <= 12:
-        raise ValidationFailed(N_("Choose a month from 1 to 12."), field="month")
-    start, end = month_bounds(int(year), int(month))
-    from portal.services.complaint_slices import month_clause
+    from portal.services.complaint_slices import check_month, month_clause
+
+    year, month = check_month(year, month)
+    start, end = month_bounds(year, month)
 
     # the same month conditions the report's click-through lists use (complaint_slices)
     in_month = month_clause("registered", start, end)

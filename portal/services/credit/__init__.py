@@ -19,12 +19,14 @@ from portal.services.credit.lines import _load_line as _load_line
 from portal.services.credit.lines import _step as _step
 from portal.services.credit.lines import add_months as add_months
 from portal.services.credit.lines import approve_line as approve_line
+from portal.services.credit.lines import awaiting_decision_sql as awaiting_decision_sql
 from portal.services.credit.lines import check_caps as check_caps
 from portal.services.credit.lines import had_credit as had_credit
 from portal.services.credit.lines import in_force_clause as in_force_clause
 from portal.services.credit.lines import line_in_force as line_in_force
 from portal.services.credit.lines import line_state as line_state
 from portal.services.credit.lines import monthly_amount as monthly_amount
+from portal.services.credit.lines import next_step as next_step
 from portal.services.credit.lines import propose_line as propose_line
 from portal.services.credit.lines import review_line as review_line
 from portal.services.credit.lines import suspended_by_c_clause as suspended_by_c_clause

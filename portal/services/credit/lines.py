@@ -98,6 +98,17 @@ def line_state(session: Session, line: CreditLine, today: date | None = None) ->
     return line.status
 
 
+def next_step(line: CreditLine) -> str | None:
+    """The decision a line waits for (R-CRED-5): ``review`` (finance) after the proposal,
+    ``approve`` (general manager) after the review, None once decided."""
+    return {LS.PROPOSED.value: "review", LS.REVIEWED.value: "approve"}.get(line.status)
+
+
+def awaiting_decision_sql() -> ColumnElement[bool]:
+    """SQL twin of ``next_step(line) is not None`` (the 待审核 / 审批 list)."""
+    return CreditLine.status.in_((LS.PROPOSED.value, LS.REVIEWED.value))
+
+
 def line_in_force(session: Session, customer_id: int, today: date | None = None
                   ) -> CreditLine | None:
     """The line in force of the customer (see ``in_force_clause``)."""

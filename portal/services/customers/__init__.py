@@ -40,6 +40,12 @@ Decisions where domain.md is silent (also in the helper's report):
 
 from __future__ import annotations
 
+from portal.services.customers.claims import (
+    claim_preconditions_met,
+    claimable_in_branch_sql,
+    is_open_archive,
+    may_claim,
+)
 from portal.services.customers.create import (
     create_customer,
     create_customer_inner,
@@ -99,6 +105,10 @@ from portal.services.customers.validation import (
 )
 
 __all__ = [
+    "claim_preconditions_met",
+    "claimable_in_branch_sql",
+    "is_open_archive",
+    "may_claim",
     "search_condition",
     "CONTACT_FIELDS",
     "CREATE_EXTRA_FIELDS",

@@ -135,8 +135,10 @@ def request_correction(session: Session, actor: User, customer_id: Any,
 
 
 def may_decide(actor: Any, req: CorrectionRequest) -> bool:
-    return req.requested_by_id != getattr(actor, "id", None) and policy.can(
-        actor, "customer.approve_correction", req.customer)
+    """A colleague (not the requester) holding the approval, while the request waits."""
+    return req.status == CorrectionStatus.PENDING.value \
+        and req.requested_by_id != getattr(actor, "id", None) \
+        and policy.can(actor, "customer.approve_correction", req.customer)
 
 
 @verb

@@ -46,6 +46,7 @@ from portal.services.files.copies import (
     collect_copy,
     copy_requests_condition,
     decide_copy,
+    may_collect,
     may_decide,
     request_copy,
 )
@@ -118,6 +119,7 @@ __all__ = [
     "extend_secrecy",
     "level_label",
     "load_demo_files",
+    "may_collect",
     "may_decide",
     "mark_inside",
     "may_name_scope",

@@ -143,3 +143,9 @@ def may_decide(actor: Any, req: CopyRequest) -> bool:
     return (action is not None and req.status == CopyRequestStatus.PENDING.value
             and req.requested_by_id != getattr(actor, "id", None)
             and policy.can(actor, action, req.file))
+
+
+def may_collect(actor: Any, req: CopyRequest) -> bool:
+    """The requester downloads the approved copy once (R-FILE-3): approved, not yet used."""
+    return req.requested_by_id == getattr(actor, "id", None) \
+        and req.status == CopyRequestStatus.APPROVED.value and req.used_at is None
