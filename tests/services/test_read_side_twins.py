@@ -50,9 +50,24 @@ def test_R_CUST_4_follow_up_due_preset_twins_the_service(app, session, demo_cust
     assert _ids(session, customer_service.is_void_sql(session, now)) <= service_sql
 
 
+def _portal_ids(client, area: str, query: str) -> set[int]:
+    """The ids of every row of the portal list ``/admin/<area>/?<query>``, all pages."""
+    import re
+
+    ids: set[int] = set()
+    page = 0
+    while True:
+        html = client.get(f"/admin/{area}/?{query}&page_size=100&page={page}"
+                          ).get_data(as_text=True)
+        found = {int(i) for i in re.findall(rf"/admin/{area}/details/\?id=(\d+)", html)}
+        if not found - ids:
+            return ids
+        ids |= found
+        page += 1
+
+
 def _portal_status_filter_ids(app, client, status: str) -> set[int]:
     """The customer list of the portal filtered on 状态 (the derived status), all pages."""
-    import re
 
     from admin_views.common import EffectiveStatusFilter
 
@@ -60,16 +75,7 @@ def _portal_status_filter_ids(app, client, status: str) -> set[int]:
                 if isinstance(v, CustomerView))
     index = next(i for i, f in enumerate(view._filters) if isinstance(f, EffectiveStatusFilter))
     arg = f"flt0_{view.get_filter_arg(index, view._filters[index])}"
-    ids: set[int] = set()
-    page = 0
-    while True:
-        html = client.get(f"/admin/customer/?{arg}={status}&page_size=100&page={page}"
-                          ).get_data(as_text=True)
-        found = {int(i) for i in re.findall(r"/admin/customer/details/\?id=(\d+)", html)}
-        if not found - ids:
-            return ids
-        ids |= found
-        page += 1
+    return _portal_ids(client, "customer", f"{arg}={status}")
 
 
 def test_R_CUST_4_effective_status_is_the_same_in_both_doors(app, session, demo_customers,
@@ -205,18 +211,7 @@ def test_R_CUST_2_home_expiring_list_is_the_list_badge_predicate(session, demo_c
 
 def _portal_list_ids(client, area: str, preset: str) -> set[int]:
     """Every row of the portal's list ``/admin/<area>/?preset=<preset>``, all pages."""
-    import re
-
-    ids: set[int] = set()
-    page = 0
-    while True:
-        html = client.get(f"/admin/{area}/?preset={preset}&page_size=100&page={page}"
-                          ).get_data(as_text=True)
-        found = {int(i) for i in re.findall(rf"/admin/{area}/details/\?id=(\d+)", html)}
-        if not found - ids:
-            return ids
-        ids |= found
-        page += 1
+    return _portal_ids(client, area, f"preset={preset}")
 
 
 def _graphql_list_ids(graphql, field: str, filter_type: str, preset: str) -> set[int]:
@@ -300,19 +295,9 @@ def test_over_limit_list_shows_only_customers_whose_credit_one_may_read(
 
 
 def _portal_search_ids(client, text: str) -> set[int]:
-    import re
     from urllib.parse import quote
 
-    ids: set[int] = set()
-    page = 0
-    while True:
-        html = client.get(f"/admin/customer/?search={quote(text)}&page_size=100&page={page}"
-                          ).get_data(as_text=True)
-        found = {int(i) for i in re.findall(r"/admin/customer/details/\?id=(\d+)", html)}
-        if not found - ids:
-            return ids
-        ids |= found
-        page += 1
+    return _portal_ids(client, "customer", f"search={quote(text)}")
 
 
 def _graphql_search_ids(graphql, text: str) -> set[int]:
