@@ -21,7 +21,8 @@ from models.enums import (
     TransactionKind,
 )
 from portal import clock, settings
-from portal.demo.helpers import _Cust, _rate, _round_limit
+from portal.demo.helpers import _Cust, _round_limit
+from portal.services import credit
 
 
 class CreditMixin:
@@ -183,8 +184,9 @@ class CreditMixin:
                 {"operating_condition": Quality3.POOR.value}, {"accounts_frozen_risk": True},
                 {"promise_keeping": Quality3.POOR.value},
             ]))
-        rating, reason = _rate(answers)
-        return CreditEvaluation(customer_id=c.obj.id, rating=rating, rating_reason=reason,
+        result = credit.rate(answers)  # the service's rating (R-CRED-1..3), not a copy
+        return CreditEvaluation(customer_id=c.obj.id, rating=result.rating,
+                                rating_reason=credit.explain(result),
                                 evaluated_by_id=evaluator, evaluated_at=at, created_at=at,
                                 updated_at=at, **answers)
 

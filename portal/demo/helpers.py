@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from models import Customer
-from models.enums import CapitalStrength, ComplaintStatus, Quality3, Rating
+from models.enums import ComplaintStatus
 from portal.demo.words import COMPANY_WORDS, GIVEN, SURNAMES
 from portal.normalize import normalize_name
 
@@ -82,7 +82,6 @@ class _Cust:
         return owner
 
 
-
 _AFTER_PROPOSAL = {ComplaintStatus.PROPOSED, ComplaintStatus.APPROVED, ComplaintStatus.REPLIED,
                    ComplaintStatus.CLOSED}
 _MAIN_PATH = ["registered", "assigned", "investigating", "proposed", "approved", "replied",
@@ -100,38 +99,3 @@ def _round_limit(amount: Decimal) -> Decimal:
     """Round down to whole thousands of yuan."""
     return (Decimal(amount) // 1000) * 1000
 
-
-def _rate(answers: dict) -> tuple[str, str]:
-    """The ABC rating of R-CRED-1..3 with the reason, for the demo evaluations."""
-    c_reasons = [text for key, text in (
-        ("bad_debt_2y", "近2年内有坏账或严重违约"), ("debt_disputes", "存在债务纠纷或资产转移"),
-        ("serious_decline", "经营严重下滑"), ("illegal_operation", "存在违法经营"),
-        ("ordered_to_stop", "被有关部门责令停业"), ("accounts_frozen_risk", "银行账户有被冻结风险"),
-    ) if answers.get(key)]
-    if answers.get("promise_keeping") == Quality3.POOR.value:
-        c_reasons.append("经常不守信用")
-    if answers.get("capital_strength") == CapitalStrength.WEAK.value:
-        c_reasons.append("资金实力弱")
-    if answers.get("operating_condition") == Quality3.POOR.value:
-        c_reasons.append("经营不善或亏损")
-    if c_reasons:
-        return Rating.C.value, "C级：" + "；".join(c_reasons)
-    missing = [k for k in ("avg_monthly_shipments", "avg_monthly_receipts")
-               if answers.get(k) is None]
-    a_fails = []
-    if Decimal(answers.get("years_of_cooperation") or 0) < 1:
-        a_fails.append("合作不满1年（新客户）")
-    if answers.get("capital_strength") != CapitalStrength.STRONG.value:
-        a_fails.append("资金实力一般")
-    if answers.get("operating_condition") != Quality3.GOOD.value:
-        a_fails.append("近2年经营状况一般")
-    if answers.get("promise_keeping") != Quality3.GOOD.value:
-        a_fails.append("守信情况一般")
-    if not answers.get("receipts_meet_standard"):
-        a_fails.append("回款未达标准")
-    if missing:
-        a_fails.append("关键数据缺失")
-    if a_fails:
-        return Rating.B.value, "B级：" + "；".join(a_fails)
-    return Rating.A.value, ("A级：合作满1年，近2年无坏账违约，守法经营，经营良好，资金实力雄厚，"
-                            "回款达标")
