@@ -216,8 +216,7 @@ class JointEventsView(BaseView):
             else:
                 flash(gettext("到场与成交已登记，计入敲定该顾客的部门和人员。"), "success")
             return redirect(url_for(".attendance", id=event.id))
-        confirmed = [line for lines in je.board(session, user, event.id).lists.values()
-                     for line in lines if line.status == "confirmed"]
+        confirmed = je.confirmed_lines(session, user, event.id)
         rows = {a.customer_id: a for a in je.attendance_of(session, user, event)}
         return self._page("attendance.html", event, confirmed=confirmed, rows=rows)
 

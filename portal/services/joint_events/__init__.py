@@ -13,6 +13,7 @@ from portal.services.joint_events.board import (
     Board,
     ConflictRow,
     board,
+    confirmed_lines,
     escalate_conflict,
     rule_conflict,
 )
@@ -29,7 +30,8 @@ from portal.services.joint_events.lists import (
 
 __all__ = [
     "Board", "ConflictRow", "ReportRow", "Submission", "attendance_of", "board",
-    "conflict_message", "conflict_messages", "create_event", "cutoff", "escalate_conflict", "list_day_for",
+    "confirmed_lines", "conflict_message", "conflict_messages", "create_event", "cutoff",
+    "escalate_conflict", "list_day_for",
     "list_days", "my_entries", "record_attendance", "report", "rule_conflict", "submit_list",
     "submit_moment_day", "visible_events",
 ]

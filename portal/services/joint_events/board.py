@@ -77,6 +77,13 @@ def board(session: Session, actor: User, event_id: Any) -> Board:
     return result
 
 
+def confirmed_lines(session: Session, actor: User, event_id: Any) -> list[Any]:
+    """The confirmed lines of the event's lists (whose attendance is recorded), from
+    ``board``: a door does not compare a status itself (issue 13)."""
+    return [line for lines in board(session, actor, event_id).lists.values()
+            for line in lines if line.status == S.CONFIRMED.value]
+
+
 def _conflict(session: Session, event: JointEvent, customer_id: Any, action: str
               ) -> tuple[list[JointInvitation], JointRuling | None]:
     try:
