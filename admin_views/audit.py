@@ -145,8 +145,8 @@ class AuditEntryView(ScopedModelView):
         choices = dict((view.column_choices or {}).get(name, [])) if view is not None else {}
         if name == "kind" and type_name == "CalendarDay":
             choices = dict(common.DAY_KIND)
-        if not choices and name in VALUE_WORDS:
-            choices = VALUE_WORDS[name]
+        if not choices:
+            choices = TYPE_VALUE_WORDS.get((type_name or "", name)) or VALUE_WORDS.get(name, {})
         if str(value) in {str(k) for k in choices}:
             return next(v for k, v in choices.items() if str(k) == str(value))
         if isinstance(value, bool):
@@ -183,10 +183,19 @@ FIELD_WORDS: dict[str, Any] = {
     "lost": _l("逾期提交，归他部"), "winner": _l("归属部门"), "ruled_out": _l("裁定归他部"),
     "customer": _l("客户"), "attended": _l("到场"), "amount": _l("成交金额"),
     "credited": _l("敲定人"),
+    # archive loans (R-CUST-9)
+    "days": _l("借阅天数"), "ends_at": _l("到期时间"),
 }
 # Values of those fields that are words (shown in the reader's language).
 VALUE_WORDS: dict[str, dict[str, Any]] = {
     "session": {"afternoon": _l("下午场"), "evening": _l("晚场")},
+}
+# Values that are words only for one record type: (type, field) → {value: label}.
+TYPE_VALUE_WORDS: dict[tuple[str, str], dict[str, Any]] = {
+    ("ArchiveLoan", "status"): {
+        "requested": _l("待审批"), "approved": _l("已批准"), "refused": _l("已驳回"),
+        "returned": _l("已归还"), "revoked": _l("已收回"),
+    },
 }
 
 

@@ -12,7 +12,15 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from models import Branch, ConfidentialFile, Customer, CustomerContact, Department, User
+from models import (
+    Branch,
+    ConfidentialFile,
+    Customer,
+    CustomerContact,
+    Department,
+    JointEvent,
+    User,
+)
 from portal import demo
 from portal.services import customer_import
 from tests.language_crawl import crawl, han_leaks, latin_leaks
@@ -43,6 +51,9 @@ def demo_company(session):
         texts.update(v for v in row if v)
     for row in session.execute(select(ConfidentialFile.title, ConfidentialFile.original_name,
                                       ConfidentialFile.content_type)):
+        texts.update(v for v in row if v)
+    # joint events are named by the company (R-CUST-10): their names and venues are data
+    for row in session.execute(select(JointEvent.name, JointEvent.venue)):
         texts.update(v for v in row if v)
     # the header names an import file must have are Chinese words of the file, not of the UI
     texts.update(customer_import.HEADERS)
