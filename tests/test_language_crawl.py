@@ -15,6 +15,7 @@ from sqlalchemy import select
 from models import (
     Branch,
     ConfidentialFile,
+    CreditEvaluation,
     Customer,
     CustomerContact,
     Department,
@@ -52,6 +53,9 @@ def demo_company(session):
     for row in session.execute(select(ConfidentialFile.title, ConfidentialFile.original_name,
                                       ConfidentialFile.content_type)):
         texts.update(v for v in row if v)
+    # an evaluation's reason is stored as the service wrote it, in both languages
+    # (credit.explain: "满足A级全部条件 (all A criteria met)"), a record, not UI text
+    texts.update(r for r in session.scalars(select(CreditEvaluation.rating_reason)) if r)
     # joint events are named by the company (R-CUST-10): their names and venues are data
     for row in session.execute(select(JointEvent.name, JointEvent.venue)):
         texts.update(v for v in row if v)
