@@ -56,7 +56,7 @@ from admin_views.forms import FORBIDDEN_FORM_FIELDS, FormsMixin, PortalForm
 from admin_views.rows import CappedCount, RowsMixin
 from portal import policy
 from portal.extensions import db, orm_session
-from portal.services import credit_reads
+from portal.services import archive_loans, credit_reads
 
 # The names other modules imported from here before the split (fields, forms, export and the
 # request helpers now live in their own modules).
@@ -312,7 +312,22 @@ class ScopedModelView(FieldsMixin, FormsMixin, ExportMixin, RowsMixin, ModelView
             credit_reads.record_credit_read(orm_session(), actor(), reads,
                                             where=request.endpoint)
             db.session.commit()
+        self._record_loan_reads(template, kwargs)
         return page
+
+    def _record_loan_reads(self, template: str, kwargs: dict[str, Any]) -> None:
+        """Every read of a borrowed archive — its page, a list showing it, or a record that
+        hangs off it (a complaint, a credit line, …) — is audited with the loan (R-CUST-9)."""
+        if template == self.details_template:
+            rows = [kwargs["model"]] if kwargs.get("model") is not None else []
+        elif template == self.list_template:
+            rows = list(kwargs.get("data") or [])
+        else:
+            return
+        shown = archive_loans.archives_read(orm_session(), actor(), rows)
+        if shown and archive_loans.record_reads(orm_session(), actor(), shown,
+                                                request.endpoint or ""):
+            db.session.commit()
 
     def list_form(self, obj: Any = None) -> Any:
         """An inline-editable cell carries its row's version (``data-version``), which

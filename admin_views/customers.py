@@ -191,21 +191,7 @@ class CustomerView(CustomerRowPages, ScopedModelView):
             # R-CUST-9: an archive outside the scope is borrowed by naming it exactly
             kwargs["loan_request_url"] = url_for(
                 "archiveloan.request_view", q=(request.args.get("search") or "")[:100] or None)
-        page = super().render(template, **kwargs)
-        self._record_loan_reads(template, kwargs)
-        return page
-
-    def _record_loan_reads(self, template: str, kwargs: dict[str, Any]) -> None:
-        """Every read of a borrowed archive (its page, a list showing it) is audited with the
-        loan (R-CUST-9)."""
-        if template == self.details_template and kwargs.get("model") is not None:
-            shown = [kwargs["model"].id]
-        elif template == self.list_template:
-            shown = [r.id for r in kwargs.get("data") or [] if isinstance(r, Customer)]
-        else:
-            return
-        if archive_loans.record_reads(orm_session(), actor(), shown, request.endpoint or ""):
-            db.session.commit()
+        return super().render(template, **kwargs)
 
     def header_rows(self, model: Customer) -> list[tuple[Any, Any]]:
         """The customer page's header card: status, owner, validity, intent, importance,

@@ -187,7 +187,7 @@ def local_graphiql_html(html: str, prefix: str) -> str:
     return html
 
 
-def _record_reads(user: Any, credit: set, archives: set[int]) -> None:
+def _record_reads(user: Any, credit: set, archives: archive_loans.LoanReads) -> None:
     """The reads an answer is audited for: one entry naming the credit records returned
     (R-AUD-1), and one per borrowed archive returned, naming its loan (R-CUST-9)."""
     wrote = False
@@ -196,7 +196,9 @@ def _record_reads(user: Any, credit: set, archives: set[int]) -> None:
         wrote = True
     # before any commit: the loans, the user and the grants the answer was scoped with are
     # still this transaction's (a commit in between cost three statements to read them again)
-    if archives and archive_loans.record_reads(orm_session(), user, archives, "graphql"):
+    if archives and archive_loans.record_reads(orm_session(), user,
+                                               archives.customer_ids(orm_session(), user),
+                                               "graphql"):
         wrote = True
     if wrote:
         db.session.commit()

@@ -159,3 +159,16 @@ def widening(user: Any, model: type) -> ColumnElement[bool] | None:
     fk, parent, _attr = _CHILD[model]
     parent_table: Any = parent
     return fk.in_(select(parent_table.id).where(parent_table.customer_id.in_(borrowed)))
+
+
+def archives_of(model: type, ids: Any) -> Any:
+    """The statement selecting the archives (customer ids) rows ``ids`` of ``model`` hang off
+    (SQL twin of ``customer_id_of``, for rows loaded without their customer column)."""
+    if model is Customer:
+        return select(Customer.id).where(Customer.id.in_(ids))
+    if model in _DIRECT:
+        return select(_DIRECT[model]).where(model.id.in_(ids))  # type: ignore[attr-defined]
+    fk, parent, _attr = _CHILD[model]
+    parent_table: Any = parent
+    return select(parent_table.customer_id).where(
+        parent_table.id.in_(select(fk).where(model.id.in_(ids))))  # type: ignore[attr-defined]

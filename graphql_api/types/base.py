@@ -12,6 +12,7 @@ from strawberry.types import Info
 
 from graphql_api.ids import to_global
 from graphql_api.loaders import Batch
+from portal import policy_loans
 from portal.services import archive_loans, credit_reads
 
 T = TypeVar("T")
@@ -38,9 +39,6 @@ class FromModel:
     # a whole level of the answer at once. A resolver with a side effect (an audit entry, …)
     # must not be on such a type (tests/graphql/test_graphql_fast_execution.py checks it).
     FAST_RESOLVERS: ClassVar[bool] = False
-    # A node of an archive: noted so that a read of a borrowed archive is audited with its
-    # loan once the answer is complete (R-CUST-9, ``graphql_api.view``).
-    ARCHIVE_READS: ClassVar[bool] = False
     ENUMS: dict[str, type[enum.Enum]] = {}
 
     @classmethod
@@ -51,8 +49,11 @@ class FromModel:
         d = node.__dict__
         d["_m"] = m
         d["_b"] = batch if batch is not None else Batch([m])
-        if cls.ARCHIVE_READS:
-            archive_loans.note_read(m.id)
+        # a row of an archive (the customer or what hangs off it) is noted so that a read of
+        # a borrowed archive is audited with its loan once the answer is complete (R-CUST-9)
+        model = batch.model if batch is not None and batch.model is not None else type(m)
+        if model in policy_loans.COVERED:
+            archive_loans.note_read(model, m)
         return node
 
     @classmethod

@@ -107,7 +107,6 @@ class FollowUpNode(FromModel, Node):
     "FORBIDDEN error when your role may not read them on this customer."))
 class CustomerNode(FromModel, Node):
     FAST_RESOLVERS = True  # read-only resolvers: see graphql_api.execution
-    ARCHIVE_READS = True  # a borrowed archive's read is audited with its loan (R-CUST-9)
     SCALARS = ("code", "name", "kind", "special_category", "source", "importance", "intent",
                "status", "registered_at", "first_contact_at", "ownership_expires_at", "deal_at",
                "last_service_at", "closed_at", "notes", "version")

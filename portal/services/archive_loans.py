@@ -34,7 +34,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from models import ArchiveLoan, Customer, User
 from models.audit import AuditEntry
 from models.enums import LoanStatus
-from portal import audit, clock, policy, settings
+from portal import audit, clock, policy, policy_loans, settings
 from portal.normalize import normalize_name, normalize_phone
 from portal.services import calendar, notifications
 from portal.services.errors import (
@@ -382,26 +382,74 @@ def revoke_loan(session: Session, actor: User, loan_id: Any, reason: Any,
 # ---------------------------------------------------------------------------------------------
 
 
-_read_ids: contextvars.ContextVar[set[int] | None] = contextvars.ContextVar(
+class LoanReads:
+    """What one answer returned that may hang off a borrowed archive: customer ids, and the
+    ids of covered rows by model (contacts, complaints, credit, files, …), resolved to their
+    archives only when the reader has a loan in force (the others pay one set insert per
+    row and no statement)."""
+
+    def __init__(self) -> None:
+        self.ids: set[int] = set()
+        self.rows: dict[type, set[int]] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self.ids or self.rows)
+
+    def customer_ids(self, session: Session, user: Any) -> set[int]:
+        if not _may_borrow_more(user):
+            return set()
+        found = set(self.ids)
+        if self.rows and policy.loans_in_force(user):
+            for model, ids in self.rows.items():
+                found.update(c for c in session.scalars(policy_loans.archives_of(model, ids))
+                             if c is not None)
+        return found
+
+
+_reads: contextvars.ContextVar[LoanReads | None] = contextvars.ContextVar(
     "archive_loan_reads", default=None)
 
 
 @contextmanager
-def collect_reads() -> Iterator[set[int]]:
-    """Gather the archives (customer ids) returned while answering one GraphQL request."""
-    ids: set[int] = set()
-    token = _read_ids.set(ids)
+def collect_reads() -> Iterator[LoanReads]:
+    """Gather the archives returned while answering one GraphQL request."""
+    found = LoanReads()
+    token = _reads.set(found)
     try:
-        yield ids
+        yield found
     finally:
-        _read_ids.reset(token)
+        _reads.reset(token)
 
 
-def note_read(customer_id: Any) -> None:
-    """An archive is being returned (outside ``collect_reads`` this does nothing)."""
-    ids = _read_ids.get()
-    if ids is not None and customer_id is not None:
-        ids.add(customer_id)
+def _may_borrow_more(user: Any) -> bool:
+    """Whether a loan can show this user anything their scope does not (not for "all")."""
+    scopes = policy.scopes_for(user, "customer.view")
+    return bool(scopes) and "all" not in scopes
+
+
+def note_read(model: type, row: Any) -> None:
+    """A row of ``model`` (the customer, or a record that hangs off one) is being returned;
+    outside ``collect_reads`` this does nothing."""
+    found = _reads.get()
+    ident = getattr(row, "id", None)
+    if found is None or ident is None:
+        return
+    if model is Customer:
+        found.ids.add(ident)
+    else:
+        found.rows.setdefault(model, set()).add(ident)
+
+
+def archives_read(session: Session, user: Any, rows: Iterable[Any]) -> set[int]:
+    """The archives a page's rows hang off, for a reader with a loan in force (else empty:
+    nothing to audit, nothing loaded)."""
+    if user is None or not _may_borrow_more(user) or not policy.loans_in_force(user):
+        return set()
+    found = LoanReads()
+    for r in rows:
+        if type(r) in policy_loans.COVERED:
+            found.rows.setdefault(type(r), set()).add(r.id)
+    return found.customer_ids(session, user)
 
 
 def loan_in_force(user: Any, customer_id: int) -> tuple[int, datetime] | None:

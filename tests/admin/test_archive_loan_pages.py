@@ -136,3 +136,32 @@ def test_R_CUST_9_portal_request_reveals_nothing(world, login, session) -> None:
     assert db.session.scalar(select(ArchiveLoan.id)) is None
     assert db.session.scalar(select(AuditEntry.id).where(
         AuditEntry.action == "archive_loan.request"))
+
+
+def test_R_CUST_9_portal_reading_what_hangs_off_a_borrowed_archive_is_audited(
+        world, login, session) -> None:
+    """A complaint of the borrowed archive, opened on its own page or seen in the complaint
+    list, is a read of the archive: audited with the loan id. The owner's own reads are not
+    loan reads."""
+    from tests.graphql.data import add_complaint
+
+    c, other = world.customers["sales1"]
+    complaint = add_complaint(db.session, c, world.sales1)
+    hidden = add_complaint(db.session, other, world.sales1)
+    db.session.commit()
+    borrower = login(world.sales4)
+    assert borrower.get(f"/admin/complaint/details/?id={complaint.id}").status_code == 404
+    loan = _request(borrower, c)
+    _approve_from_inbox(login(world.manager), loan)
+    mark = audit_seq()
+    page = borrower.get(f"/admin/complaint/details/?id={complaint.id}")
+    assert page.status_code == 200 and complaint.number in page.get_data(as_text=True)
+    assert borrower.get(f"/admin/complaint/details/?id={hidden.id}").status_code == 404
+    listed = borrower.get("/admin/complaint/").get_data(as_text=True)
+    assert complaint.number in listed and hidden.number not in listed
+    reads = [e for e in entries_since(mark) if e.action == "archive_loan.read"]
+    assert [(e.target_type, e.target_id) for e in reads] == [("ArchiveLoan", str(loan.id))] * 2
+    assert all(f"Customer {c.id}" in (e.detail or "") for e in reads)
+    mark = audit_seq()
+    login(world.sales1).get(f"/admin/complaint/details/?id={complaint.id}")
+    assert not [e for e in entries_since(mark) if e.action == "archive_loan.read"]

@@ -144,3 +144,28 @@ def test_R_CUST_9_graphql_return_revoke_and_expiry(world, api, session) -> None:
     mine = api(world.sales4)("{ archiveLoans(first: 5, view: MINE) { nodes { state } } }")
     assert [n["state"] for n in mine["data"]["archiveLoans"]["nodes"]] == [
         "EXPIRED", "REVOKED", "RETURNED"]
+
+
+def test_R_CUST_9_graphql_reading_what_hangs_off_a_borrowed_archive_is_audited(
+        world, api, session) -> None:
+    """A complaint of the borrowed archive returned on its own (node or list) is a read of
+    the archive, audited with the loan id, once per request."""
+    from tests.graphql.data import add_complaint
+
+    c, other = world.customers["sales1"]
+    complaint = add_complaint(session, c, world.sales1)
+    hidden = add_complaint(session, other, world.sales1)
+    session.commit()
+    loan_id, _ = _borrow(world, api, c)
+    borrower = api(world.sales4)
+    query = "query($id: ID!) { node(id: $id) { ... on Complaint { number } } }"
+    got = borrower(query, {"id": f"Complaint:{complaint.id}"})["data"]["node"]
+    assert got == {"number": complaint.number}
+    assert borrower(query, {"id": f"Complaint:{hidden.id}"})["data"]["node"] is None
+    session.expire_all()
+    assert _reads(session, loan_id) == 1
+    listed = borrower("{ complaints(first: 50) { nodes { number } } }")
+    numbers = {n["number"] for n in listed["data"]["complaints"]["nodes"]}
+    assert complaint.number in numbers and hidden.number not in numbers
+    session.expire_all()
+    assert _reads(session, loan_id) == 2

@@ -40,7 +40,9 @@ ID_TYPES = {"customerId": "Customer", "referrerId": "Customer", "complaintId": "
             "responsibleDepartmentId": "Department", "receptionRecordId": "ReceptionRecord",
             "creditLineId": "CreditLine", "faultDepartmentId": "Department",
             "noticeId": "PenaltyNotice", "pendingActionId": "PendingAction",
-            "requestId": "CorrectionRequest", "loanId": "ArchiveLoan"}
+            "requestId": "CorrectionRequest", "loanId": "ArchiveLoan",
+            "departmentIds": "Department", "eventId": "JointEvent",
+            "winnerDepartmentId": "Department"}
 
 
 def _value(name: str, gtype, ids: dict[str, int]) -> str:
@@ -87,7 +89,7 @@ def ids(world, session) -> dict[str, int]:
             "Branch": world.b1.id, "Department": world.d1.id, "User": world.sales2.id,
             # no such rows in this company: the auditor is refused before any lookup
             "PenaltyNotice": 1, "PendingAction": 1, "CorrectionRequest": 1,
-            "ArchiveLoan": 1}
+            "ArchiveLoan": 1, "JointEvent": 1}
 
 
 def test_every_mutation_is_refused_for_the_auditor(world, session, api, ids) -> None:
