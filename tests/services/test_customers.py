@@ -163,10 +163,19 @@ def test_sales_cannot_register_for_another_salesperson(world, session):
     assert _fingerprint(session) == before
 
 
-def test_reception_registers_an_unowned_prospect_or_one_for_a_salesperson(world, session):
-    free = _new(session, world.reception, name="前台登记客户")
+def test_R_ROLE_1_reception_creates_no_archive_directly(world, session):
+    """Reception registers a new visitor from the walk-in form (reception.add, tested in
+    tests/security/test_reception_lookup.py); the customer create verb refuses it."""
+    before = _fingerprint(session)
+    with pytest.raises(PermissionDenied):
+        _new(session, world.reception, name="前台登记客户")
+    assert _fingerprint(session) == before
+
+
+def test_supervisor_registers_an_unowned_prospect_or_one_for_a_salesperson(world, session):
+    free = _new(session, world.supervisor, name="主管登记客户")
     assert free.owner_id is None and free.branch_id == world.b1.id
-    given = _new(session, world.reception, name="前台分配客户", owner_id=world.sales2.id)
+    given = _new(session, world.supervisor, name="主管分配客户", owner_id=world.sales2.id)
     assert given.owner_id == world.sales2.id
 
 
@@ -296,7 +305,7 @@ def test_R_CUST_3_later_visitor_cannot_claim(world, session):
 
 def test_R_CUST_3_referral_belongs_to_the_referrers_owner(world, session):
     referrer = world.customers["sales2"][0]
-    c = _new(session, world.reception, name="老带新客户", referrer_id=referrer.id)
+    c = _new(session, world.supervisor, name="老带新客户", referrer_id=referrer.id)
     assert c.owner_id == world.sales2.id and c.referrer_id == referrer.id
     assert c.source == "referral"
     assert "R-CUST-3" in c.owner_changes[0].reason
