@@ -43,6 +43,17 @@ def user_error(exc: DomainError) -> UserError:
                      message=exc.translated(gettext), rule=exc.rule)
 
 
+def refused(ctx: Any, exc: DomainError | ShownError) -> Payload:
+    """The payload of a refused call: a rule's error as it is, a bad argument as a
+    validation error (its changes rolled back)."""
+    if isinstance(exc, DomainError):
+        return Payload(ok=False, errors=[user_error(exc)], result=None)
+    ctx.session.rollback()
+    return Payload(ok=False, errors=[UserError(
+        field=exc.extensions.get("field"), code="validation", message=str(exc),
+        rule=None)], result=None)
+
+
 def run(info: Info, cls: Any, call: Callable[[Any, Any], Any], *,
         reread: bool = True) -> Payload:
     """``call(session, user)`` runs the service verb; answer with a payload. The result is
@@ -50,13 +61,8 @@ def run(info: Info, cls: Any, call: Callable[[Any, Any], Any], *,
     ctx = info.context
     try:
         obj = call(ctx.session, ctx.user)
-    except DomainError as exc:
-        return Payload(ok=False, errors=[user_error(exc)], result=None)
-    except ShownError as exc:
-        ctx.session.rollback()
-        return Payload(ok=False, errors=[UserError(
-            field=exc.extensions.get("field"), code="validation", message=str(exc),
-            rule=None)], result=None)
+    except (DomainError, ShownError) as exc:
+        return refused(ctx, exc)
     except Exception:
         ctx.session.rollback()
         raise

@@ -24,7 +24,7 @@ from graphql_api.joint_events import (
 from graphql_api.joint_events import (
     lines as line_infos,
 )
-from graphql_api.mutations.common import Payload, UserError, user_error
+from graphql_api.mutations.common import Payload, refused
 from graphql_api.permissions import ShownError
 from portal.services import joint_events as je
 from portal.services.errors import DomainError
@@ -55,13 +55,8 @@ def _answer(info: Info, call: Callable[[Any, Any], Any],
     ctx = info.context
     try:
         obj = call(ctx.session, ctx.user)
-    except DomainError as exc:
-        return Payload(ok=False, errors=[user_error(exc)], result=None)
-    except ShownError as exc:
-        ctx.session.rollback()
-        return Payload(ok=False, errors=[UserError(
-            field=exc.extensions.get("field"), code="validation", message=str(exc),
-            rule=None)], result=None)
+    except (DomainError, ShownError) as exc:
+        return refused(ctx, exc)
     return Payload(ok=True, errors=[], result=convert(ctx.user, obj))
 
 
