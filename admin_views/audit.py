@@ -6,6 +6,7 @@ translated values. The row list with raw columns stays for export and details.""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import flash, redirect, request, url_for
@@ -16,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 
 from admin_views import common
 from admin_views.base import ScopedModelView, actor, add_view, translated
+from admin_views.fields import company_time
 from models import AuditEntry
 from portal import setting_specs
 from portal.extensions import db
@@ -154,7 +156,8 @@ class AuditEntryView(ScopedModelView):
         if isinstance(value, list | dict):
             return ", ".join(str(v) for v in (value if isinstance(value, list)
                                               else value.values()))
-        return str(value)
+        moment = _stored_moment(value)
+        return company_time(moment) if moment is not None else str(value)
 
     def _target_text(self, row: audit_log.Row) -> Any:
         e = row.entry
@@ -166,6 +169,18 @@ class AuditEntryView(ScopedModelView):
 
             return _role_labels().get(row.target_name, row.target_name)
         return row.target_name
+
+
+def _stored_moment(value: Any) -> datetime | None:
+    """A datetime kept in a snapshot as ISO text (portal.audit stores them so), else None;
+    naive values are UTC like every stored datetime."""
+    if not isinstance(value, str) or len(value) < 16 or value[10:11] != "T":
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 # Field names the area views do not label (stored in snapshots of services).

@@ -142,6 +142,20 @@ def notify(session: Session, *, user_ids: Iterable[int | None], kind: str, messa
     return sent
 
 
+def settle(session: Session, *, kind: str, dedupe_key: str, now: datetime | None = None
+           ) -> int:
+    """What waited on people is done: every addressee's unread notification recorded with
+    ``kind`` and ``dedupe_key`` leaves their 待办 (it is marked read). Part of the caller's
+    transaction; returns how many changed."""
+    result = session.execute(
+        update(Notification).where(Notification.kind == kind[:48],
+                                   Notification.dedupe_key.startswith(f"{dedupe_key}:",
+                                                                      autoescape=True),
+                                   Notification.read_at.is_(None))
+        .values(read_at=now or clock.now()).execution_options(synchronize_session=False))
+    return int(result.rowcount or 0)
+
+
 # ---------------------------------------------------------------------------------------------
 # Read side
 # ---------------------------------------------------------------------------------------------

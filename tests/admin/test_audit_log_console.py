@@ -132,3 +132,19 @@ def test_R_AUD_2_scheduled_verification_is_shown_at_the_top_of_the_log(app, worl
     assert recorded.exit_code == 0 and "entries verified" in recorded.output
     html = c.get("/admin/auditentry/log/").get_data(as_text=True)
     assert "尚未校验" not in html and "audit-status-ok" in html and "最近校验" in html
+
+
+def test_R_AUD_3_stored_datetimes_are_shown_in_company_time(session, world, clients):
+    """A datetime inside a snapshot (an archive loan's end, say) is shown like every other
+    time on the page: in company time, not as stored ISO text."""
+    from datetime import datetime
+
+    from portal import audit
+
+    ends = datetime(2026, 12, 1, 7, 0, tzinfo=UTC)  # 15:00 in company time
+    audit.record(session, world.gm, "customer.change", target=world.customers["sales1"][0],
+                 after={"ends_at": ends})
+    session.commit()
+    html = clients["auditor"].get("/admin/auditentry/log/").get_data(as_text=True)
+    assert f"{ends.astimezone(clock.COMPANY_TZ):%Y-%m-%d %H:%M}" in html
+    assert ends.isoformat() not in html

@@ -15,6 +15,7 @@ from models import AuditEntry, JointAttendance, JointInvitation, JointRuling, No
 from portal import clock
 from portal.clock import COMPANY_TZ
 from portal.services import joint_events as je
+from portal.services import notifications
 from portal.services.errors import (
     NotFound,
     PermissionDenied,
@@ -189,6 +190,12 @@ def test_R_CUST_10_escalation_reaches_gm_todo_and_gm_decides(session, world):
     decided = je.rule_conflict(session, world.gm, event.id, contested.id, world.d1.id,
                                "一部先建档", expected_version=ruling.version)
     assert decided.status == "decided" and decided.decided_by_id == world.gm.id
+    # decided: the escalation leaves the general manager's 待办
+    session.expire_all()
+    assert not [n for n in notifications.inbox(session, world.gm, unread_only=True)
+                if n.kind == "joint_event.escalated"]
+    assert all(n.read_at is not None for n in session.scalars(select(Notification).where(
+        Notification.kind == "joint_event.escalated")))
 
 
 def test_R_CUST_10_sales_credited_to_confirming_department_and_person(session, world):

@@ -150,6 +150,9 @@ def rule_conflict(session: Session, actor: User, event_id: Any, customer_id: Any
         message=N_("A conflict over a customer at joint event %(event)s was ruled on."),
         params={"event": event.name}, target=event,
         dedupe_key=f"joint_event.ruled:{event.id}:{winner.customer_id}")
+    if ruling.escalated_to_gm:  # decided: it leaves the general manager's 待办
+        notifications.settle(session, kind="joint_event.escalated",
+                             dedupe_key=f"joint_event.escalated:{ruling.id}", now=now)
     return ruling
 
 
