@@ -153,7 +153,7 @@ def settle(session: Session, *, kind: str, dedupe_key: str, now: datetime | None
                                                                       autoescape=True),
                                    Notification.read_at.is_(None))
         .values(read_at=now or clock.now()).execution_options(synchronize_session=False))
-    return int(result.rowcount or 0)
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 # ---------------------------------------------------------------------------------------------
