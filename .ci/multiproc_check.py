@@ -47,6 +47,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -438,6 +439,324 @@ def outbox_phase(services: Services, bases: list[str], token: str, customers: li
         peers.close()
 
 
+def create_database(admin_url: str) -> str:
+    """A fresh database for this run on the throwaway server; returns its URL."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin = make_url(admin_url)
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    dbname = f"multiproc_{os.getpid()}"
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}"'))
+        conn.execute(text(f'CREATE DATABASE "{dbname}"'))
+    engine.dispose()
+    return admin.set(database=dbname).render_as_string(hide_password=False)
+
+
+def production_env(db_url: str, redis_url: str, work: Path) -> dict[str, str]:
+    env = dict(os.environ, PORTAL_CONFIG="production", DATABASE_URL=db_url,
+               SECRET_KEY="multiproc-check-secret-key-0123456789",
+               AUDIT_HMAC_KEY="multiproc-check-audit-key-0123456789",
+               RATELIMIT_STORAGE_URI=redis_url, STORAGE_PATH=str(work / "storage"),
+               FLASK_APP="wsgi")
+    env.pop("MULTIPROC_CHECK", None)
+    return env
+
+
+@dataclass
+class Company:
+    """What the load needs of tests/factories.py's world: API tokens, the counter archive,
+    the archives complaints are registered on and a few usernames."""
+
+    tokens: dict[str, str]
+    counter_id: int
+    complaint_customers: list[int]
+    sales2: str
+    service_name: str
+    lock_user: str
+
+
+def build_company(env: dict[str, str]) -> Company:
+    """Migrate, then create the company with API tokens for the load."""
+    subprocess.run([str(VENV / "flask"), "--app", "wsgi", "portal", "migrate"], cwd=ROOT,
+                   env=env, check=True, stdout=subprocess.DEVNULL)
+    os.environ.update({k: env[k] for k in ("PORTAL_CONFIG", "DATABASE_URL", "SECRET_KEY",
+                                            "AUDIT_HMAC_KEY", "STORAGE_PATH")})
+    from portal import create_app
+    from portal.extensions import db
+    from portal.services import outbox
+    from tests.factories import build_world
+    from tests.graphql.conftest import make_token
+
+    app = create_app("production")
+    logging.getLogger().setLevel(logging.WARNING)  # the app's INFO lines are for servers
+    with app.app_context():
+        w = build_world(db.session)
+        tokens = {name: make_token(db.session, getattr(w, name)) for name in (
+            "sales1", "supervisor", "service", "reception", "gm", "auditor", "manager")}
+        w.gm.email = "gm@example.cn"
+        outbox.set_preferences(db.session, w.gm, [("email", "complaint"),
+                                                  ("wecom", "complaint")])
+        counter_id = w.customers["sales1"][0].id
+        w.customers["sales1"][0].notes = "0"
+        db.session.commit()
+        company = Company(tokens=tokens, counter_id=counter_id,
+                          complaint_customers=[c.id for cs in w.customers.values() for c in cs],
+                          sales2=w.sales2.username, service_name=w.service.username,
+                          lock_user=w.sales3.username)
+        db.session.remove()
+        db.engine.dispose()
+    return company
+
+
+class Load:
+    """The bounded mixed load: counter increments with ``expectedVersion`` by two users,
+    complaint and reception writes, GraphQL and portal reads, from THREADS threads."""
+
+    def __init__(self, base: str, company: Company, portal_users: dict[str, Browser],
+                 stats: Stats) -> None:
+        self.base = base
+        self.company = company
+        self.portal_users = portal_users
+        self.stats = stats
+        self.increments: Counter[str] = Counter()
+        self.conflicts: Counter[str] = Counter()
+        self.numbers: list[str] = []
+        self.lock = threading.Lock()
+        self.stop = 0.0
+
+    def run(self) -> None:
+        self.stop = time.time() + SECONDS
+        threads = [threading.Thread(target=self.worker, args=(i,)) for i in range(THREADS)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+    def gql(self, who: str, kind: str, query: str, variables=None):
+        return gql(self.base, self.company.tokens[who], self.stats, kind, query, variables)
+
+    def increment(self, who: str) -> None:
+        counter_id = self.company.counter_id
+        r = self.gql(who, "counter read", COUNTER_READ % counter_id)
+        node = (r.json().get("data") or {}).get("node") if r.status_code == 200 else None
+        if not node:
+            return
+        n = int(node["notes"] or 0)
+        r = self.gql(who, "counter write", COUNTER_WRITE, {
+            "id": f"Customer:{counter_id}", "n": str(n + 1), "v": node["version"]})
+        if r.status_code == 200:
+            p = r.json()["data"]["updateCustomer"]
+            with self.lock:
+                if p["ok"]:
+                    self.increments[who] += 1
+                elif [e["code"] for e in p["errors"]] == ["conflict"]:
+                    self.conflicts[who] += 1
+
+    def register_complaint(self, i: int, k: int) -> None:
+        customers = self.company.complaint_customers
+        cid = customers[(i * 7 + k) % len(customers)]
+        r = self.gql("service", "complaint write", COMPLAINT,
+                     {"c": f"Customer:{cid}", "d": f"负载测试投诉 {i}-{k}"})
+        if r.status_code == 200:
+            p = r.json()["data"]["registerComplaint"]
+            if p["ok"]:
+                with self.lock:
+                    self.numbers.append(p["result"]["number"])
+
+    def worker(self, i: int) -> None:
+        reads = {
+            4: lambda: self.gql("gm", "graphql read", "{ customers(first: 50) { totalCount "
+                                "nodes { name owner { username } } } }"),
+            5: lambda: self.gql("auditor", "graphql read", "{ auditEntries(first: 20) { "
+                                "totalCount nodes { action outcome } } }"),
+            6: lambda: self.portal_users[self.company.sales2].get("/admin/customer/"),
+            7: lambda: self.portal_users[self.company.service_name].get("/admin/complaint/"),
+        }
+        k = 0
+        while time.time() < self.stop:
+            k += 1
+            step = (i + k) % 8
+            if step in (0, 1):
+                self.increment("sales1" if step == 0 else "supervisor")
+            elif step == 2:
+                self.register_complaint(i, k)
+            elif step == 3:
+                self.gql("reception", "reception write", RECEPTION, {"n": f"访客{i}-{k}"})
+            else:
+                reads[step]()
+
+
+def lockout_holds(base: str, username: str, stats: Stats) -> bool:
+    """Every request is a new connection (any worker): 5 wrong passwords, then the right
+    one is refused."""
+    b = Browser(base, stats)
+    for _ in range(5):
+        b.login(username, "wrong-password")
+    return b.login(username).status_code != 302
+
+
+def rate_limit_probe(base: str, stats: Stats) -> tuple[int | None, int, bool]:
+    """The per-address rate limit across workers (20 per minute in the configuration):
+    the attempt that first got 429, the login POSTs made before in this minute, and whether
+    the limit held."""
+    first_429 = None
+    used_before = stats.kinds["login"]  # login POSTs already counted in this minute
+    probe = Browser(base, stats)
+    page = probe.get("/login", "login page")
+    form = {"username": "nobody", "password": "x",
+            "csrf_token": Browser._TOKEN.search(page.text).group(1)}
+    for attempt in range(1, 81):
+        r = probe._send("POST", "/login", "rate limit probe", data=form)
+        if r.status_code == 429:
+            first_429 = attempt
+            break
+    limit_ok = first_429 is not None and first_429 + used_before <= 21  # 20 per minute
+    if first_429 is not None:
+        after = [probe._send("POST", "/login", "rate limit probe", data=form).status_code
+                 for _ in range(6)]
+        limit_ok = limit_ok and all(s == 429 for s in after)
+    return first_429, used_before, limit_ok
+
+
+def audit_verify(env: dict[str, str]) -> str | None:
+    verify = subprocess.run([str(VENV / "flask"), "--app", "wsgi", "portal",
+                             "audit-verify"], cwd=ROOT, env=env, capture_output=True,
+                            text=True)
+    if verify.returncode != 0:
+        return f"audit-verify failed: {verify.stdout[-300:]}{verify.stderr[-300:]}"
+    return None
+
+
+def complaint_numbers_and_counter(db_url: str, counter_id: int
+                                  ) -> tuple[list[str], str | None]:
+    """Every complaint number, and the counter kept in the customer's notes."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    engine = create_engine(make_url(db_url))
+    with engine.connect() as conn:
+        all_numbers = [r[0] for r in conn.execute(text(
+            "SELECT number FROM complaints ORDER BY number"))]
+        final = conn.execute(text("SELECT notes FROM customers WHERE id = :i"),
+                             {"i": counter_id}).scalar_one()
+    engine.dispose()
+    return all_numbers, final
+
+
+def gap_free(all_numbers: list[str], registered: list[str]) -> tuple[bool, dict]:
+    """Numbers are unique, gap-free per month and exactly those the load registered."""
+    by_period: dict[str, list[int]] = {}
+    for num in all_numbers:
+        by_period.setdefault(num[:4], []).append(int(num[4:]))
+    gapless = all(sorted(v) == list(range(1, len(v) + 1)) for v in by_period.values())
+    ok = gapless and len(set(all_numbers)) == len(all_numbers) \
+        and sorted(registered) == sorted(all_numbers)
+    return ok, by_period
+
+
+def five_hundreds(stats: Stats) -> int:
+    return sum(n for s, n in stats.status.items() if s >= 500)
+
+
+def summary_line(s: dict) -> str:
+    delivered = s["outbox"]
+    return (
+        f"{s['requests']} requests {s['5xx']} 5xx | lockout "
+        f"{'holds' if s['lockout_holds'] else 'BROKEN'} | rate limit 429 at attempt "
+        f"{s['rate_limit_first_429']} (+{s['logins_before_probe']} earlier) | audit chain "
+        f"{'verified' if s['audit_verify'] else 'BROKEN'} | complaints {s['complaints']} "
+        f"{'gap-free' if s['gap_free'] else 'WITH GAPS'} | counter {s['counter_final']} = "
+        f"{s['increments']} increments, {s['conflicts']} conflicts detected | import dry run "
+        f"→ confirm on the other server {'ok' if s['import_across_servers'] else 'FAILED'} | "
+        f"backup restored {'and verified' if s['backup_restored'] else 'FAILED'} "
+        f"({s['restored']}) | outbox with a server "
+        f"killed: {delivered.get('committed')} escalations committed, "
+        f"{delivered.get('outbox')} queued → {delivered.get('mails')} e-mails "
+        f"+ {delivered.get('webhooks')} webhooks "
+        f"({delivered.get('refused_by_killed_server')} requests refused by the killed "
+        f"server), "
+        f"{'exactly once' if s['outbox_exactly_once'] else 'NOT exactly once'}")
+
+
+def check(services: Services, work: Path, failures: list[str]) -> dict:
+    """Every phase in order; a failed check is appended to ``failures``. Returns the
+    summary figures."""
+    t0 = time.time()
+    admin_url = services.start_postgres()
+    redis_url = services.start_redis()
+    db_url = create_database(admin_url)
+    env = production_env(db_url, redis_url, work)
+    company = build_company(env)
+
+    base = services.start_gunicorn(env)
+    second = services.start_gunicorn(env, "gunicorn-2.log")
+    log(f"services up in {time.time() - t0:.1f}s: two app servers (gunicorn {WORKERS} "
+        f"workers at {base}, {second}), PostgreSQL, Redis")
+    stats = Stats()
+
+    # portal sessions (3 logins: well under the 20/min per-address limit)
+    portal_users = {}
+    for name in (company.sales2, company.service_name):
+        b = Browser(base, stats)
+        r = b.login(name)
+        if r.status_code != 302:
+            failures.append(f"login of {name} answered {r.status_code}")
+        portal_users[name] = b
+
+    load = Load(base, company, portal_users, stats)
+    load.run()
+    total = sum(stats.status.values())
+    log(f"load: {total} requests in {SECONDS}s from {THREADS} threads "
+        f"({dict(stats.kinds)})")
+
+    # several servers: a dry run on one, the confirmation on the other (before the
+    # rate-limit probe uses up the sign-ins of this address)
+    import_problem = import_across_servers(base, second, company.sales2, stats, db_url)
+    lockout_ok = lockout_holds(base, company.lock_user, stats)
+    first_429, used_before, limit_ok = rate_limit_probe(base, stats)
+    n5xx = five_hundreds(stats)
+    audit_problem = audit_verify(env)
+    all_numbers, final = complaint_numbers_and_counter(db_url, company.counter_id)
+    numbers_ok, by_period = gap_free(all_numbers, load.numbers)
+    successes = sum(load.increments.values())
+    backup_problem, restored = backup_and_restore(env, admin_url, work)
+    # notifications leave the building exactly once, one app server killed mid-run
+    outbox_problem, delivered = outbox_phase(services, [base, second], company.tokens["service"],
+                                             company.complaint_customers, env, db_url, stats)
+    failures.extend(p for p in (
+        import_problem,
+        None if lockout_ok else "lockout: the right password logged in after 5 failures",
+        None if limit_ok else (f"rate limit: first 429 at attempt {first_429} "
+                               f"(+{used_before} earlier logins); per-process stores would "
+                               "allow ~3x20"),
+        f"{n5xx} responses were 5xx: {stats.errors[:3]}" if n5xx else None,
+        audit_problem,
+        None if numbers_ok else f"complaint numbers not gap-free/unique: {by_period}",
+        None if int(final or 0) == successes else (f"lost update: counter {final}, "
+                                                   f"{successes} successful increments"),
+        backup_problem,
+        outbox_problem,
+    ) if p)
+    n5xx = five_hundreds(stats)
+    if n5xx and not any("5xx" in f for f in failures):
+        failures.append(f"{n5xx} responses were 5xx: {stats.errors[:3]}")
+    return {
+        "requests": total, "5xx": n5xx, "status": dict(stats.status),
+        "lockout_holds": lockout_ok, "rate_limit_first_429": first_429,
+        "logins_before_probe": used_before,
+        "audit_verify": audit_problem is None, "complaints": len(all_numbers),
+        "gap_free": numbers_ok, "increments": successes,
+        "conflicts": sum(load.conflicts.values()),
+        "counter_final": final, "seconds": SECONDS, "workers": WORKERS,
+        "app_servers": 2, "import_across_servers": import_problem is None,
+        "backup_restored": backup_problem is None,
+        "restored": restored, "outbox_exactly_once": outbox_problem is None,
+        "outbox": delivered,
+    }
+
+
 def main() -> int:
     if os.environ.get("MULTIPROC_CHECK") != "1":
         log("skipped (set MULTIPROC_CHECK=1 to run)")
@@ -446,244 +765,11 @@ def main() -> int:
     services = Services(work)
     failures: list[str] = []
     try:
-        t0 = time.time()
-        admin_url = services.start_postgres()
-        redis_url = services.start_redis()
-        from sqlalchemy import create_engine, text
-        from sqlalchemy.engine import make_url
-
-        admin = make_url(admin_url)
-        engine = create_engine(admin, isolation_level="AUTOCOMMIT")
-        dbname = f"multiproc_{os.getpid()}"
-        with engine.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}"'))
-            conn.execute(text(f'CREATE DATABASE "{dbname}"'))
-        engine.dispose()
-        db_url = admin.set(database=dbname).render_as_string(hide_password=False)
-        env = dict(os.environ, PORTAL_CONFIG="production", DATABASE_URL=db_url,
-                   SECRET_KEY="multiproc-check-secret-key-0123456789",
-                   AUDIT_HMAC_KEY="multiproc-check-audit-key-0123456789",
-                   RATELIMIT_STORAGE_URI=redis_url, STORAGE_PATH=str(work / "storage"),
-                   FLASK_APP="wsgi")
-        env.pop("MULTIPROC_CHECK", None)
-        subprocess.run([str(VENV / "flask"), "--app", "wsgi", "portal", "migrate"], cwd=ROOT,
-                       env=env, check=True, stdout=subprocess.DEVNULL)
-
-        # the company: tests/factories.py's world, API tokens for the load
-        os.environ.update({k: env[k] for k in ("PORTAL_CONFIG", "DATABASE_URL", "SECRET_KEY",
-                                                "AUDIT_HMAC_KEY", "STORAGE_PATH")})
-        from portal import create_app
-        from portal.extensions import db
-        from tests.factories import build_world
-        from tests.graphql.conftest import make_token
-
-        app = create_app("production")
-        logging.getLogger().setLevel(logging.WARNING)  # the app's INFO lines are for servers
-        with app.app_context():
-            w = build_world(db.session)
-            tok = {name: make_token(db.session, getattr(w, name)) for name in (
-                "sales1", "supervisor", "service", "reception", "gm", "auditor", "manager")}
-            from portal.services import outbox
-
-            w.gm.email = "gm@example.cn"
-            outbox.set_preferences(db.session, w.gm, [("email", "complaint"),
-                                                      ("wecom", "complaint")])
-            counter_id = w.customers["sales1"][0].id
-            w.customers["sales1"][0].notes = "0"
-            db.session.commit()
-            complaint_customers = [c.id for cs in w.customers.values() for c in cs]
-            sales2, service_name = w.sales2.username, w.service.username
-            lock_user = w.sales3.username
-            db.session.remove()
-            db.engine.dispose()
-
-        base = services.start_gunicorn(env)
-        second = services.start_gunicorn(env, "gunicorn-2.log")
-        log(f"services up in {time.time() - t0:.1f}s: two app servers (gunicorn {WORKERS} "
-            f"workers at {base}, {second}), PostgreSQL, Redis")
-        stats = Stats()
-
-        # portal sessions (3 logins: well under the 20/min per-address limit)
-        portal_users = {}
-        for name in (sales2, service_name):
-            b = Browser(base, stats)
-            r = b.login(name)
-            if r.status_code != 302:
-                failures.append(f"login of {name} answered {r.status_code}")
-            portal_users[name] = b
-
-        increments = Counter()
-        conflicts = Counter()
-        numbers: list[str] = []
-        lock = threading.Lock()
-        stop = time.time() + SECONDS
-
-        def increment(who: str) -> None:
-            r = gql(base, tok[who], stats, "counter read", COUNTER_READ % counter_id)
-            node = (r.json().get("data") or {}).get("node") if r.status_code == 200 else None
-            if not node:
-                return
-            n = int(node["notes"] or 0)
-            r = gql(base, tok[who], stats, "counter write", COUNTER_WRITE, {
-                "id": f"Customer:{counter_id}", "n": str(n + 1), "v": node["version"]})
-            if r.status_code == 200:
-                p = r.json()["data"]["updateCustomer"]
-                with lock:
-                    if p["ok"]:
-                        increments[who] += 1
-                    elif [e["code"] for e in p["errors"]] == ["conflict"]:
-                        conflicts[who] += 1
-
-        def worker(i: int) -> None:
-            k = 0
-            while time.time() < stop:
-                k += 1
-                step = (i + k) % 8
-                if step in (0, 1):
-                    increment("sales1" if step == 0 else "supervisor")
-                elif step == 2:
-                    cid = complaint_customers[(i * 7 + k) % len(complaint_customers)]
-                    r = gql(base, tok["service"], stats, "complaint write", COMPLAINT,
-                            {"c": f"Customer:{cid}", "d": f"负载测试投诉 {i}-{k}"})
-                    if r.status_code == 200:
-                        p = r.json()["data"]["registerComplaint"]
-                        if p["ok"]:
-                            with lock:
-                                numbers.append(p["result"]["number"])
-                elif step == 3:
-                    gql(base, tok["reception"], stats, "reception write", RECEPTION,
-                        {"n": f"访客{i}-{k}"})
-                elif step == 4:
-                    gql(base, tok["gm"], stats, "graphql read",
-                        "{ customers(first: 50) { totalCount nodes { name owner { username } } } }")
-                elif step == 5:
-                    gql(base, tok["auditor"], stats, "graphql read",
-                        "{ auditEntries(first: 20) { totalCount nodes { action outcome } } }")
-                elif step == 6:
-                    portal_users[sales2].get("/admin/customer/")
-                else:
-                    portal_users[service_name].get("/admin/complaint/")
-
-        threads = [threading.Thread(target=worker, args=(i,)) for i in range(THREADS)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        total = sum(stats.status.values())
-        log(f"load: {total} requests in {SECONDS}s from {THREADS} threads "
-            f"({dict(stats.kinds)})")
-
-        # --- several servers: a dry run on one, the confirmation on the other (before the
-        # rate-limit probe uses up the sign-ins of this address)
-        problem = import_across_servers(base, second, sales2, stats, db_url)
-        import_ok = problem is None
-        if problem:
-            failures.append(problem)
-
-        # --- lockout across workers (every request is a new connection: any worker)
-        b = Browser(base, stats)
-        for _ in range(5):
-            b.login(lock_user, "wrong-password")
-        r = b.login(lock_user)
-        lockout_ok = r.status_code != 302
-        if not lockout_ok:
-            failures.append("lockout: the right password logged in after 5 failures")
-
-        # --- per-address rate limit across workers (20 per minute in the configuration)
-        first_429 = None
-        used_before = stats.kinds["login"]  # login POSTs already counted in this minute
-        probe = Browser(base, stats)
-        page = probe.get("/login", "login page")
-        form = {"username": "nobody", "password": "x",
-                "csrf_token": Browser._TOKEN.search(page.text).group(1)}
-        for attempt in range(1, 81):
-            r = probe._send("POST", "/login", "rate limit probe", data=form)
-            if r.status_code == 429:
-                first_429 = attempt
-                break
-        limit_ok = first_429 is not None and first_429 + used_before <= 21  # 20 per minute
-        if first_429 is not None:
-            after = [probe._send("POST", "/login", "rate limit probe", data=form).status_code
-                     for _ in range(6)]
-            limit_ok = limit_ok and all(s == 429 for s in after)
-        if not limit_ok:
-            failures.append(f"rate limit: first 429 at attempt {first_429} (+{used_before} "
-                            "earlier logins); per-process stores would allow ~3x20")
-
-        # --- zero 5xx
-        n5xx = sum(n for s, n in stats.status.items() if s >= 500)
-        if n5xx:
-            failures.append(f"{n5xx} responses were 5xx: {stats.errors[:3]}")
-
-        # --- audit chain
-        verify = subprocess.run([str(VENV / "flask"), "--app", "wsgi", "portal",
-                                 "audit-verify"], cwd=ROOT, env=env, capture_output=True,
-                                text=True)
-        audit_ok = verify.returncode == 0
-        if not audit_ok:
-            failures.append(f"audit-verify failed: {verify.stdout[-300:]}{verify.stderr[-300:]}")
-
-        # --- complaint numbers and the counter, read from the database
-        engine = create_engine(make_url(db_url))
-        with engine.connect() as conn:
-            all_numbers = [r[0] for r in conn.execute(text(
-                "SELECT number FROM complaints ORDER BY number"))]
-            final = conn.execute(text("SELECT notes FROM customers WHERE id = :i"),
-                                 {"i": counter_id}).scalar_one()
-        engine.dispose()
-        by_period: dict[str, list[int]] = {}
-        for num in all_numbers:
-            by_period.setdefault(num[:4], []).append(int(num[4:]))
-        gapless = all(sorted(v) == list(range(1, len(v) + 1)) for v in by_period.values())
-        if not gapless or len(set(all_numbers)) != len(all_numbers) \
-                or sorted(numbers) != sorted(all_numbers):
-            failures.append(f"complaint numbers not gap-free/unique: {by_period}")
-        successes = sum(increments.values())
-        no_lost = int(final or 0) == successes
-        if not no_lost:
-            failures.append(f"lost update: counter {final}, {successes} successful increments")
-
-        # --- a backup restored elsewhere and verified
-        problem, restored = backup_and_restore(env, admin_url, work)
-        backup_ok = problem is None
-        if problem:
-            failures.append(problem)
-
-        # --- notifications leave the building exactly once, one app server killed mid-run
-        problem, delivered = outbox_phase(services, [base, second], tok["service"],
-                                          complaint_customers, env, db_url, stats)
-        outbox_ok = problem is None
-        if problem:
-            failures.append(problem)
-        n5xx = sum(n for s, n in stats.status.items() if s >= 500)
-        if n5xx and not any("5xx" in f for f in failures):
-            failures.append(f"{n5xx} responses were 5xx: {stats.errors[:3]}")
-
-        summary = {
-            "requests": total, "5xx": n5xx, "status": dict(stats.status),
-            "lockout_holds": lockout_ok, "rate_limit_first_429": first_429,
-            "audit_verify": audit_ok, "complaints": len(all_numbers), "gap_free": gapless,
-            "increments": successes, "conflicts": sum(conflicts.values()),
-            "counter_final": final, "seconds": SECONDS, "workers": WORKERS,
-            "app_servers": 2, "import_across_servers": import_ok, "backup_restored": backup_ok,
-            "restored": restored, "outbox_exactly_once": outbox_ok, "outbox": delivered,
-        }
+        summary = check(services, work, failures)
         out = os.environ.get("MULTIPROC_SUMMARY_FILE")
         if out:
             Path(out).write_text(json.dumps(summary, indent=2))
-        log(f"{total} requests {n5xx} 5xx | lockout {'holds' if lockout_ok else 'BROKEN'} | "
-            f"rate limit 429 at attempt {first_429} (+{used_before} earlier) | audit chain "
-            f"{'verified' if audit_ok else 'BROKEN'} | complaints {len(all_numbers)} "
-            f"{'gap-free' if gapless else 'WITH GAPS'} | counter {final} = {successes} "
-            f"increments, {sum(conflicts.values())} conflicts detected | import dry run → "
-            f"confirm on the other server {'ok' if import_ok else 'FAILED'} | backup restored "
-            f"{'and verified' if backup_ok else 'FAILED'} ({restored}) | outbox with a server "
-            f"killed: {delivered.get('committed')} escalations committed, "
-            f"{delivered.get('outbox')} queued → {delivered.get('mails')} e-mails "
-            f"+ {delivered.get('webhooks')} webhooks "
-            f"({delivered.get('refused_by_killed_server')} requests refused by the killed "
-            f"server), "
-            f"{'exactly once' if outbox_ok else 'NOT exactly once'}")
+        log(summary_line(summary))
         if failures:
             for f in failures:
                 log("FAILED: " + f)

@@ -144,6 +144,14 @@ _OPEN_WHILE_MUST_CHANGE = frozenset({"change_password", "logout", "login", "stat
 
 
 def init_app(app: Flask) -> None:
+    """Sign-in for the portal: the login manager, the sign-in/out pages and the password
+    change that must come first (R-ROLE-6)."""
+    _init_login_manager(app)
+    _add_sign_in_pages(app)
+    _add_password_change(app)
+
+
+def _init_login_manager(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.user_loader(load_user)
     login_manager.login_view = "auth.login"
@@ -161,6 +169,8 @@ def init_app(app: Flask) -> None:
             return {"errors": [{"message": "authentication required"}]}, 401
         return redirect(url_for("login", next=request.full_path.rstrip("?")))
 
+
+def _add_sign_in_pages(app: Flask) -> None:
     @app.route("/login", methods=["GET", "POST"])
     @limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"], methods=["POST"])
     def login():
@@ -199,6 +209,8 @@ def init_app(app: Flask) -> None:
         session.clear()
         return redirect(url_for("login"))
 
+
+def _add_password_change(app: Flask) -> None:
     @app.route("/account/password", methods=["GET", "POST"])
     @login_required
     def change_password():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -79,6 +79,62 @@ def _int_id(value: Any, field: str) -> int | None:
         raise ValidationFailed(N_("%(label)s must be an id."), field=field, label=field) from None
 
 
+def _clean_name(data: Mapping[str, Any], partial: bool) -> str | None:
+    name = _text(data, "name", required=True)
+    if not normalize_name(name or ""):
+        raise ValidationFailed(N_("The name must contain letters or digits."), field="name")
+    return name
+
+
+def _clean_phone(data: Mapping[str, Any], partial: bool) -> str | None:
+    phone = _text(data, "phone")
+    if phone is not None:
+        digits = normalize_phone(phone) or ""
+        if not 5 <= len(digits) <= 15:
+            raise ValidationFailed(N_("%(value)s is not a phone number."), field="phone",
+                                   value=phone[:32])
+    return phone
+
+
+def _clean_credit_code(data: Mapping[str, Any], partial: bool) -> str | None:
+    code = _text(data, "credit_code")
+    if code is not None:
+        try:  # R-CUST-1: check characters validated (portal/services/identity.py)
+            identity.code_kind(code)
+        except ValueError:
+            raise ValidationFailed(N_("%(value)s is not a valid unified social credit "
+                                      "code or ID number (check the check character)."),
+                                   field="credit_code", value=code[:32]) from None
+    return code
+
+
+def _clean_kind(data: Mapping[str, Any], partial: bool) -> str | None:
+    kind = _choice(data, "kind", [k.value for k in CustomerKind],
+                   None if partial else CustomerKind.END.value)
+    if kind is None:
+        raise ValidationFailed(N_("%(label)s is required."), field="kind", label="kind")
+    return kind
+
+
+def _free_text(key: str) -> Callable[[Mapping[str, Any], bool], str | None]:
+    return lambda data, partial: _text(data, key)
+
+
+# The archive's fields before the classifications, in the order they are checked.
+_FIELD_CHECKS: tuple[tuple[str, Callable[[Mapping[str, Any], bool], str | None]], ...] = (
+    ("name", _clean_name), ("phone", _clean_phone), ("credit_code", _clean_credit_code),
+    ("kind", _clean_kind), ("special_category", _free_text("special_category")),
+    ("address", _free_text("address")), ("website", _free_text("website")),
+)
+_CLASSIFICATION_DEFAULTS = {"source": CustomerSource.WALK_IN.value,
+                            "importance": Importance.C.value, "intent": Intent.WARM.value}
+
+
+def _classification_choices() -> dict[str, list[str]]:
+    return {"source": [s.value for s in CustomerSource],
+            "importance": [i.value for i in Importance], "intent": [i.value for i in Intent]}
+
+
 def clean_fields(data: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
     """Validate the user-settable fields of an archive (used by create, update and import).
     With ``partial`` only the keys present are checked and returned."""
@@ -87,48 +143,12 @@ def clean_fields(data: Mapping[str, Any], *, partial: bool = False) -> dict[str,
     def wanted(key: str) -> bool:
         return not partial or key in data
 
-    if wanted("name"):
-        name = _text(data, "name", required=True)
-        if not normalize_name(name or ""):
-            raise ValidationFailed(N_("The name must contain letters or digits."),
-                                   field="name")
-        out["name"] = name
-    if wanted("phone"):
-        phone = _text(data, "phone")
-        if phone is not None:
-            digits = normalize_phone(phone) or ""
-            if not 5 <= len(digits) <= 15:
-                raise ValidationFailed(N_("%(value)s is not a phone number."), field="phone",
-                                       value=phone[:32])
-        out["phone"] = phone
-    if wanted("credit_code"):
-        code = _text(data, "credit_code")
-        if code is not None:
-            try:  # R-CUST-1: check characters validated (portal/services/identity.py)
-                identity.code_kind(code)
-            except ValueError:
-                raise ValidationFailed(N_("%(value)s is not a valid unified social credit "
-                                          "code or ID number (check the check character)."),
-                                       field="credit_code", value=code[:32]) from None
-        out["credit_code"] = code
-    if wanted("kind"):
-        out["kind"] = _choice(data, "kind", [k.value for k in CustomerKind],
-                              None if partial else CustomerKind.END.value)
-        if out["kind"] is None:
-            raise ValidationFailed(N_("%(label)s is required."), field="kind", label="kind")
-    if wanted("special_category"):
-        out["special_category"] = _text(data, "special_category")
-    if wanted("address"):
-        out["address"] = _text(data, "address")
-    if wanted("website"):
-        out["website"] = _text(data, "website")
-    defaults = {"source": CustomerSource.WALK_IN.value, "importance": Importance.C.value,
-                "intent": Intent.WARM.value}
-    choices = {"source": [s.value for s in CustomerSource],
-               "importance": [i.value for i in Importance], "intent": [i.value for i in Intent]}
-    for key, allowed in choices.items():
+    for key, check in _FIELD_CHECKS:
         if wanted(key):
-            value = _choice(data, key, allowed, None if partial else defaults[key],
+            out[key] = check(data, partial)
+    for key, allowed in _classification_choices().items():
+        if wanted(key):
+            value = _choice(data, key, allowed, None if partial else _CLASSIFICATION_DEFAULTS[key],
                             upper=key == "importance")
             if value is not None:  # an explicit empty value keeps the current one
                 out[key] = value

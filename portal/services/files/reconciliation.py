@@ -28,20 +28,19 @@ class ReconcileReport:
         return not (self.orphans or self.missing or self.altered or self.temp_files)
 
 
-def reconcile(session: Session, store: storage.Storage | None = None, *,
-              delete: bool = False) -> ReconcileReport:
-    """Compare the store with the rows. With ``delete``, orphan blobs and leftover temporary
-    files are removed (rows are never touched). The run is audited."""
-    store = store or storage.current()
-    report = ReconcileReport()
+def _referenced_blobs(session: Session) -> dict[str, list[tuple[int, int]]]:
+    """Every blob a row points at: checksum → [(file id, size)], in id order."""
     referenced: dict[str, list[tuple[int, int]]] = {}
     for fid, sha, size in session.execute(select(ConfidentialFile.id, ConfidentialFile.sha256,
                                                  ConfidentialFile.size_bytes)
                                           .order_by(ConfidentialFile.id)):
         referenced.setdefault(sha, []).append((fid, size))
-    for key in store.iter_keys():
-        if key not in referenced:
-            report.orphans.append(key)
+    return referenced
+
+
+def _check_rows(store: storage.Storage, referenced: dict[str, list[tuple[int, int]]],
+                report: ReconcileReport) -> None:
+    """Each row's content must be in the store, pass its checksum and have its size."""
     for sha, rows in referenced.items():
         for fid, size in rows:
             report.checked_rows += 1
@@ -55,22 +54,39 @@ def reconcile(session: Session, store: storage.Storage | None = None, *,
                 continue
             if len(data) != size:
                 report.altered.append(fid)
+
+
+def _delete_leftovers(session: Session, store: storage.Storage,
+                      report: ReconcileReport) -> None:
+    """Remove orphan blobs (still unreferenced on a re-check) and temporary files."""
+    for key in report.orphans:
+        # re-check: an upload may have committed its row since the scan
+        if session.scalar(select(ConfidentialFile.id)
+                          .where(ConfidentialFile.sha256 == key).limit(1)) is None:
+            store.delete(key)
+            report.deleted += 1
+    for path in report.temp_files:
+        try:
+            os.unlink(path)
+            report.deleted += 1
+        except OSError:
+            pass
+
+
+def reconcile(session: Session, store: storage.Storage | None = None, *,
+              delete: bool = False) -> ReconcileReport:
+    """Compare the store with the rows. With ``delete``, orphan blobs and leftover temporary
+    files are removed (rows are never touched). The run is audited."""
+    store = store or storage.current()
+    report = ReconcileReport()
+    referenced = _referenced_blobs(session)
+    report.orphans = [key for key in store.iter_keys() if key not in referenced]
+    _check_rows(store, referenced, report)
     iter_temp = getattr(store, "iter_temp", None)
     if iter_temp is not None:
         report.temp_files = [str(p) for p in iter_temp()]
     if delete:
-        for key in report.orphans:
-            # re-check: an upload may have committed its row since the scan
-            if session.scalar(select(ConfidentialFile.id)
-                              .where(ConfidentialFile.sha256 == key).limit(1)) is None:
-                store.delete(key)
-                report.deleted += 1
-        for path in report.temp_files:
-            try:
-                os.unlink(path)
-                report.deleted += 1
-            except OSError:
-                pass
+        _delete_leftovers(session, store, report)
     audit.record(session, None, "file.reconcile", None, actor_name="console",
                  outcome=AuditOutcome.OK.value,
                  detail=(f"rows {report.checked_rows}, orphans {len(report.orphans)}, "

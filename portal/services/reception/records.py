@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -58,15 +60,22 @@ def _present_in_branch(session: Session, user_id: int | None, branch_id: int) ->
     return slot is None or slot.available
 
 
-@verb
-def register_reception(session: Session, actor: User, data: Mapping[str, Any]
-                       ) -> ReceptionRecord:
-    """Register a visit or call (来人来电登记). Walk-ins who name nobody get the next
-    salesperson of the rotation (R-RECV-1); returning visitors are linked to their archive
-    (R-RECV-2); with ``create_customer`` a new visitor gets a prospect archive owned by the
-    salesperson who serves them."""
-    if not policy.can(actor, "reception.add"):
-        raise PermissionDenied("reception.add", ReceptionRecord)
+@dataclass(frozen=True)
+class _Visit:
+    """The visit or call as the front desk described it, checked field by field."""
+    kind: str
+    visitor_class: str | None
+    venue: str | None
+    name: str | None
+    company: str | None
+    phone: str | None
+    purpose: str | None
+    outcome: str | None
+    arrived: datetime
+    departed: datetime | None
+
+
+def _read_visit(actor: User, data: Mapping[str, Any], now: datetime) -> _Visit:
     for key in data:
         if key not in CREATE_FIELDS:
             raise ValidationFailed(N_("%(label)s cannot be set here."), field=str(key), label=str(key))
@@ -84,13 +93,19 @@ def register_reception(session: Session, actor: User, data: Mapping[str, Any]
     purpose = _text(data, "purpose")
     outcome = _choice(data, "outcome", [o.value for o in ReceptionOutcome],
                       ReceptionOutcome.PENDING.value)
-    now = clock.now()
     arrived = _moment(data, "arrived_at", future_ok=True) or now
     evidence.check_arrival(actor, arrived, now)
     departed = _moment(data, "departed_at")
     if departed is not None and departed < arrived:
         raise ValidationFailed(N_("The departure cannot be before the arrival."),
                                field="departed_at")
+    return _Visit(kind, visitor_class, venue, name, company, phone, purpose, outcome,
+                  arrived, departed)
+
+
+def _reception_branch(session: Session, actor: User, data: Mapping[str, Any]) -> Branch:
+    """The showroom the visit is registered in: the actor's own unless another is named and
+    the actor may register there."""
     bid = _id(data.get("branch_id"), "branch_id") or actor.branch_id
     branch = session.get(Branch, bid) if bid is not None else None
     if branch is None:
@@ -98,63 +113,108 @@ def register_reception(session: Session, actor: User, data: Mapping[str, Any]
     probe = ReceptionRecord(branch_id=branch.id, department_id=branch.department_id)
     if not policy.can(actor, "reception.add", probe) and branch.id != actor.branch_id:
         raise PermissionDenied("reception.add", ("Branch", branch.id))
+    return branch
+
+
+def _designated_staff(session: Session, actor: User, data: Mapping[str, Any],
+                      branch: Branch) -> int | None:
+    """The salesperson the visitor asked for, who must be working in the branch now."""
     designated = _id(data.get("designated_staff_id"), "designated_staff_id")
     evidence.check_designation(actor, designated)
     if designated is not None and designated not in set(_candidate_ids(session, branch.id)):
         raise ValidationFailed(N_("The named salesperson is not working in this branch now."),
                                field="designated_staff_id")
+    return designated
 
-    customer: Customer | None = None
+
+def _visitor_archive(session: Session, actor: User, data: Mapping[str, Any],
+                     visit: _Visit) -> Customer | None:
+    """The archive of a returning visitor (R-RECV-2): the one the front desk looked up, or a
+    match on name/company and phone that the actor may link."""
     cid = _id(data.get("customer_id"), "customer_id")
     if cid is not None:  # the front desk: the archive it looked up (reception_lookup)
-        customer = reception_lookup.linkable(session, actor, cid)
-    else:
-        customer = _match_archive(session, name, company, phone)
-        if customer is not None and not evidence.may_link(actor, customer):
-            customer = None  # another person's archive: neither linked nor revealed
-    returning = customer is not None
+        return reception_lookup.linkable(session, actor, cid)
+    customer = _match_archive(session, visit.name, visit.company, visit.phone)
+    if customer is not None and not evidence.may_link(actor, customer):
+        return None  # another person's archive: neither linked nor revealed
+    return customer
 
-    day = company_day(arrived)
-    assigned: int | None = None
-    used_turn = False
+
+def _serving_salesperson(session: Session, branch: Branch, visit: _Visit,
+                         customer: Customer | None, designated: int | None
+                         ) -> tuple[int | None, bool]:
+    """Who serves the visitor, and whether that used a rotation turn (R-RECV-1/2)."""
+    day = company_day(visit.arrived)
+    visit_in_person = visit.kind == ReceptionKind.VISIT.value
     if designated is not None:
-        assigned = designated
-    elif returning and _present_in_branch(session, customer.owner_id, branch.id):
-        assigned = customer.owner_id
-    elif returning and customer.owner_id is not None and kind == ReceptionKind.VISIT.value:
+        return designated, False
+    if customer is not None and _present_in_branch(session, customer.owner_id, branch.id):
+        return customer.owner_id, False
+    if customer is not None and customer.owner_id is not None and visit_in_person:
         # R-RECV-2: the owner is not there; a colleague assists without using a turn and
         # the archive stays with its owner.
-        assigned = next_colleague(session, branch.id, day, exclude=customer.owner_id)
-    elif kind == ReceptionKind.VISIT.value:
+        return next_colleague(session, branch.id, day, exclude=customer.owner_id), False
+    if visit_in_person:  # a new visitor, or a returning one whose archive is unowned
         slot = _take_turn(session, branch.id, day)
         if slot is not None:
-            assigned, used_turn = slot.user_id, True
+            return slot.user_id, True
+    return None, False
 
-    if returning:
-        if customer.owner_id is None and assigned is not None \
-                and customer.closed_at is None:
-            customers._change_owner(session, actor, customer, assigned,
-                                    "R-RECV-2 returning visitor of an unowned archive",
-                                    now=now, action="customer.claim")
-        if kind == ReceptionKind.VISIT.value and (customer.last_service_at is None
-                                                  or customer.last_service_at < arrived):
-            customer.last_service_at = arrived  # a visit is service (R-CUST-5)
+
+def _update_returning_archive(session: Session, actor: User, customer: Customer,
+                              visit: _Visit, assigned: int | None, now: datetime) -> None:
+    """R-RECV-2: an unowned archive goes to whoever serves its returning visitor; a visit
+    counts as service (R-CUST-5)."""
+    if customer.owner_id is None and assigned is not None and customer.closed_at is None:
+        customers._change_owner(session, actor, customer, assigned,
+                                "R-RECV-2 returning visitor of an unowned archive",
+                                now=now, action="customer.claim")
+    if visit.kind == ReceptionKind.VISIT.value and (customer.last_service_at is None
+                                                    or customer.last_service_at < visit.arrived):
+        customer.last_service_at = visit.arrived  # a visit is service (R-CUST-5)
+
+
+def _new_visitor_archive(session: Session, actor: User, branch: Branch, visit: _Visit,
+                         assigned: int | None) -> Customer:
+    """A prospect archive for a new visitor, owned by the salesperson who serves them."""
+    source = CustomerSource.WALK_IN.value if visit.kind == ReceptionKind.VISIT.value \
+        else CustomerSource.CALL.value
+    return customers.create_customer_inner(
+        session, actor, {"name": visit.company or visit.name, "phone": visit.phone,
+                         "source": source, "branch_id": branch.id},
+        owner_by_rule=assigned, first_contact_at=visit.arrived, grant="reception.add")
+
+
+@verb
+def register_reception(session: Session, actor: User, data: Mapping[str, Any]
+                       ) -> ReceptionRecord:
+    """Register a visit or call (来人来电登记). Walk-ins who name nobody get the next
+    salesperson of the rotation (R-RECV-1); returning visitors are linked to their archive
+    (R-RECV-2); with ``create_customer`` a new visitor gets a prospect archive owned by the
+    salesperson who serves them."""
+    if not policy.can(actor, "reception.add"):
+        raise PermissionDenied("reception.add", ReceptionRecord)
+    now = clock.now()
+    visit = _read_visit(actor, data, now)
+    branch = _reception_branch(session, actor, data)
+    designated = _designated_staff(session, actor, data, branch)
+    customer = _visitor_archive(session, actor, data, visit)
+    returning = customer is not None
+    assigned, used_turn = _serving_salesperson(session, branch, visit, customer, designated)
+    if customer is not None:
+        _update_returning_archive(session, actor, customer, visit, assigned, now)
     elif _truthy(data.get("create_customer")):
-        source = CustomerSource.WALK_IN.value if kind == ReceptionKind.VISIT.value \
-            else CustomerSource.CALL.value
-        customer = customers.create_customer_inner(
-            session, actor, {"name": company or name, "phone": phone, "source": source,
-                             "branch_id": branch.id},
-            owner_by_rule=assigned, first_contact_at=arrived, grant="reception.add")
+        customer = _new_visitor_archive(session, actor, branch, visit, assigned)
 
     record = ReceptionRecord(
-        kind=kind, visitor_class=visitor_class, venue=venue, visitor_name=name,
-        visitor_company=company, visitor_phone=phone, purpose=purpose, arrived_at=arrived,
-        departed_at=departed, branch_id=branch.id, department_id=branch.department_id,
+        kind=visit.kind, visitor_class=visit.visitor_class, venue=visit.venue,
+        visitor_name=visit.name, visitor_company=visit.company, visitor_phone=visit.phone,
+        purpose=visit.purpose, arrived_at=visit.arrived, departed_at=visit.departed,
+        branch_id=branch.id, department_id=branch.department_id,
         received_by_id=actor.id, assigned_to_id=assigned, designated_staff_id=designated,
         customer_id=customer.id if customer is not None else None, is_returning=returning,
-        used_rotation_turn=used_turn, outcome=outcome,
-        counts_as_evidence=evidence.counts(actor, arrived, now))
+        used_rotation_turn=used_turn, outcome=visit.outcome,
+        counts_as_evidence=evidence.counts(actor, visit.arrived, now))
     session.add(record)
     session.flush()
     audit.record(session, actor, "reception.add", record, after=audit.snapshot(record))
