@@ -2,6 +2,7 @@
 
     python -m bench --smoke                      # a few thousand customers, SQLite, no HTTP
     python -m bench --sizes 100000,1000000       # throwaway PostgreSQL cluster, everything
+    python -m bench --sizes 100000,1000000 --reuse --work DIR   # keep/reuse the cluster in DIR
     DATABASE_URL=postgresql://… python -m bench  # use that server instead of a throwaway one
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -38,8 +40,21 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--no-http", action="store_true", help="skip gunicorn/wrk/PostGraphile")
     ap.add_argument("--no-postgraphile", action="store_true")
     ap.add_argument("--http-duration", type=int, default=10, help="seconds per wrk run")
+    ap.add_argument("--http-rounds", type=int, default=2,
+                    help="A B B A blocks per role in the HTTP comparison (2 ratios each)")
     ap.add_argument("--reuse", action="store_true",
-                    help="reuse generated databases of the same size when present")
+                    help="reuse generated databases of the same size when present and fit "
+                         "(same generator; migrated to head, regenerated if its revision is "
+                         "unknown)")
+    ap.add_argument("--generate-only", action="store_true",
+                    help="only make the databases ready (with --reuse: keep fit ones), e.g. "
+                         "to pre-generate for a later --reuse run")
+    ap.add_argument("--work", default=None,
+                    help="work directory: throwaway cluster, PostGraphile, storage "
+                         "(default bench/.work; BENCH_WORK)")
+    ap.add_argument("--pg-log", default=None,
+                    help="the PostgreSQL server log, to count statements per request from it "
+                         "(default: the throwaway cluster's; needed with --database-url)")
     ap.add_argument("--output", default=None,
                     help="report path (default BENCHMARKS.md; the smoke writes none)")
     ap.add_argument("--json", default=None, help="also dump raw results as JSON here")
@@ -52,99 +67,34 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
+    if args.work:
+        os.environ["BENCH_WORK"] = str(Path(args.work).resolve())
     t_start = time.perf_counter()
     sizes = [3000] if args.smoke else [int(s) for s in args.sizes.split(",") if s.strip()]
     runs = 2 if args.smoke else args.runs
     min_time = 0.05 if args.smoke else args.min_time
-    http = not (args.smoke or args.no_http)
-
-    base = args.database_url or appdb.env_database_url()
-    if base == "sqlite":
-        base = None
-    cluster = None
-    if base is None and not args.smoke:
-        from bench import pgcluster
-
-        cluster = pgcluster.Cluster()
-        log(f"starting a throwaway PostgreSQL cluster in {cluster.datadir}")
-        cluster.start(reuse=args.reuse)
-        base = cluster.url()
-    base = appdb.normalize_url(base) if base else None
-    pg_version = None
-    if base and base.startswith("postgresql"):
-        eng = create_engine(base)
-        with eng.connect() as conn:
-            pg_version = conn.execute(text("SHOW server_version")).scalar_one()
-        eng.dispose()
-
     res: dict[str, Any] = {
         "command": "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:]),
         "date": report.stamp(), "runs": runs, "machine": report.machine(),
-        "database": f"PostgreSQL {pg_version}" if pg_version else "SQLite",
         "generation": {}, "sizes": {}, "skipped": [], "notes": [],
     }
-    plan = gql.load_plan()
-    if not plan.ok:
-        res["skipped"].append(f"GraphQL measures (statements, ratios, HTTP): {plan.reason}")
+    cluster, base = _server(args)
     try:
-        from portal.passwords import hash_password
-
-        pw_hash = hash_password(datagen.BENCH_PASSWORD)
-        envs: dict[int, suite.Env] = {}
-        for size in sizes:
-            url = appdb.existing_database(base, size) if args.reuse else None
-            saved = appdb.WORK / f"generation_{size}.json"
-            if url and saved.exists():
-                log(f"{size:,}: reusing {url} (migrating it to head)")
-                appdb.migrate(url)  # new revisions (indexes) apply to a kept database too
-                layout = datagen.layout_from_db(create_engine(url))
-                timings = json.loads(saved.read_text())
-            else:
-                log(f"{size:,}: migrating a fresh database")
-                url = appdb.fresh_database(base, size)
-                engine = create_engine(url)
-                layout, timings = datagen.generate(engine, size, pw_hash)
-                engine.dispose()
-                log(f"{size:,}: generated in {timings['total']:.1f} s")
-                saved.write_text(json.dumps(timings))
-            res["generation"][str(size)] = {"timings": timings, "users": len(layout.users),
-                                            "rows": _row_count(url)}
-            app = appdb.make_app(url)
-            env = suite.Env(url=url, size=size, layout=layout, app=app, plan=plan, runs=runs,
-                            min_time=min_time)
-            suite.authenticate(env)
-            res["auth_note"] = env.auth_note
-            envs[size] = env
-            m: dict[str, Any] = {}
-            log(f"{size:,}: statements per request")
-            m["statements"] = suite.statements(env)
-            log(f"{size:,}: GraphQL ÷ Core + orjson")
-            m["ratios"] = suite.ratios(env, (1000,) if args.smoke else (1000, 10000))
-            log(f"{size:,}: admin pages")
-            m["admin"] = suite.admin_pages(env)
-            if m["admin"].get("skipped"):
-                _skip(res, f"admin page timings: {m['admin']['skipped']}")
-            log(f"{size:,}: CSV export peak RSS")
-            res.setdefault("export", {})[str(size)] = suite.export_rss(env)
-            if res["export"][str(size)].get("skipped"):
-                _skip(res, f"admin CSV export RSS: {res['export'][str(size)]['skipped']}")
-            res["sizes"][str(size)] = m
+        pg_version = _pg_version(base)
+        res["database"] = f"PostgreSQL {pg_version}" if pg_version else "SQLite"
+        if args.generate_only:
+            for size in sizes:
+                _database(args, base, size, res)
+            log(f"databases ready in {time.perf_counter() - t_start:.0f} s")
+            return 0
+        plan = gql.load_plan()
+        if not plan.ok:
+            res["skipped"].append(f"GraphQL measures (statements, ratios, HTTP): {plan.reason}")
+        envs = {size: _measure_size(args, base, size, res, plan, runs, min_time)
+                for size in sizes}
         if len(sizes) > 1:
             res["admin_compare"] = _compare_admin(res, sizes)
-        if http:
-            from bench import httpbench
-
-            res["http"] = {}
-            for size in sizes:
-                log(f"{size:,}: HTTP throughput (gunicorn vs PostGraphile)")
-                h = httpbench.run(envs[size], base, duration=args.http_duration,
-                                  postgraphile=not args.no_postgraphile)
-                res["http"][str(size)] = h
-                if h.get("skipped"):
-                    _skip(res, f"HTTP throughput: {h['skipped']}")
-        else:
-            _skip(res, "HTTP throughput and PostGraphile: "
-                  + ("not part of the smoke run" if args.smoke else "--no-http"))
+        _http(args, envs, base, res, cluster)
         res["versions"] = report.versions(pg_version, next(
             (h.get("postgraphile") for h in res.get("http", {}).values()
              if h.get("postgraphile")), None))
@@ -153,11 +103,113 @@ def main(argv: list[str] | None = None) -> int:
             log("stopping the throwaway PostgreSQL cluster")
             cluster.stop()
     res["elapsed_s"] = time.perf_counter() - t_start
+    _write(args, res)
+    return 0
+
+
+def _server(args: argparse.Namespace) -> tuple[Any, str | None]:
+    """The PostgreSQL server (admin URL): --database-url, DATABASE_URL, else a throwaway
+    cluster in the work directory (kept for --reuse); None means SQLite."""
+    base = args.database_url or appdb.env_database_url()
+    if base == "sqlite":
+        return None, None
+    cluster = None
+    if base is None and not args.smoke:
+        from bench import pgcluster
+
+        cluster = pgcluster.Cluster()
+        log(f"starting a throwaway PostgreSQL cluster in {cluster.datadir}")
+        cluster.start(reuse=args.reuse)
+        base = cluster.url()
+    return cluster, appdb.normalize_url(base) if base else None
+
+
+def _pg_version(base: str | None) -> str | None:
+    if not (base and base.startswith("postgresql")):
+        return None
+    eng = create_engine(base)
+    with eng.connect() as conn:
+        version = conn.execute(text("SHOW server_version")).scalar_one()
+    eng.dispose()
+    return str(version)
+
+
+def _database(args: argparse.Namespace, base: str | None, size: int, res: dict
+              ) -> tuple[str, datagen.Layout]:
+    """The database of ``size`` customers: a kept one when --reuse finds it fit (same
+    generator, a migration revision of this checkout: migrated to head), else generated."""
+    url = appdb.existing_database(base, size) if args.reuse else None
+    mark, why = appdb.reusable(url, size) if args.reuse else (None, "no --reuse")
+    if url and mark:
+        log(f"{size:,}: {why}: {url}")
+        layout = datagen.layout_from_db(create_engine(url))
+        timings = mark["timings"]
+    else:
+        log(f"{size:,}: generating ({why})")
+        from portal.passwords import hash_password
+
+        url = appdb.fresh_database(base, size)
+        engine = create_engine(url)
+        layout, timings = datagen.generate(engine, size, hash_password(datagen.BENCH_PASSWORD))
+        engine.dispose()
+        appdb.write_mark(url, size, timings)
+        log(f"{size:,}: generated in {timings['total']:.1f} s")
+    res["generation"][str(size)] = {"timings": timings, "users": len(layout.users),
+                                    "rows": _row_count(url)}
+    return url, layout
+
+
+def _measure_size(args: argparse.Namespace, base: str | None, size: int, res: dict,
+                  plan: gql.Plan, runs: int, min_time: float) -> suite.Env:
+    url, layout = _database(args, base, size, res)
+    env = suite.Env(url=url, size=size, layout=layout, app=appdb.make_app(url), plan=plan,
+                    runs=runs, min_time=min_time)
+    suite.authenticate(env)
+    res["auth_note"] = env.auth_note
+    m: dict[str, Any] = {}
+    log(f"{size:,}: statements per request")
+    m["statements"] = suite.statements(env)
+    log(f"{size:,}: GraphQL ÷ Core + orjson ÷ raw SQL floor")
+    m["ratios"] = suite.ratios(env, (1000,) if args.smoke else (1000, 10000))
+    log(f"{size:,}: admin pages")
+    m["admin"] = suite.admin_pages(env)
+    if m["admin"].get("skipped"):
+        _skip(res, f"admin page timings: {m['admin']['skipped']}")
+    log(f"{size:,}: CSV export peak RSS")
+    res.setdefault("export", {})[str(size)] = suite.export_rss(env)
+    if res["export"][str(size)].get("skipped"):
+        _skip(res, f"admin CSV export RSS: {res['export'][str(size)]['skipped']}")
+    res["sizes"][str(size)] = m
+    return env
+
+
+def _http(args: argparse.Namespace, envs: dict[int, suite.Env], base: str | None, res: dict,
+          cluster: Any) -> None:
+    if args.smoke or args.no_http:
+        _skip(res, "HTTP throughput and PostGraphile: "
+              + ("not part of the smoke run" if args.smoke else "--no-http"))
+        return
+    from bench import httpbench
+
+    res["http"] = {}
+    pg_log = args.pg_log or (str(cluster.datadir / "server.log") if cluster else None)
+    for size, env in envs.items():
+        log(f"{size:,}: HTTP throughput (gunicorn vs PostGraphile, A B B A)")
+        h = httpbench.run(env, base, duration=args.http_duration,
+                          postgraphile=not args.no_postgraphile, rounds=args.http_rounds,
+                          pg_log=pg_log)
+        res["http"][str(size)] = h
+        if h.get("skipped"):
+            _skip(res, f"HTTP throughput: {h['skipped']}")
+
+
+def _write(args: argparse.Namespace, res: dict) -> None:
     if args.baseline:
         res["baseline"] = json.loads(Path(args.baseline).read_text())
     if args.notes:
         res["notes"] += [" ".join(p.split()) for p in
                          Path(args.notes).read_text().split("\n\n") if p.strip()]
+    res["verdict"] = report.verdict(res)
     if args.json:
         Path(args.json).write_text(json.dumps(res, indent=1, default=str))
     out = args.output or (None if args.smoke else str(ROOT / "BENCHMARKS.md"))
@@ -166,7 +218,8 @@ def main(argv: list[str] | None = None) -> int:
         log(f"wrote {out} in {res['elapsed_s']:.0f} s")
     else:
         print(report.render(res))
-    return 0
+    log("verdict: " + ("goal met" if res["verdict"]["met"] else "goal NOT met: "
+                       + "; ".join(res["verdict"]["failed"])))
 
 
 def _skip(res: dict, msg: str) -> None:

@@ -25,7 +25,6 @@ import contextlib
 import http.client
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -36,36 +35,12 @@ from typing import Any
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bench import gql, httpbench
+from bench import gql, httpbench, pgl
 from bench.datagen import layout_from_db
+from bench.procstat import backends, children, count_statements, cpu_seconds
 from bench.suite import ROLES, identities
 
-TICK = os.sysconf("SC_CLK_TCK")
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def cpu_seconds(pid: int) -> float:
-    """user + system CPU of a process (all its threads), in seconds."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / TICK
-
-
-def children(pid: int) -> list[int]:
-    out: list[int] = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        with contextlib.suppress(OSError):
-            out += [int(c) for c in (task / "children").read_text().split()]
-    return out
-
-
-def backends(admin: Any, db: str) -> list[int]:
-    with admin.connect() as conn:
-        return [r[0] for r in conn.execute(text(
-            "SELECT pid FROM pg_stat_activity WHERE datname = :d AND pid <> pg_backend_pid() "
-            "AND backend_type = 'client backend'"), {"d": db})]
 
 
 def post(port: int, body: bytes, headers: dict[str, str]) -> bytes:
@@ -98,7 +73,7 @@ def start_theirs(url: str, who: Any) -> tuple[subprocess.Popen, int] | None:
          "--host", "127.0.0.1", "--port", str(port), "--jwt-secret", httpbench.JWT_SECRET,
          "--default-role", httpbench.role_name(who["sales"]), "--disable-query-log",
          "--disable-graphiql"],
-        cwd=httpbench.PGL_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=pgl.pgl_dir(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True)
     if not httpbench._wait(port, 120):
         return None
@@ -135,21 +110,6 @@ def measure(kind: str, p: subprocess.Popen, port: int, body: bytes, headers: dic
             "wall_ms": wall * 1000 / n}
 
 
-_LOGGED = re.compile(r"\[(\d+)\] LOG:  (statement|execute [^:]*): ?(.*)")
-
-
-def count_statements(log: Path, offset: int, pids: set[int]) -> list[str]:
-    with log.open("rb") as f:
-        f.seek(offset)
-        lines = f.read().decode("utf-8", "replace").splitlines()
-    out = []
-    for line in lines:
-        m = _LOGGED.search(line)
-        if m and int(m.group(1)) in pids:
-            out.append(m.group(3)[:60])
-    return out
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.cpuprobe", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -181,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     theirs_hdr = {r: {"Authorization": f"Bearer {httpbench.jwt_for(who[r])}"} for r in roles}
     sides = ["ours"] + ([] if args.no_postgraphile else ["theirs"])
     if "theirs" in sides:
-        httpbench.install_rls(url, who)
+        httpbench.install_rls(url, who, env.app)
     result: dict[str, Any] = {"n": args.n, "statements": {}, "cpu": {}}
     log = Path(args.pg_log)
     try:

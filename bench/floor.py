@@ -1,8 +1,9 @@
 """The floor: the same rows as G1–G5 fetched with SQLAlchemy Core and serialised with orjson, and
 each query as one raw SQL statement (json_agg on PostgreSQL).
 
-Row rules are written by hand here (sales → own customers, supervisor → branch, general manager
-→ all), i.e. what the policy should boil down to."""
+Row rules are written by hand here (sales → own customers, supervisor → the branch's customers
+and those the supervisor owns, general manager → all), i.e. what the policy's view rule of
+customers boils down to for these users (``portal.policy_rows._customer_filter``)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, and_, select, text, true
+from sqlalchemy import Connection, and_, or_, select, text, true
 
 from models import (
     Complaint,
@@ -44,14 +45,14 @@ class Who:
         if self.label == "sales":
             return C.c.owner_id == self.user_id
         if self.label == "supervisor":
-            return C.c.branch_id == self.branch_id
+            return or_(C.c.owner_id == self.user_id, C.c.branch_id == self.branch_id)
         return true()
 
     def customer_rule_sql(self, alias: str = "c") -> str:
         if self.label == "sales":
             return f"{alias}.owner_id = {self.user_id}"
         if self.label == "supervisor":
-            return f"{alias}.branch_id = {self.branch_id}"
+            return f"({alias}.owner_id = {self.user_id} OR {alias}.branch_id = {self.branch_id})"
         return "true"
 
 
@@ -159,3 +160,45 @@ def g5_core(conn: Connection, who: Who, term: str, n: int = 20) -> bytes:
     stmt = (select(C.c.id, C.c.code, C.c.name, C.c.phone)
             .where(and_(who.customer_rule(), cond)).order_by(C.c.id).limit(n))
     return _dump(_rows(conn, stmt))
+
+
+# The raw floor: each query as ONE statement building its JSON in PostgreSQL ----------------------
+
+def _agg(inner: str) -> str:
+    return f"SELECT coalesce(json_agg(x), '[]'::json) FROM ({inner}) x"
+
+
+def g1_raw_sql(who: Who, branch_id: int, n: int = 50) -> str:
+    return _agg(f"""SELECT c.id, c.code, c.name, c.status, c.registered_at AS "registeredAt"
+  FROM customers c WHERE {who.customer_rule_sql()} AND c.branch_id = {int(branch_id)}
+  ORDER BY c.id LIMIT {int(n)}""")
+
+
+def g3_raw_sql(who: Who, customer_id: int) -> str:
+    def rows(table: str, alias: str, cols: str = "*") -> str:
+        sel = f"row_to_json({alias})" if cols == "*" else f"json_build_object({cols})"
+        return (f"(SELECT coalesce(json_agg({sel} ORDER BY {alias}.id), '[]'::json) "
+                f"FROM {table} {alias} WHERE {alias}.customer_id = c.id)")
+    return f"""SELECT json_build_object('customer', row_to_json(c),
+    'owner', (SELECT json_build_object('id', u.id, 'fullName', u.full_name) FROM users u
+              WHERE u.id = c.owner_id),
+    'complaints', {rows("complaints", "k")},
+    'creditEvaluations', {rows("credit_evaluations", "e")},
+    'creditLines', {rows("credit_lines", "l")},
+    'receptions', {rows("reception_records", "r")},
+    'files', {rows("confidential_files", "f", "'id', f.id, 'title', f.title, 'level', f.level")})
+  FROM customers c WHERE {who.customer_rule_sql()} AND c.id = {int(customer_id)}"""
+
+
+def g4_raw_sql(who: Who, n: int) -> str:
+    return _agg(f"""SELECT c.id, c.code, c.name, c.status, c.registered_at AS "registeredAt"
+  FROM customers c WHERE {who.customer_rule_sql()} ORDER BY c.id LIMIT {int(n)}""")
+
+
+def g5_raw_sql(who: Who, term: str, n: int = 20) -> str:
+    lit = term.replace("'", "''")
+    like = lit.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return _agg(f"""SELECT c.id, c.code, c.name, c.phone FROM customers c
+  WHERE {who.customer_rule_sql()} AND (c.name_normalized LIKE '{like}%'
+        OR c.phone_normalized = '{lit}')
+  ORDER BY c.id LIMIT {int(n)}""")

@@ -1,15 +1,20 @@
 """HTTP throughput of G2 under gunicorn (2 workers) vs PostGraphile 4.14.1 on the same database,
-the row rules of PostGraphile written as PostgreSQL row-level security policies.
+PostGraphile's row rules being the policy's own conditions as row-level security
+(``bench.pgl``).
+
+For every role: the two answers are diffed (``bench.bodies``); statements per request are
+counted from the PostgreSQL server log for both sides at page sizes 10/100/1000; then wrk runs
+in the order A B B A (A ours, B PostGraphile) per block, the ratio is taken per adjacent pair
+and its median reported, so drift over time favours neither side; the CPU time per request of
+each side (its server processes and the PostgreSQL backends, from /proc) is read around every
+wrk run.
 
 wrk (Debian) is the load generator; it is installed with apt-get when missing and run as root.
-PostGraphile is installed from npm into bench/.work/pg (ignored by git)."""
+PostGraphile is installed from npm into <work>/pg (``bench/.work`` unless ``--work``)."""
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import hashlib
-import hmac
 import json
 import os
 import re
@@ -20,22 +25,26 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
 
-from bench.floor import Who
-from bench.suite import ROLES, Env
+from bench import bodies, pgl
+from bench.appdb import work_dir
+from bench.procstat import backends, children, count_statements, cpu_seconds
+from bench.suite import PAGE_SIZES, ROLES, Env
 
 ROOT = Path(__file__).resolve().parent.parent
-WORK = ROOT / "bench" / ".work"
-PGL_VERSION = "4.14.1"
-PGL_DIR = WORK / "pg"
-JWT_SECRET = "bench-jwt-secret-not-for-production"
 # ours runs 2 gunicorn workers on the 2 cores; PostGraphile gets as many Node processes
 PGL_WORKERS = int(os.environ.get("BENCH_PGL_WORKERS", "2"))
+# kept for bench.cpuprobe and older callers
+PGL_VERSION, JWT_SECRET, PGL_G2 = pgl.PGL_VERSION, pgl.JWT_SECRET, pgl.PGL_G2
+role_name, jwt_for, install_rls, remove_rls = (pgl.role_name, pgl.jwt_for, pgl.install_rls,
+                                               pgl.remove_rls)
+ensure_postgraphile, _pg_plain_url = pgl.ensure_postgraphile, pgl.plain_url
 
 
 def _port() -> int:
@@ -62,23 +71,9 @@ def ensure_wrk() -> str | None:
     return shutil.which("wrk")
 
 
-def ensure_postgraphile() -> Path | None:
-    cli = PGL_DIR / "node_modules" / "postgraphile" / "cli.js"
-    if not cli.exists():
-        cli = PGL_DIR / "node_modules" / ".bin" / "postgraphile"
-    if cli.exists():
-        return cli
-    if not shutil.which("npm"):
-        return None
-    PGL_DIR.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["npm", "install", f"postgraphile@{PGL_VERSION}", "--prefix", str(PGL_DIR),
-                    "--no-audit", "--no-fund"], capture_output=True, timeout=600)
-    cli = PGL_DIR / "node_modules" / ".bin" / "postgraphile"
-    return cli if cli.exists() else None
-
-
 def wrk(url: str, body: str, headers: dict[str, str], duration: int, label: str) -> dict:
-    script = WORK / f"wrk_{label}.lua"
+    work_dir().mkdir(parents=True, exist_ok=True)
+    script = work_dir() / f"wrk_{label}.lua"
     lines = ['wrk.method = "POST"', f"wrk.body = {json.dumps(body)}",
              'wrk.headers["Content-Type"] = "application/json"']
     lines += [f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in headers.items()]
@@ -106,91 +101,6 @@ def parse_wrk(out: str) -> dict:
     return res
 
 
-# -- PostGraphile ---------------------------------------------------------------------------------
-
-def role_name(who: Who) -> str:
-    return f"bench_{who.label}_{who.user_id}"
-
-
-def install_rls(url: str, who: dict[str, Who]) -> None:
-    """One role per benchmark user; RLS policies equal to the policy's row rules for G2."""
-    eng = create_engine(url, isolation_level="AUTOCOMMIT")
-    tables = ("customers", "users", "credit_lines", "complaints")
-    with eng.connect() as conn:
-        for w in who.values():
-            r = role_name(w)
-            conn.execute(text(f"DROP OWNED BY {r}") if _role_exists(conn, r) else text("SELECT 1"))
-            if not _role_exists(conn, r):
-                conn.execute(text(f"CREATE ROLE {r} NOLOGIN"))
-            conn.execute(text(f"GRANT USAGE ON SCHEMA public TO {r}"))
-            for t in tables:
-                conn.execute(text(f"GRANT SELECT ON {t} TO {r}"))
-        for t in tables:
-            conn.execute(text(f"ALTER TABLE {t} ENABLE ROW LEVEL SECURITY"))
-        for w in who.values():
-            r = role_name(w)
-            # the row rules of the floor (bench.floor.Who), the rows hanging off a customer
-            # written as a correlated EXISTS as our relationship loads do
-            # (portal.policy._via_customer), so that PostgreSQL may check a page's rows one by
-            # one rather than hash every customer of the branch
-            if w.label == "sales":
-                users = f"id = {w.user_id}"
-            elif w.label == "supervisor":
-                users = f"id = {w.user_id} OR branch_id = {w.branch_id}"
-            else:
-                users = "true"
-            cust = w.customer_rule_sql("customers")
-            via = {t: "true" if cust == "true" else
-                   f"EXISTS (SELECT 1 FROM customers c WHERE c.id = {t}.customer_id "
-                   f"AND {w.customer_rule_sql('c')})" for t in ("credit_lines", "complaints")}
-            comp = via["complaints"] if cust == "true" else \
-                f"{via['complaints']} OR received_by_id = {w.user_id} " \
-                f"OR handler_id = {w.user_id}"
-            for t, cond in (("customers", cust), ("users", users),
-                            ("credit_lines", via["credit_lines"]), ("complaints", comp)):
-                conn.execute(text(f"DROP POLICY IF EXISTS {r}_{t} ON {t}"))
-                conn.execute(text(f"CREATE POLICY {r}_{t} ON {t} FOR SELECT TO {r} "
-                                  f"USING ({cond})"))
-    eng.dispose()
-
-
-def remove_rls(url: str) -> None:
-    eng = create_engine(url, isolation_level="AUTOCOMMIT")
-    with eng.connect() as conn:
-        for t in ("customers", "users", "credit_lines", "complaints"):
-            conn.execute(text(f"ALTER TABLE {t} DISABLE ROW LEVEL SECURITY"))
-    eng.dispose()
-
-
-def _role_exists(conn, name: str) -> bool:
-    return conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :n"), {"n": name}).first() \
-        is not None
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def jwt_for(who: Who) -> str:
-    header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-    payload = _b64(json.dumps({"role": role_name(who), "user_id": who.user_id,
-                               "aud": "postgraphile",
-                               "exp": int(time.time()) + 86400}).encode())
-    sig = hmac.new(JWT_SECRET.encode(), f"{header}.{payload}".encode(), hashlib.sha256).digest()
-    return f"{header}.{payload}.{_b64(sig)}"
-
-
-PGL_G2 = ("query { allCustomers(first: 100, orderBy: PRIMARY_KEY_ASC) { nodes { id code name "
-          "status userByOwnerId { id fullName } creditLinesByCustomerId(orderBy: PRIMARY_KEY_ASC)"
-          " { nodes { id limitAmount status } } complaintsByCustomerId(orderBy: PRIMARY_KEY_ASC)"
-          " { nodes { id number status } } } } }")
-
-
-def _pg_plain_url(url: str) -> str:
-    u = make_url(url)
-    return u.set(drivername="postgresql").render_as_string(hide_password=False)
-
-
 def _post(port: int, body: dict, headers: dict[str, str], path: str = "/graphql") -> dict:
     import http.client
 
@@ -206,135 +116,195 @@ def _post(port: int, body: dict, headers: dict[str, str], path: str = "/graphql"
         return {"errors": [{"message": f"HTTP {resp.status}: {data[:200]!r}"}]}
 
 
-def _nodes(data: dict, key: str) -> int:
-    conn = (data.get("data") or {}).get(key) or {}
-    return len(conn.get("nodes") or conn.get("edges") or [])
+# -- the two servers -----------------------------------------------------------------------------
+
+@dataclass
+class Side:
+    """One server under test: how to start it, what it is asked, as whom."""
+
+    key: str  # "ours" or "theirs"
+    server: str  # label in the report
+    argv: list[str]
+    cwd: Path
+    env: dict[str, str]
+    query: Any  # page size → GraphQL text
+    headers: dict[str, dict[str, str]]
+    proc: subprocess.Popen | None = None
+    port: int = 0
+    start_timeout: float = 90
+    error: str = ""
+    samples: dict[str, list[dict]] = field(default_factory=dict)
+
+    def start(self) -> bool:
+        self.port = _port()
+        argv = [a.replace("{port}", str(self.port)) for a in self.argv]
+        work_dir().mkdir(parents=True, exist_ok=True)
+        log = work_dir() / f"server_{self.key}.log"  # a file: a full pipe would block it
+        with log.open("ab") as err:
+            self.proc = subprocess.Popen(argv, cwd=self.cwd, env=self.env,
+                                         stdout=subprocess.DEVNULL, stderr=err,
+                                         start_new_session=True)
+        if not _wait(self.port, self.start_timeout):
+            self.error = f"{self.server} did not start: {log.read_text()[-500:]!r}"
+            self.stop()
+            return False
+        time.sleep(1)
+        return True
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            _stop(self.proc)
+            self.proc = None
+
+    def pids(self) -> list[int]:
+        assert self.proc is not None
+        return [self.proc.pid, *children(self.proc.pid)]
+
+    def ask(self, label: str, page: int = 100) -> dict:
+        return _post(self.port, {"query": self.query(page)}, self.headers[label])
+
+    def body(self, label: str, page: int = 100) -> str:
+        return json.dumps({"query": self.query(page)})
 
 
-def run(env: Env, base_url: str | None, duration: int = 10, postgraphile: bool = True,
-        rounds: int | None = None) -> dict:
-    """Both servers stay up; each round runs wrk on ours then on PostGraphile for every role,
-    so every ratio compares two runs a few seconds apart (the machine's load drifts).
-    Figures are medians over the rounds; the ratio is the median of the per-round ratios."""
-    out: dict[str, Any] = {"rows": [], "notes": []}
-    if not env.pg:
-        return {"skipped": "needs PostgreSQL (PostGraphile and a comparable server)"}
-    if not ensure_wrk():
-        return {"skipped": "wrk is not installed (apt-get install wrk)"}
-    rounds = max(1, rounds if rounds is not None else env.runs)
-    out["setup"] = (f"Load: `wrk -t2 -c8 -d{duration}s --latency` on loopback, POST of the same "
-                    "G2 query. Ours: gunicorn, 2 sync workers, production config, Bearer "
-                    "token, policy on. PostGraphile: "
-                    f"{PGL_WORKERS} Node process{'es' if PGL_WORKERS > 1 else ''} "
-                    "(`--cluster-workers`), JWT role → RLS policies "
-                    "(sales → owner, supervisor → branch, general manager → all; credit lines and "
-                    "complaints through their customer, written as a correlated EXISTS as our "
-                    "loaders do). Both servers "
-                    f"run side by side; {rounds} rounds, each running ours then PostGraphile "
-                    "for every role; medians over the rounds, and the ratio is the median of "
-                    "the per-round ratios. Load generator, servers and PostgreSQL share the "
-                    "machine's 2 cores.")
-    procs: list[subprocess.Popen] = []
-    rls = False
-    try:
-        ours_port = theirs_port = None
-        q = env.plan.list_query(100, scalars=["id", "code", "name", "status"], nested=True) \
-            if env.plan.ok else ""
-        if env.plan.ok:
-            port = _port()
-            g = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
-                 "--log-level", "warning", "bench.wsgi_app:app"],
-                cwd=ROOT, env={**os.environ, "BENCH_DATABASE_URL": env.url},
-                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-            procs.append(g)
-            if not _wait(port):
-                return {"skipped": "gunicorn did not start"}
-            ours_port = port
+def _sides(env: Env, postgraphile: bool, notes: list[str]) -> list[Side]:
+    sides: list[Side] = []
+    if env.plan.ok:
+        sides.append(Side(
+            "ours", "Flask + Strawberry (gunicorn ×2)",
+            [sys.executable, "-m", "gunicorn", "-w", "2", "-b", "127.0.0.1:{port}",
+             "--log-level", "warning", "bench.wsgi_app:app"], ROOT,
+            {**os.environ, "BENCH_DATABASE_URL": env.url},
+            lambda n: env.plan.list_query(n, scalars=["id", "code", "name", "status"],
+                                          nested=True), env.headers))
+    else:
+        notes.append(f"ours skipped: {env.plan.reason}")
+    if postgraphile:
+        cli = pgl.ensure_postgraphile()
+        if cli is None:
+            notes.append("PostGraphile not installed (npm unavailable)")
         else:
-            out["notes"].append(f"ours skipped: {env.plan.reason}")
-        if postgraphile:
-            cli = ensure_postgraphile()
-            if cli is None:
-                out["notes"].append("PostGraphile not installed (npm unavailable)")
-            else:
-                out["postgraphile"] = PGL_VERSION
-                install_rls(env.url, env.who)
-                rls = True
-                port = _port()
-                p = subprocess.Popen(
-                    ["node", str(cli), "-c", _pg_plain_url(env.url), "--schema", "public",
-                     "--host", "127.0.0.1", "--port", str(port), "--jwt-secret", JWT_SECRET,
-                     "--default-role", role_name(env.who["sales"]), "--disable-query-log",
-                     *(["--cluster-workers", str(PGL_WORKERS)] if PGL_WORKERS > 1 else []),
-                     "--disable-graphiql"],
-                    cwd=PGL_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                    start_new_session=True)
-                procs.append(p)
-                if not _wait(port, 120):
-                    err = p.stderr.read(2000) if p.poll() is not None else b""
-                    out["notes"].append(f"PostGraphile did not start: {err!r}")
-                else:
-                    time.sleep(2)
-                    theirs_port = port
-        ours_hdr = env.headers
-        theirs_hdr = {label: {"Authorization": f"Bearer {jwt_for(env.who[label])}"}
-                      for label in ROLES}
-        rows_ours: dict[str, int] = {}
-        rows_theirs: dict[str, int] = {}
-        for label in ROLES:  # one checked request each (and a warm-up)
-            if ours_port:
-                check = _post(ours_port, {"query": q}, ours_hdr[label])
-                if check.get("errors"):
-                    out["notes"].append(f"ours as {label}: {check['errors'][0].get('message')}")
-                rows_ours[label] = _nodes(check, "customers")
-            if theirs_port:
-                check = _post(theirs_port, {"query": PGL_G2}, theirs_hdr[label])
-                if check.get("errors"):
-                    out["notes"].append(
-                        f"PostGraphile as {label}: {check['errors'][0].get('message')}")
-                rows_theirs[label] = _nodes(check, "allCustomers")
-        runs: dict[tuple[str, str], list[dict]] = {}
-        for _ in range(rounds):
-            for label in ROLES:
-                if ours_port:
-                    runs.setdefault(("ours", label), []).append(wrk(
-                        f"http://127.0.0.1:{ours_port}/graphql", json.dumps({"query": q}),
-                        ours_hdr[label], duration, f"ours_{label}"))
-                if theirs_port:
-                    runs.setdefault(("theirs", label), []).append(wrk(
-                        f"http://127.0.0.1:{theirs_port}/graphql",
-                        json.dumps({"query": PGL_G2}), theirs_hdr[label], duration,
-                        f"pgl_{label}"))
-        for label in ROLES:
-            mine = runs.get(("ours", label), [])
-            theirs = runs.get(("theirs", label), [])
-            if mine:
-                r = _summary(mine)
-                ratios = [a["rps"] / b["rps"] for a, b in zip(mine, theirs, strict=False)
-                          if b["rps"]]
-                r.update(server="Flask + Strawberry (gunicorn ×2)", role=label,
-                         rows=rows_ours.get(label),
-                         ratio=statistics.median(ratios) if ratios else None,
-                         ratios=ratios)
-                out["rows"].append(r)
-            if theirs:
-                r = _summary(theirs)
-                r.update(server=f"PostGraphile {PGL_VERSION} (RLS)", role=label,
-                         rows=rows_theirs.get(label))
-                out["rows"].append(r)
-        for r in out["rows"]:
-            extra = ""
-            if r.get("ratios"):
-                extra = "; per-round ratios " + ", ".join(f"{x:.2f}" for x in r["ratios"])
-            out["notes"].append(f"{r['server']} as {r['role']}: {r.get('rows')} customers per "
-                                f"response, {r.get('requests')} requests in all{extra}")
-    finally:
-        for p in procs:
-            _stop(p)
-        if rls:
-            remove_rls(env.url)
+            sides.append(Side(
+                "theirs", f"PostGraphile {pgl.PGL_VERSION} (RLS)",
+                pgl.command(cli, env.url, "{port}", pgl.role_name(env.who["sales"]),
+                            PGL_WORKERS),
+                pgl.pgl_dir(), dict(os.environ), pgl.g2_query,
+                {label: {"Authorization": f"Bearer {pgl.jwt_for(env.who[label])}"}
+                 for label in ROLES}, start_timeout=120))
+    return sides
+
+
+def _start_all(sides: list[Side], notes: list[str]) -> list[Side]:
+    up = []
+    for s in sides:
+        if s.start():
+            up.append(s)
+        else:
+            notes.append(s.error)
+    return up
+
+
+# -- checks: equal bodies, statements from the server log ------------------------------------------
+
+def check_bodies(sides: list[Side]) -> dict[str, Any]:
+    """Per role: customers per answer on each side and the differences (empty: equal)."""
+    out: dict[str, Any] = {}
+    by = {s.key: s for s in sides}
+    for label in ROLES:
+        answers = {k: s.ask(label) for k, s in by.items()}
+        row: dict[str, Any] = {k: len(bodies.normalize(a, k)) for k, a in answers.items()}
+        if "ours" in answers and "theirs" in answers:
+            row["diff"] = bodies.diff(answers["ours"], answers["theirs"])
+        out[label] = row
     return out
+
+
+class LoggedStatements:
+    """Statements per request from the PostgreSQL server log (``log_statement = all`` set on
+    the database while the servers are started for the checks, reset afterwards)."""
+
+    def __init__(self, admin: Engine, db: str, log: Path | None) -> None:
+        self.admin, self.db, self.log = admin, db, log
+        self.on = False
+
+    def available(self) -> bool:
+        try:
+            return self.log is not None and self.log.is_file() and os.access(self.log, os.R_OK)
+        except OSError:
+            return False
+
+    def switch(self, on: bool) -> None:
+        with self.admin.connect() as conn:
+            conn.execute(text(f'ALTER DATABASE "{self.db}" '
+                              + ("SET log_statement = 'all'" if on else "RESET log_statement")))
+        self.on = on
+
+    def per_request(self, side: Side, label: str, page: int, n: int = 3) -> tuple[float, list]:
+        assert self.log is not None
+        side.ask(label, page)
+        time.sleep(0.3)
+        offset = self.log.stat().st_size
+        for _ in range(n):
+            side.ask(label, page)
+        time.sleep(0.5)
+        found = count_statements(self.log, offset, set(backends(self.admin, self.db)))
+        return len(found) / n, found[: len(found) // n]
+
+
+def logged_counts(sides: list[Side], logged: LoggedStatements) -> list[dict]:
+    rows = []
+    for s in sides:
+        for label in ROLES:
+            counts, first = [], []
+            for page in PAGE_SIZES:
+                c, f = logged.per_request(s, label, page)
+                counts.append(c)
+                first = first or f
+            rows.append({"side": s.key, "server": s.server, "role": label, "counts": counts,
+                         "constant": len(set(counts)) == 1, "statements": first})
+    return rows
+
+
+# -- throughput: A B B A with CPU per request ------------------------------------------------------
+
+def cpu_snapshot(side: Side, admin: Engine, db: str) -> tuple[float, dict[int, float]]:
+    return (sum(map(cpu_seconds, side.pids())),
+            {pid: cpu_seconds(pid) for pid in backends(admin, db)})
+
+
+def timed_run(side: Side, label: str, duration: int, admin: Engine, db: str) -> dict:
+    """One wrk run, with the CPU its server and the PostgreSQL backends spent on it."""
+    app0, pg0 = cpu_snapshot(side, admin, db)
+    r = wrk(f"http://127.0.0.1:{side.port}/graphql", side.body(label), side.headers[label],
+            duration, f"{side.key}_{label}")
+    app1, pg1 = cpu_snapshot(side, admin, db)
+    n = max(r["requests"], 1)
+    r["app_ms"] = (app1 - app0) * 1000 / n
+    r["pg_ms"] = sum(v - pg0.get(pid, 0.0) for pid, v in pg1.items()) * 1000 / n
+    r["cpu_ms"] = r["app_ms"] + r["pg_ms"]
+    return r
+
+
+def abba(sides: list[Side], rounds: int, duration: int, admin: Engine, db: str
+         ) -> dict[str, list[float]]:
+    """Per role, ``rounds`` blocks A B B A; the ratio ours ÷ theirs (req/s) of each adjacent
+    pair (A B, then B A)."""
+    ratios: dict[str, list[float]] = {}
+    a = next((s for s in sides if s.key == "ours"), None)
+    b = next((s for s in sides if s.key == "theirs"), None)
+    order = [s for s in (a, b, b, a) if s is not None]
+    for label in ROLES:
+        for side in sides:
+            side.ask(label)  # warm-up
+        for _ in range(rounds):
+            runs = [(s, timed_run(s, label, duration, admin, db)) for s in order]
+            for s, r in runs:
+                s.samples.setdefault(label, []).append(r)
+            if a and b:  # runs: A B B A → pairs (A, B) and (A, B) read backwards
+                for ours, theirs in ((runs[0][1], runs[1][1]), (runs[3][1], runs[2][1])):
+                    if theirs["rps"]:
+                        ratios.setdefault(label, []).append(ours["rps"] / theirs["rps"])
+    return ratios
 
 
 def _summary(runs: list[dict]) -> dict:
@@ -342,8 +312,112 @@ def _summary(runs: list[dict]) -> dict:
     med = statistics.median
     return {"rps": med([r["rps"] for r in runs]), "p50": med([r["p50"] for r in runs]),
             "p99": med([r["p99"] for r in runs]),
+            "app_ms": med([r["app_ms"] for r in runs]), "pg_ms": med([r["pg_ms"] for r in runs]),
+            "cpu_ms": med([r["cpu_ms"] for r in runs]),
             "non2xx": sum(r["non2xx"] for r in runs),
             "requests": sum(r["requests"] for r in runs), "raw": runs[-1].get("raw", "")}
+
+
+def summarise(sides: list[Side], ratios: dict[str, list[float]], checks: dict) -> list[dict]:
+    rows = []
+    theirs = next((s for s in sides if s.key == "theirs"), None)
+    for label in ROLES:
+        for s in sides:
+            if not s.samples.get(label):
+                continue
+            r = _summary(s.samples[label])
+            r.update(server=s.server, side=s.key, role=label,
+                     rows=checks.get(label, {}).get(s.key))
+            if s.key == "ours" and ratios.get(label):
+                r["ratio"] = statistics.median(ratios[label])
+                r["ratios"] = ratios[label]
+                if theirs and theirs.samples.get(label):
+                    r["cpu_ratio"] = r["cpu_ms"] / _summary(theirs.samples[label])["cpu_ms"]
+            rows.append(r)
+    return rows
+
+
+def _setup_text(duration: int, rounds: int) -> str:
+    return (f"Load: `wrk -t2 -c8 -d{duration}s --latency` on loopback, POST of the same G2 query "
+            "(100 customers × owner, credit lines, complaints). Ours: gunicorn, 2 sync workers, "
+            "production config, Bearer token, policy on. PostGraphile: "
+            f"{PGL_WORKERS} Node process{'es' if PGL_WORKERS > 1 else ''} "
+            "(`--cluster-workers`), JWT role → row-level security whose conditions are compiled "
+            "from the policy (`portal.policy.scope`, see bench/pgl.py). Both servers run side by "
+            f"side; per role {rounds} block(s) A B B A (A ours, B PostGraphile); the ratio is the "
+            "median of the ratios of adjacent pairs. CPU ms per request: user+system time of the "
+            "server's processes + of the database's PostgreSQL backends (/proc) over a wrk run, "
+            "÷ its requests. Load generator, servers and PostgreSQL share the machine's cores.")
+
+
+def run(env: Env, base_url: str | None, duration: int = 10, postgraphile: bool = True,
+        rounds: int | None = None, pg_log: str | None = None) -> dict:
+    """Checks (bodies, logged statements), then the A B B A throughput runs."""
+    if not env.pg:
+        return {"skipped": "needs PostgreSQL (PostGraphile and a comparable server)"}
+    if not ensure_wrk():
+        return {"skipped": "wrk is not installed (apt-get install wrk)"}
+    rounds = max(1, rounds if rounds is not None else 2)
+    out: dict[str, Any] = {"rows": [], "notes": [], "setup": _setup_text(duration, rounds)}
+    sides = _sides(env, postgraphile, out["notes"])
+    if not sides:
+        return {**out, "skipped": "neither server can run"}
+    db = make_url(env.url).database
+    admin = create_engine(make_url(env.url).set(database="postgres"),
+                          isolation_level="AUTOCOMMIT")
+    logged = LoggedStatements(admin, db, Path(pg_log) if pg_log else None)
+    rls = any(s.key == "theirs" for s in sides)
+    try:
+        if rls:
+            out["postgraphile"] = pgl.PGL_VERSION
+            out["rls"] = pgl.install_rls(env.url, env.who, env.app)
+        _checks(sides, logged, out)
+        up = _start_all(sides, out["notes"])
+        try:
+            ratios = abba(up, rounds, duration, admin, db)
+        finally:
+            for s in up:
+                s.stop()
+        out["rows"] = summarise(up, ratios, out.get("bodies", {}))
+        _notes(out)
+    finally:
+        for s in sides:
+            s.stop()
+        if logged.on:
+            logged.switch(False)
+        if rls:
+            pgl.remove_rls(env.url)
+        admin.dispose()
+    return out
+
+
+def _checks(sides: list[Side], logged: LoggedStatements, out: dict) -> None:
+    """Servers started once with statement logging on (when the log is readable): bodies
+    diffed, statements counted; then stopped (logging off for the throughput runs)."""
+    if logged.available():
+        logged.switch(True)
+    else:
+        out["notes"].append("statements from the server log: not counted (no readable "
+                            "server log; pass --pg-log)")
+    up = _start_all(sides, out["notes"])
+    try:
+        out["bodies"] = check_bodies(up)
+        if logged.on:
+            out["logged_statements"] = logged_counts(up, logged)
+    finally:
+        for s in up:
+            s.stop()
+        if logged.on:
+            logged.switch(False)
+
+
+def _notes(out: dict) -> None:
+    for r in out["rows"]:
+        extra = ""
+        if r.get("ratios"):
+            extra = "; per-pair ratios " + ", ".join(f"{x:.2f}" for x in r["ratios"])
+        out["notes"].append(f"{r['server']} as {r['role']}: {r.get('rows')} customers per "
+                            f"response, {r.get('requests')} requests in all{extra}")
 
 
 def _stop(p: subprocess.Popen) -> None:

@@ -80,3 +80,19 @@ def x(ratio: float) -> str:
     if ratio != ratio:
         return "–"
     return f"{ratio:.2f}×"
+
+
+def interleaved(fns: dict[str, Callable[[], Any]], runs: int, min_time: float = 0.25,
+                base: str = "graphql") -> dict[str, Any]:
+    """Runs of every ``fns`` entry in turn, ``runs`` times: the median time of each, and the
+    median of the per-run ratios ``base`` ÷ each other entry (taken within one run)."""
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    ratios: dict[str, list[float]] = {k: [] for k in fns if k != base}
+    for _ in range(runs):
+        now = {k: per_call(fn, min_time) for k, fn in fns.items()}
+        for k, t in now.items():
+            times[k].append(t)
+        for k in ratios:
+            ratios[k].append(now[base] / now[k] if now[k] else float("nan"))
+    return {"times": {k: median(v) for k, v in times.items()},
+            "ratios": {k: median(v) for k, v in ratios.items()}}

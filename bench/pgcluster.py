@@ -1,6 +1,6 @@
 """A throwaway PostgreSQL cluster for the benchmark (Debian's postgresql packages).
 
-The cluster lives in ``bench/.work/pgdata`` (ignored by git), listens on loopback only and is
+The cluster lives in ``<work>/pgdata`` (``bench/.work`` unless ``--work``; ignored by git), listens on loopback only and is
 stopped when the benchmark ends. As root, initdb and pg_ctl run as the ``postgres`` user."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import subprocess
 import time
 from pathlib import Path
 
-WORK = Path(__file__).resolve().parent / ".work"
+from bench.appdb import work_dir
 
 
 def _find_bin(name: str) -> str | None:
@@ -48,7 +48,7 @@ class Cluster:
     """initdb + pg_ctl start on a free loopback port; ``stop()`` shuts it down."""
 
     def __init__(self, datadir: Path | None = None) -> None:
-        self.datadir = datadir or WORK / "pgdata"
+        self.datadir = datadir or work_dir() / "pgdata"
         self.port = _free_port()
         self.as_postgres = os.geteuid() == 0
         self.superuser = "postgres" if self.as_postgres else os.environ.get("USER", "postgres")

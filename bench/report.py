@@ -114,6 +114,7 @@ def render(res: dict[str, Any]) -> str:
           f"{t.get('customers', 0):.1f} | {t.get('complaints', 0):.1f} | "
           f"{t.get('reception_records', 0):.1f} | {t.get('vacuum_analyze', 0):.1f} |")
     a("")
+    _goal_section(a, res)
     _targets_section(a, res)
     for size, m in res["sizes"].items():
         _size_section(a, int(size), m)
@@ -164,76 +165,84 @@ def _baseline_section(a, res: dict) -> None:
 def _size_section(a, size: int, m: dict) -> None:
     a(f"## {size:,} customers")
     a("")
-    st = m.get("statements")
-    if st:
-        a("### SQL statements per GraphQL request (target: constant in page size)")
+    if m.get("statements"):
+        _statements_table(a, m["statements"])
+    if m.get("ratios"):
+        _ratios_table(a, m["ratios"])
+    if m.get("admin"):
+        _admin_table(a, m["admin"])
+
+
+def _statements_table(a, st: dict) -> None:
+    a("### SQL statements per GraphQL request, ours, counted from SQLAlchemy events "
+      "(target: constant in page size)")
+    a("")
+    if "skipped" in st:
+        a(f"Skipped: {st['skipped']}")
         a("")
-        if "skipped" in st:
-            a(f"Skipped: {st['skipped']}")
-        else:
-            a("| query | role | page 10 | page 100 | page 1000 | rows returned | constant |")
-            a("|---|---|---:|---:|---:|---|---|")
-            for r in st["rows"]:
-                counts = list(r["counts"]) + [""] * (3 - len(r["counts"]))
-                errs = f" (errors: {'; '.join(r['errors'])})" if r["errors"] else ""
-                a(f"| {r['query']} | {r['role']} | {counts[0]} | {counts[1]} | {counts[2]} | "
-                  f"{'/'.join(str(n) for n in r['nodes'])}{errs} | "
-                  f"{'yes' if r['constant'] else '**no**'} |")
+        return
+    a("| query | role | page 10 | page 100 | page 1000 | rows returned | constant |")
+    a("|---|---|---:|---:|---:|---|---|")
+    for r in st["rows"]:
+        counts = list(r["counts"]) + [""] * (3 - len(r["counts"]))
+        errs = f" (errors: {'; '.join(r['errors'])})" if r["errors"] else ""
+        a(f"| {r['query']} | {r['role']} | {counts[0]} | {counts[1]} | {counts[2]} | "
+          f"{'/'.join(str(n) for n in r['nodes'])}{errs} | "
+          f"{'yes' if r['constant'] else '**no**'} |")
+    a("")
+
+
+def _ratios_table(a, ra: dict) -> None:
+    a("### In-process GraphQL ÷ (SQLAlchemy Core fetch + orjson) and ÷ the raw SQL floor, "
+      "same rows (goal: G1–G4 ≤ 2× Core + orjson)")
+    a("")
+    if "skipped" in ra:
+        a(f"Skipped: {ra['skipped']}")
         a("")
-    ra = m.get("ratios")
-    if ra:
-        a("### In-process GraphQL ÷ (SQLAlchemy Core fetch + orjson), same rows "
-          "(target ≤ 3× at 1k rows)")
+        return
+    a("GraphQL time is a POST to /graphql through the Flask test client (auth, policy, "
+      "Strawberry, JSON); Core is the hand-scoped fetch of the same rows + orjson.dumps; the "
+      "floor is ONE SQL statement building the whole answer as JSON in PostgreSQL "
+      "(`json_agg`, bench/floor.py). The three run in turn in every run; ratios are medians "
+      "of the per-run ratios.")
+    a("")
+    a("| query | role | rows | GraphQL ms | Core+orjson ms | raw SQL floor ms | "
+      "GraphQL ÷ Core | GraphQL ÷ floor |")
+    a("|---|---|---:|---:|---:|---:|---:|---:|")
+    for r in ra["rows"]:
+        if "error" in r:
+            a(f"| {r['query']} | {r['role']} | – | error: {r['error']} | – | – | – | – |")
+            continue
+        raw = r.get("raw_s")
+        a(f"| {r['query']} | {r['role']} | {r['rows']} | {ms(r['graphql_s'])} | "
+          f"{ms(r['core_s'])} | {ms(raw) if raw is not None else '–'} | {x(r['ratio'])} | "
+          f"{x(r['raw_ratio']) if r.get('raw_ratio') is not None else '–'} |")
+    a("")
+
+
+def _admin_table(a, ad: dict) -> None:
+    a("### Admin customer list (general manager)")
+    a("")
+    if ad.get("skipped"):
+        a(f"App pages skipped: {ad['skipped']}")
         a("")
-        if "skipped" in ra:
-            a(f"Skipped: {ra['skipped']}")
-        else:
-            a("GraphQL time is a POST to /graphql through the Flask test client (auth, policy, "
-              "Strawberry, JSON); Core is the hand-scoped fetch of the same rows + orjson.dumps.")
-            a("")
-            a("| query | role | rows | GraphQL ms | Core+orjson ms | ratio |")
-            a("|---|---|---:|---:|---:|---:|")
-            for r in ra["rows"]:
-                if "error" in r:
-                    a(f"| {r['query']} | {r['role']} | – | error: {r['error']} | – | – |")
-                    continue
-                a(f"| {r['query']} | {r['role']} | {r['rows']} | {ms(r['graphql_s'])} | "
-                  f"{ms(r['core_s'])} | {x(r['ratio'])} |")
-            if ra.get("floor"):
-                a("")
-                a("Raw SQL floor for G2 (one statement, `json_agg`) vs the Core fetch:")
-                a("")
-                a("| role | Core+orjson ms | one json_agg statement ms | Core ÷ raw |")
-                a("|---|---:|---:|---:|")
-                for r in ra["floor"]:
-                    a(f"| {r['role']} | {ms(r['core_s'])} | {ms(r['raw_s'])} | "
-                      f"{x(r['ratio'])} |")
+    if ad.get("rows"):
+        a(f"Page size {ad['page_size']}; `simple_list_pager` as shipped: "
+          f"{ad['simple_list_pager_as_shipped']}.")
         a("")
-    ad = m.get("admin")
-    if ad:
-        a("### Admin customer list (general manager)")
+        a("| count mode | page | ms per request |")
+        a("|---|---|---:|")
+        for r in ad["rows"]:
+            a(f"| {r['mode']} | {r['page']} | {r.get('error') or ms(r['s'])} |")
         a("")
-        if ad.get("skipped"):
-            a(f"App pages skipped: {ad['skipped']}")
-            a("")
-        if ad.get("rows"):
-            a(f"Page size {ad['page_size']}; `simple_list_pager` as shipped: "
-              f"{ad['simple_list_pager_as_shipped']}.")
-            a("")
-            a("| count mode | page | ms per request |")
-            a("|---|---|---:|")
-            for r in ad["rows"]:
-                a(f"| {r['mode']} | {r['page']} | "
-                  f"{r.get('error') or ms(r['s'])} |")
-            a("")
-        if ad.get("raw"):
-            a("Raw SQL on the same database:")
-            a("")
-            a("| statement | ms |")
-            a("|---|---:|")
-            for k, v in ad["raw"].items():
-                a(f"| {k} | {ms(v)} |")
-            a("")
+    if ad.get("raw"):
+        a("Raw SQL on the same database:")
+        a("")
+        a("| statement | ms |")
+        a("|---|---:|")
+        for k, v in ad["raw"].items():
+            a(f"| {k} | {ms(v)} |")
+        a("")
 
 
 def http_by_size(res: dict) -> dict[str, dict]:
@@ -300,15 +309,56 @@ def _http_section(a, size: int, h: dict) -> None:
         return
     a(h.get("setup", ""))
     a("")
-    a("| server | role | req/s | p50 ms | p99 ms | non-2xx | ratio to PostGraphile |")
-    a("|---|---|---:|---:|---:|---:|---:|")
+    a("| server | role | req/s | CPU ms/request (server + PostgreSQL) | p50 ms | p99 ms | "
+      "non-2xx | req/s ÷ PostGraphile | CPU ÷ PostGraphile |")
+    a("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in h["rows"]:
         ratio = x(r["ratio"]) if r.get("ratio") is not None else "–"
-        a(f"| {r['server']} | {r['role']} | {r.get('rps', 0):.1f} | {ms(r.get('p50', float('nan')))} | "
-          f"{ms(r.get('p99', float('nan')))} | {r.get('non2xx', '–')} | {ratio} |")
+        cpu_ratio = x(r["cpu_ratio"]) if r.get("cpu_ratio") is not None else "–"
+        cpu = (f"{r['cpu_ms']:.1f} ({r['app_ms']:.1f} + {r['pg_ms']:.1f})"
+               if r.get("cpu_ms") is not None else "–")
+        a(f"| {r['server']} | {r['role']} | {r.get('rps', 0):.1f} | {cpu} | "
+          f"{ms(r.get('p50', float('nan')))} | {ms(r.get('p99', float('nan')))} | "
+          f"{r.get('non2xx', '–')} | {ratio} | {cpu_ratio} |")
     a("")
+    _bodies_table(a, h.get("bodies") or {})
+    _logged_table(a, h.get("logged_statements") or [])
     for n in h.get("notes", []):
         a(f"- {n}")
+    a("")
+
+
+def _bodies_table(a, bodies: dict) -> None:
+    if not bodies:
+        return
+    a("Same answer on both sides (bodies diffed after mapping field names; ids, enum values "
+      "and amounts normalised; bench/bodies.py):")
+    a("")
+    a("| role | customers, ours | customers, PostGraphile | bodies |")
+    a("|---|---:|---:|---|")
+    for role, b in bodies.items():
+        diff = b.get("diff")
+        verdict = "–" if diff is None else ("equal" if not diff else
+                                            "**differ**: " + " / ".join(diff))
+        a(f"| {role} | {b.get('ours', '–')} | {b.get('theirs', '–')} | {verdict} |")
+    a("")
+
+
+def _logged_table(a, rows: list[dict]) -> None:
+    if not rows:
+        return
+    a("Statements per request counted from the PostgreSQL server log (`log_statement = all` "
+      "during a separate pass; every statement of the database's backends, BEGIN/COMMIT "
+      "included):")
+    a("")
+    a("| server | role | page 10 | page 100 | page 1000 | constant | statements (one request) |")
+    a("|---|---|---:|---:|---:|---|---|")
+    for r in rows:
+        c = [f"{v:g}" for v in r["counts"]]
+        first = "; ".join("`" + s.strip()[:40].replace("|", "\\|").replace("`", "'") + "`"
+                          for s in r.get("statements", [])[:14])
+        a(f"| {r['server']} | {r['role']} | {' | '.join(c)} | "
+          f"{'yes' if r['constant'] else '**no**'} | {first} |")
     a("")
 
 
@@ -353,3 +403,101 @@ def _admin_compare(a, c: list[dict]) -> None:
 
 def stamp() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+# -- issue 21: the goal and the run's verdict ----------------------------------------------------
+
+GOAL_ROLES = ("sales", "supervisor", "gm")
+
+
+def _http_goals(res: dict) -> list[tuple[str, str, bool]]:
+    lines = []
+    for size in res.get("sizes", {}):
+        h = http_by_size(res).get(size) or {}
+        ratios = {r["role"]: r for r in h.get("rows", []) if r.get("side") == "ours"
+                  or (r.get("ratio") is not None and "side" not in r)}
+        got = [(role, ratios[role].get("ratio")) for role in GOAL_ROLES if role in ratios]
+        ok = len(got) == len(GOAL_ROLES) and all(v is not None and v >= 1.0 for _, v in got)
+        measured = ", ".join(f"{role} {x(v) if v is not None else '–'}" for role, v in got) \
+            or f"not measured{': ' + h['skipped'] if h.get('skipped') else ''}"
+        cpu = ", ".join(f"{role} {x(ratios[role]['cpu_ratio'])}" for role in GOAL_ROLES
+                        if ratios.get(role, {}).get("cpu_ratio") is not None)
+        if cpu:
+            measured += f" (CPU per request ours ÷ theirs: {cpu})"
+        lines.append((f"G2 over HTTP ≥ 1.0× PostGraphile (req/s) for sales, supervisor, gm, "
+                      f"{int(size):,}", measured, ok))
+        bodies = h.get("bodies") or {}
+        diffs = {role: b.get("diff") for role, b in bodies.items()}
+        same = bool(diffs) and all(d == [] for d in diffs.values())
+        lines.append((f"same G2 answers on both sides (bodies diffed), {int(size):,}",
+                      "; ".join(f"{role}: {_diff_word(d)}" for role, d in diffs.items())
+                      or "not compared", same))
+    return lines
+
+
+def _diff_word(d: list[str] | None) -> str:
+    if d is None:
+        return "not compared"
+    return "equal" if not d else "DIFFER: " + " / ".join(d)
+
+
+def _core_goals(res: dict) -> list[tuple[str, str, bool]]:
+    lines = []
+    for size, m in res.get("sizes", {}).items():
+        rows = (m.get("ratios") or {}).get("rows", [])
+        g14 = [r for r in rows if r["query"][:2] in ("G1", "G2", "G3", "G4")]
+        ok = bool(g14) and all("ratio" in r and r["ratio"] <= 2.0 for r in g14)
+        measured = ", ".join(f"{r['query'].split(' (')[0]}"
+                             f"{' ' + r['role'] if r['query'].startswith('G2') else ''} "
+                             f"{x(r['ratio']) if 'ratio' in r else 'error'}" for r in g14)
+        lines.append((f"G1–G4 GraphQL ≤ 2× Core + orjson, {int(size):,}",
+                      measured or "not measured", ok))
+        floor = [r for r in rows if r.get("raw_ratio") is not None]
+        lines.append((f"GraphQL ÷ raw single-statement SQL floor reported for G1–G5, "
+                      f"{int(size):,}", ", ".join(
+                          f"{r['query'].split(' (')[0]}"
+                          f"{' ' + r['role'] if r['query'].startswith('G2') else ''} "
+                          f"{x(r['raw_ratio'])}" for r in floor) or "not measured",
+                      {r["query"][:2] for r in floor} >= {"G1", "G2", "G3", "G4", "G5"}))
+    return lines
+
+
+def _statement_goals(res: dict) -> list[tuple[str, str, bool]]:
+    lines = []
+    for size, m in res.get("sizes", {}).items():
+        st = (m.get("statements") or {}).get("rows", [])
+        ok = bool(st) and all(r["constant"] and not r["errors"] for r in st)
+        h = http_by_size(res).get(size) or {}
+        logged = [r for r in h.get("logged_statements", []) if r["side"] == "ours"]
+        ok = ok and bool(logged) and all(r["constant"] for r in logged)
+        measured = "SQLAlchemy: " + (", ".join(
+            f"{r['query'].split()[0]} {r['role']} {r['counts'][0]}" for r in st
+            if r["query"].startswith("G2")) or "–")
+        measured += "; server log (G2 ours): " + (", ".join(
+            f"{r['role']} {'/'.join(f'{c:g}' for c in r['counts'])}" for r in logged) or "–")
+        lines.append((f"statements per request constant in page size 10/100/1000, "
+                      f"{int(size):,}", measured, ok))
+    return lines
+
+
+def verdict(res: dict) -> dict:
+    """The goal of issue 21 as lines (goal, measured, met) and the run's verdict: met only if
+    every line is (a line that could not be measured is not met)."""
+    lines = _http_goals(res) + _core_goals(res) + _statement_goals(res)
+    failed = [goal for goal, _, ok in lines if not ok]
+    return {"met": bool(lines) and not failed, "failed": failed,
+            "lines": [{"goal": g, "measured": m, "met": ok} for g, m, ok in lines]}
+
+
+def _goal_section(a, res: dict) -> None:
+    v = res.get("verdict") or verdict(res)
+    a("## Goal (issue 21) and this run's verdict")
+    a("")
+    a(f"**Verdict: {'goal met' if v['met'] else 'goal NOT met'}.**")
+    a("")
+    a("| goal | measured | |")
+    a("|---|---|---|")
+    for line in v["lines"]:
+        a(f"| {line['goal']} | {line['measured']} | "
+          f"{'met' if line['met'] else '**not met**'} |")
+    a("")

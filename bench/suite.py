@@ -19,7 +19,7 @@ from bench.adminprobe import find_customer_view
 from bench.datagen import BENCH_PASSWORD, Layout
 from bench.floor import Who
 from bench.gql import Plan
-from bench.measure import StatementCounter, median, paired, per_call
+from bench.measure import StatementCounter, interleaved, median, per_call
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE_SIZES = (10, 100, 1000)
@@ -176,8 +176,48 @@ def _first_visible_customer(env: Env, who: Who) -> int:
 
 # -- GraphQL ÷ Core + orjson ------------------------------------------------------------------
 
-def ratios(env: Env, bulk_sizes: tuple[int, ...] = (1000,)) -> dict:
+def _cases(env: Env, bulk_sizes: tuple[int, ...]) -> list[dict]:
+    """G1–G5: the GraphQL query, its Core + orjson twin and its one raw SQL statement."""
     from graphql_api import ids
+
+    cases: list[dict] = []
+    for label in ROLES:
+        who = env.who[label]
+        cases.append({"query": "G2 nested page (100)", "role": label,
+                      "graphql": env.plan.list_query(
+                          100, scalars=["id", "code", "name", "status"], nested=True),
+                      "core": lambda conn, w=who: floor.g2_core(conn, w, 100),
+                      "raw": floor.g2_raw_sql(who, 100)})
+    gm = env.who["gm"]
+    cases.append({"query": "G1 list page (50, branch)", "role": "gm",
+                  "graphql": env.plan.list_query(50, branch=branch_arg(env, 1), scalars=[
+                      "id", "code", "name", "status", "registeredAt"]),
+                  "core": lambda conn: floor.g1_core(conn, gm, 1, 50),
+                  "raw": floor.g1_raw_sql(gm, 1, 50)})
+    for n in bulk_sizes:
+        cases.append({"query": f"G4 bulk ({n} × 5 scalars)", "role": "gm",
+                      "graphql": env.plan.list_query(n, scalars=[
+                          "id", "code", "name", "status", "registeredAt"]),
+                      "core": lambda conn, n=n: floor.g4_core(conn, gm, n),
+                      "raw": floor.g4_raw_sql(gm, n)})
+    if env.plan.detail_field:
+        cid = _first_visible_customer(env, gm)
+        cases.append({"query": "G3 detail", "role": "gm",
+                      "graphql": env.plan.detail_query(ids.to_global("Customer", cid)),
+                      "core": lambda conn, c=cid: floor.g3_core(conn, gm, c),
+                      "raw": floor.g3_raw_sql(gm, cid)})
+    if env.plan.can_search:
+        cases.append({"query": "G5 search (name prefix)", "role": "gm",
+                      "graphql": env.plan.list_query(20, scalars=["id", "code", "name", "phone"],
+                                                     search="客户1234"),
+                      "core": lambda conn: floor.g5_core(conn, gm, "客户1234", 20),
+                      "raw": floor.g5_raw_sql(gm, "客户1234", 20)})
+    return cases
+
+
+def ratios(env: Env, bulk_sizes: tuple[int, ...] = (1000,)) -> dict:
+    """GraphQL ÷ Core + orjson and GraphQL ÷ the raw single-statement floor (PostgreSQL), the
+    three measured in turn within each run (medians of the per-run ratios)."""
     from portal.extensions import db
 
     if not env.plan.ok:
@@ -186,68 +226,27 @@ def ratios(env: Env, bulk_sizes: tuple[int, ...] = (1000,)) -> dict:
     rows = []
     with env.app.app_context():
         engine = db.engine
-    cases: list[tuple[str, str, str, Any, int]] = []
-    for label in ROLES:
-        who = env.who[label]
-        cases.append(("G2 nested page (100)", label,
-                      env.plan.list_query(100, scalars=["id", "code", "name", "status"],
-                                          nested=True),
-                      lambda conn, w=who: floor.g2_core(conn, w, 100), 100))
-    gm = env.who["gm"]
-    cases.append(("G1 list page (50, branch)", "gm",
-                  env.plan.list_query(50, branch=branch_arg(env, 1),
-                                      scalars=["id", "code", "name", "status", "registeredAt"]),
-                  lambda conn: floor.g1_core(conn, gm, 1, 50), 50))
-    for n in bulk_sizes:
-        cases.append((f"G4 bulk ({n} × 5 scalars)", "gm",
-                      env.plan.list_query(n, scalars=["id", "code", "name", "status",
-                                                      "registeredAt"]),
-                      lambda conn, n=n: floor.g4_core(conn, gm, n), n))
-    if env.plan.detail_field:
-        cid = _first_visible_customer(env, gm)
-        cases.append(("G3 detail", "gm", env.plan.detail_query(ids.to_global("Customer", cid)),
-                      lambda conn, c=cid: floor.g3_core(conn, gm, c), 1))
-    if env.plan.can_search:
-        cases.append(("G5 search (name prefix)", "gm",
-                      env.plan.list_query(20, scalars=["id", "code", "name", "phone"],
-                                          search="客户1234"),
-                      lambda conn: floor.g5_core(conn, gm, "客户1234", 20), 20))
-    for qname, label, query, core_fn, _expect in cases:
-        data, err = gql_checked(env, client, label, query)
+    for case in _cases(env, bulk_sizes):
+        data, err = gql_checked(env, client, case["role"], case["graphql"])
         if err:
-            rows.append({"query": qname, "role": label, "error": err})
+            rows.append({"query": case["query"], "role": case["role"], "error": err})
             continue
+        fns = {"graphql": lambda c=case: gql(env, client, c["role"], c["graphql"]),
+               "core": lambda c=case: _on(engine, c["core"])}
+        if env.pg:
+            fns["raw"] = lambda c=case: _on(engine, lambda conn: floor.raw_json(conn, c["raw"]))
+        r = interleaved(fns, env.runs, env.min_time)
         got = count_nodes(data) if "customers" in (data.get("data") or {}) else 1
+        rows.append({"query": case["query"], "role": case["role"], "rows": got,
+                     "graphql_s": r["times"]["graphql"], "core_s": r["times"]["core"],
+                     "raw_s": r["times"].get("raw"), "ratio": r["ratios"]["core"],
+                     "raw_ratio": r["ratios"].get("raw")})
+    return {"rows": rows}
 
-        def run_core(fn=core_fn) -> bytes:
-            with engine.connect() as conn:
-                return fn(conn)
 
-        def run_gql(q=query, lab=label) -> bytes:
-            return gql(env, client, lab, q)
-
-        r = paired(run_gql, run_core, env.runs, env.min_time)
-        rows.append({"query": qname, "role": label, "rows": got, "graphql_s": r["a"],
-                     "core_s": r["b"], "ratio": r["ratio"]})
-    # the raw SQL floor: one json_agg statement (PostgreSQL only)
-    floor_rows = []
-    if env.pg:
-        for label in ROLES:
-            who = env.who[label]
-            sql = floor.g2_raw_sql(who, 100)
-
-            def run_raw(s=sql) -> bytes:
-                with engine.connect() as conn:
-                    return floor.raw_json(conn, s)
-
-            def run_core(w=who) -> bytes:
-                with engine.connect() as conn:
-                    return floor.g2_core(conn, w, 100)
-
-            r = paired(run_core, run_raw, env.runs, env.min_time)
-            floor_rows.append({"role": label, "core_s": r["a"], "raw_s": r["b"],
-                               "ratio": r["ratio"]})
-    return {"rows": rows, "floor": floor_rows}
+def _on(engine: Any, fn: Any) -> bytes:
+    with engine.connect() as conn:
+        return fn(conn)
 
 
 # -- admin pages -------------------------------------------------------------------------------
