@@ -60,11 +60,12 @@ def asked_kind(text: str) -> str:
     return _asked(text)[0]
 
 
-def lookups_left(session: Session, actor: User) -> int:
-    """How many more look-ups the person may make this hour."""
+def lookups_left(session: Session, actor: User, action: str = ACTION) -> int:
+    """How many more look-ups the person may make this hour (``action``: the audited action
+    that counts as one, e.g. an archive-loan request, which is an exact look-up too)."""
     limit = int(settings.get(session, "customer.lookups_per_hour"))
     used = session.scalar(select(func.count()).select_from(AuditEntry).where(
-        AuditEntry.actor_id == actor.id, AuditEntry.action == ACTION,
+        AuditEntry.actor_id == actor.id, AuditEntry.action == action,
         AuditEntry.at >= clock.now() - timedelta(hours=1))) or 0
     return max(0, limit - int(used))
 

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from models import ArchiveLoan, Customer, User
-from models.audit import AuditEntry
 from models.enums import LoanStatus
 from portal import audit, clock, policy, settings
 from portal.normalize import normalize_name, normalize_phone
-from portal.services import notifications
+from portal.services import notifications, reception_lookup
 from portal.services.archive_loans.common import APPROVE, REQUEST, RULE, _reason, max_days
 from portal.services.archive_loans.state import in_force_sql
 from portal.services.errors import N_, PermissionDenied, RuleViolation, ValidationFailed
@@ -54,11 +52,7 @@ def _matches(session: Session, text: str) -> list[int]:
 
 def _requests_left(session: Session, actor: User) -> int:
     """Asking is an exact look-up too: limited per hour like the front desk's."""
-    limit = int(settings.get(session, "customer.lookups_per_hour"))
-    used = session.scalar(select(func.count()).select_from(AuditEntry).where(
-        AuditEntry.actor_id == actor.id, AuditEntry.action == REQUEST,
-        AuditEntry.at >= clock.now() - timedelta(hours=1))) or 0
-    return max(0, limit - int(used))
+    return reception_lookup.lookups_left(session, actor, REQUEST)
 
 
 def deciders(session: Session, customer: Customer, borrower_id: int) -> list[User]:
