@@ -25,6 +25,7 @@ from graphql_api.execution_plans import (
     row_column,
     row_plan,
 )
+from graphql_api.execution_rows import compilable, relation_column, relation_of
 
 
 def fast_execution_enabled() -> bool:
@@ -35,10 +36,19 @@ def fast_execution_enabled() -> bool:
     return execution.fast_execution_enabled()
 
 
+def row_levels_enabled() -> bool:
+    """``GRAPHQL_ROW_LEVELS`` of the current app (on outside an app): marked relationships
+    are completed from rows (graphql_api.execution_rows)."""
+    from flask import current_app, has_app_context
+
+    return not has_app_context() or bool(current_app.config.get("GRAPHQL_ROW_LEVELS", True))
+
+
 class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fast = fast_execution_enabled()
+        self.row_levels = self.fast and row_levels_enabled()
 
     def execute_fields(self, parent_type: GraphQLObjectType, source_value: Any,
                        path: Path | None, grouped_field_set: Any,
@@ -187,6 +197,10 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                          path: Path, items: list[Any]) -> list[Any]:
         raw_info = self.build_resolve_info(spec.field_def, [d.node for d in details],
                                            parent_type, path)
+        if self.row_levels:
+            done = self._relation_from_rows(spec, details, raw_info, path, items)
+            if done is not None:
+                return done
         fn = spec.fn
         if spec.with_info:
             info = spec.info_class(_raw_info=raw_info, _field=spec.field)
@@ -201,7 +215,11 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             if spec.non_null and any(v is None for v in values):
                 raise _Fallback
             return self._complete_level(spec.inner, False, details, raw_info, path, values)
-        # a list per item: completed all together, then cut back into the items' lists
+        return self._list_column(spec, details, raw_info, path, values)
+
+    def _list_column(self, spec: _Resolved, details: Any, raw_info: Any, path: Path,
+                     values: list[Any]) -> list[Any]:
+        """A list per item: completed all together, then cut back into the items' lists."""
         flat: list[Any] = []
         sizes: list[int] = []
         for value in values:
@@ -230,3 +248,20 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 out.append(done[start:start + size])
                 start += size
         return out
+
+    def _relation_from_rows(self, spec: _Resolved, details: Any, raw_info: Any, path: Path,
+                            items: list[Any]) -> list[Any] | None:
+        """A marked relationship of nodes of one batch whose whole sub-selection is
+        compilable: completed from rows (graphql_api.execution_rows); None: the node path."""
+        relation = relation_of(spec)
+        if relation is None or not items:
+            return None
+        batch = getattr(items[0], "_b", None)
+        if batch is None or not hasattr(batch.model, "__table__") or any(
+                getattr(item, "_b", None) is not batch for item in items):
+            return None
+        if not compilable(self, spec.inner, details):
+            return None
+        info = spec.info_class(_raw_info=raw_info, _field=spec.field)
+        return relation_column(self, spec, relation, info, raw_info, details, path, batch,
+                               [item._m for item in items])

@@ -82,6 +82,10 @@ class BaseConfig:
     # self-check finds that graphql-core/Strawberry internals changed (one warning in the log).
     GRAPHQL_FAST_EXECUTION = os.environ.get("GRAPHQL_FAST_EXECUTION", "1").lower() not in (
         "0", "false", "no", "off")
+    # graphql_api/execution_rows.py (with the fast path only): marked relationships of a list
+    # are answered for the whole level from rows, without node objects; off: the node path.
+    GRAPHQL_ROW_LEVELS = os.environ.get("GRAPHQL_ROW_LEVELS", "1").lower() not in (
+        "0", "false", "no", "off")
     LOAD_DEMO_DATA = False
     TESTING = False
     DEBUG = False

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import enum
 import functools
+from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
 
 import strawberry
@@ -16,6 +17,7 @@ from portal import policy_loans
 from portal.services import archive_loans, credit_reads
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @strawberry.interface(description='An object with a global id "Type:id".')
@@ -93,6 +95,20 @@ class FromModel:
         readers["database_id"] = ("id", None)
         cls._ROW_READERS = readers  # type: ignore[attr-defined]
         cls._readers_installed = True  # type: ignore[attr-defined]
+
+
+def relation(kind: str, key: Any, model: type, order_by: tuple[Any, ...] = ()
+             ) -> Callable[[F], F]:
+    """Mark a resolver whose body is exactly ``one(info, self, key, model, <its type>)``
+    (``kind`` "one", ``key`` the foreign-key attribute) or ``many(info, self, model, key,
+    <its type>, order_by)`` (``kind`` "many", ``key`` the child's foreign-key column): the
+    fast executor may then answer it for a whole level from rows (graphql_api.execution_rows)
+    with the same loader call. A resolver that checks a field group or computes anything
+    must not be marked."""
+    def mark(fn: F) -> F:
+        fn._relation = (kind, key, model, tuple(order_by))  # type: ignore[attr-defined]
+        return fn
+    return mark
 
 
 def one(info: Info, node: Any, fk_attr: str, model: type, cls: Any) -> Any:

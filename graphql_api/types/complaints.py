@@ -14,7 +14,7 @@ from strawberry.types import Info
 from graphql_api.loaders import Batch
 from graphql_api.permissions import check_visible, guard
 from graphql_api.types import enums as E
-from graphql_api.types.base import FromModel, Node, many, one
+from graphql_api.types.base import FromModel, Node, many, one, relation
 from graphql_api.types.org import DepartmentNode, UserNode
 from graphql_api.types.timeline import TimelineEventNode, timeline_of
 from models import Complaint, ComplaintEvent, Customer, Department, User
@@ -38,6 +38,7 @@ class ComplaintEventNode(FromModel, Node):
     note: str | None
 
     @strawberry.field
+    @relation("one", "actor_id", User)
     def actor(self, info: Info) -> UserNode | None:
         return one(info, self, "actor_id", User, UserNode)
 
@@ -109,6 +110,7 @@ class ComplaintNode(FromModel, Node):
 
     # relationships
     @strawberry.field
+    @relation("one", "customer_id", Customer)
     def customer(self, info: Info) -> Annotated[CustomerNode, strawberry.lazy(
             "graphql_api.types.customers")] | None:
         from graphql_api.types.customers import CustomerNode
@@ -116,13 +118,16 @@ class ComplaintNode(FromModel, Node):
         return one(info, self, "customer_id", Customer, CustomerNode)
 
     @strawberry.field
+    @relation("one", "received_by_id", User)
     def received_by(self, info: Info) -> UserNode | None:
         return one(info, self, "received_by_id", User, UserNode)
 
     @strawberry.field
+    @relation("one", "handler_id", User)
     def handler(self, info: Info) -> UserNode | None:
         return one(info, self, "handler_id", User, UserNode)
 
     @strawberry.field
+    @relation("one", "responsible_department_id", Department)
     def responsible_department(self, info: Info) -> DepartmentNode | None:
         return one(info, self, "responsible_department_id", Department, DepartmentNode)

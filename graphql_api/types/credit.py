@@ -12,7 +12,7 @@ from strawberry.types import Info
 
 from graphql_api.loaders import Batch
 from graphql_api.types import enums as E
-from graphql_api.types.base import FromModel, Node, many, one
+from graphql_api.types.base import FromModel, Node, many, one, relation
 from graphql_api.types.org import UserNode
 from graphql_api.types.timeline import TimelineEventNode, timeline_of
 from models import CreditApproval, CreditEvaluation, CreditLine, Customer, User
@@ -58,10 +58,12 @@ class CreditEvaluationNode(FromModel, Node):
     version: int
 
     @strawberry.field
+    @relation("one", "evaluated_by_id", User)
     def evaluated_by(self, info: Info) -> UserNode | None:
         return one(info, self, "evaluated_by_id", User, UserNode)
 
     @strawberry.field
+    @relation("one", "customer_id", Customer)
     def customer(self, info: Info) -> Annotated[CustomerNode, strawberry.lazy(
             _CUSTOMERS)] | None:
         from graphql_api.types.customers import CustomerNode
@@ -81,6 +83,7 @@ class CreditApprovalNode(FromModel, Node):
     note: str | None
 
     @strawberry.field
+    @relation("one", "actor_id", User)
     def actor(self, info: Info) -> UserNode | None:
         return one(info, self, "actor_id", User, UserNode)
 
@@ -134,6 +137,7 @@ class CreditLineNode(FromModel, Node):
         return CreditLineShownStatus(states.get(self._m.id) or self._m.status)
 
     @strawberry.field
+    @relation("one", "customer_id", Customer)
     def customer(self, info: Info) -> Annotated[CustomerNode, strawberry.lazy(
             _CUSTOMERS)] | None:
         from graphql_api.types.customers import CustomerNode
@@ -141,22 +145,27 @@ class CreditLineNode(FromModel, Node):
         return one(info, self, "customer_id", Customer, CustomerNode)
 
     @strawberry.field
+    @relation("one", "evaluation_id", CreditEvaluation)
     def evaluation(self, info: Info) -> CreditEvaluationNode | None:
         return one(info, self, "evaluation_id", CreditEvaluation, CreditEvaluationNode)
 
     @strawberry.field
+    @relation("one", "proposed_by_id", User)
     def proposed_by(self, info: Info) -> UserNode | None:
         return one(info, self, "proposed_by_id", User, UserNode)
 
     @strawberry.field
+    @relation("one", "reviewed_by_id", User)
     def reviewed_by(self, info: Info) -> UserNode | None:
         return one(info, self, "reviewed_by_id", User, UserNode)
 
     @strawberry.field
+    @relation("one", "approved_by_id", User)
     def approved_by(self, info: Info) -> UserNode | None:
         return one(info, self, "approved_by_id", User, UserNode)
 
     @strawberry.field
+    @relation("many", CreditApproval.credit_line_id, CreditApproval)
     def approvals(self, info: Info) -> list[CreditApprovalNode]:
         return many(info, self, CreditApproval, CreditApproval.credit_line_id,
                     CreditApprovalNode)

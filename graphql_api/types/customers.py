@@ -13,7 +13,7 @@ from strawberry.types import Info
 from graphql_api.loaders import Batch
 from graphql_api.permissions import check_visible, guard
 from graphql_api.types import enums as E
-from graphql_api.types.base import FromModel, Node, many, one
+from graphql_api.types.base import FromModel, Node, many, one, relation
 from graphql_api.types.org import BranchNode, DepartmentNode, UserNode
 from models import (
     Branch,
@@ -69,14 +69,17 @@ class OwnerChangeNode(FromModel, Node):
     reason: str
 
     @strawberry.field
+    @relation("one", "from_user_id", User)
     def from_user(self, info: Info) -> UserNode | None:
         return one(info, self, "from_user_id", User, UserNode)
 
     @strawberry.field
+    @relation("one", "to_user_id", User)
     def to_user(self, info: Info) -> UserNode | None:
         return one(info, self, "to_user_id", User, UserNode)
 
     @strawberry.field
+    @relation("one", "changed_by_id", User)
     def changed_by(self, info: Info) -> UserNode | None:
         return one(info, self, "changed_by_id", User, UserNode)
 
@@ -97,6 +100,7 @@ class FollowUpNode(FromModel, Node):
         description="下次回访日期 agreed with the customer (the customer is due from that day)")
 
     @strawberry.field
+    @relation("one", "user_id", User)
     def user(self, info: Info) -> UserNode | None:
         return one(info, self, "user_id", User, UserNode)
 
@@ -180,27 +184,33 @@ class CustomerNode(FromModel, Node):
 
     # relationships (each scoped by the policy)
     @strawberry.field
+    @relation("one", "owner_id", User)
     def owner(self, info: Info) -> UserNode | None:
         return one(info, self, "owner_id", User, UserNode)
 
     @strawberry.field
+    @relation("one", "branch_id", Branch)
     def branch(self, info: Info) -> BranchNode | None:
         return one(info, self, "branch_id", Branch, BranchNode)
 
     @strawberry.field
+    @relation("one", "department_id", Department)
     def department(self, info: Info) -> DepartmentNode | None:
         return one(info, self, "department_id", Department, DepartmentNode)
 
     @strawberry.field
+    @relation("many", OwnerChange.customer_id, OwnerChange)
     def owner_history(self, info: Info) -> list[OwnerChangeNode]:
         return many(info, self, OwnerChange, OwnerChange.customer_id, OwnerChangeNode)
 
     @strawberry.field
+    @relation("many", FollowUp.customer_id, FollowUp, (FollowUp.happened_at, FollowUp.id))
     def follow_ups(self, info: Info) -> list[FollowUpNode]:
         return many(info, self, FollowUp, FollowUp.customer_id, FollowUpNode,
                     (FollowUp.happened_at, FollowUp.id))
 
     @strawberry.field
+    @relation("many", Complaint.customer_id, Complaint)
     def complaints(self, info: Info) -> list[Annotated[ComplaintNode, strawberry.lazy(
             _COMPLAINTS)]]:
         from graphql_api.types.complaints import ComplaintNode
@@ -208,6 +218,7 @@ class CustomerNode(FromModel, Node):
         return many(info, self, Complaint, Complaint.customer_id, ComplaintNode)
 
     @strawberry.field
+    @relation("many", CreditLine.customer_id, CreditLine)
     def credit_lines(self, info: Info) -> list[Annotated[CreditLineNode, strawberry.lazy(
             _CREDIT)]]:
         from graphql_api.types.credit import CreditLineNode
@@ -215,6 +226,7 @@ class CustomerNode(FromModel, Node):
         return many(info, self, CreditLine, CreditLine.customer_id, CreditLineNode)
 
     @strawberry.field
+    @relation("many", CreditEvaluation.customer_id, CreditEvaluation)
     def credit_evaluations(self, info: Info) -> list[Annotated[
             CreditEvaluationNode, strawberry.lazy(_CREDIT)]]:
         from graphql_api.types.credit import CreditEvaluationNode
@@ -229,6 +241,7 @@ class CustomerNode(FromModel, Node):
         return many(info, self, ConfidentialFile, ConfidentialFile.customer_id, FileNode)
 
     @strawberry.field
+    @relation("many", ReceptionRecord.customer_id, ReceptionRecord)
     def reception_records(self, info: Info) -> list[Annotated[
             ReceptionRecordNode, strawberry.lazy(_RECEPTION)]]:
         from graphql_api.types.reception import ReceptionRecordNode

@@ -8,7 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from graphql_api.loaders import Batch
-from graphql_api.types.base import FromModel, Node, many, one
+from graphql_api.types.base import FromModel, Node, many, one, relation
 from models import Branch, Department, User
 
 
@@ -24,6 +24,7 @@ class DepartmentNode(FromModel, Node):
     version: int
 
     @strawberry.field
+    @relation("many", Branch.department_id, Branch)
     def branches(self, info: Info) -> list[Annotated[BranchNode, strawberry.lazy(
             "graphql_api.types.org")]]:
         return many(info, self, Branch, Branch.department_id, BranchNode)
@@ -41,6 +42,7 @@ class BranchNode(FromModel, Node):
     version: int
 
     @strawberry.field
+    @relation("one", "department_id", Department)
     def department(self, info: Info) -> DepartmentNode | None:
         return one(info, self, "department_id", Department, DepartmentNode)
 
@@ -58,10 +60,12 @@ class UserNode(FromModel, Node):
                                                 "expectedVersion when changing the account.")
 
     @strawberry.field
+    @relation("one", "branch_id", Branch)
     def branch(self, info: Info) -> BranchNode | None:
         return one(info, self, "branch_id", Branch, BranchNode)
 
     @strawberry.field
+    @relation("one", "department_id", Department)
     def department(self, info: Info) -> DepartmentNode | None:
         return one(info, self, "department_id", Department, DepartmentNode)
 
