@@ -6,19 +6,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, abort, flash, request
+from flask import abort, flash, request
 from flask_admin import expose
 from flask_babel import lazy_gettext as _l
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired
 
 from admin_views import common
-from admin_views.base import ScopedModelView, actor, add_view, record_denied, translated
+from admin_views.base import ScopedModelView, actor, add_view, translated
+from admin_views.reports import export_response
 from admin_views.workflow import Operation, WorkflowMixin
 from models import PenaltyNotice
-from portal import clock, policy
 from portal.extensions import db
-from portal.services import penalties, reports
+from portal.services import penalties, report_access
 from portal.services.errors import DomainError, PermissionDenied
 from portal.services.receivables import money
 
@@ -71,35 +71,22 @@ class PenaltyNoticeView(WorkflowMixin, ScopedModelView):
     @expose("/hr/")
     def hr_view(self) -> Any:
         """The month's confirmed penalties for HR (page and CSV)."""
-        month = request.args.get("month") or f"{clock.today():%Y-%m}"
+        month = request.args.get("month") or report_access.default_month("penalties")
         rows: list[dict[str, Any]] | None = None
         try:
-            rows = penalties.hr_list(db.session, actor(), month)
+            rows = penalties.hr_list(db.session, actor(),
+                                     report_access.month_arg("penalties", month))
         except PermissionDenied:
             abort(403)
         except DomainError as exc:
             flash(translated(exc), "error")
-        report = reports.Report("penalties", f"处罚通知单（已确认） / confirmed penalties {month}")
-        report.tables.append(reports.Table(
-            "人事处罚清单 / for HR",
-            ["投诉编号 / complaint", "责任人 / person", "部门 / department",
-             "处罚原因 / ground", "金额 / amount", "确认时间 / confirmed"],
-            [[r["complaint_number"], r["person"], r["department"],
-              penalties.GROUND_LABELS[r["ground"]], r["amount"],
-              f"{r['confirmed_at'].astimezone(clock.COMPANY_TZ):%Y-%m-%d %H:%M}"]
-             for r in rows or []]))
-        total = sum((r["amount"] for r in rows or []), start=0)
-        report.figures = [("合计 / total", money(total)), ("人次 / lines", len(rows or []))]
-        if request.args.get("format") == "csv" and rows is not None:
-            if not policy.can(actor(), "penalty.export"):
-                record_denied("penalty.export", "penalty_list")
-                abort(403)
-            return Response(reports.to_csv(report), mimetype="text/csv; charset=utf-8",
-                            headers={"Content-Disposition":
-                                     f'attachment; filename="penalties-{month}.csv"',
-                                     "Cache-Control": "no-store"})
+        report = penalties.hr_report(month, rows or [])
+        fmt = request.args.get("format")
+        if fmt and rows is not None:
+            return export_response("penalties", report, fmt, f"penalties-{month}")
         return self.render("admin/penalties_hr.html", report=report, month=month,
-                           money=money, can_export=policy.can(actor(), "penalty.export"))
+                           money=money, can_export=report_access.may_export(actor(),
+                                                                            "penalties"))
 
 
 def register(admin: Any) -> None:

@@ -5,28 +5,26 @@ exports CSV and XLSX. Data and rules: ``portal.services.receivables`` / ``credit
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
-from flask import Response, abort, flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from admin_views.base import actor, record_denied, translated
-from admin_views.reports import chart_svg, localized_report
+from admin_views.reports import chart_svg, export_response, localized_report, refused_page
 from models import CreditSummaryApproval
-from portal import clock, policy
+from portal import policy
 from portal.extensions import db
-from portal.services import credit_reports, receivables, reports
-from portal.services.errors import N_, DomainError, PermissionDenied, ValidationFailed
+from portal.services import credit_reports, receivables, report_access
+from portal.services.errors import DomainError, PermissionDenied
 from portal.services.unit import form_version
 
 TABS = [("ageing", _l("应收账龄"), "receivables.index"),
         ("summary", _l("预付、赊销客户汇总表"), "receivables.summary"),
         ("collection", _l("催收清单"), "receivables.collection")]
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class ReceivablesView(BaseView):
@@ -37,14 +35,10 @@ class ReceivablesView(BaseView):
     model = CreditSummaryApproval
 
     def is_accessible(self) -> bool:
-        user = actor()
-        return user is not None and policy.can(user, "credit.view")
+        return report_access.may_open(actor(), "receivables")
 
     def inaccessible_callback(self, name: str, **kwargs: Any) -> Any:
-        if actor() is None:
-            return redirect(url_for("login", next=request.full_path.rstrip("?")))
-        record_denied("credit.view", "receivables")
-        return abort(403)
+        return refused_page("receivables")
 
     def _show(self, active: str, build: Any, params: list[tuple], filename: str,
               **extra: Any) -> Any:
@@ -56,18 +50,9 @@ class ReceivablesView(BaseView):
         except DomainError as exc:
             flash(translated(exc), "error")
         fmt = request.args.get("format")
-        can_export = policy.can(actor(), "credit.export")
-        if fmt in ("csv", "xlsx") and report is not None:
-            if not can_export:
-                record_denied("credit.export", filename)
-                abort(403)
-            if fmt == "csv":
-                body, mime = reports.to_csv(report), "text/csv; charset=utf-8"
-            else:
-                body, mime = credit_reports.to_xlsx(report), XLSX
-            return Response(body, mimetype=mime, headers={
-                "Content-Disposition": f'attachment; filename="{filename}.{fmt}"',
-                "Cache-Control": "no-store"})
+        if fmt and report is not None:
+            return export_response("receivables", report, fmt, filename)
+        can_export = report_access.may_export(actor(), "receivables")
         args = {k: v for k, v in request.args.items() if k != "format"}
         if report is not None:  # the page shows the reader's half of "中文 / English"
             report = localized_report(report)
@@ -80,27 +65,25 @@ class ReceivablesView(BaseView):
 
     @expose("/")
     def index(self) -> Any:
-        raw = request.args.get("as_of") or clock.today().isoformat()
+        raw = request.args.get("as_of") or report_access.day_arg(None).isoformat()
 
         def build() -> Any:
-            try:
-                as_of = date.fromisoformat(raw)
-            except ValueError:
-                raise ValidationFailed(N_("Enter a date."), field="as_of") from None
-            return credit_reports.ageing_report(db.session, actor(), as_of)
+            return credit_reports.ageing_report(db.session, actor(),
+                                                report_access.day_arg(raw))
 
         return self._show("ageing", build, [("as_of", _l("截至日期"), "date", raw)],
                           f"ageing-{raw}")
 
     @expose("/summary")
     def summary(self) -> Any:
-        month = request.args.get("month") or receivables.summary_month_default()
+        month = request.args.get("month") or report_access.default_month("credit_summary")
         state: dict[str, Any] = {}
 
         def build() -> Any:
-            s = receivables.monthly_summary(db.session, actor(), month)
+            value = report_access.month_arg("credit_summary", month)
+            s = receivables.monthly_summary(db.session, actor(), value)
             state["approval"] = s.approval
-            return credit_reports.summary_report(db.session, actor(), month, summary=s)
+            return credit_reports.summary_report(db.session, actor(), value, summary=s)
 
         user = actor()
         return self._show("summary", build, [("month", _l("月份"), "month", month)],
@@ -147,9 +130,10 @@ class ReceivablesView(BaseView):
 
     @expose("/collection")
     def collection(self) -> Any:
-        month = request.args.get("month") or f"{clock.today():%Y-%m}"
+        month = request.args.get("month") or report_access.default_month("collection")
         return self._show("collection",
-                          lambda: credit_reports.collection_report(db.session, actor(), month),
+                          lambda: credit_reports.collection_report(
+                              db.session, actor(), report_access.month_arg("collection", month)),
                           [("month", _l("月份"), "month", month)], f"collection-{month}")
 
 

@@ -6,9 +6,9 @@ and the CSV export ``report.export``."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import replace
-from datetime import date
 from typing import Any
 
 from flask import Response, abort, flash, redirect, request, url_for
@@ -17,10 +17,10 @@ from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
-from admin_views.base import actor, record_denied, translated
-from portal import clock, policy
-from portal.extensions import db
-from portal.services import complaint_slices, reports
+from admin_views.base import actor, translated
+from portal import policy
+from portal.extensions import db, orm_session
+from portal.services import complaint_slices, report_access, reports
 from portal.services.errors import DomainError, PermissionDenied
 
 TABS = [("complaints", _l("客户投诉"), "reports.complaints"),
@@ -37,14 +37,10 @@ class ReportsView(BaseView):
     """The report pages, guarded by ``report.view``."""
 
     def is_accessible(self) -> bool:
-        user = actor()
-        return user is not None and policy.can(user, "report.view")
+        return report_access.may_open(actor(), "reports")
 
     def inaccessible_callback(self, name: str, **kwargs: Any) -> Any:
-        if actor() is None:
-            return redirect(url_for("login", next=request.full_path.rstrip("?")))
-        record_denied("report.view", "reports")
-        return abort(403)
+        return refused_page("reports")
 
     def _show(self, active: str, build: Any, params: list[tuple], filename: str) -> Any:
         report = None
@@ -54,19 +50,13 @@ class ReportsView(BaseView):
             abort(403)
         except DomainError as exc:
             flash(translated(exc), "error")
+        fmt = request.args.get("format")
+        if fmt and report is not None:
+            return export_response("reports", report, fmt, filename)
         if report is not None:
             self._links(report)
             report = reports.localize(report, gettext)
-        wants_csv = request.args.get("format") == "csv"
-        can_export = policy.can(actor(), "report.export")
-        if wants_csv and report is not None:
-            if not can_export:
-                record_denied("report.export", filename)
-                abort(403)
-            return Response(reports.to_csv(report), mimetype="text/csv; charset=utf-8",
-                            headers={"Content-Disposition":
-                                     f'attachment; filename="{filename}.csv"',
-                                     "Cache-Control": "no-store"})
+        can_export = report_access.may_export(actor(), "reports")
         args = {k: v for k, v in request.args.items() if k not in ("format", "print")}
         endpoint = request.endpoint or ""
         values: dict[str, Any] = dict(args)
@@ -100,11 +90,10 @@ class ReportsView(BaseView):
 
     @expose("/complaints")
     def complaints(self) -> Any:
-        year, month = reports.default_month()
-        value = request.args.get("month") or f"{year:04d}-{month:02d}"
+        value = request.args.get("month") or report_access.default_month("complaints")
 
         def build() -> Any:
-            y, m = complaint_slices.parse_month(value)
+            y, m = complaint_slices.parse_month(report_access.month_arg("complaints", value))
             return reports.complaint_report(db.session, actor(), y, m)
 
         return self._show("complaints", build, [("month", _l("月份"), "month", value, None)],
@@ -113,9 +102,9 @@ class ReportsView(BaseView):
     @expose("/reception")
     def reception(self) -> Any:
         period = request.args.get("period") or "day"
-        today = clock.today()
-        start = request.args.get("start") or date(today.year, today.month, 1).isoformat()
-        end = request.args.get("end") or today.isoformat()
+        first, last = report_access.reception_range()
+        start = request.args.get("start") or first.isoformat()
+        end = request.args.get("end") or last.isoformat()
         params = [("period", _l("统计周期"), "select", period, PERIODS),
                   ("start", _l("开始"), "date", start, None),
                   ("end", _l("结束"), "date", end, None)]
@@ -126,14 +115,41 @@ class ReportsView(BaseView):
 
     @expose("/credit")
     def credit(self) -> Any:
-        month = request.args.get("month") or f"{clock.today():%Y-%m}"
-        return self._show("credit", lambda: reports.credit_usage(db.session, actor(), month),
+        month = request.args.get("month") or report_access.default_month("credit_usage")
+        return self._show("credit", lambda: reports.credit_usage(
+                              db.session, actor(), report_access.month_arg("credit_usage", month)),
                           [("month", _l("月份"), "month", month, None)], f"credit-{month}")
 
     @expose("/over-limit")
     def over_limit(self) -> Any:
         return self._show("over_limit", lambda: reports.over_limit(db.session, actor()), [],
-                          f"over-limit-{clock.today():%Y%m%d}")
+                          f"over-limit-{report_access.day_arg(None):%Y%m%d}")
+
+
+def refused_page(family: str) -> Any:
+    """A report page the user may not open: the sign-in page, or a 403 with one denied audit
+    entry (``report_access.check_open``)."""
+    if actor() is None:
+        return redirect(url_for("login", next=request.full_path.rstrip("?")))
+    with contextlib.suppress(PermissionDenied):  # audited; the answer is the 403
+        report_access.check_open(orm_session(), actor(), family,
+                                 f"admin {request.method} {request.path}")
+    return abort(403)
+
+
+def export_response(family: str, report: Any, fmt: str, filename: str) -> Any:
+    """``?format=csv`` (or ``xlsx``) of a report page, decided by ``report_access.export``:
+    refused → 403 (audited), a format the report has not → 400 with the message."""
+    try:
+        out = report_access.export(orm_session(), actor(), family, report, fmt, filename,
+                                   f"admin {request.method} {request.path}", gettext)
+    except PermissionDenied:
+        abort(403)
+    except DomainError as exc:
+        return Response(translated(exc), status=400, mimetype="text/plain")
+    return Response(out.body, mimetype=out.mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="{out.filename}"',
+                             "Cache-Control": "no-store"})
 
 
 def register(admin: Any) -> None:

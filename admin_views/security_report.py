@@ -7,15 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, abort, flash, redirect, request, url_for
+from flask import abort, flash, request, url_for
 from flask_admin import BaseView, expose
-from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
-from admin_views.base import actor, record_denied, translated
-from portal import policy
+from admin_views.base import actor, translated
+from admin_views.reports import export_response, refused_page
 from portal.extensions import orm_session
-from portal.services import reports
+from portal.services import report_access
 from portal.services import security_report as svc
 from portal.services.errors import DomainError, PermissionDenied
 
@@ -25,38 +24,31 @@ class SecurityReportView(BaseView):
     other monthly reports), ``&format=csv`` for the export."""
 
     def is_accessible(self) -> bool:
-        user = actor()
-        return user is not None and policy.can(user, svc.ACTION)
+        return report_access.may_open(actor(), "security_report")
 
     def is_visible(self) -> bool:
         return self.is_accessible()
 
     def inaccessible_callback(self, name: str, **kwargs: Any) -> Any:
-        if actor() is None:
-            return redirect(url_for("login", next=request.full_path.rstrip("?")))
-        record_denied(svc.ACTION, "security_report")
-        return abort(403)
+        return refused_page("security_report")
 
     @expose("/")
     def index(self) -> Any:
-        year, month = reports.default_month()
-        value = (request.args.get("month") or f"{year:04d}-{month:02d}").strip()[:32]
+        value = (request.args.get("month")
+                 or report_access.default_month("security_report")).strip()[:32]
         report = None
         try:
-            report = svc.monthly_report(orm_session(), actor(), value)
+            report = svc.monthly_report(orm_session(), actor(),
+                                        report_access.month_arg("security_report", value))
         except PermissionDenied:  # audited by the service verb
             abort(403)
         except DomainError as exc:
             flash(translated(exc), "error")
-        can_export = policy.can(actor(), svc.EXPORT)
-        if request.args.get("format") == "csv" and report is not None:
-            if not can_export:
-                record_denied(svc.EXPORT, f"security-report-{value}")
-                abort(403)
-            return Response(svc.to_csv(report, gettext), mimetype="text/csv; charset=utf-8",
-                            headers={"Content-Disposition": 'attachment; filename='
-                                     f'"security-report-{report.month_text}.csv"',
-                                     "Cache-Control": "no-store"})
+        fmt = request.args.get("format")
+        if fmt and report is not None:
+            return export_response("security_report", report, fmt,
+                                   f"security-report-{report.month_text}")
+        can_export = report_access.may_export(actor(), "security_report")
         csv_url = url_for(".index", month=value, format="csv")
         return self.render("admin/security_report.html", report=report, month=value,
                            can_export=can_export, csv_url=csv_url), \

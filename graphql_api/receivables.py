@@ -17,28 +17,18 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from graphql_api.types.reports import refuse, shown
-from portal import clock, policy
-from portal.services import credit_reports, penalties, reports
+from graphql_api.reports import run_report
+from graphql_api.types.reports import export_csv
+from portal.services import credit_reports, penalties, report_access, reports
 from portal.services import receivables as rc
-from portal.services.errors import DomainError
 
 
-def _run(info: Info, action: str, where: str, call: Callable[[Any, Any], Any]) -> Any:
-    ctx = info.context
-    if not policy.can(ctx.user, action):
-        raise refuse(info, action, where, where)
-    try:
-        return call(ctx.session, ctx.user)
-    except DomainError as exc:
-        ctx.session.rollback()
-        raise shown(exc) from None
+def _run(info: Info, family: str, where: str, call: Callable[[Any, Any], Any]) -> Any:
+    return run_report(info, family, where, call)
 
 
-def _csv(info: Info, report: reports.Report, action: str, name: str) -> str:
-    if not policy.can(info.context.user, action):
-        raise refuse(info, action, name, f"{name}.csv")
-    return reports.to_csv(report)
+def _csv(info: Info, report: reports.Report, family: str, name: str) -> str:
+    return export_csv(info, report, name, name, family)
 
 
 @strawberry.type(description="A customer's open items by age on the date asked (R-CRED-9).")
@@ -92,7 +82,7 @@ class ReceivablesAgeing:
 
     @strawberry.field(description="The portal's CSV. Needs credit.export.")
     def csv(self, info: Info) -> str | None:
-        return _csv(info, self._report, "credit.export", "receivablesAgeing")
+        return _csv(info, self._report, "receivables", "receivablesAgeing")
 
 
 def _by_salesperson(rows: list[rc.AgeingRow]) -> list[SalespersonAgeing]:
@@ -140,7 +130,7 @@ class CreditSummary:
 
     @strawberry.field(description="The portal's CSV. Needs credit.export.")
     def csv(self, info: Info) -> str | None:
-        return _csv(info, self._report, "credit.export", "creditSummary")
+        return _csv(info, self._report, "receivables", "creditSummary")
 
 
 @strawberry.type(description="An open item due by the month's end (本月催收清单).")
@@ -174,9 +164,8 @@ class ReceivablesQueries:
                                   "(default today). Needs credit.view; rows in its scope.")
     def receivables_ageing(self, info: Info, as_of: date | None = None
                            ) -> ReceivablesAgeing | None:
-        day = as_of or clock.today()
-
         def call(s: Any, u: Any) -> ReceivablesAgeing:
+            day = report_access.day_arg(as_of)
             rows = rc.ageing(s, u, day)
             report = credit_reports.ageing_report(s, u, day, rows=rows)
             return ReceivablesAgeing(
@@ -186,14 +175,13 @@ class ReceivablesQueries:
                 frozen_count=sum(1 for r in rows if r.frozen),
                 rows=[AgeingRow.of(r) for r in rows], by_salesperson=_by_salesperson(rows))
 
-        return _run(info, "credit.view", "receivablesAgeing", call)
+        return _run(info, "receivables", "receivablesAgeing", call)
 
     @strawberry.field(description='R-CRED-10 《预付、赊销客户汇总表》 of month ("YYYY-MM", '
                                   "default: last month) with its approval. Needs credit.view.")
     def credit_summary(self, info: Info, month: str | None = None) -> CreditSummary | None:
-        value = month or rc.summary_month_default()
-
         def call(s: Any, u: Any) -> CreditSummary:
+            value = report_access.month_arg("credit_summary", month)
             summary = rc.monthly_summary(s, u, value)
             report = credit_reports.summary_report(s, u, value, summary=summary)
             t = summary.totals
@@ -205,15 +193,14 @@ class ReceivablesQueries:
                 company_ceiling=summary.ceiling if summary.ceiling > 0 else None,
                 approval=SummaryApproval.of(summary.approval) if summary.approval else None)
 
-        return _run(info, "credit.view", "creditSummary", call)
+        return _run(info, "receivables", "creditSummary", call)
 
     @strawberry.field(description='The collection list of month ("YYYY-MM", default this '
                                   "month): open items due by its end. Needs credit.view.")
     def collection_list(self, info: Info, month: str | None = None
                         ) -> list[CollectionItem] | None:
-        value = month or f"{clock.today():%Y-%m}"
-
         def call(s: Any, u: Any) -> list[CollectionItem]:
+            value = report_access.month_arg("collection", month)
             return [CollectionItem(customer_id=strawberry.ID(f"Customer:{x['customer_id']}"),
                                    code=x["code"], name=x["name"], kind=x["kind"],
                                    salesperson=x["owner_name"] or None,
@@ -222,18 +209,17 @@ class ReceivablesQueries:
                                    open_amount=x["open_amount"])
                     for x in rc.collection_list(s, u, value)]
 
-        return _run(info, "credit.view", "collectionList", call)
+        return _run(info, "receivables", "collectionList", call)
 
     @strawberry.field(description='R-COMP-11 penalties confirmed in month ("YYYY-MM", '
                                   "default this month), for HR. Needs penalty.view.")
     def penalty_list(self, info: Info, month: str | None = None) -> list[PenaltyRow] | None:
-        value = month or penalties.today_month()
-
         def call(s: Any, u: Any) -> list[PenaltyRow]:
+            value = report_access.month_arg("penalties", month)
             return [PenaltyRow(notice_id=strawberry.ID(f"PenaltyNotice:{x['notice_id']}"),
                                complaint_number=x["complaint_number"], person=x["person"],
                                department=x["department"], ground=x["ground"],
                                amount=x["amount"], confirmed_at=x["confirmed_at"])
                     for x in penalties.hr_list(s, u, value)]
 
-        return _run(info, "penalty.view", "penaltyList", call)
+        return _run(info, "penalties", "penaltyList", call)

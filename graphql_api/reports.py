@@ -25,23 +25,26 @@ from graphql_api.types.reports import (
     OverLimitReport,
     ReceptionStatistics,
     ReportPeriod,
-    refuse,
     shown,
 )
-from portal import clock, policy
-from portal.services import complaints, credit, reception, reports
+from portal.services import complaints, credit, reception, report_access, reports
 from portal.services.errors import DomainError
 
 
-def _run(info: Info, where: str, call: Callable[[Any, Any], Any]) -> Any:
+def run_report(info: Info, family: str, where: str, call: Callable[[Any, Any], Any]) -> Any:
+    """``call(session, user)`` after ``report_access.check_open`` (the portal's guard of the
+    same report pages); a refusal or a bad argument is a shown error and ``null``."""
     ctx = info.context
-    if not policy.can(ctx.user, "report.view"):
-        raise refuse(info, "report.view", "reports", where)
     try:
+        report_access.check_open(ctx.session, ctx.user, family, f"graphql {where}")
         return call(ctx.session, ctx.user)
     except DomainError as exc:  # the verbs rolled back (and audited a refusal)
         ctx.session.rollback()
         raise shown(exc) from None
+
+
+def _run(info: Info, where: str, call: Callable[[Any, Any], Any]) -> Any:
+    return run_report(info, "reports", where, call)
 
 
 @strawberry.type
@@ -51,12 +54,8 @@ class ReportQueries:
                                   "report.view.")
     def complaint_statistics(self, info: Info, year: int | None = None,
                              month: int | None = None) -> ComplaintStatistics | None:
-        default_year, default_month = reports.default_month()
-        y = default_year if year is None else year
-        m = default_month if month is None else month
-
         def call(session: Any, user: Any) -> ComplaintStatistics:
-            # the month is checked by the service (complaint_slices.check_month)
+            y, m = report_access.complaint_month(year, month)
             stats = complaints.monthly_statistics(session, user, y, m)
             report = reports.complaint_report(session, user, y, m, stats=stats)
             return ComplaintStatistics.build(stats, report)
@@ -69,9 +68,7 @@ class ReportQueries:
     def reception_statistics(self, info: Info, period: ReportPeriod = ReportPeriod.DAY,
                              start: date | None = None, end: date | None = None
                              ) -> ReceptionStatistics | None:
-        today = clock.today()
-        start_d = start or date(today.year, today.month, 1)
-        end_d = end or today
+        start_d, end_d = report_access.reception_range(start, end)
 
         def call(session: Any, user: Any) -> ReceptionStatistics:
             stats = reception.statistics(session, user, period.value, start_d, end_d)
@@ -85,9 +82,8 @@ class ReportQueries:
                                   "R-CRED-7. Needs report.view and credit.view; the read is "
                                   "audited.")
     def credit_usage(self, info: Info, month: str | None = None) -> CreditUsageReport | None:
-        value = month or f"{clock.today():%Y-%m}"
-
         def call(session: Any, user: Any) -> CreditUsageReport:
+            value = report_access.month_arg("credit_usage", month)
             rows = credit.usage_report(session, user, value)
             report = reports.credit_usage(session, user, value, rows=rows)
             return CreditUsageReport.build(value, rows, report)
@@ -100,6 +96,6 @@ class ReportQueries:
         def call(session: Any, user: Any) -> OverLimitReport:
             rows = credit.over_limit_customers(session, user)
             report = reports.over_limit(session, user, rows=rows)
-            return OverLimitReport.build(clock.today(), rows, report)
+            return OverLimitReport.build(report_access.day_arg(None), rows, report)
 
         return _run(info, "overLimitCustomers", call)

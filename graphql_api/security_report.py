@@ -13,11 +13,10 @@ import strawberry
 from flask_babel import gettext
 from strawberry.types import Info
 
-from graphql_api.types.reports import refuse, shown
-from portal import policy
-from portal.services import reports
+from graphql_api.reports import run_report
+from graphql_api.types.reports import export_csv
+from portal.services import report_access
 from portal.services import security_report as svc
-from portal.services.errors import DomainError
 
 
 @strawberry.type(description="One line of a section: a key (the audit action, the kind of "
@@ -54,9 +53,8 @@ class SecurityReport:
     @strawberry.field(description="The portal's CSV export (UTF-8 with BOM); needs "
                                   "security_report.export, else null with FORBIDDEN (audited).")
     def csv(self, info: Info) -> str | None:
-        if not policy.can(info.context.user, svc.EXPORT):
-            raise refuse(info, svc.EXPORT, f"security-report-{self.month}", "securityReport.csv")
-        return svc.to_csv(self._report, gettext)
+        return export_csv(info, self._report, f"security-report-{self.month}",
+                          "securityReport", "security_report")
 
     @classmethod
     def build(cls, r: svc.SecurityReport) -> SecurityReport:
@@ -80,12 +78,8 @@ class SecurityReportQueries:
                                   "then the current one). Needs security_report.view (by "
                                   "default the security auditor only); a refusal is audited.")
     def security_report(self, info: Info, month: str | None = None) -> SecurityReport | None:
-        ctx = info.context
-        if month is None:
-            year, mon = reports.default_month()
-            month = f"{year:04d}-{mon:02d}"
-        try:
-            return SecurityReport.build(svc.monthly_report(ctx.session, ctx.user, month))
-        except DomainError as exc:  # the verb rolled back (and audited a refusal)
-            ctx.session.rollback()
-            raise shown(exc) from None
+        def call(session: Any, user: Any) -> SecurityReport:
+            value = report_access.month_arg("security_report", month)
+            return SecurityReport.build(svc.monthly_report(session, user, value))
+
+        return run_report(info, "security_report", "securityReport", call)

@@ -20,21 +20,15 @@ from flask_babel import gettext
 from strawberry.types import Info
 
 from graphql_api.permissions import ShownError, _camel
-from models.enums import AuditOutcome
-from portal import audit, policy
-from portal.services import reports
-from portal.services.errors import DomainError, PermissionDenied
+from portal.services import report_access, reports
+from portal.services.errors import DomainError
 
 
 def refuse(info: Info, action: str, target: str, where: str) -> ShownError:
-    """Record one 'denied' audit entry (as the portal's report page does) and return the
-    FORBIDDEN error to raise."""
+    """Record one 'denied' audit entry (``report_access.refuse``, as the portal's report pages
+    do) and return the FORBIDDEN error to raise."""
     ctx = info.context
-    ctx.session.rollback()
-    audit.record(ctx.session, ctx.user, action, target, outcome=AuditOutcome.DENIED.value,
-                 detail=f"graphql {where}"[:500])
-    ctx.session.commit()
-    return shown(PermissionDenied(action, target))
+    return shown(report_access.refuse(ctx.session, ctx.user, action, target, f"graphql {where}"))
 
 
 def shown(exc: DomainError) -> ShownError:
@@ -48,14 +42,18 @@ def shown(exc: DomainError) -> ShownError:
     return ShownError(exc.translated(gettext), code=exc.code.upper(), **extra)
 
 
-def export_csv(info: Info, report: reports.Report, filename: str, where: str) -> str:
-    """The portal's CSV of ``report`` (``reports.to_csv``: formula cells neutralised), guarded
-    by ``report.export`` exactly like the portal's ``?format=csv``."""
-    if not policy.can(info.context.user, "report.export"):
-        raise refuse(info, "report.export", filename, f"{where}.csv")
-    from flask_babel import gettext
-
-    return reports.to_csv(report, gettext)  # in the caller's language, as the portal
+def export_csv(info: Info, report: reports.Report, filename: str, where: str,
+               family: str = "reports") -> str:
+    """The portal's CSV of ``report``, decided by ``report_access.export`` exactly as the
+    portal's ``?format=csv`` (the grant, the audit of a refusal, formula cells neutralised):
+    without the grant a FORBIDDEN error (audited once)."""
+    ctx = info.context
+    try:
+        out = report_access.export(ctx.session, ctx.user, family, report, "csv", filename,
+                                   f"graphql {where}.csv", gettext)
+    except DomainError as exc:
+        raise shown(exc) from None
+    return str(out.body)
 
 
 CSV_DESCRIPTION = ("The same CSV the portal exports (UTF-8 with BOM; cells a spreadsheet would "

@@ -180,15 +180,10 @@ def waive_penalty(session: Session, actor: User, notice_id: int, reason: str,
 
 
 def _month_bounds(month: str) -> tuple[datetime, datetime]:
+    from portal.services.complaint_slices import parse_month
     from portal.services.complaints import month_bounds
 
-    try:
-        y, m = (int(x) for x in month.split("-"))
-        if not (2000 <= y <= 2100 and 1 <= m <= 12):
-            raise ValueError
-    except (ValueError, AttributeError):
-        raise ValidationFailed(N_("Enter a month as YYYY-MM."), field="month") from None
-    return month_bounds(y, m)
+    return month_bounds(*parse_month(month))
 
 
 @verb
@@ -252,9 +247,29 @@ def statistics(session: Session, actor: User, start: datetime, end: datetime
             "penalty_counts": counts, "penalty_totals": totals}
 
 
+def hr_report(month: str, rows: list[dict[str, Any]]) -> Any:
+    """The month's confirmed penalties for HR as a ``reports.Report`` (the portal's page and
+    CSV): one row per person and ground, the total and the number of lines."""
+    from portal.services import reports
+    from portal.services.receivables import money
+
+    report = reports.Report("penalties", f"处罚通知单（已确认） / confirmed penalties {month}")
+    report.tables.append(reports.Table(
+        "人事处罚清单 / for HR",
+        ["投诉编号 / complaint", "责任人 / person", "部门 / department",
+         "处罚原因 / ground", "金额 / amount", "确认时间 / confirmed"],
+        [[r["complaint_number"], r["person"], r["department"], GROUND_LABELS[r["ground"]],
+          r["amount"], f"{r['confirmed_at'].astimezone(clock.COMPANY_TZ):%Y-%m-%d %H:%M}"]
+         for r in rows]))
+    total = sum((r["amount"] for r in rows), start=Decimal(0))
+    report.figures = [("合计 / total", money(total)), ("人次 / lines", len(rows))]
+    return report
+
+
 def today_month(today: date | None = None) -> str:
-    today = today or clock.today()
-    return f"{today:%Y-%m}"
+    from portal.services import report_access
+
+    return report_access.default_month("penalties", today)
 
 
 DRAFT = "draft"

@@ -17,7 +17,7 @@ from portal.services.complaints import _insert_ignore
 from portal.services.credit._common import ZERO
 from portal.services.credit.lines import in_force_clause, line_in_force
 from portal.services.credit.over_limit import _limit_subquery, over_limit_rows
-from portal.services.errors import N_, PermissionDenied, RuleViolation, ValidationFailed
+from portal.services.errors import N_, PermissionDenied, RuleViolation
 from portal.services.unit import load, verb
 
 # ---------------------------------------------------------------------------------------------
@@ -53,11 +53,10 @@ def review_due_clause(session: Session, now: datetime | None = None) -> ColumnEl
 
 def _month_of(moment_or_month: Any) -> str:
     if isinstance(moment_or_month, str):
-        try:
-            datetime.strptime(moment_or_month, "%Y-%m")
-        except ValueError:
-            raise ValidationFailed(N_("Enter a month as YYYY-MM."), field="month") from None
-        return moment_or_month
+        from portal.services.complaint_slices import parse_month
+
+        year, month = parse_month(moment_or_month)
+        return f"{year:04d}-{month:02d}"
     return f"{moment_or_month.year:04d}-{moment_or_month.month:02d}"
 
 

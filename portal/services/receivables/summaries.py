@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import calendar as pycal
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -39,14 +39,11 @@ from portal.services.unit import check_version, verb
 
 
 def month_end(month: str) -> date:
-    try:
-        y, m = (int(x) for x in month.split("-"))
-        last = pycal.monthrange(y, m)[1]
-        if not 2000 <= y <= 2100:
-            raise ValueError
-    except (ValueError, TypeError, pycal.IllegalMonthError):
-        raise ValidationFailed(N_("Enter a month as YYYY-MM."), field="month") from None
-    return date(y, m, last)
+    """The last day of ``month`` (``YYYY-MM``, checked by ``complaint_slices.parse_month``)."""
+    from portal.services.complaint_slices import parse_month
+
+    y, m = parse_month(month)
+    return date(y, m, pycal.monthrange(y, m)[1])
 
 
 def as_of_for(month: str, today: date | None = None) -> date:
@@ -334,7 +331,7 @@ def approve_summary(session: Session, actor: User, month: str, comment: str,
 
 def summary_month_default(today: date | None = None) -> str:
     """The month the summary page opens on: the previous month (it is approved after the
-    month ends)."""
-    today = today or clock.today()
-    prev = today.replace(day=1) - timedelta(days=1)
-    return f"{prev:%Y-%m}"
+    month ends); ``report_access.default_month``."""
+    from portal.services import report_access
+
+    return report_access.default_month("credit_summary", today)

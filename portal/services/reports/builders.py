@@ -228,11 +228,9 @@ def over_limit(session: Session, actor: User, *,
 
 
 def default_month(today: date | None = None) -> tuple[int, int]:
-    """The month a monthly report defaults to: the previous one until the 10th (R-COMP-8's
-    'by the 10th of the next month'), the current one afterwards."""
-    today = today or clock.today()
-    if today.day <= 10:
-        first = today.replace(day=1)
-        prev = date.fromordinal(first.toordinal() - 1)
-        return prev.year, prev.month
-    return today.year, today.month
+    """The month a monthly report defaults to (``report_access.default_month``): the previous
+    one until the 10th (R-COMP-8's 'by the 10th of the next month'), the current one after."""
+    from portal.services import report_access
+
+    year, month = report_access.default_month("complaints", today).split("-")
+    return int(year), int(month)
