@@ -73,12 +73,12 @@ def main() -> int:
                     buf.seek(0)
                     buf.truncate()
     else:
-        from bench.adminprobe import find_customer_view
+        from bench.adminprobe import find_customer_view, sign_in
 
         client = app.test_client()
-        resp = client.post("/login", data={"username": args.username, "password": args.password})
-        if resp.status_code != 302:
-            print(json.dumps({"error": f"login failed: {resp.status_code}"}))
+        status = sign_in(app, client, args.username, args.password)
+        if status != 302:
+            print(json.dumps({"error": f"login failed: {status}"}))
             return 1
         view = find_customer_view(app)
         if view is None or view.export_url is None:

@@ -441,23 +441,30 @@ def _diff_word(d: list[str] | None) -> str:
     return "equal" if not d else "DIFFER: " + " / ".join(d)
 
 
+def _short(r: dict) -> str:
+    """``G2 sales``, ``G4 1000``, ``G1`` …: a ratio row named briefly."""
+    q = r["query"]
+    if q.startswith("G2"):
+        return f"G2 {r['role']}"
+    if q.startswith("G4"):
+        return f"G4 {q.split('(')[1].split()[0]}"
+    return q[:2]
+
+
 def _core_goals(res: dict) -> list[tuple[str, str, bool]]:
     lines = []
     for size, m in res.get("sizes", {}).items():
         rows = (m.get("ratios") or {}).get("rows", [])
         g14 = [r for r in rows if r["query"][:2] in ("G1", "G2", "G3", "G4")]
         ok = bool(g14) and all("ratio" in r and r["ratio"] <= 2.0 for r in g14)
-        measured = ", ".join(f"{r['query'].split(' (')[0]}"
-                             f"{' ' + r['role'] if r['query'].startswith('G2') else ''} "
-                             f"{x(r['ratio']) if 'ratio' in r else 'error'}" for r in g14)
+        measured = ", ".join(f"{_short(r)} {x(r['ratio']) if 'ratio' in r else 'error'}"
+                             for r in g14)
         lines.append((f"G1–G4 GraphQL ≤ 2× Core + orjson, {int(size):,}",
                       measured or "not measured", ok))
         floor = [r for r in rows if r.get("raw_ratio") is not None]
         lines.append((f"GraphQL ÷ raw single-statement SQL floor reported for G1–G5, "
                       f"{int(size):,}", ", ".join(
-                          f"{r['query'].split(' (')[0]}"
-                          f"{' ' + r['role'] if r['query'].startswith('G2') else ''} "
-                          f"{x(r['raw_ratio'])}" for r in floor) or "not measured",
+                          f"{_short(r)} {x(r['raw_ratio'])}" for r in floor) or "not measured",
                       {r["query"][:2] for r in floor} >= {"G1", "G2", "G3", "G4", "G5"}))
     return lines
 

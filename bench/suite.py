@@ -15,7 +15,7 @@ from flask import Flask
 from sqlalchemy import text
 
 from bench import floor
-from bench.adminprobe import find_customer_view
+from bench.adminprobe import find_customer_view, sign_in
 from bench.datagen import BENCH_PASSWORD, Layout
 from bench.floor import Who
 from bench.gql import Plan
@@ -260,9 +260,9 @@ def admin_pages(env: Env) -> dict:
         out["skipped"] = "admin_views has no customer list view yet"
         return out
     client = env.app.test_client()
-    resp = client.post("/login", data={"username": "gm", "password": BENCH_PASSWORD})
-    if resp.status_code != 302:
-        out["skipped"] = f"login as gm failed ({resp.status_code})"
+    status = sign_in(env.app, client, "gm", BENCH_PASSWORD)
+    if status != 302:
+        out["skipped"] = f"login as gm failed ({status})"
         return out
     with env.app.app_context():
         visible = db.session.execute(text("SELECT count(*) FROM customers")).scalar_one()
