@@ -12,6 +12,7 @@ pytestmark = pytest.mark.e2e
 
 def test_a_salesperson_chooses_notification_channels(page, sign_in, screenshot):
     sign_in("sales1")
+    page.click("#portal-user-menu")  # the person's own menu under their name
     page.click("text=通知设置")
     page.wait_for_selector("h1:has-text('通知渠道')")
     assert page.is_disabled("input[value='email:customer']")  # no e-mail address on file
