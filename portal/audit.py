@@ -18,8 +18,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from models.audit import AuditChainHead, AuditEntry
 from models.base import utcnow
@@ -98,18 +98,38 @@ def head_mac(seq: int, last_hash: str) -> str:
     return hmac.new(_key, f"head:{seq}:{last_hash}".encode(), hashlib.sha256).hexdigest()
 
 
-def _lock_head(session: Session) -> AuditChainHead:
-    """Take the chain head under a write lock: an UPDATE takes SQLite's write lock and a
-    PostgreSQL row lock, so concurrent appenders queue here and the chain stays linear."""
-    session.execute(update(AuditChainHead).where(AuditChainHead.id == 1)
-                    .values(seq=AuditChainHead.seq))
-    head = session.scalar(select(AuditChainHead).where(AuditChainHead.id == 1)
-                          .execution_options(populate_existing=True))
-    if head is None:
-        head = AuditChainHead(id=1, seq=0, last_hash=GENESIS, mac=GENESIS_MAC)
-        session.add(head)
-        session.flush()
-    return head
+_HEAD = AuditChainHead.__table__
+_ENTRIES = AuditEntry.__table__
+# One statement takes the chain head under a write lock AND reads it: an UPDATE takes SQLite's
+# write lock and a PostgreSQL row lock, so concurrent appenders queue here and the chain stays
+# linear; RETURNING (PostgreSQL, SQLite ≥ 3.35) gives the head as it is under that lock. Plain
+# Core on the tables: no ORM bulk-update or unit-of-work work per append (issue 21).
+_LOCK_AND_READ_HEAD = (update(_HEAD).where(_HEAD.c.id == 1).values(seq=_HEAD.c.seq)
+                       .returning(_HEAD.c.seq, _HEAD.c.last_hash))
+_ENTRY_COLUMNS = ("seq", "at", "actor_id", "actor_name", "action", "target_type", "target_id",
+                  "outcome", "before", "after", "detail", "remote_addr", "request_id",
+                  "prev_hash", "hash")
+_INSERT_ENTRY = insert(_ENTRIES).returning(_ENTRIES.c.id)
+_MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(
+    seq=bindparam("seq"), last_hash=bindparam("hash"), mac=bindparam("head_mac"))
+# PostgreSQL: the insert and the head's move in ONE statement (a data-modifying CTE runs
+# exactly once, in the same snapshot, under the lock taken above); SQLite has no such CTE.
+_NEW_ENTRY = (insert(_ENTRIES).values({c: bindparam(c) for c in _ENTRY_COLUMNS})
+              .returning(_ENTRIES.c.id, _ENTRIES.c.seq).cte("new_entry"))
+_INSERT_AND_MOVE_HEAD = (update(_HEAD).where(_HEAD.c.id == 1)
+                         .where(_HEAD.c.seq == _NEW_ENTRY.c.seq - 1)  # the entry follows it
+                         .values(seq=bindparam("seq"), last_hash=bindparam("hash"),
+                                 mac=bindparam("head_mac"))
+                         .add_cte(_NEW_ENTRY).returning(_NEW_ENTRY.c.id))
+
+
+def _lock_head(session: Session) -> tuple[int, str]:
+    """(seq, last_hash) of the chain head, locked for the rest of the transaction."""
+    row = session.execute(_LOCK_AND_READ_HEAD).first()
+    if row is None:  # a database created without the migration's seed row
+        session.execute(insert(_HEAD).values(id=1, seq=0, last_hash=GENESIS, mac=GENESIS_MAC))
+        return 0, GENESIS
+    return row[0], row[1]
 
 
 # Called with (entry, seconds) after every append; portal/observability.py times appends.
@@ -120,13 +140,18 @@ def record(session: Session, actor: Any, action: str, target: Any = None, *,
            before: dict[str, Any] | None = None, after: dict[str, Any] | None = None,
            outcome: str = AuditOutcome.OK.value, detail: str | None = None,
            actor_name: str | None = None) -> AuditEntry:
-    """Append one entry in the caller's transaction. ``actor`` is a User or None (system)."""
+    """Append one entry in the caller's transaction. ``actor`` is a User or None (system).
+
+    Statements: lock and read the head, then insert the entry and move the head (one statement
+    on PostgreSQL, two on SQLite). Pending changes of the caller are flushed first, so the
+    entry follows what it describes."""
     started = time.perf_counter()
     ctx = request_context.get() or {}
     tgt = _target(target)
-    head = _lock_head(session)
+    session.flush()
+    seq, last_hash = _lock_head(session)
     entry = AuditEntry(
-        seq=head.seq + 1,
+        seq=seq + 1,
         at=utcnow(),
         actor_id=getattr(actor, "id", None),
         actor_name=(actor_name or getattr(actor, "username", None) or ctx.get("actor")
@@ -140,14 +165,19 @@ def record(session: Session, actor: Any, action: str, target: Any = None, *,
         detail=detail,
         remote_addr=ctx.get("remote_addr"),
         request_id=ctx.get("request_id"),
-        prev_hash=head.last_hash,
+        prev_hash=last_hash,
     )
     entry.hash = entry_hash(entry)
+    values = {name: getattr(entry, name) for name in _ENTRY_COLUMNS}
+    values["head_mac"] = head_mac(entry.seq, entry.hash)
+    if session.connection().dialect.name == "postgresql":
+        entry.id = session.execute(_INSERT_AND_MOVE_HEAD, values).scalar_one()
+    else:
+        entry.id = session.execute(_INSERT_ENTRY, values).scalar_one()
+        session.execute(_MOVE_HEAD, values)
+    # the entry as a persistent object of the session, as if loaded (nothing left to flush)
+    make_transient_to_detached(entry)
     session.add(entry)
-    head.seq = entry.seq
-    head.last_hash = entry.hash
-    head.mac = head_mac(head.seq, head.last_hash)
-    session.flush()
     for observe in append_observers:
         observe(entry, time.perf_counter() - started)
     return entry
@@ -184,7 +214,7 @@ def verify(session: Session, batch: int = 5000) -> VerifyReport:
         last_seq = entry.seq
         expected_seq += 1
         verified += 1
-    head = session.get(AuditChainHead, 1)
+    head = session.get(AuditChainHead, 1, populate_existing=True)  # as stored now
     if head is None:
         if verified:
             return VerifyReport(verified, last_seq, "chain head is missing")
