@@ -68,5 +68,14 @@ def get(session: Session, key: str) -> Any:
     return value
 
 
+def prime(session: Session, key: str, raw: str | None) -> None:
+    """File the value of ``key`` that the caller read from the settings row in its own
+    statement (``raw``: the row's ``value``, None without a row) where ``get`` looks, as if
+    ``get`` had read it then (the API's token statement reads the two-factor roles this way)."""
+    cache = session.info.setdefault("settings_cache", {})
+    if key not in cache:
+        cache[key] = DEFAULTS[key] if raw is None else json.loads(raw)
+
+
 def forget(session: Session) -> None:
     session.info.pop("settings_cache", None)

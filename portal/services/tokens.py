@@ -7,15 +7,18 @@ is active (deactivating a user also revokes the tokens, R-ROLE-4).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
-from models.org import ApiToken, User
-from portal import audit, clock, policy, policy_grants
+from models.org import ApiToken, TwoFactor, User
+from models.settings import Setting
+from portal import audit, clock, policy, policy_grants, settings
 from portal.services.errors import N_, PermissionDenied, RuleViolation, ValidationFailed
 from portal.services.unit import load, verb
 
@@ -112,21 +115,38 @@ def list_tokens(session: Session, actor: User) -> list[ApiToken]:
     return list(session.scalars(stmt.order_by(ApiToken.id.desc())).all())
 
 
+TWO_FACTOR_ROLES_SETTING = "two_factor.required_roles"
+
+
+@functools.cache
+def _token_statement() -> Any:
+    """The one statement of a token's request (built once; the hash is a parameter): the
+    token, its user, the user's roles and their grants (what the policy reads next; the grants
+    are this transaction's only, see policy_grants.grants_column), plus what the R-ROLE-6
+    check of the GraphQL door reads: the two-factor roles setting and the user's two-factor
+    record (then in the session's identity map, where ``two_factor.enrolled`` looks first)."""
+    roles_setting = (select(Setting.value).where(Setting.key == TWO_FACTOR_ROLES_SETTING)
+                     .scalar_subquery())
+    return (select(ApiToken, policy_grants.grants_column(ApiToken.user_id), roles_setting,
+                   TwoFactor)
+            .outerjoin(TwoFactor, TwoFactor.user_id == ApiToken.user_id)
+            .where(ApiToken.token_hash == bindparam("token_hash"))
+            .options(joinedload(ApiToken.user).joinedload(User.role_assignments)))
+
+
 def authenticate(session: Session, raw: str | None) -> tuple[User | None, str]:
     """The user a raw bearer token belongs to, or ``(None, reason)``. Updates last-used time
-    (at most once a minute) in the caller's transaction; the caller commits."""
+    (at most once a minute) in the caller's transaction; the caller commits.
+
+    Everything is read in this request's transaction: a change of grants, roles, the token,
+    the two-factor setting or enrolment applies from the next request."""
     if not raw or not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         return None, "malformed token"
-    # one statement: the token, its user, the user's roles and their grants (what the policy
-    # reads next; the grants are this transaction's only, see policy_grants.grants_column)
-    found = session.execute(
-        select(ApiToken, policy_grants.grants_column(ApiToken.user_id))
-        .where(ApiToken.token_hash == hash_token(raw))
-        .options(joinedload(ApiToken.user).joinedload(User.role_assignments))
-    ).unique().first()
+    found = session.execute(_token_statement(),
+                            {"token_hash": hash_token(raw)}).unique().first()
     if found is None:
         return None, "unknown token"
-    token, grants = found
+    token, grants, two_factor_roles, two_factor_record = found
     now = clock.now()
     state = token_state(token, now)
     if state != "active":
@@ -137,4 +157,10 @@ def authenticate(session: Session, raw: str | None) -> tuple[User | None, str]:
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
         token.last_used_at = now
     policy_grants.prime_grants(session, user, grants)
+    settings.prime(session, TWO_FACTOR_ROLES_SETTING, two_factor_roles)
+    if two_factor_record is not None:
+        # held for the session's life: its identity map keeps objects only while referenced,
+        # and ``two_factor.enrolled`` finds it there (after a commit it is expired and read
+        # again, like any loaded row)
+        session.info["token_two_factor"] = two_factor_record
     return user, ""

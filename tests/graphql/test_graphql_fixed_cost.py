@@ -10,7 +10,9 @@ from sqlalchemy import delete, event, select, update
 
 from models import ApiToken, Grant, RoleAssignment
 from models.base import utcnow
+from models.org import TwoFactor
 from portal.extensions import db
+from portal.services import configuration
 from portal.services import tokens as token_service
 from tests.graphql.conftest import Api, make_token
 
@@ -88,3 +90,41 @@ def test_a_token_revocation_applies_on_the_next_request(world, session, client) 
     token = session.scalar(select(ApiToken).where(ApiToken.user_id == world.sales1.id))
     token_service.revoke_token(session, world.sales1, token.id)
     assert api.post(ME).status_code == 401
+
+
+def test_R_ROLE_6_two_factor_setting_and_enrolment_ride_on_the_token_statement(
+        app, world, session, client) -> None:
+    """The general manager must use two factors (and is enrolled): the check reads the setting
+    and the enrolment in the token statement, not in statements of their own."""
+    api = Api(client, make_token(session, world.gm))
+    api(LIST)
+    with statements(app) as seen:
+        assert _names(api(LIST))
+    assert not [s for s in seen if "FROM settings" in s and "api_tokens" not in s], seen
+    assert not [s for s in seen if "FROM two_factor" in s and "api_tokens" not in s], seen
+
+
+def test_R_ROLE_6_a_two_factor_setting_change_applies_on_the_next_token_request(
+        world, session, client) -> None:
+    api = Api(client, make_token(session, world.sales1))  # sales1 has no second factor
+    assert _names(api(LIST))
+    configuration.update_setting(session, world.sysadmin, "two_factor.required_roles",
+                                 {"value": ["general_manager", "sales", "secadmin", "secauditor", "sysadmin"]})
+    session.commit()
+    refused = api.post(LIST)
+    assert refused.status_code == 403
+    assert refused.get_json()["errors"][0]["extensions"]["code"] == "TWO_FACTOR_REQUIRED"
+    configuration.reset_setting(session, world.sysadmin, "two_factor.required_roles")
+    session.commit()
+    assert _names(api(LIST))
+
+
+def test_R_ROLE_6_a_lost_enrolment_applies_on_the_next_token_request(world, session,
+                                                                    client) -> None:
+    api = Api(client, make_token(session, world.gm))
+    assert _names(api(LIST))
+    session.execute(delete(TwoFactor).where(TwoFactor.user_id == world.gm.id))
+    session.commit()
+    refused = api.post(LIST)
+    assert refused.status_code == 403
+    assert refused.get_json()["errors"][0]["extensions"]["code"] == "TWO_FACTOR_REQUIRED"
