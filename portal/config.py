@@ -25,7 +25,10 @@ class BaseConfig:
     NAME = "base"
     SECRET_KEY: str | None = None
     SQLALCHEMY_DATABASE_URI: str | None = None
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # no pool_pre_ping (a round trip per request): a dead connection is replaced when the
+    # first statement of a transaction finds it (portal/extensions.py); connections older than
+    # half an hour are replaced at checkout
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_recycle": 1800}
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     AUDIT_HMAC_KEY: str | None = None
     # R-ROLE-6: the key that encrypts the TOTP secrets at rest (portal/services/secret_box.py);
