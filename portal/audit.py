@@ -16,9 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from models.audit import AuditChainHead, AuditEntry
@@ -98,8 +98,8 @@ def head_mac(seq: int, last_hash: str) -> str:
     return hmac.new(_key, f"head:{seq}:{last_hash}".encode(), hashlib.sha256).hexdigest()
 
 
-_HEAD = AuditChainHead.__table__
-_ENTRIES = AuditEntry.__table__
+_HEAD = cast(Table, AuditChainHead.__table__)
+_ENTRIES = cast(Table, AuditEntry.__table__)
 # One statement takes the chain head under a write lock AND reads it: an UPDATE takes SQLite's
 # write lock and a PostgreSQL row lock, so concurrent appenders queue here and the chain stays
 # linear; RETURNING (PostgreSQL, SQLite ≥ 3.35) gives the head as it is under that lock. Plain
