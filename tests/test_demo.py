@@ -146,6 +146,34 @@ def test_R_CUST_4_demo_shows_void_cards_expired_ownership_and_service_lapse(sess
     assert _count(session, FollowUp) > 1000
 
 
+def test_R_CUST_4_demo_follows_the_services_cadence(session):
+    """The demo's follow-ups keep the cadence the customers service enforces, as the
+    settings say: under a tighter cadence only the demo's planned void cards are void, and
+    each stored deadline is the one the service replays (customers.deadline_in_force)."""
+    from sqlalchemy import update
+
+    from models.settings import Setting
+
+    for key, value in (("customer.first_follow_up_days", "2"),
+                       ("customer.follow_up_interval_days", "4")):
+        session.execute(update(Setting).where(Setting.key == key).values(value=value))
+    session.commit()
+    settings.forget(session)
+    assert customer_service.cadence(session).interval == timedelta(days=4)
+    assert demo.load(session).startswith("demo data loaded")
+    now = clock.now()
+    void = session.scalars(select(Customer)
+                           .where(customer_service.is_void_sql(session, now))).all()
+    assert 1 <= len(void) <= 3, [c.code for c in void]
+    for c in session.scalars(select(Customer).where(Customer.status == "prospect")):
+        baseline = customer_service.cadence_baseline(c)
+        since = sorted((f for f in c.follow_ups if f.happened_at >= baseline),
+                       key=lambda f: (f.happened_at, f.id))
+        if since:
+            assert since[-1].next_due_at == customer_service.deadline_in_force(
+                session, baseline, [(f.happened_at, f.kind) for f in since]), c.code
+
+
 def test_R_RECV_demo_reception_records_of_the_last_60_days(session, loaded):
     records = session.scalars(select(ReceptionRecord)).all()
     assert len(records) >= 300

@@ -25,6 +25,7 @@ from portal.demo.words import (
     TITLES,
 )
 from portal.normalize import normalize_credit_code, normalize_name, normalize_phone
+from portal.services import customers as customer_rules
 
 
 class CustomersMixin:
@@ -274,32 +275,36 @@ class CustomersMixin:
 
     # -- follow-ups ------------------------------------------------------------------------
 
-    def _kind(self, history: list[str]) -> str:
+    def _kind(self, history: list[str], sms_streak: int) -> str:
         kinds = [FollowUpKind.CALL, FollowUpKind.WECHAT, FollowUpKind.VISIT, FollowUpKind.SMS,
                  FollowUpKind.INVITATION, FollowUpKind.EMAIL]
         k = self.rng.choices(kinds, [5, 4, 2, 2, 1, 1])[0].value
-        if k == "sms" and history[-2:] == ["sms", "sms"]:
-            k = "call"  # three text messages in a row do not count as service (R-CUST-4)
+        if k == "sms" and history[1 - sms_streak:] == ["sms"] * (sms_streak - 1):
+            k = "call"  # a text-message-only run does not count as service (R-CUST-4)
         return k
 
-    def _cadence(self, start: datetime, end: datetime) -> list[datetime]:
-        """Follow-ups that keep R-CUST-4: first within 3 days, next within 1 day, then at
-        least weekly, the last one less than a week before ``end``."""
+    def _cadence(self, rules: customer_rules.Cadence, start: datetime,
+                 end: datetime) -> list[datetime]:
+        """Follow-ups that keep the service's cadence (R-CUST-4): the first within its window
+        of ``start``, the next within the second window, then within every interval, each
+        with some margin; none after ``end``."""
         rng = self.rng
+        day = timedelta(days=1)
         out: list[datetime] = []
-        t = start + timedelta(days=rng.uniform(0.2, 2.5))
+        t = start + timedelta(days=rng.uniform(0.2, rules.first / day - 0.5))
         if t > end:
             return out
         out.append(t)
-        t += timedelta(hours=rng.uniform(4, 22))
+        t += timedelta(hours=rng.uniform(4, rules.second / timedelta(hours=1) - 2))
         while t <= end:
             out.append(t)
-            t += timedelta(days=rng.uniform(2.5, 6.5))
+            t += timedelta(days=rng.uniform(2.5, rules.interval / day - 0.5))
         return out
 
     def follow_ups(self) -> None:
         rng = self.rng
         now = self.now
+        rules = customer_rules.cadence(self.s)
         everyone = self.customers
         rows: list[dict] = []
         for c in everyone:
@@ -307,20 +312,20 @@ class CustomersMixin:
             reg = o.registered_at
             times: list[datetime]
             if c.plan == "void_new":
-                times = []                                   # no first follow-up in 3 days
+                times = []                                   # no first follow-up in time
             elif c.plan == "void_stalled":
-                times = self._cadence(reg, reg + timedelta(days=7))   # then silence
+                times = self._cadence(rules, reg, reg + rules.interval)   # then silence
             elif c.plan == "void_marked":
-                times = [reg + timedelta(days=1.5)]
+                times = [reg + timedelta(days=1.5)]          # and no second one in time
             elif o.status == "prospect":
                 # the cadence restarts with each owner (registration, hand-over)
                 bounds = [since for since, _uid in c.owner_timeline] + [now]
                 times = []
                 for a, b in zip(bounds, bounds[1:], strict=False):
-                    times += self._cadence(a, b)
+                    times += self._cadence(rules, a, b)
             else:
                 deal = o.deal_at or reg
-                times = self._cadence(reg, deal)
+                times = self._cadence(rules, reg, deal)
                 after = max(deal, now - timedelta(days=365))
                 if c.plan in ("lapsed", "reassigned_lapse"):
                     stop = now - timedelta(days=rng.uniform(100, 200))
@@ -341,48 +346,22 @@ class CustomersMixin:
             for t in times:
                 if t > now:
                     break
-                kind = self._kind(history)
+                kind = self._kind(history, rules.sms_streak)
                 history.append(kind)
                 mine.append(dict(_c=c, user_id=c.owner_at(t), kind=kind, happened_at=t,
                                  notes=rng.choice(FOLLOW_NOTES[FollowUpKind(kind)]),
                                  next_due_at=None))
             baseline = c.owner_timeline[-1][0]
             if mine and mine[-1]["happened_at"] >= baseline:
-                mine[-1]["next_due_at"] = self._due(
-                    baseline, [(f["happened_at"], f["kind"]) for f in mine
-                               if f["happened_at"] >= baseline])
+                # the deadline in force after them, stored as the customers service does
+                mine[-1]["next_due_at"] = customer_rules.deadline_in_force(
+                    self.s, baseline, [(f["happened_at"], f["kind"]) for f in mine
+                                       if f["happened_at"] >= baseline])
             o.last_service_at = mine[-1]["happened_at"] if mine else None
             rows += mine
         rows += _missed_invitations(everyone, rng, now)
         self.later[FollowUp] += rows
         self.counts["follow-ups"] = len(rows)
-
-    def _due(self, baseline: datetime, follow_ups: list[tuple[datetime, str]]) -> datetime:
-        """The follow-up deadline in force after these follow-ups (R-CUST-4: first within 3
-        days, the next within 1 day, then weekly; a text-message-only run of 3 does not count),
-        stored on the latest follow-up as the customers service does."""
-        first = timedelta(days=float(settings.get(self.s, "customer.first_follow_up_days")))
-        second = timedelta(days=float(settings.get(self.s, "customer.second_follow_up_days")))
-        interval = timedelta(days=float(settings.get(self.s,
-                                                     "customer.follow_up_interval_days")))
-        streak = int(settings.get(self.s, "customer.sms_only_streak"))
-        due, counted, run = baseline + first, 0, 0
-        before_run = (due, counted)
-        for at, kind in follow_ups:
-            if at > due:
-                return due
-            if kind == FollowUpKind.SMS.value:
-                if run == 0:
-                    before_run = (due, counted)
-                run += 1
-                if run >= streak:
-                    due, counted = before_run
-                    continue
-            else:
-                run = 0
-            counted += 1
-            due = at + (second if counted == 1 else interval)
-        return due
 
 
 def _missed_invitations(customers: list[_Cust], rng: random.Random,

@@ -53,8 +53,11 @@ from portal.services.customers.create import (
 )
 from portal.services.customers.derived import (
     EFFECTIVE_STATUSES,
+    Cadence,
+    cadence,
     cadence_baseline,
     claimable_sql,
+    deadline_in_force,
     effective_status,
     effective_status_in_sql,
     follow_up_due,
@@ -119,7 +122,10 @@ __all__ = [
     "MAX_LENGTHS",
     "_change_owner",
     "add_contact",
+    "Cadence",
+    "cadence",
     "cadence_baseline",
+    "deadline_in_force",
     "claim_customer",
     "claimable_sql",
     "is_claimable",

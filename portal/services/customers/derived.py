@@ -3,6 +3,7 @@ twins (R-CUST-2, R-CUST-4, R-CUST-5)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -36,16 +37,37 @@ def cadence_baseline(customer: Customer) -> datetime:
     return base
 
 
-def _counts_walk(session: Session | None, baseline: datetime,
-                 follow_ups: list[tuple[datetime, str]]) -> datetime:
-    """Replay the cadence over follow-ups (ordered) since ``baseline``; the deadline in force.
-    Once a deadline is missed it stays (the card is void until a new baseline)."""
-    first = _setting_days(session, "customer.first_follow_up_days")
-    second = _setting_days(session, "customer.second_follow_up_days")
-    interval = _setting_days(session, "customer.follow_up_interval_days")
-    streak = int(settings.get(session, "customer.sms_only_streak")
-                 if session is not None else settings.DEFAULTS["customer.sms_only_streak"])
-    due = baseline + first
+@dataclass(frozen=True)
+class Cadence:
+    """R-CUST-4 as the settings say: the first follow-up within ``first`` of the baseline
+    (registration or the last change of owner), the next within ``second``, then at least
+    every ``interval``; a run of ``sms_streak`` text messages does not count."""
+
+    first: timedelta
+    second: timedelta
+    interval: timedelta
+    sms_streak: int
+
+
+def cadence(session: Session | None) -> Cadence:
+    """The follow-up cadence in force (the settings; their defaults without a session)."""
+    return Cadence(
+        first=_setting_days(session, "customer.first_follow_up_days"),
+        second=_setting_days(session, "customer.second_follow_up_days"),
+        interval=_setting_days(session, "customer.follow_up_interval_days"),
+        sms_streak=int(settings.get(session, "customer.sms_only_streak")
+                       if session is not None
+                       else settings.DEFAULTS["customer.sms_only_streak"]))
+
+
+def deadline_in_force(session: Session | None, baseline: datetime,
+                      follow_ups: list[tuple[datetime, str]]) -> datetime:
+    """Replay the cadence over follow-ups ``(happened_at, kind)`` (ordered) since
+    ``baseline``; the deadline in force after them, which is stored on the latest one
+    (``next_due_at``). Once a deadline is missed it stays (the card is void until a new
+    baseline)."""
+    rules = cadence(session)
+    due = baseline + rules.first
     counted = 0
     run = 0
     before_run: tuple[datetime, int] = (due, counted)
@@ -56,13 +78,13 @@ def _counts_walk(session: Session | None, baseline: datetime,
             if run == 0:
                 before_run = (due, counted)
             run += 1
-            if run >= streak:
+            if run >= rules.sms_streak:
                 due, counted = before_run  # the whole text-only run does not count
                 continue
         else:
             run = 0
         counted += 1
-        due = at + (second if counted == 1 else interval)
+        due = at + (rules.second if counted == 1 else rules.interval)
     return due
 
 
@@ -70,8 +92,7 @@ def _last_counting_service(session: Session | None, follow_ups: list[tuple[datet
                            ) -> datetime | None:
     """The latest follow-up that counts as service: not part of a text-only run, and not an
     invitation the customer did not attend (邀不来 is a lapse of service, R-CUST-5)."""
-    streak = int(settings.get(session, "customer.sms_only_streak")
-                 if session is not None else settings.DEFAULTS["customer.sms_only_streak"])
+    streak = cadence(session).sms_streak
     counted: list[datetime] = []
     run: list[datetime] = []
     for at, kind in follow_ups:

@@ -18,7 +18,11 @@ from portal import audit, clock, policy
 from portal.normalize import normalize_credit_code, normalize_name, normalize_phone
 from portal.services import calendar
 from portal.services.customers import corrections
-from portal.services.customers.derived import _counts_walk, _last_counting_service, cadence_baseline
+from portal.services.customers.derived import (
+    _last_counting_service,
+    cadence_baseline,
+    deadline_in_force,
+)
 from portal.services.customers.duplicates import _refuse_duplicate
 from portal.services.customers.validation import (
     CONTACT_FIELDS,
@@ -133,7 +137,7 @@ def _replay(session: Session, customer: Customer) -> None:
     baseline = cadence_baseline(customer)
     since = [(f.happened_at, f.kind) for f in ordered if f.happened_at >= baseline]
     if ordered and ordered[-1].happened_at >= baseline:
-        ordered[-1].next_due_at = _counts_walk(session, baseline, since)
+        ordered[-1].next_due_at = deadline_in_force(session, baseline, since)
     customer.last_service_at = last_service(session, customer)
 
 
