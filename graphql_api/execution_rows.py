@@ -130,9 +130,7 @@ def _leaf_column(entry: tuple[Any, ...], rows: list[Any]) -> list[Any]:
     """What the node's reader and the leaf type's output coercion give for every row."""
     attr, conv, leaf, non_null, memo, ident, credit_type = entry
     if credit_type is not None:  # the node's reader notes every read (R-AUD-1)
-        note = credit_reads.note
-        for row in rows:
-            note(credit_type, row.id)
+        credit_reads.note_many(credit_type, _values("id", rows))
     values = _values(attr, rows)
     if memo is not None:  # an enum: memoised per raw value
         out = [memo.get(v) for v in values]
@@ -183,13 +181,16 @@ def relation_column(ctx: Any, spec: _Resolved, relation: tuple[Any, ...], info: 
             return [None] * len(parent_rows)
         mapping, child_batch = loaders.to_one(batch, key, model,
                                               loaders.wanted(info, cls, model))
-        found = [None if fk is None else mapping.get(fk) for fk in fks]
-        present = [r for r in found if r is not None]
-        if spec.non_null and len(present) != len(found):
+        # each related row is completed once, however many parents share it (the owner of
+        # a page of customers): the parents' values are that one completed object
+        distinct = list({fk: mapping[fk] for fk in fks if fk in mapping}.items())
+        done = complete_rows(ctx, child_type, details, raw_info, path, child_batch,
+                             [row for _fk, row in distinct])
+        by_fk = {fk: value for (fk, _row), value in zip(distinct, done, strict=True)}
+        out = [by_fk.get(fk) for fk in fks]
+        if spec.non_null and None in out:
             raise _Fallback
-        done = complete_rows(ctx, child_type, details, raw_info, path, child_batch, present)
-        it = iter(done)
-        return [None if r is None else next(it) for r in found]
+        return out
     grouped, child_batch = loaders.to_many(batch, model, key, order_by,
                                            loaders.wanted(info, cls, model,
                                                           extra=(key.key,)))
@@ -213,9 +214,7 @@ def complete_rows(ctx: Any, item_type: GraphQLObjectType, details: Any, info: An
         return []
     model = batch.model
     if model in policy_loans.COVERED:  # what FromModel.from_model notes (R-CUST-9)
-        note = archive_loans.note_read
-        for row in rows:
-            note(model, row)
+        archive_loans.note_reads(model, _values("id", rows))
     fields = row_fields(item_type)
     assert fields is not None
     grouped, _defer, _ = ctx.collect_subfields(item_type, details)

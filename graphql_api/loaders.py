@@ -27,7 +27,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ARRAY, Integer, Select, any_, literal, select
+from sqlalchemy import ARRAY, Integer, Select, Text, any_, cast, literal, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
@@ -280,7 +280,10 @@ class Loaders:
         if self._pg is None:
             self._pg = self.session.get_bind().dialect.name == "postgresql"
         if self._pg:
-            return column == any_(literal(sorted(ids), ARRAY(Integer)))
+            # the array as its text form, cast in SQL: psycopg's dumping of a Python list
+            # checks every element, the text is one string (the ids are ints)
+            text = "{" + ",".join(map(str, sorted(int(i) for i in ids))) + "}"
+            return column == any_(cast(literal(text, Text), ARRAY(Integer)))
         return column.in_(ids)
 
     # -- relationships ------------------------------------------------------------------

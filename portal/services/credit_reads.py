@@ -82,6 +82,13 @@ def note(model_name: str, record_id: Any) -> None:
         reads.add((model_name, record_id))
 
 
+def note_many(model_name: str, record_ids: Iterable[Any]) -> None:
+    """``note`` for many records of one model at once."""
+    reads = _collector.get()
+    if reads is not None:
+        reads.update((model_name, i) for i in record_ids)
+
+
 def describe(refs: Iterable[Ref]) -> str:
     """``"CreditLine 3, 5; Customer 7"``: the records, grouped by type, ids ascending."""
     grouped: dict[str, set[str]] = defaultdict(set)

@@ -17,11 +17,15 @@ from portal.extensions import db
 from tests.graphql.data import add_complaint, add_file, populate
 
 
-@pytest.fixture(params=[True, False], ids=["fast-execution", "graphql-core"])
+@pytest.fixture(params=[(True, True), (True, False), (False, False)],
+                ids=["fast-execution", "fast-without-row-levels", "graphql-core"])
 def app_overrides(request) -> dict:
-    """Every parity test runs both ways: with the fast executor (graphql_api/execution.py) and
-    with graphql-core alone (GRAPHQL_FAST_EXECUTION off): the answers must be the same."""
-    return {"GRAPHQL_FAST_EXECUTION": request.param}
+    """Every parity test runs three ways: with the fast executor (graphql_api/execution.py)
+    and its relationship levels from rows (execution_rows.py), with the fast executor alone
+    (GRAPHQL_ROW_LEVELS off) and with graphql-core alone (GRAPHQL_FAST_EXECUTION off): the
+    answers must be the same."""
+    fast, rows = request.param
+    return {"GRAPHQL_FAST_EXECUTION": fast, "GRAPHQL_ROW_LEVELS": rows}
 
 
 ROLES = ["sales", "supervisor", "dept_manager", "general_manager", "finance", "service",

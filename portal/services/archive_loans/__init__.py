@@ -49,6 +49,7 @@ from portal.services.archive_loans.reads import (
     collect_reads,
     loan_in_force,
     note_read,
+    note_reads,
     reads_of,
     record_reads,
 )
@@ -74,6 +75,6 @@ __all__ = [
     "RULE", "STATES", "LoanReads", "archives_read", "collect_reads", "deciders",
     "decide_access", "in_force_sql", "is_in_force", "load_demo_loans", "loan_end",
     "loan_in_force", "may_decide", "may_return", "may_revoke", "max_days", "mine",
-    "note_read", "reads_of", "record_reads", "register_stmt", "request_access", "return_loan",
-    "revoke_loan", "state_of", "state_sql", "waiting_for",
+    "note_read", "note_reads", "reads_of", "record_reads", "register_stmt", "request_access",
+    "return_loan", "revoke_loan", "state_of", "state_sql", "waiting_for",
 ]

@@ -63,6 +63,16 @@ def _may_borrow_more(user: Any) -> bool:
     return bool(scopes) and "all" not in scopes
 
 
+def note_reads(model: type, ids: Iterable[Any]) -> None:
+    """``note_read`` for many rows of ``model`` at once (their ids; None ignored)."""
+    found = _reads.get()
+    if found is None:
+        return
+    target = found.ids if model is Customer else found.rows.setdefault(model, set())
+    target.update(ids)
+    target.discard(None)
+
+
 def note_read(model: type, row: Any) -> None:
     """A row of ``model`` (the customer, or a record that hangs off one) is being returned;
     outside ``collect_reads`` this does nothing."""
