@@ -187,10 +187,10 @@ def relation_column(ctx: Any, spec: _Resolved, relation: tuple[Any, ...], info: 
         done = complete_rows(ctx, child_type, details, raw_info, path, child_batch,
                              [row for _fk, row in distinct])
         by_fk = {fk: value for (fk, _row), value in zip(distinct, done, strict=True)}
-        out = [by_fk.get(fk) for fk in fks]
-        if spec.non_null and None in out:
+        values = [by_fk.get(fk) for fk in fks]
+        if spec.non_null and None in values:
             raise _Fallback
-        return out
+        return values
     grouped, child_batch = loaders.to_many(batch, model, key, order_by,
                                            loaders.wanted(info, cls, model,
                                                           extra=(key.key,)))
