@@ -65,8 +65,12 @@ def grants_column(user_id: Any) -> Any:
 
     from models import RoleAssignment
 
-    in_force = select(RoleAssignment.role).where(RoleAssignment.user_id == user_id,
-                                                 RoleAssignment.revoked_at.is_(None))
+    # correlated with the outer statement's row explicitly: two levels down, auto-correlation
+    # does not reach it, and the roles of EVERY token's owner were read (a salesperson's token
+    # got the general manager's "all")
+    in_force = (select(RoleAssignment.role)
+                .where(RoleAssignment.user_id == user_id, RoleAssignment.revoked_at.is_(None))
+                .correlate_except(RoleAssignment))
     row = Grant.area + _FIELD_SEP + Grant.action + _FIELD_SEP + Grant.scope
     return (select(func.aggregate_strings(row, _ROW_SEP))
             .where(Grant.role.in_(in_force)).scalar_subquery())

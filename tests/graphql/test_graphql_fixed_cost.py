@@ -128,3 +128,22 @@ def test_R_ROLE_6_a_lost_enrolment_applies_on_the_next_token_request(world, sess
     refused = api.post(LIST)
     assert refused.status_code == 403
     assert refused.get_json()["errors"][0]["extensions"]["code"] == "TWO_FACTOR_REQUIRED"
+
+
+def test_R_ROLE_5_token_grants_are_those_of_the_token_owners_roles(world, session,
+                                                                   client) -> None:
+    """With the general manager holding a token too, a salesperson's token request still sees
+    only the salesperson's own customers, on the first request and every later one (the
+    grants read with the token were once those of every token owner's roles)."""
+    from models import Customer
+
+    make_token(session, world.gm)
+    api = Api(client, make_token(session, world.sales1))
+    own = set(session.scalars(select(Customer.name)
+                              .where(Customer.owner_id == world.sales1.id)).all())
+    others = set(session.scalars(select(Customer.name)
+                                 .where(Customer.owner_id != world.sales1.id)).all())
+    assert own and others - own  # the check means something
+    for _ in range(3):
+        names = set(_names(api(LIST)))
+        assert names and names <= own, names - own
