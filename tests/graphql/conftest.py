@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
-from models import ApiToken
+from models import ApiToken, User
 from models.base import utcnow
 from portal.services.tokens import PREFIX_LENGTH, TOKEN_PREFIX
 
@@ -45,7 +46,18 @@ class Api:
 
 @pytest.fixture
 def api(app, session):
-    """``api(user)`` → a callable posting GraphQL as that user with a fresh API token."""
+    """``api(user)`` → a callable posting GraphQL as that user with a fresh API token.
+
+    On first use every other active user gets a token too ("bystander"): what one token reads
+    must never depend on other people's tokens (their owners' grants once leaked into every
+    token's request), so each GraphQL test runs with tokens of every role in the table."""
+    bystanders: list[bool] = []
+
     def _api(user) -> Api:
+        if not bystanders:
+            bystanders.append(True)
+            for other in session.scalars(select(User).where(User.is_active.is_(True),
+                                                            User.id != user.id)).all():
+                make_token(session, other)
         return Api(app.test_client(), make_token(session, user))
     return _api
