@@ -106,8 +106,9 @@ class CreditLineView(WorkflowMixin, _CustomerChildView):
     column_formatters = {"status": _shown_status_badge}
     column_formatters_detail = {"status": _shown_status_badge}
     column_labels = CREDIT_LABELS
+    # "提额" (is_raise) is decided by the service (a limit above the one in force), not ticked
     form_columns = ("customer", "kind", "limit_amount", "term_days", "collateral_value",
-                    "is_raise", "raise_reason")
+                    "raise_reason")
     form_choices = {"kind": common.LINE_KIND}
     form_ajax_refs = {"customer": {"fields": ("name", "code"), "page_size": 10}}
     create_service = credit_service.propose_line

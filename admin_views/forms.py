@@ -15,8 +15,9 @@ from flask_wtf import FlaskForm
 from sqlalchemy import inspect
 from wtforms import HiddenField
 
-from admin_views.context import actor, translated
+from admin_views.context import actor, request_state, translated
 from portal.extensions import db
+from portal.services.accepts import NOT_ACCEPTED, not_accepted
 from portal.services.errors import DomainError, NotFound, PermissionDenied
 from portal.services.unit import form_version
 
@@ -104,7 +105,27 @@ class FormsMixin:
                     expected_version: int | None) -> Any:
         return fn(db.session, actor(), pk, data, expected_version=expected_version)
 
+    def dropped_values(self, form: Any, data: dict[str, Any]) -> list[str]:
+        """The posted values that would not reach the service: a field of the form, or a
+        field of the model, that ``form_data`` leaves out (not editable here, not visible to
+        this user, not a field of this form). Refused, never silently dropped."""
+        model_keys = {a.key for a in inspect(self.model).attrs}  # type: ignore[attr-defined]
+        form_keys = {f.name for f in form}
+        return sorted(
+            key for key in request.form
+            if key not in ("version", "csrf_token", "list_form_pk")
+            and (key in model_keys or key in form_keys)
+            and key not in data and f"{key}_id" not in data)
+
+    def _refuse_dropped(self, form: Any, data: dict[str, Any]) -> bool:
+        dropped = self.dropped_values(form, data)
+        if dropped:
+            self._fail(not_accepted(dropped[0]), form)
+        return bool(dropped)
+
     def _fail(self, exc: DomainError, form: Any = None) -> None:
+        if exc.message == NOT_ACCEPTED:  # a value the action does not take: a 400
+            request_state()["form_status"] = 400
         message = translated(exc)
         if form is not None and exc.field and exc.field in form:
             form[exc.field].errors = list(form[exc.field].errors or []) + [message]
@@ -114,8 +135,11 @@ class FormsMixin:
         fn = self.create_service_fn
         if fn is None:
             abort(403)
+        data = self.form_data(form, creating=True)
+        if self._refuse_dropped(form, data):
+            return False
         try:
-            return self.call_create(fn, self.form_data(form, creating=True))
+            return self.call_create(fn, data)
         except PermissionDenied:
             abort(403)
         except DomainError as exc:
@@ -136,6 +160,8 @@ class FormsMixin:
         if request.endpoint and request.endpoint.endswith("ajax_update"):
             data = {k: v for k, v in data.items()
                     if k in self.column_editable_list or k[:-3] in self.column_editable_list}
+        if self._refuse_dropped(form, data):
+            return False
         pk = getattr(model, self._pk_column().key)
         try:
             self.call_update(fn, pk, data, expected)
@@ -148,6 +174,21 @@ class FormsMixin:
             db.session.rollback()
             self._fail(exc, form)
             return False
+
+    def _with_status(self, page: Any) -> Any:
+        """The form page, as a 400 when the service was not called because the form sent a
+        value the action does not take (the message is on the page; nothing changed)."""
+        if request_state().pop("form_status", None) == 400 and isinstance(page, str):
+            return page, 400
+        return page
+
+    @expose("/new/", methods=("GET", "POST"))
+    def create_view(self) -> Any:
+        return self._with_status(super().create_view())  # type: ignore[misc]
+
+    @expose("/edit/", methods=("GET", "POST"))
+    def edit_view(self) -> Any:
+        return self._with_status(super().edit_view())  # type: ignore[misc]
 
     @expose("/ajax/update/", methods=("POST",))
     def ajax_update(self) -> Any:

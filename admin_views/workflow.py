@@ -16,7 +16,7 @@ from flask_wtf import FlaskForm
 from admin_views.base import MASK, actor
 from portal import policy
 from portal.extensions import orm_session
-from portal.services.errors import N_, ValidationFailed
+from portal.services.accepts import not_accepted
 from portal.services.unit import form_version
 
 
@@ -48,13 +48,8 @@ def call_verb(fn: Callable[..., Any], session: Any, user: Any, pk: Any,
     dropped: a form field nobody reads would look saved to the user."""
     refused = unaccepted(fn, values)
     if refused:
-        raise _not_accepted(refused[0])
+        raise not_accepted(refused[0])
     return fn(session, user, pk, **values)
-
-
-def _not_accepted(name: str) -> ValidationFailed:
-    return ValidationFailed(N_("%(label)s is not accepted by this action; nothing was changed."),
-                            field=name, label=name)
 
 
 class WorkflowMixin:
@@ -157,7 +152,7 @@ class WorkflowMixin:
                 values["expected_version"] = form_version(request.form.get("version"))
             refused = unaccepted(o.function, values)
             if refused:  # the page sends what the verb does not take: say so, change nothing
-                self._fail(_not_accepted(refused[0]), form)
+                self._fail(not_accepted(refused[0]), form)
                 status = 400
             elif self.run_service(lambda s, a: call_verb(o.function, s, a, obj.id, values)):
                 flash(gettext("已完成：%(action)s。", action=o.label), "success")

@@ -16,6 +16,7 @@ from models.org import User
 from models.settings import CalendarDay, Setting
 from portal import audit, policy, setting_specs
 from portal import settings as portal_settings
+from portal.services.accepts import accepts
 from portal.services.errors import N_, PermissionDenied, Term, ValidationFailed
 from portal.services.unit import check_version, verb
 
@@ -175,6 +176,7 @@ def _kind_and_name(data: dict[str, Any]) -> tuple[str, str | None]:
 
 
 @verb
+@accepts("day", "kind", "name")
 def add_calendar_day(session: Session, actor: User, data: dict[str, Any]) -> CalendarDay:
     _require(actor, "change", CalendarDay)
     day = _day(data.get("day"))
@@ -191,6 +193,7 @@ def add_calendar_day(session: Session, actor: User, data: dict[str, Any]) -> Cal
 
 
 @verb
+@accepts("kind", "name")
 def update_calendar_day(session: Session, actor: User, day: Any, data: dict[str, Any],
                         expected_version: int | None = None) -> CalendarDay:
     _require(actor, "change", CalendarDay)

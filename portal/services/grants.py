@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from models.enums import Role, Scope
 from models.org import Grant, User
 from portal import audit, policy
+from portal.services.accepts import accepts
 from portal.services.errors import N_, PermissionDenied, RuleViolation, ValidationFailed
 from portal.services.unit import check_version, load, verb
 
@@ -54,6 +55,7 @@ def _require(actor: User) -> None:
 
 
 @verb
+@accepts("role", "area", "action", "scope")
 def add_grant(session: Session, actor: User, data: dict[str, Any]) -> Grant:
     _require(actor)
     role, area = str(data.get("role") or ""), str(data.get("area") or "")
@@ -73,6 +75,7 @@ def add_grant(session: Session, actor: User, data: dict[str, Any]) -> Grant:
 
 
 @verb
+@accepts("scope")
 def change_scope(session: Session, actor: User, grant_id: int, data: dict[str, Any],
                  expected_version: int | None = None) -> Grant:
     """Only the scope of a grant changes; role, area and action identify it."""

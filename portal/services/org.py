@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from models.org import Branch, Department, User
 from portal import audit, policy
+from portal.services.accepts import accepts
 from portal.services.errors import N_, PermissionDenied, ValidationFailed
 from portal.services.unit import check_version, load, verb
 
@@ -54,6 +55,7 @@ def _department_id(session: Session, actor: User, data: dict[str, Any]) -> int:
 
 
 @verb
+@accepts(*FIELDS)
 def create_department(session: Session, actor: User, data: dict[str, Any]) -> Department:
     if not policy.can(actor, "org.add", Department):
         raise PermissionDenied("org.add", Department)
@@ -65,6 +67,7 @@ def create_department(session: Session, actor: User, data: dict[str, Any]) -> De
 
 
 @verb
+@accepts(*FIELDS)
 def update_department(session: Session, actor: User, department_id: int, data: dict[str, Any],
                       expected_version: int | None = None) -> Department:
     dept = load(session, actor, Department, department_id, "org.change")
@@ -81,6 +84,7 @@ def update_department(session: Session, actor: User, department_id: int, data: d
 
 
 @verb
+@accepts(*FIELDS, "department_id")
 def create_branch(session: Session, actor: User, data: dict[str, Any]) -> Branch:
     if not policy.can(actor, "org.add", Branch):
         raise PermissionDenied("org.add", Branch)
@@ -94,6 +98,7 @@ def create_branch(session: Session, actor: User, data: dict[str, Any]) -> Branch
 
 
 @verb
+@accepts(*FIELDS, "department_id")
 def update_branch(session: Session, actor: User, branch_id: int, data: dict[str, Any],
                   expected_version: int | None = None) -> Branch:
     """Renaming is free; moving a branch to another department moves its scope, so the

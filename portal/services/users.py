@@ -14,6 +14,7 @@ from models.org import RoleAssignment, User
 from portal import audit, policy
 from portal.passwords import hash_password
 from portal.services import password_policy, tokens
+from portal.services.accepts import accepts
 from portal.services.errors import N_, PermissionDenied, RuleViolation, ValidationFailed
 from portal.services.unit import check_version, verb
 
@@ -190,6 +191,7 @@ def _clean_user_data(session: Session, data: dict) -> dict:
 
 
 @verb
+@accepts("username", "password", *USER_FIELDS)
 def create_user(session: Session, actor: User, data: dict) -> User:
     """Create an account (system administrator). Roles are assigned separately by the
     security administrator (三员分立)."""
@@ -216,6 +218,7 @@ def create_user(session: Session, actor: User, data: dict) -> User:
 
 
 @verb
+@accepts(*USER_FIELDS)
 def update_user(session: Session, actor: User, user_id: int, data: dict,
                 expected_version: int | None = None) -> User:
     from portal.services.unit import load

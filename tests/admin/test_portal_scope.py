@@ -301,17 +301,21 @@ def test_stale_version_is_a_conflict(world, clients, session):
     assert session.get(Grant, grant.id).scope == "own"
 
 
-def test_mass_assignment_fields_are_ignored(world, clients, session):
+def test_mass_assignment_fields_are_refused(world, clients, session):
+    """Fields no form may edit are never applied; posting them is a 400 with a message
+    (issue 13: a value is refused, never silently dropped) and nothing changes."""
     mine = world.customers["sales1"][0]
     resp = clients["sales"].post(f"/admin/customer/edit/?id={mine.id}", data={
         "name": mine.name, "kind": mine.kind, "source": mine.source,
         "importance": mine.importance, "intent": mine.intent,
         "owner_id": str(world.sales2.id), "owner": str(world.sales2.id),
         "branch_id": str(world.b3.id), "version": str(mine.version)})
-    assert resp.status_code in (200, 302)
+    assert resp.status_code == 400
+    assert "此操作不接受 branch_id，未做任何更改。" in resp.get_data(as_text=True)
     session.expire_all()
     fresh = session.get(Customer, mine.id)
     assert fresh.owner_id == world.sales1.id and fresh.branch_id == world.b1.id
+    assert fresh.version == mine.version
 
 
 def test_complaint_lists_need_grants(world, clients, session):

@@ -14,6 +14,7 @@ from models import Complaint, ComplaintReminder, Customer, Department, User
 from models.enums import ComplaintCause, ComplaintChannel, ComplaintType, Severity
 from portal import audit, clock, policy, settings
 from portal.services import notifications
+from portal.services.accepts import accepts
 from portal.services.complaints._common import COLLECTIVE_MIN_CUSTOMERS, MAJOR_FLAGS, S
 from portal.services.complaints.state import (
     _choice,
@@ -80,7 +81,15 @@ def _escalate(session: Session, c: Complaint, now: datetime) -> int:
     return sent
 
 
+# What a registration reads: the form's fields and the R-COMP-3 facts of ``major_reasons``.
+REGISTRATION_FIELDS = ("customer_id", "channel", "type", "cause", "severity", "major_reason",
+                       "description", "accused_user_id", "responsible_department_id",
+                       "to_manufacturer_or_media", "collective_customers", "collective",
+                       "refund_or_exchange", "threats_or_disturbance")
+
+
 @verb
+@accepts(*REGISTRATION_FIELDS)
 def register_complaint(session: Session, actor: User, data: dict[str, Any]) -> Complaint:
     """Register a complaint, inquiry or suggestion; the actor is the first responder."""
     if not policy.can(actor, "complaint.add", Complaint):

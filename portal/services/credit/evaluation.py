@@ -11,13 +11,15 @@ from models import CreditEvaluation, Customer, User
 from models.enums import Rating
 from portal import audit, clock, policy
 from portal.services import notifications
+from portal.services.accepts import accepts
 from portal.services.credit.lines import line_in_force
-from portal.services.credit.rating import _clean_answers, explain, rate
+from portal.services.credit.rating import ANSWER_FIELDS, _clean_answers, explain, rate
 from portal.services.errors import N_, PermissionDenied
 from portal.services.unit import load, verb
 
 
 @verb
+@accepts(*ANSWER_FIELDS, arg="answers")
 def evaluate(session: Session, actor: User, customer_id: int, answers: dict[str, Any]
              ) -> CreditEvaluation:
     """Record a credit evaluation (客户信用评定表) with the computed rating and its reason."""

@@ -15,6 +15,7 @@ from models import CreditApproval, CreditEvaluation, CreditLine, Customer, User
 from models.enums import CreditLineKind, Rating
 from portal import audit, clock, policy, settings
 from portal.services import notifications
+from portal.services.accepts import accepts
 from portal.services.credit._common import LS, ZERO
 from portal.services.credit.rating import _amount, latest_evaluation
 from portal.services.errors import N_, PermissionDenied, RuleViolation, ValidationFailed
@@ -152,6 +153,8 @@ def _step(session: Session, line: CreditLine, step: str, actor: User, note: str 
 
 
 @verb
+@accepts("kind", "limit_amount", "term_days", "collateral_value", "raise_reason",
+         "valid_until", "note")
 def propose_line(session: Session, actor: User, customer_id: int, data: dict[str, Any]
                  ) -> CreditLine:
     """Propose a credit line (department manager). ``data``: kind, limit_amount, term_days,

@@ -15,6 +15,7 @@ from models.org import Branch, User
 from portal import audit, clock, policy
 from portal.normalize import normalize_credit_code, normalize_name, normalize_phone
 from portal.services import referral
+from portal.services.accepts import accepts
 from portal.services.customers.derived import _setting_days
 from portal.services.customers.duplicates import _refuse_duplicate
 from portal.services.customers.owners import _is_candidate, _owner_user
@@ -155,6 +156,7 @@ def create_customer_inner(session: Session, actor: User, data: Mapping[str, Any]
 
 
 @verb
+@accepts(*EDITABLE_FIELDS, *CREATE_EXTRA_FIELDS)
 def create_customer(session: Session, actor: User, data: Mapping[str, Any]) -> Customer:
     """Register a new archive (建档): R-CUST-1 duplicates, R-CUST-2 validity, R-CUST-3
     referral. The owner defaults to the actor when they may own customers."""

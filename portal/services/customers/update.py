@@ -17,6 +17,7 @@ from models.reception import ReceptionRecord
 from portal import audit, clock, policy
 from portal.normalize import normalize_credit_code, normalize_name, normalize_phone
 from portal.services import calendar
+from portal.services.accepts import accepts
 from portal.services.customers import corrections
 from portal.services.customers.derived import (
     _last_counting_service,
@@ -52,6 +53,7 @@ def _as_text(value: Any) -> str | None:
 
 
 @verb
+@accepts(*EDITABLE_FIELDS)
 def update_customer(session: Session, actor: User, customer_id: int, data: Mapping[str, Any],
                     expected_version: int | None = None) -> Customer:
     """Correct fields of an archive; every changed field keeps its previous value as a

@@ -22,6 +22,7 @@ from models.org import Branch, User
 from models.reception import ReceptionRecord, RotationSlot
 from portal import audit, clock, policy
 from portal.services import customers, evidence, reception_lookup
+from portal.services.accepts import accepts
 from portal.services.errors import N_, PermissionDenied, ValidationFailed
 from portal.services.reception._common import (
     CREATE_FIELDS,
@@ -186,6 +187,7 @@ def _new_visitor_archive(session: Session, actor: User, branch: Branch, visit: _
 
 
 @verb
+@accepts(*CREATE_FIELDS)
 def register_reception(session: Session, actor: User, data: Mapping[str, Any]
                        ) -> ReceptionRecord:
     """Register a visit or call (来人来电登记). Walk-ins who name nobody get the next
@@ -222,6 +224,7 @@ def register_reception(session: Session, actor: User, data: Mapping[str, Any]
 
 
 @verb
+@accepts(*UPDATE_FIELDS)
 def update_reception(session: Session, actor: User, record_id: int, data: Mapping[str, Any],
                      expected_version: int | None = None) -> ReceptionRecord:
     """Complete a record (departure, outcome, corrections). Who received and served the
