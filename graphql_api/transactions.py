@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session
 
 _WROTE = "graphql_api.wrote"
 
@@ -21,6 +21,14 @@ _WROTE = "graphql_api.wrote"
 @event.listens_for(Session, "after_flush")
 def _mark_written(session: Session, _flush_context: Any) -> None:
     session.info[_WROTE] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _mark_dml(state: ORMExecuteState) -> None:
+    """An INSERT/UPDATE/DELETE run through the session without a flush (the audit append is
+    plain Core, portal/audit.py; a bulk update) is a write too."""
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info[_WROTE] = True
 
 
 @event.listens_for(Session, "after_commit")

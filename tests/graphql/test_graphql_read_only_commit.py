@@ -48,3 +48,20 @@ def test_pending_changes_are_not_committed(world, session) -> None:
     assert commit_if_read_only(db.session()) is False
     db.session.rollback()
     assert world.sales1.full_name != "changed-but-not-meant"
+
+
+def test_an_audit_append_without_a_flush_counts_as_a_write(world, session) -> None:
+    """The audit append is plain Core (no flush): a request that appended and did not commit
+    itself keeps its outcome (the teardown's rollback), as a flushed write does."""
+    from sqlalchemy import func, select
+
+    from graphql_api.transactions import commit_if_read_only
+    from models.audit import AuditEntry
+    from portal import audit
+
+    before = db.session.scalar(select(func.count()).select_from(AuditEntry))
+    db.session.commit()
+    audit.record(db.session(), world.sales1, "test.unfinished", ("Thing", 1))
+    assert commit_if_read_only(db.session()) is False
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(AuditEntry)) == before
