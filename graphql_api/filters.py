@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from sqlalchemy import or_
@@ -91,20 +92,26 @@ def _time_order(order: TimeOrder | None, column) -> Order:
 # --- filters ----------------------------------------------------------------------------
 
 
+def _preset(table: dict[str, Any], name: str) -> Any:
+    """An enum value carrying the service's description of the preset and its rule."""
+    preset = table[name]
+    return strawberry.enum_value(name, description=f"{preset.meaning} ({preset.rule})")
+
+
 @strawberry.enum(description="Named customer lists, derived at read time by the services "
                  "(the portal's list presets; portal.services.list_presets).")
 class CustomerPreset(enum.Enum):
-    FOLLOW_UP_DUE = "follow_up_due"  # 待回访
-    VOID_OR_EXPIRED = "void_or_expired"  # 废卡 / 可重新分配
-    OWNERSHIP_EXPIRING = "ownership_expiring"  # 建档即将到期
-    SERVICE_LAPSED = "service_lapsed"  # 服务不到位
-    OVER_LIMIT = "over_limit"  # 超额度 (only customers whose credit you may read)
+    FOLLOW_UP_DUE = _preset(list_presets.CUSTOMER_PRESETS, "follow_up_due")  # 待回访
+    VOID_OR_EXPIRED = _preset(list_presets.CUSTOMER_PRESETS, "void_or_expired")  # 废卡
+    OWNERSHIP_EXPIRING = _preset(list_presets.CUSTOMER_PRESETS, "ownership_expiring")
+    SERVICE_LAPSED = _preset(list_presets.CUSTOMER_PRESETS, "service_lapsed")  # 服务不到位
+    OVER_LIMIT = _preset(list_presets.CUSTOMER_PRESETS, "over_limit")  # 超额度
 
 
 @strawberry.enum(description="Named complaint lists, derived at read time by the services.")
 class ComplaintPreset(enum.Enum):
-    OPEN = "open"  # 处理中
-    OVERDUE = "overdue"  # 超时
+    OPEN = _preset(list_presets.COMPLAINT_PRESETS, "open")  # 处理中
+    OVERDUE = _preset(list_presets.COMPLAINT_PRESETS, "overdue")  # 超时
 
 
 @strawberry.input
@@ -237,7 +244,7 @@ class CreditFilter:
 
 @strawberry.enum(description="Named file lists, derived at read time by the services.")
 class FilePreset(enum.Enum):
-    DECLASSIFIED = "declassified"  # 已过保密期限 (R-FILE-4)
+    DECLASSIFIED = _preset(list_presets.FILE_PRESETS, "declassified")  # 已过保密期限
 
 
 @strawberry.input

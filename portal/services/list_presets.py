@@ -29,39 +29,48 @@ class Preset:
     # The list says something only this action may read (over the limit: a credit fact), so
     # it is also narrowed to that action's rows.
     reveals: str | None = None
+    # What the list holds, in English (the API schema's description of the preset)
+    meaning: str = ""
 
 
 CUSTOMER_PRESETS: dict[str, Preset] = {
     # 待回访: the rules' deadline passed, or the agreed 下次回访日期 came
     "follow_up_due": Preset(customer_rules.follow_up_due_sql,
                             lambda s, c, now: customer_rules.is_follow_up_due(c, now),
-                            "R-CUST-4"),
+                            "R-CUST-4",
+                            meaning="Follow-up due: the rules' deadline has passed (from the owner-change baseline) or the agreed next follow-up date has come."),
     # 废卡 / 可重新分配: void from the cadence, or ownership expired without a deal
     "void_or_expired": Preset(
         customer_rules.void_or_expired_sql,
         lambda s, c, now: customer_rules.is_void(c, now) or customer_rules.ownership_expired(c, now),
-        "R-CUST-2, R-CUST-4"),
+        "R-CUST-2, R-CUST-4",
+        meaning="Void cards (derived from the follow-up cadence) and archives whose ownership expired without a deal: may be reassigned."),
     # 建档即将到期: the ownership ends within row_states.EXPIRING_SOON_DAYS
     "ownership_expiring": Preset(row_states.ownership_expiring_sql,
                                  lambda s, c, now: row_states.is_ownership_expiring(c, now),
-                                 "R-CUST-2"),
+                                 "R-CUST-2",
+                                 meaning="Ownership ends within the next few days."),
     # 服务不到位: no service for customer.service_lapse_days since the owner-change baseline
     "service_lapsed": Preset(customer_rules.service_lapsed_sql,
                              lambda s, c, now: customer_rules.service_lapsed(c, now),
-                             "R-CUST-5"),
+                             "R-CUST-5",
+                             meaning="No service since the owner-change baseline for longer than the service lapse setting."),
     # 超额度: outstanding balance above the limit in force
     "over_limit": Preset(lambda s, now: credit.over_limit_sql(calendar.company_date(now)),
                          lambda s, c, now: credit.is_over_limit(s, c, calendar.company_date(now)),
-                         "R-CRED-8", reveals="credit.view"),
+                         "R-CRED-8", reveals="credit.view",
+                         meaning="Outstanding balance above the credit limit in force (only customers whose credit you may read)."),
 }
 
 COMPLAINT_PRESETS: dict[str, Preset] = {
     # 未结案
     "open": Preset(lambda s, now: complaints.open_sql(),
-                   lambda s, c, now: complaints.is_open(c), "R-COMP-3"),
+                   lambda s, c, now: complaints.is_open(c), "R-COMP-3",
+                   meaning="Complaints not closed yet."),
     # 已超期: open and past its deadline (derived at read time, never stored)
     "overdue": Preset(lambda s, now: complaints.overdue_clause(now),
-                      lambda s, c, now: complaints.is_overdue(c, now), "R-COMP-7"),
+                      lambda s, c, now: complaints.is_overdue(c, now), "R-COMP-7",
+                      meaning="Open complaints past their deadline (derived at read time)."),
 }
 
 
@@ -69,7 +78,8 @@ FILE_PRESETS: dict[str, Preset] = {
     # 已过保密期限: classified, and the secrecy period has ended (reads as internal)
     "declassified": Preset(lambda s, now: files.declassified_sql(calendar.company_date(now)),
                            lambda s, f, now: files.is_declassified(f, calendar.company_date(now)),
-                           "R-FILE-4"),
+                           "R-FILE-4",
+                           meaning="Classified files whose secrecy period has ended (they read as internal)."),
 }
 
 

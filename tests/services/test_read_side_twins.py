@@ -451,3 +451,32 @@ def test_R_FILE_6_opening_a_file_is_audited_the_same_way_in_both_doors(
                    {"id": gid("ConfidentialFile", f.id)})
     assert body["data"]["node"] is not None
     assert views() == before + 2
+
+
+def test_graphql_preset_values_carry_the_services_descriptions(app) -> None:
+    """Each preset of the API schema says what the list holds and its rule (English: the API's
+    language), taken from ``list_presets``; the portal names the same presets in Chinese."""
+    import re
+
+    from admin_views.complaints import ComplaintView
+    from admin_views.customers import CustomerView
+    from admin_views.files import ConfidentialFileView
+    from graphql_api.schema import schema
+    from portal.services import list_presets
+
+    tables = {"CustomerPreset": list_presets.CUSTOMER_PRESETS,
+              "ComplaintPreset": list_presets.COMPLAINT_PRESETS,
+              "FilePreset": list_presets.FILE_PRESETS}
+    for type_name, table in tables.items():
+        values = schema._schema.type_map[type_name].values
+        assert {v.value for v in values.values()} == set(table)
+        for value in values.values():
+            assert value.description and table[value.value].rule in value.description
+    for view, table in ((CustomerView, list_presets.CUSTOMER_PRESETS),
+                        (ComplaintView, list_presets.COMPLAINT_PRESETS),
+                        (ConfidentialFileView, list_presets.FILE_PRESETS)):
+        for name in table:
+            name = "void" if name == "void_or_expired" else name  # the home page's link name
+            with app.test_request_context():
+                label = str(view.presets[name][0])  # the default language: Chinese
+            assert re.search(r"[\u4e00-\u9fff]", label), (view.__name__, name, label)
