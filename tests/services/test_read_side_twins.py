@@ -480,3 +480,37 @@ def test_graphql_preset_values_carry_the_services_descriptions(app) -> None:
             with app.test_request_context():
                 label = str(view.presets[name][0])  # the default language: Chinese
             assert re.search(r"[\u4e00-\u9fff]", label), (view.__name__, name, label)
+
+
+@pytest.mark.parametrize("username", ["gm", "supervisor1", "sales1"])
+def test_R_CUST_4_void_and_due_counts_agree_per_role(
+        app, session, demo_customers, login, api, username, capsys) -> None:  # noqa: F811
+    """The note's figures, per role: void cards (the derived status), 废卡 / 可重新分配 and 待回访
+    in the portal list, the GraphQL list and the service, each in the user's scope."""
+    from models import User
+    from portal import policy
+    from portal.services import list_presets
+
+    user = session.scalars(select(User).where(User.username == username)).one()
+    portal_client, graphql = login(user, demo.DEMO_PASSWORD), api(user)
+    now = clock.now()
+    visible = set(session.scalars(policy.scope(select(Customer.id), user, Customer,
+                                               "customer.view")))
+    figures = {}
+    for name in ("void_or_expired", "follow_up_due"):
+        service = visible & _ids(session, list_presets.customer_preset_sql(session, user, name,
+                                                                           now))
+        portal = _portal_list_ids(portal_client, "customer", PORTAL_NAME.get(name, name))
+        graph = _graphql_list_ids(graphql, "customers", "CustomerPreset", name)
+        assert service == portal == graph, (username, name)
+        figures[name] = len(service)
+    void = visible & {c.id for c in demo_customers
+                      if customer_service.effective_status(c, now) == "void"}
+    body = graphql("""{ customers(first: 100, filter: {effectiveStatus: [VOID]}) {
+        nodes { databaseId } } }""")
+    assert "errors" not in body, body
+    graph = {n["databaseId"] for n in body["data"]["customers"]["nodes"]}
+    assert void == graph == _portal_status_filter_ids(app, portal_client, "void"), username
+    figures["void"] = len(void)
+    with capsys.disabled():
+        print(f"\n{username}: {figures}")
