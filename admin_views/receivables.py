@@ -82,13 +82,13 @@ class ReceivablesView(BaseView):
         def build() -> Any:
             value = report_access.month_arg("credit_summary", month)
             s = receivables.monthly_summary(db.session, actor(), value)
-            state["approval"] = s.approval
+            state["approval"], state["approved"] = s.approval, s.approved
             return credit_reports.summary_report(db.session, actor(), value, summary=s)
 
         user = actor()
         return self._show("summary", build, [("month", _l("月份"), "month", month)],
                           f"credit-summary-{month}", month=month, state=state,
-                          can_submit="all" in policy.scopes_for(user, "credit.review"),
+                          can_submit=receivables.may_submit(user),
                           can_approve=policy.can(user, "credit.approve_summary"))
 
     @expose("/details/")

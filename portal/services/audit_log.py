@@ -21,6 +21,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from models.audit import AuditEntry
+from models.enums import AuditOutcome
 from models.org import User
 from portal import audit, policy, vocabulary
 from portal.services import calendar
@@ -155,6 +156,11 @@ class Row:
     target_name: str | None
     can_open: bool
     changes: list[Change] = field(default_factory=list)
+
+    @property
+    def refused(self) -> bool:
+        """The attempt was refused or failed (its ``detail`` then says why)."""
+        return self.entry.outcome != AuditOutcome.OK.value
 
 
 def _require(reader: User) -> None:

@@ -98,6 +98,16 @@ class RowResult:
     duplicate_of: str | None = None  # "code name" or "row N"
     customer_id: int | None = None
 
+    @property
+    def created(self) -> bool:
+        """The row makes (or, in a preview, would make) a new archive."""
+        return self.status == STATUS_CREATED
+
+    @property
+    def duplicate(self) -> bool:
+        """The row is a 重卡 of an existing archive or of an earlier row (R-CUST-1)."""
+        return self.status == STATUS_DUPLICATE
+
 
 @dataclass
 class ImportReport:

@@ -145,7 +145,8 @@ _RULE_IN_DOOR = (
 
 
 def test_doors_hold_no_status_literal_or_date_comparison() -> None:
-    """Issue 13: no door decides a derived state itself (``obj.status == "draft"``,
+    """Issue 13: no door — its Python or its templates — decides a derived state itself
+    (``obj.status == "draft"``,
     ``Complaint.status.in_(("registered", …))``, ``deadline_at < clock.now()``): the services'
     predicates do (portal.services.list_presets and the area modules)."""
     import re
@@ -158,7 +159,7 @@ def test_doors_hold_no_status_literal_or_date_comparison() -> None:
     root = Path(__file__).resolve().parents[2]
     offenders = [f"{p.relative_to(root)}:{n}: {line.strip()}"
                  for door in ("admin_views", "graphql_api")
-                 for p in sorted((root / door).rglob("*.py"))
+                 for p in sorted([*(root / door).rglob("*.py"), *(root / door).rglob("*.html")])
                  for n, line in enumerate(p.read_text("utf-8").splitlines(), 1)
                  if pattern.search(line)]
     assert offenders == []

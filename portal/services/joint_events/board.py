@@ -38,6 +38,11 @@ class ConflictRow:
     ruling: JointRuling | None
 
     @property
+    def is_decided(self) -> bool:
+        """The coordinator (or the general manager) has ruled on it: final."""
+        return self.ruling is not None and self.ruling.status == RulingStatus.DECIDED.value
+
+    @property
     def is_open(self) -> bool:
         """Waiting for a ruling: a same-day refusal nobody has ruled on yet."""
         decided = self.ruling is not None and self.ruling.status == RulingStatus.DECIDED.value

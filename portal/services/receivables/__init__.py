@@ -58,10 +58,11 @@ from portal.services.receivables.summaries import (
     as_of_for,
     by_salesperson,
     collection_list,
+    may_submit,
     month_end,
     monthly_summary,
     submit_summary,
     summary_month_default,
 )
 
-__all__ = ['AgeingRow', 'BUCKETS', 'CENT', 'CREDIT_SALE', 'PAST_DUE_BUCKETS', 'PREPAYMENT', 'Summary', 'ZERO', 'age_bucket', 'ageing', 'ageing_rows', 'approve_summary', 'as_of_for', 'book', 'bucket_case', 'by_salesperson', 'check_ceiling', 'check_freeze', 'check_prepayment', 'collection_list', 'days_past_due', 'due_for_sale', 'frozen_clause', 'is_frozen', 'limits_in_force_total', 'money', 'month_end', 'monthly_summary', 'open_as_of', 'open_total', 'parse_deadline', 'past_due_amount', 'settle_fifo', 'submit_summary', 'summary_month_default']
+__all__ = ['AgeingRow', 'BUCKETS', 'CENT', 'CREDIT_SALE', 'PAST_DUE_BUCKETS', 'PREPAYMENT', 'Summary', 'ZERO', 'age_bucket', 'ageing', 'ageing_rows', 'approve_summary', 'as_of_for', 'book', 'bucket_case', 'by_salesperson', 'check_ceiling', 'check_freeze', 'check_prepayment', 'collection_list', 'days_past_due', 'due_for_sale', 'frozen_clause', 'is_frozen', 'limits_in_force_total', 'may_submit', 'money', 'month_end', 'monthly_summary', 'open_as_of', 'open_total', 'parse_deadline', 'past_due_amount', 'settle_fifo', 'submit_summary', 'summary_month_default']

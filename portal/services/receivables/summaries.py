@@ -222,6 +222,11 @@ class Summary:
     limits_total: Decimal
 
     @property
+    def approved(self) -> bool:
+        """The general manager has approved this month's summary (it is then final)."""
+        return self.approval is not None and self.approval.status == "approved"
+
+    @property
     def totals(self) -> dict[str, Decimal]:
         out = {b: sum((r.buckets[b] for r in self.rows), ZERO) for b in BUCKETS}
         out["limit"] = sum((r.limit for r in self.rows), ZERO)
@@ -251,6 +256,11 @@ def monthly_summary(session: Session, actor: User, month: str) -> Summary:
         session, actor, "credit_summary", (("Customer", r.customer_id) for r in summary.rows),
         f"{month}: {len(summary.rows)} rows")
     return summary
+
+
+def may_submit(actor: User) -> bool:
+    """Whether ``actor`` may submit the month's summary: a company-wide ``credit.review``."""
+    return "all" in policy.scopes_for(actor, "credit.review")
 
 
 def _require_company_wide(actor: User, action: str) -> None:
