@@ -19,6 +19,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from admin_views import display
 from admin_views.base import ScopedModelView, actor, add_view
+from admin_views.menu_names import MENU_CUSTOMERS
 from models import ArchiveLoan
 from portal import policy, settings
 from portal.extensions import orm_session
@@ -208,5 +209,5 @@ class ArchiveLoanView(ScopedModelView):
 
 
 def register(admin: Any) -> None:
-    add_view(admin, ArchiveLoanView, ArchiveLoan, _l("档案借阅"), _l("客户"),
+    add_view(admin, ArchiveLoanView, ArchiveLoan, _l("档案借阅"), MENU_CUSTOMERS,
              endpoint="archiveloan")

@@ -15,6 +15,7 @@ from wtforms.validators import DataRequired, NumberRange, Optional
 
 from admin_views import common, display
 from admin_views.base import ScopedModelView, actor, add_view, translated
+from admin_views.menu_names import MENU_CUSTOMERS
 from admin_views.workflow import Operation, WorkflowMixin
 from models import Complaint, Department, User
 from portal import policy
@@ -273,4 +274,4 @@ class ComplaintView(WorkflowMixin, ScopedModelView):
 
 
 def register(admin: Any) -> None:
-    add_view(admin, ComplaintView, Complaint, _l("客户投诉"), _l("客户"), endpoint="complaint")
+    add_view(admin, ComplaintView, Complaint, _l("客户投诉"), MENU_CUSTOMERS, endpoint="complaint")

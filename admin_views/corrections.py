@@ -18,6 +18,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from admin_views import common, display
 from admin_views.base import ScopedModelView, actor, add_view
+from admin_views.menu_names import MENU_CUSTOMERS
 from models import CorrectionRequest, Customer
 from portal import policy
 from portal.extensions import db, orm_session
@@ -132,5 +133,5 @@ class CorrectionRequestView(ScopedModelView):
 
 
 def register(admin: Any) -> None:
-    add_view(admin, CorrectionRequestView, CorrectionRequest, _l("更正申请"), _l("客户"),
+    add_view(admin, CorrectionRequestView, CorrectionRequest, _l("更正申请"), MENU_CUSTOMERS,
              endpoint="correctionrequest")

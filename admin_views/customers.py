@@ -36,6 +36,7 @@ from admin_views.customer_rows import (  # noqa: F401
     CustomerRowPages,
     _claimable,
 )
+from admin_views.menu_names import MENU_CUSTOMERS
 from models import Branch, Customer, User
 from portal import policy
 from portal.extensions import db, orm_session
@@ -314,4 +315,4 @@ class CustomerView(CustomerRowPages, ScopedModelView):
 
 
 def register(admin: Any) -> None:
-    add_view(admin, CustomerView, Customer, _l("客户档案"), _l("客户"), endpoint="customer")
+    add_view(admin, CustomerView, Customer, _l("客户档案"), MENU_CUSTOMERS, endpoint="customer")

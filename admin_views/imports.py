@@ -19,6 +19,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 
 from admin_views.base import actor, record_denied, translated
+from admin_views.menu_names import MENU_CUSTOMERS
 from portal import policy
 from portal.extensions import db
 from portal.services import customer_import as imp
@@ -113,5 +114,5 @@ class CustomerImportView(BaseView):
 
 
 def register(admin: Any) -> None:
-    admin.add_view(CustomerImportView(name=_l("导入客户档案"), category=_l("客户"),
+    admin.add_view(CustomerImportView(name=_l("导入客户档案"), category=MENU_CUSTOMERS,
                                       endpoint="customer_import", url="customer_import"))

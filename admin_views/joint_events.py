@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from admin_views.base import actor, record_denied, translated
+from admin_views.menu_names import MENU_CUSTOMERS
 from models import Customer, Department, JointEvent, User
 from portal import clock, policy
 from portal.extensions import orm_session
@@ -222,5 +223,5 @@ class JointEventsView(BaseView):
 
 
 def register(admin: Any) -> None:
-    admin.add_view(JointEventsView(name=_l("联合活动"), category=_l("客户"),
+    admin.add_view(JointEventsView(name=_l("联合活动"), category=MENU_CUSTOMERS,
                                    endpoint="jointevents", url="joint-events"))

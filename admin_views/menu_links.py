@@ -10,6 +10,7 @@ from flask_admin.menu import MenuLink
 from flask_babel import lazy_gettext as _l
 
 from admin_views.base import actor
+from admin_views.menu_names import MENU_CUSTOMERS
 from portal import policy
 
 
@@ -34,7 +35,7 @@ class SignedInMenuLink(MenuLink):
 
 def register(admin: Any) -> None:
     admin.add_link(PolicyMenuLink(_l("认领客户"), "customer.claim_view", "customer.claim",
-                                  category=_l("客户")))
+                                  category=MENU_CUSTOMERS))
     admin.add_link(PolicyMenuLink(_l("密级管理"), "file.register_view", "file.classify",
                                   category=_l("文件")))
     admin.add_link(PolicyMenuLink(_l("API 令牌"), "api_tokens", "token.add",
@@ -43,6 +44,6 @@ def register(admin: Any) -> None:
     admin.add_link(SignedInMenuLink(name=_l("双因素登录"), endpoint="two_factor_page",
                                     category=_l("我的账户")))
     admin.add_link(PolicyMenuLink(_l("今日轮流接待"), "receptionrecord.rotation_view",
-                                  "reception.manage_rotation", category=_l("客户")))
+                                  "reception.manage_rotation", category=MENU_CUSTOMERS))
     admin.add_link(PolicyMenuLink(_l("查询老客户"), "receptionrecord.lookup_view",
-                                  "customer.lookup", category=_l("客户")))
+                                  "customer.lookup", category=MENU_CUSTOMERS))

@@ -15,6 +15,7 @@ from wtforms import BooleanField
 from admin_views import common, display
 from admin_views.base import ScopedModelView, actor, add_view
 from admin_views.context import request_state
+from admin_views.menu_names import MENU_CUSTOMERS
 from models import Branch, ReceptionRecord, RotationSlot, User
 from portal import policy
 from portal.extensions import db, orm_session
@@ -247,5 +248,5 @@ def who_serves_message(record: ReceptionRecord) -> str:
 
 
 def register(admin: Any) -> None:
-    add_view(admin, ReceptionRecordView, ReceptionRecord, _l("接待记录"), _l("客户"),
+    add_view(admin, ReceptionRecordView, ReceptionRecord, _l("接待记录"), MENU_CUSTOMERS,
              endpoint="receptionrecord")

@@ -185,3 +185,18 @@ def test_password_page_errors_follow_the_language(world, login) -> None:
     c.get("/lang/en")
     page = c.post("/account/password", data=form).get_data(as_text=True)
     assert "Change password" in page and "The two new passwords differ." in page
+
+
+def test_menu_customers_and_the_customer_field_have_their_own_english(app) -> None:
+    """"客户" is both a menu (Customers) and a field label (Customer): the menu's msgid has
+    the context "menu", so the English of each is right."""
+    from flask_babel import force_locale, lazy_gettext
+
+    from admin_views.menu_names import MENU_CUSTOMERS
+
+    with app.test_request_context("/"), force_locale("en"):
+        assert str(MENU_CUSTOMERS) == "Customers"
+        assert str(lazy_gettext("客户")) == "Customer"
+    with app.test_request_context("/"), force_locale("zh_Hans_CN"):
+        assert str(MENU_CUSTOMERS) == "客户"
+        assert str(lazy_gettext("客户")) == "客户"

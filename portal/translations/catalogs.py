@@ -67,6 +67,7 @@ def extract() -> Catalog:
         method_map, options_map = parse_mapping_cfg(cfg)
     keywords = dict(DEFAULT_KEYWORDS)
     keywords.update({name: None for name in KEYWORDS})
+    keywords["lazy_pgettext"] = ((1, "c"), 2)
     catalog = Catalog(project=PROJECT, charset="utf-8")
     for filename, lineno, message, comments, context in extract_from_dir(
         str(ROOT), method_map, options_map, keywords=keywords
