@@ -1,0 +1,342 @@
+"""One JSON statement per GraphQL list (issue 21, ``GRAPHQL_JSON_STATEMENT``, PostgreSQL only)
+must answer exactly what the current path answers.
+
+Every document of ``tests/graphql/json_corpus.py`` runs as every role with the switch on and
+off: the response bodies are byte for byte the same, the audit entries the request leaves
+(R-AUD-1 credit reads, R-CUST-9 loan reads: count, action, target, detail) are the same, and no
+row outside the reader's scope (``policy.scope``) appears in either. On SQLite, and before the
+JSON statement exists, both runs take the current path and must agree as well."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from models import Customer
+from models.audit import AuditEntry
+from portal import clock, policy
+from tests.factories import make_customer
+from tests.graphql import json_corpus
+from tests.graphql.data import add_complaint, add_credit, add_extras
+from tests.graphql.json_corpus import ANCHOR, CORPUS, NAME_TWIN, ODD, ODD_NAME, Doc
+from tests.graphql.test_graphql_archive_loans import _borrow
+from tests.graphql.test_graphql_nplus1 import count_statements
+
+# every role that reads lists, plus a borrower (sales4 holds a loan of sales1's archive) and
+# the front desk (no customer.view at all)
+ROLES = ["sales1", "sales4", "supervisor", "manager", "gm", "finance", "service", "auditor",
+         "reception"]
+SWITCH = "GRAPHQL_JSON_STATEMENT"
+
+
+@pytest.fixture
+def corpus_world(world, session, api):
+    with clock.frozen(ANCHOR):
+        w = json_corpus.build(session, world)
+        w.loan_id, _ = _borrow(w, api, w.customers["sales1"][0])
+        yield w
+
+
+def _audit_tail(session, after: int) -> list[tuple]:
+    rows = session.execute(select(AuditEntry).where(AuditEntry.id > after)
+                           .order_by(AuditEntry.id)).scalars().all()
+    return [(a.actor_name, a.action, a.target_type, a.target_id, a.outcome, a.before,
+             a.after, a.detail) for a in rows]
+
+
+def answer(app, client, session, doc: Doc, json_statement: bool) -> tuple[bytes, list]:
+    """The status and raw body of ``doc`` (``b"200 {...}"``) and the audit entries it left,
+    with the switch set. A request refused before execution (a variable of the wrong type)
+    answers 400, any other 200: the status is compared as well."""
+    app.config[SWITCH] = json_statement
+    last = session.scalar(select(AuditEntry.id).order_by(AuditEntry.id.desc()).limit(1)) or 0
+    session.commit()
+    resp = client.post(doc.query, doc.variables)
+    session.rollback()
+    assert resp.status_code in (200, 400), resp.get_data()[:500]
+    return b"%d %s" % (resp.status_code, resp.get_data()), _audit_tail(session, last)
+
+
+def parse(answered: bytes) -> dict:
+    """The JSON body of an ``answer``."""
+    return json.loads(answered.split(b" ", 1)[1])
+
+
+def visible_ids(session, user) -> dict[str, set[int]]:
+    """Per GraphQL type, the ids ``user`` may read according to the one policy."""
+    return {name: set(session.scalars(policy.scope(select(model.id), user, model)))
+            for name, model in json_corpus.models_by_type().items()}
+
+
+_TYPES = "|".join(json_corpus.models_by_type())
+_GLOBAL_ID = re.compile(rf"^({_TYPES}):(\d+)$")
+
+
+def global_ids(data: Any) -> set[tuple[str, int]]:
+    """Every ``Type:pk`` string in the data part of a body, whatever its key or alias."""
+    found: set[tuple[str, int]] = set()
+    if isinstance(data, dict):
+        for v in data.values():
+            found |= global_ids(v)
+    elif isinstance(data, list):
+        for v in data:
+            found |= global_ids(v)
+    elif isinstance(data, str) and (m := _GLOBAL_ID.match(data)):
+        found.add((m.group(1), int(m.group(2))))
+    return found
+
+
+def out_of_scope(body: bytes, visible: dict[str, set[int]]) -> set[tuple[str, int]]:
+    return {(t, pk) for t, pk in global_ids(parse(body).get("data"))
+            if pk not in visible[t]}
+
+
+def run_corpus(app, api, session, w, docs: list[Doc]) -> list[str]:
+    """Run ``docs`` as every role, switch on and off; the differences a user would see."""
+    problems: list[str] = []
+    for who in ROLES:
+        user = getattr(w, who)
+        client = api(user)
+        client.post("{ me { username } }")  # the token's last use is written once a minute
+        visible = visible_ids(session, user)
+        for i, doc in enumerate(docs):
+            # alternate the order so that neither run always comes first
+            first, second = (True, False) if i % 2 == 0 else (False, True)
+            a, audit_a = answer(app, client, session, doc, first)
+            b, audit_b = answer(app, client, session, doc, second)
+            on, off = (a, b) if first else (b, a)
+            audit_on, audit_off = (audit_a, audit_b) if first else (audit_b, audit_a)
+            where = f"{who} doc#{i} {doc.variables or ''}"
+            if on != off:
+                problems.append(f"{where}: bodies differ\n on:  {on[:600]!r}\n off: {off[:600]!r}")
+            if audit_on != audit_off:
+                problems.append(f"{where}: audit differs\n on:  {audit_on}\n off: {audit_off}")
+            for name, body in (("on", on), ("off", off)):
+                if leaked := out_of_scope(body, visible):
+                    problems.append(f"{where}: switch {name} shows rows out of scope {leaked}")
+            errors = parse(off).get("errors")
+            if doc.errors_expected and not errors:
+                problems.append(f"{where}: expected errors, got {off[:300]!r}")
+            if not doc.errors_expected and who == "gm" and errors:
+                problems.append(f"{where}: gm got errors {errors}")
+    return problems
+
+
+@pytest.mark.parametrize("name", sorted(CORPUS))
+def test_json_statement_answers_and_audits_like_the_current_path(corpus_world, api, app,
+                                                                 session, name) -> None:
+    """Bodies byte for byte, audit entries, and scope: every corpus group, every role."""
+    with clock.frozen(ANCHOR):
+        problems = run_corpus(app, api, session, corpus_world, CORPUS[name](corpus_world))
+    assert not problems, "\n".join(problems)
+
+
+def _both(app, client, session, doc: Doc) -> tuple[dict, list]:
+    on, audit_on = answer(app, client, session, doc, True)
+    off, audit_off = answer(app, client, session, doc, False)
+    assert on == off
+    assert audit_on == audit_off
+    return parse(on), audit_on
+
+
+def test_escaped_text_money_and_datetimes_round_trip(corpus_world, api, app, session) -> None:
+    """What the general manager reads is exactly what was stored: text with quotes,
+    backslashes, control characters, emoji and U+2028; amounts with their cents; datetimes
+    with microseconds in UTC; nulls stay null."""
+    w = corpus_world
+    doc = Doc("""query($id: ID!) { node(id: $id) { id } customers(first: 100) { nodes {
+        databaseId name notes transactionSummary outstandingBalance registeredAt
+        firstContactAt closedAt owner { username }
+        creditLines { databaseId limitAmount collateralValue validFrom validUntil }
+        complaints { description } } } }""", {"id": f"Customer:{w.odd.id}"})
+    with clock.frozen(ANCHOR):
+        client = api(w.gm)
+        client.post("{ me { username } }")
+        body, _ = _both(app, client, session, doc)
+    assert "errors" not in body, body
+    rows = {n["databaseId"]: n for n in body["data"]["customers"]["nodes"]}
+    odd = rows[w.odd.id]
+    assert odd["name"] == ODD_NAME and odd["notes"] == ODD and odd["transactionSummary"] == ODD
+    assert odd["complaints"][0]["description"] == ODD
+    assert odd["outstandingBalance"] == "999999999999.99"
+    lines = {line["databaseId"]: line for line in odd["creditLines"]}
+    big, zero = lines[w.lines["big"].id], lines[w.lines["zero"].id]
+    assert (big["limitAmount"], big["collateralValue"]) == ("123456789012.34", "0.01")
+    assert big["validFrom"] == "2026-03-01" and big["validUntil"] == "2026-12-31"
+    assert zero["limitAmount"] in ("0", "0.00") and zero["validFrom"] is None
+    cents = next(line for line in rows[w.customers["sales1"][1].id]["creditLines"]
+                 if line["databaseId"] == w.lines["cents"].id)
+    assert cents["limitAmount"] in ("1234.5", "1234.50")
+    assert odd["registeredAt"] == "2026-01-29T01:02:03.456788+00:00"
+    assert odd["firstContactAt"] == "2026-01-30T01:01:03.456790+00:00"
+    assert odd["closedAt"] is None
+    empty = rows[w.ownerless.id]
+    assert empty["owner"] is None and empty["creditLines"] == [] and empty["complaints"] == []
+    assert rows[w.ghost_customer.id]["owner"] == {"username": "ghost1"}
+    search = Doc("""query($s: String) { customers(first: 10, filter: {search: $s}) {
+        totalCount nodes { databaseId name } } }""", {"s": ODD_NAME[:12]})
+    with clock.frozen(ANCHOR):
+        found, _ = _both(app, client, session, search)
+    assert found["data"]["customers"]["nodes"] == [{"databaseId": w.odd.id, "name": ODD_NAME}]
+
+
+@pytest.mark.parametrize("order", ["ID_ASC", "NAME_ASC", "REGISTERED_AT_DESC", "CODE_ASC"])
+def test_pages_follow_cursors_through_ties_alike(corpus_world, api, app, session,
+                                                 order) -> None:
+    """Walking every page (first: 2, after: endCursor) gives the same pages with the switch
+    on and off; ties (four customers with one name and one registration moment) are broken
+    the same way, no row twice, none missing, totalCount = the rows walked."""
+    q = """query($after: String, $order: CustomerOrder!) {
+      customers(first: 2, after: $after, orderBy: $order) { totalCount
+        pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+        edges { cursor node { databaseId name registeredAt } } } }"""
+    with clock.frozen(ANCHOR):
+        for who in ("sales1", "supervisor", "gm"):
+            client = api(getattr(corpus_world, who))
+            client.post("{ me { username } }")
+            seen: list[int] = []
+            after = None
+            while True:
+                page, _ = _both(app, client, session, Doc(q, {"after": after, "order": order}))
+                conn = page["data"]["customers"]
+                seen += [e["node"]["databaseId"] for e in conn["edges"]]
+                if not conn["pageInfo"]["hasNextPage"]:
+                    break
+                after = conn["pageInfo"]["endCursor"]
+                assert after == conn["edges"][-1]["cursor"]
+            assert len(seen) == len(set(seen)) == conn["totalCount"], (who, seen)
+            twins = {c.id for c in corpus_world.twins}
+            if who != "gm" or order != "ID_ASC":
+                continue
+            assert twins <= set(seen)
+
+
+def test_R_AUD_1_credit_reads_name_the_lines_read_alike(corpus_world, api, app,
+                                                        session) -> None:
+    """R-AUD-1: reading credit amounts through a list leaves the same credit-read entry with
+    the switch on and off, and it names the lines that were read (all of them for the general
+    manager; only those in scope for a salesperson); reading no amount leaves none."""
+    w = corpus_world
+    doc = Doc("{ creditLines(first: 100) { nodes { databaseId limitAmount } } }")
+    no_amount = Doc("{ customers(first: 100) { nodes { name creditLines { status } } } }")
+    with clock.frozen(ANCHOR):
+        for who in ("gm", "sales1"):
+            client = api(getattr(w, who))
+            client.post("{ me { username } }")
+            body, audit = _both(app, client, session, doc)
+            read = [n["databaseId"] for n in body["data"]["creditLines"]["nodes"]]
+            reads = [a for a in audit if a[1] == "credit.view"]
+            assert read and len(reads) == 1, audit
+            text = f"{reads[0][6] or ''} {reads[0][7] or ''}"
+            assert all(re.search(rf"\b{pk}\b", text) for pk in read), (text, read)
+            if who == "sales1":
+                assert w.lines["big"].id in read and w.sup_own.id not in read
+            _, audit = _both(app, client, session, no_amount)
+            assert not [a for a in audit if a[1] == "credit.view"], audit
+
+
+def test_R_CUST_9_a_borrower_reads_the_lent_archive_alike(corpus_world, api, app,
+                                                          session) -> None:
+    """A salesperson of another department reading a lent archive through lists sees it with
+    the switch on and off, each read leaves the same archive-loan entry, and the lender's
+    other customers stay hidden."""
+    w = corpus_world
+    lent, kept = w.customers["sales1"]
+    doc = Doc("""{ customers(first: 100) { nodes { databaseId name phone
+        creditLines { limitAmount } complaints { number } } } }""")
+    with clock.frozen(ANCHOR):
+        client = api(w.sales4)
+        client.post("{ me { username } }")
+        body, audit = _both(app, client, session, doc)
+    ids = {n["databaseId"] for n in body["data"]["customers"]["nodes"]}
+    assert lent.id in ids and kept.id not in ids and w.odd.id not in ids
+    assert any(a[1] == "archive_loan.read" and a[3] == str(w.loan_id) for a in audit), audit
+
+
+def test_supervisor_and_hidden_rows_alike(corpus_world, api, app, session) -> None:
+    """The supervisor reads the branch's customers and their own in another department; a
+    salesperson never reads another salesperson's customer, an ownerless one or a deactivated
+    colleague's; the front desk reads no archive at all; with the switch on and off."""
+    w = corpus_world
+    doc = Doc("{ customers(first: 100) { totalCount nodes { databaseId name } } }")
+    expect = {
+        "supervisor": ({w.sup_own.id, w.ownerless.id, w.ghost_customer.id,
+                        *(c.id for c in w.customers["sales2"])},
+                       {c.id for c in w.customers["sales4"]}),
+        "sales1": ({w.odd.id, *(c.id for c in w.twins)},
+                   {w.ownerless.id, w.ghost_customer.id, w.sup_own.id,
+                    *(c.id for c in w.customers["sales2"])}),
+        "reception": (set(), {c.id for c in w.customers["sales1"]} | {w.ownerless.id}),
+    }
+    with clock.frozen(ANCHOR):
+        for who, (shown, hidden) in expect.items():
+            client = api(getattr(w, who))
+            client.post("{ me { username } }")
+            body, _ = _both(app, client, session, doc)
+            conn = (body.get("data") or {}).get("customers") or {"nodes": [], "totalCount": 0}
+            ids = {n["databaseId"] for n in conn["nodes"]}
+            assert shown <= ids and not (hidden & ids), (who, ids)
+            assert conn["totalCount"] == len(ids)
+
+
+def test_errors_have_the_same_messages_and_paths(corpus_world, api, app, session) -> None:
+    """A page larger than the limit, a bad cursor and a field the role may not read fail with
+    the same message and path with the switch on and off (a user reads them)."""
+    w = corpus_world
+    with clock.frozen(ANCHOR):
+        client = api(w.finance)  # customer_credit yes, customer_contact no
+        client.post("{ me { username } }")
+        body, _ = _both(app, client, session, Doc(
+            "{ customers(first: 5) { nodes { name p: phone outstandingBalance } } }"))
+        assert body["errors"] and all(e["path"][-1] == "p" for e in body["errors"]), body
+        assert {e["message"] for e in body["errors"]} and body["data"] is not None
+        for bad in ("{ customers(first: 1000) { nodes { id } } }",
+                    '{ customers(first: 2, after: "nope") { nodes { id } } }'):
+            body, _ = _both(app, client, session, Doc(bad))
+            assert body["errors"] and body["errors"][0]["message"], body
+
+
+@pytest.fixture
+def many_customers(world, session):
+    for _ in range(105):
+        c = make_customer(session, world.sales1, name=f"{NAME_TWIN}\"{_}\"")
+        add_complaint(session, c, world.service, handler=world.service)
+        add_credit(session, c, world.manager)
+        add_extras(session, c, world.sales1)
+    session.commit()
+    return world
+
+
+@pytest.mark.parametrize("who", ["sales1", "supervisor", "gm"])
+def test_statements_constant_in_page_size_with_json_statement(many_customers, api, app,
+                                                              session, who) -> None:
+    """With the switch on, a list with nested owner, credit lines and complaints costs the
+    same number of statements for 10 rows as for 100, and answers as with it off."""
+    client = api(getattr(many_customers, who))
+    query = """query($n: Int!) { customers(first: $n) { totalCount nodes { id name
+        owner { username } creditLines { limitAmount } complaints { number } } } }"""
+    client(query, {"n": 1})
+    counts = {}
+    for n in (10, 100):
+        app.config[SWITCH] = True
+        counts[n], body = count_statements(lambda n=n: client.post(query, {"n": n}).get_data())
+        app.config[SWITCH] = False
+        off = client.post(query, {"n": n}).get_data()
+        assert body == off
+        assert len(json.loads(body)["data"]["customers"]["nodes"]) == n
+    assert counts[10] == counts[100], counts
+
+
+def test_customers_seen_match_the_policy(corpus_world, session) -> None:
+    """The scope check above reads ids the policy gives: sanity of the helper itself."""
+    w = corpus_world
+    seen = visible_ids(session, w.sales1)["Customer"]
+    assert w.odd.id in seen and w.ownerless.id not in seen
+    body = {"data": {"x": [{"id": f"Customer:{w.ownerless.id}"}, {"i": f"Customer:{w.odd.id}"}]}}
+    assert out_of_scope(b"200 " + json.dumps(body).encode(), {"Customer": seen}) == \
+        {("Customer", w.ownerless.id)}
+    assert session.get(Customer, w.odd.id).name == ODD_NAME
