@@ -349,3 +349,48 @@ def models_by_type() -> dict[str, type]:
     return {"Customer": Customer, "Complaint": Complaint, "CreditLine": CreditLine,
             "CreditEvaluation": CreditEvaluation, "ConfidentialFile": ConfidentialFile,
             "ReceptionRecord": ReceptionRecord, "User": User}
+
+
+@corpus("compiled_levels")
+def _compiled(w) -> list[Doc]:
+    """Selections made only of ids, strings, enums, numbers, booleans, money and marked
+    relationships (no datetime, no guarded or computed field): the shapes a JSON statement
+    answers whole, at every depth."""
+    return [Doc("""{ customers(first: 100, orderBy: NAME_ASC) { nodes { __typename id databaseId
+          code name kind specialCategory source importance intent status notes version
+          owner { __typename id databaseId username fullName version
+                  branch { id code name department { code name branches { id name } } }
+                  department { id name } }
+          branch { name } department { code }
+          creditLines { id databaseId kind limitAmount termDays collateralValue status isRaise
+            raiseReason version
+            evaluation { id rating yearsOfCooperation badDebt2y promiseKeeping
+                         capitalStrength avgMonthlyShipments avgMonthlyReceipts
+                         evaluatedBy { username } }
+            proposedBy { username } reviewedBy { username } approvedBy { fullName }
+            approvals { step note actor { id } } }
+          creditEvaluations { id rating }
+          complaints { id number channel type cause severity majorReason status extended
+            extensionReason version customer { id name owner { username } }
+            receivedBy { username } handler { fullName } responsibleDepartment { name } }
+          followUps { kind notes user { username } }
+          ownerHistory { reason fromUser { username } toUser { username } changedBy { id } }
+        } } }"""),
+                Doc("""
+      fragment U on User { __typename id username }
+      fragment L on CreditLine { limitAmount ... on CreditLine { status } }
+      { customers(first: 50, orderBy: ID_DESC) { nodes { ... on Customer { __typename id }
+          ... on Node { id } name n2: name owner { ...U } o: owner { ...U fullName }
+          creditLines { ...L id } cl: creditLines { id } complaints { ... { number } } } } }"""),
+                Doc("""{ complaints(first: 100) { nodes { id number status severity
+          customer { id name creditLines { limitAmount } complaints { number } }
+          handler { username department { name } } } }
+        creditLines(first: 100) { nodes { id limitAmount collateralValue isRaise
+          customer { id name owner { username } } approvals { step actor { username } } } }
+        creditEvaluations(first: 100) { nodes { id rating yearsOfCooperation
+          customer { id code } } } }"""),
+                Doc("""{ users(first: 100) { nodes { id username fullName
+          branch { name department { name } } department { code branches { code } } } }
+        departments(first: 100) { nodes { id code name branches { id code name
+          department { id } } } }
+        branches(first: 100) { nodes { __typename id code department { __typename code } } } }""")]
