@@ -26,6 +26,7 @@ from graphql_api.execution_plans import (
     row_plan,
 )
 from graphql_api.execution_rows import compilable, relation_column, relation_of
+from graphql_api.json_statement import json_list
 
 
 def fast_execution_enabled() -> bool:
@@ -49,6 +50,8 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         super().__init__(*args, **kwargs)
         self.fast = fast_execution_enabled()
         self.row_levels = self.fast and row_levels_enabled()
+        # GRAPHQL_JSON_STATEMENT (PostgreSQL): a list answered by one JSON statement
+        self.json_statement = self.row_levels
 
     def execute_fields(self, parent_type: GraphQLObjectType, source_value: Any,
                        path: Path | None, grouped_field_set: Any,
@@ -127,6 +130,10 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return None
         if any(d.node.directives for d in field_details_list):
             return None  # @stream and friends: the normal path
+        if self.json_statement and result and not self.is_awaitable(result[0]):
+            done = json_list(self, item_type, field_details_list, result)
+            if done is not None:
+                return done  # type: ignore[return-value]  # orjson writes it as is
         try:
             return self._complete_level(item_type, item_non_null, field_details_list, info,
                                         path, result)

@@ -89,6 +89,10 @@ class BaseConfig:
     # are answered for the whole level from rows, without node objects; off: the node path.
     GRAPHQL_ROW_LEVELS = os.environ.get("GRAPHQL_ROW_LEVELS", "1").lower() not in (
         "0", "false", "no", "off")
+    # graphql_api/json_statement.py (with row levels, PostgreSQL only): a list whose fields
+    # all have SQL twins is answered by one statement that builds its JSON; off: row levels.
+    GRAPHQL_JSON_STATEMENT = os.environ.get("GRAPHQL_JSON_STATEMENT", "1").lower() not in (
+        "0", "false", "no", "off")
     LOAD_DEMO_DATA = False
     TESTING = False
     DEBUG = False

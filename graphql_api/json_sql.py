@@ -1,0 +1,122 @@
+"""SQL twins of the leaf values the row path outputs (graphql_api.execution_rows), as JSON text.
+
+Each twin is a PostgreSQL text expression whose value is byte for byte what orjson writes for
+the value today's path completes (``FromModel`` readers, then the leaf type's output coercion):
+
+- a global id ``"Customer:7"``: the reader's ``to_global``;
+- a string column: ``to_json(col)::text`` (PostgreSQL escapes exactly like orjson: ``\\"``,
+  ``\\\\``, ``\\n``…, other control characters as ``\\u00XX``, everything else as is);
+- an enum: the GraphQL name of each stored value, taken from the type itself;
+- a Boolean, an Int (32-bit column), a Decimal (``str`` of the numeric: PostgreSQL's text of
+  the same value).
+
+Anything else (datetimes, dates, floats, custom scalars) has no twin: the plan is not built
+and today's path answers. A null in a non-null position, or a stored enum value the type does
+not know, comes out as ``SENTINEL`` (which no JSON text contains: ``to_json`` escapes control
+characters), and the caller then answers the list through today's path, which reports it
+exactly as before.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from decimal import Decimal
+from functools import reduce
+from typing import Any
+
+from graphql import GraphQLBoolean, GraphQLEnumType, GraphQLInt, GraphQLScalarType
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    case,
+    cast,
+    func,
+    null,
+)
+from sqlalchemy import literal_column as _literal_column
+from sqlalchemy.sql.elements import ColumnElement
+
+from graphql_api.ids import to_global
+
+SENTINEL = "\x01"
+_SAFE = re.compile(r"[A-Za-z0-9_:\[\]{},\"]*\Z")
+_NAME = re.compile(r"[A-Za-z0-9_]+\Z")
+SENTINEL_SQL = _literal_column("chr(1)", Text)
+
+
+def const(text: str) -> ColumnElement[Any]:
+    """A SQL string literal of JSON punctuation, GraphQL names (aliases, types, enum values)
+    and global-id prefixes: never user input, and checked to be only such characters."""
+    if not _SAFE.match(text):
+        raise ValueError(f"not a safe JSON constant: {text!r}")
+    return _literal_column(f"'{text}'", Text)
+
+
+def cat(*parts: str | ColumnElement[Any]) -> ColumnElement[Any]:
+    """``a || b || …``, adjacent constants merged into one literal."""
+    merged: list[str | ColumnElement[Any]] = []
+    for part in parts:
+        if isinstance(part, str) and merged and isinstance(merged[-1], str):
+            merged[-1] += part
+        else:
+            merged.append(part)
+    exprs = [const(p) if isinstance(p, str) else p for p in merged]
+    return reduce(lambda a, b: a.op("||", return_type=Text)(b), exprs)
+
+
+def or_null(expr: ColumnElement[Any], non_null: bool) -> ColumnElement[Any]:
+    return func.coalesce(expr, SENTINEL_SQL if non_null else const("null"))
+
+
+def _sql_type(col: Any) -> Any:
+    sql_type = col.type
+    return getattr(sql_type, "impl_instance", sql_type)
+
+
+def _is_decimal_scalar(leaf: Any) -> bool:
+    if not isinstance(leaf, GraphQLScalarType) or leaf.name != "Decimal":
+        return False
+    try:
+        return bool(leaf.serialize(Decimal("10.50")) == "10.50")
+    except Exception:
+        return False
+
+
+def leaf_twin(entry: tuple[Any, ...], col: Any) -> ColumnElement[Any] | None:
+    """The JSON text of a row-path leaf (an ``execution_rows.row_fields`` entry) read from
+    ``col``, or None when it has no exact SQL twin."""
+    _attr, conv, leaf, non_null, _memo, ident, _credit = entry
+    sql_type = _sql_type(col)
+    expr: ColumnElement[Any]
+    if isinstance(conv, functools.partial) and conv.func is to_global and not conv.keywords \
+            and len(conv.args) == 1 and isinstance(sql_type, Integer):
+        expr = cat(f'"{conv.args[0]}:', cast(col, Text), '"')
+    elif isinstance(leaf, GraphQLEnumType) and isinstance(sql_type, String) and conv is not None:
+        whens: list[tuple[Any, Any]] = [(col.is_(None), null())]
+        for member in conv:
+            name = leaf.coerce_output_value(conv(member.value))
+            if not isinstance(name, str) or not isinstance(member.value, str) \
+                    or not _NAME.match(member.value):
+                return None
+            whens.append((col == _literal_column(f"'{member.value}'", Text),
+                          const(f'"{name}"')))
+        expr = case(*whens, else_=SENTINEL_SQL)
+    elif conv is not None:
+        return None
+    elif ident is str and isinstance(sql_type, String):
+        expr = cast(func.to_json(col), Text)
+    elif leaf is GraphQLBoolean and isinstance(sql_type, Boolean):
+        expr = case((col, const("true")), (~col, const("false")))
+    elif leaf is GraphQLInt and isinstance(sql_type, Integer) \
+            and not isinstance(sql_type, BigInteger):
+        expr = cast(col, Text)
+    elif _is_decimal_scalar(leaf) and isinstance(sql_type, Numeric) and sql_type.asdecimal:
+        expr = cat('"', cast(col, Text), '"')
+    else:
+        return None
+    return or_null(expr, non_null)

@@ -1,0 +1,288 @@
+"""A list answered by ONE PostgreSQL statement that builds its JSON (``GRAPHQL_JSON_STATEMENT``).
+
+A list of row-backed nodes (the page of a connection, …) whose whole sub-selection is made of
+fields the row path completes from rows (``execution_rows.compilable``: ids, columns, enums,
+``__typename``, marked relationships) and whose every leaf has an exact SQL twin
+(``json_sql.leaf_twin``) is answered by one statement instead of one per level plus per-row
+building in Python:
+
+- every level is the SAME scoped select the loaders run today (``Loaders.scoped`` with the
+  same columns, ``per_row``): the row scope is ``policy.scope``'s, nothing is re-written here;
+- a level's rows are the subquery of that select; a to-one relationship is a LATERAL subquery
+  of the child's scoped select matched on the foreign key, a to-many one a LATERAL aggregate
+  (``string_agg`` in the loaders' order) matched on the parent's id;
+- each object's text is built with ``||`` in selection order (aliases, ``__typename``), so the
+  body is byte for byte what today's path writes through orjson;
+- further columns carry the ids that must be noted: credit amounts read (R-AUD-1,
+  ``credit_reads.note_many``) and rows of archive-covered models (R-CUST-9,
+  ``archive_loans.note_reads``), recorded only once the answer is known to be good.
+
+The text is handed back as an ``orjson.Fragment``: the view's orjson writes it into the body
+without parsing it again. A plan that cannot be built (a leaf without twin, a guarded or
+computed field, arguments, directives) or an answer that contains ``json_sql.SENTINEL`` (a null
+in a non-null position, an unknown enum value) leaves the list to today's path, which answers
+(and reports errors) exactly as before.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+import orjson
+from graphql import GraphQLObjectType
+from sqlalchemy import ARRAY, Integer, Text, any_, bindparam, cast, func, select, true
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.sql.elements import ColumnElement
+
+from graphql_api.execution_plans import _resolved
+from graphql_api.execution_rows import compilable, origin_of, relation_of, row_fields
+from graphql_api.json_sql import SENTINEL, SENTINEL_SQL, cat, const, leaf_twin
+from graphql_api.loaders import columns_for, light
+from portal import policy_loans
+from portal.services import archive_loans, credit_reads
+
+# a note: ("credit", type name) or ("archive", model)
+Note = tuple[str, Any]
+
+
+class _NoPlan(Exception):
+    """Some field of the selection has no exact SQL twin: today's path answers."""
+
+
+def enabled(ctx: Any) -> bool:
+    """``GRAPHQL_JSON_STATEMENT`` of the current app (default on) and a PostgreSQL session."""
+    from flask import current_app, has_app_context
+
+    if not has_app_context() or not current_app.config.get("GRAPHQL_JSON_STATEMENT", True):
+        return False
+    context = ctx.context_value
+    loaders = getattr(context, "loaders", None)
+    if loaders is None:
+        return False
+    return bool(loaders.session.get_bind().dialect.name == "postgresql")
+
+
+class _Builder:
+    def __init__(self, ctx: Any, loaders: Any, selects: list[Any] | None) -> None:
+        """``selects``: the levels' scoped selects, in the order the builder asks for them;
+        None: made here (``Loaders.scoped``) and kept in ``made``."""
+        self.ctx = ctx
+        self.loaders = loaders
+        self.selects = iter(selects) if selects is not None else None
+        self.levels: list[tuple[Any, Any]] = []  # (model, columns) of each level, in order
+        self.made: list[Any] = []
+
+    def scoped(self, item_type: GraphQLObjectType, grouped: Any, model: Any,
+               extra: tuple[str, ...] = ()) -> Any:
+        names = {sub[0].node.name.value for sub in grouped.values()}
+        cls = origin_of(item_type)
+        cols = columns_for(cls, model, names, extra)
+        self.levels.append((model, cols))
+        if self.selects is None:
+            made = self.loaders.scoped(model, cols=cols, per_row=True)
+            self.made.append(made)
+            return made.subquery()
+        return next(self.selects).subquery()
+
+    def level(self, item_type: GraphQLObjectType, details: Any, model: Any, extra: tuple[str, ...]
+              ) -> tuple[Any, Any, ColumnElement[Any], list[tuple[Note, ColumnElement[Any]]]]:
+        """The rows of a level (the scoped subquery), what to select from (with its
+        relationships' LATERAL joins), each row's JSON text and its notes (ids as text)."""
+        if not light(model) or not compilable(self.ctx, item_type, details):
+            raise _NoPlan
+        grouped, _defer, _ = self.ctx.collect_subfields(item_type, details)
+        rows = self.scoped(item_type, grouped, model, extra)
+        fields = row_fields(item_type) or {}
+        source: Any = rows
+        parts: list[Any] = ["{"]
+        notes: list[tuple[Note, ColumnElement[Any]]] = []
+        credit_type = None
+        for i, (response_name, sub) in enumerate(grouped.items()):
+            name = sub[0].node.name.value
+            parts.append(("," if i else "") + f'"{response_name}":')
+            if name == "__typename":
+                parts.append(f'"{item_type.name}"')
+                continue
+            entry = fields.get(name)
+            if entry is not None:
+                col = rows.c.get(entry[0])
+                twin = leaf_twin(entry, col) if col is not None else None
+                if twin is None:
+                    raise _NoPlan
+                parts.append(twin)
+                credit_type = entry[6] or credit_type
+                continue
+            spec = _resolved(item_type, self.ctx.schema)[name]
+            text, lateral, sub_notes = self.relation(spec, sub, rows)
+            source = source.outerjoin(lateral, true())
+            parts.append(text)
+            notes += sub_notes
+        parts.append("}")
+        if credit_type is not None:  # the node's reader notes every credit read (R-AUD-1)
+            notes.append((("credit", credit_type), cast(rows.c.id, Text)))
+        return rows, source, cat(*parts), notes
+
+    def relation(self, spec: Any, details: Any, parent: Any
+                 ) -> tuple[ColumnElement[Any], Any, list[tuple[Note, ColumnElement[Any]]]]:
+        relation = relation_of(spec)
+        assert relation is not None
+        kind, key, model, order_by = relation
+        child_type = spec.inner
+        if kind == "one":
+            rows, source, text, notes = self.level(child_type, details, model, ())
+            match = rows.c.id == parent.c[key]
+        else:
+            order_keys = tuple(c.key for c in order_by or (model.id,))
+            rows, source, text, notes = self.level(child_type, details, model,
+                                                   (key.key, *order_keys))
+            match = rows.c[key.key] == parent.c.id
+            text = cat("[", func.string_agg(text, aggregate_order_by(
+                const(","), *[rows.c[k] for k in order_keys])), "]")
+        if model in policy_loans.COVERED:  # what FromModel.from_model notes (R-CUST-9)
+            notes = [*notes, (("archive", model), cast(rows.c.id, Text))]
+        if kind == "many":
+            notes = [(note, func.string_agg(ids, const(","))) for note, ids in notes]
+        columns = [text.label("t")] + [ids.label(f"n{i}") for i, (_n, ids) in enumerate(notes)]
+        lateral = select(*columns).select_from(source).where(match).lateral()
+        empty = "null" if kind == "one" else "[]"
+        if kind == "one" and spec.non_null:
+            empty = SENTINEL
+        value = func.coalesce(lateral.c.t, SENTINEL_SQL if empty == SENTINEL else const(empty))
+        return value, lateral, [(n, lateral.c[f"n{i}"]) for i, (n, _ids) in enumerate(notes)]
+
+
+# (operation text, offset of the list field, item type) → the levels' (model, columns), or
+# None when the list has no plan; then (that key, the levels' scoped selects) → statement
+_LEVELS: OrderedDict[tuple[Any, ...], list[tuple[Any, Any]] | None] = OrderedDict()
+_STATEMENTS: OrderedDict[tuple[Any, ...], tuple[Any, list[Note]]] = OrderedDict()
+_MAX_STATEMENTS = 512
+_PAGE_IDS = "json_page_ids"
+
+
+def _document_key(ctx: Any, item_type: GraphQLObjectType, details: Any) -> tuple[Any, ...] | None:
+    """The list field's place in the operation's text: the same text is the same selection
+    (a document parsed again per request gets new node objects, never a new meaning)."""
+    locs = [d.node.loc for d in details]
+    if any(loc is None for loc in locs):
+        return None
+    body = locs[0].source.body
+    key = (body, tuple(loc.start for loc in locs), item_type.name)
+    if "@" in body:  # @include/@skip on a fragment: the selection depends on the variables
+        variables = ctx.variable_values or {}
+        key += (tuple(sorted((k, _hashable(v)) for k, v in variables.items())),)
+    return key
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, list | tuple | set | frozenset):
+        return tuple(_hashable(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _hashable(v)) for k, v in value.items()))
+    return value
+
+
+def _fingerprint(select_: Any) -> tuple[Any, ...]:
+    """A scoped select's structure and bound values: equal fingerprints, equal SQL."""
+    key = select_._generate_cache_key()
+    if key is None:
+        raise _NoPlan
+    return (key.key, tuple(_hashable(b.effective_value) for b in key.bindparams))
+
+
+def _statement(ctx: Any, item_type: GraphQLObjectType, details: Any, model: Any,
+               loaders: Any) -> tuple[Any, list[Note]] | None:
+    doc = _document_key(ctx, item_type, details)
+    if doc is None:
+        return None
+    if doc not in _LEVELS:
+        try:
+            stmt, notes, builder = _build(ctx, item_type, details, model, loaders, None)
+            key = (doc, tuple(_fingerprint(s) for s in builder.made))
+        except _NoPlan:
+            _bounded(_LEVELS, doc, None)
+            return None
+        _bounded(_LEVELS, doc, builder.levels)
+        return _remember(key, stmt, notes)
+    _LEVELS.move_to_end(doc)
+    levels_ = _LEVELS[doc]
+    if levels_ is None:
+        return None
+    selects = [loaders.scoped(m, cols=c, per_row=True) for m, c in levels_]
+    try:
+        key = (doc, tuple(_fingerprint(s) for s in selects))
+    except _NoPlan:
+        return None
+    hit = _STATEMENTS.get(key)
+    if hit is not None:
+        _STATEMENTS.move_to_end(key)
+        return hit
+    try:
+        stmt, notes, _builder = _build(ctx, item_type, details, model, loaders, selects)
+    except _NoPlan:
+        return None
+    return _remember(key, stmt, notes)
+
+
+def _bounded(cache: OrderedDict[Any, Any], key: Any, value: Any) -> None:
+    cache[key] = value
+    while len(cache) > _MAX_STATEMENTS:
+        cache.popitem(last=False)
+
+
+def _remember(key: tuple[Any, ...], stmt: Any, notes: list[Note]) -> tuple[Any, list[Note]]:
+    _bounded(_STATEMENTS, key, (stmt, notes))
+    return stmt, notes
+
+
+def _build(ctx: Any, item_type: GraphQLObjectType, details: Any, model: Any, loaders: Any,
+           selects: list[Any] | None) -> tuple[Any, list[Note], _Builder]:
+    """The list's statement over the levels' scoped ``selects`` (in the builder's order;
+    None: made by the builder); the page's ids are its one parameter."""
+    builder = _Builder(ctx, loaders, selects)
+    rows, source, text, notes = builder.level(item_type, details, model, ())
+    array = cast(bindparam(_PAGE_IDS, type_=Text), ARRAY(Integer))
+    order = func.array_position(array, rows.c.id)
+    columns = [func.count(), cat("[", func.string_agg(text, aggregate_order_by(const(","), order)),
+                                 "]")]
+    columns += [func.string_agg(note_ids, const(",")) for _note, note_ids in notes]
+    stmt = select(*columns).select_from(source).where(rows.c.id == any_(array))
+    return stmt, [note for note, _ids in notes], builder
+
+
+def json_list(ctx: Any, item_type: GraphQLObjectType, details: Any, items: list[Any]
+              ) -> orjson.Fragment | None:
+    """The completed list ``items`` (nodes of one batch of rows) as one JSON statement's
+    text, or None: today's path answers."""
+    if not items or not enabled(ctx):
+        return None
+    origin = origin_of(item_type)
+    batch = getattr(items[0], "_b", None)
+    if batch is None or batch.model is None or not hasattr(batch.model, "__table__"):
+        return None
+    for item in items:
+        if item is None or item.__class__ is not origin or getattr(item, "_b", None) is not batch:
+            return None
+    loaders = ctx.context_value.loaders
+    planned = _statement(ctx, item_type, details, batch.model, loaders)
+    if planned is None:
+        return None
+    stmt, notes = planned
+    ids = "{" + ",".join(str(item._m.id) for item in items) + "}"
+    found = loaders.session.execute(stmt, {_PAGE_IDS: ids}).one()
+    body = found[1] or "[]"
+    if found[0] != len(items) or SENTINEL in body:
+        return None  # a row gone meanwhile, a null in a non-null field: today's path
+    _record(notes, found[2:])
+    return orjson.Fragment(body)
+
+
+def _record(notes: list[Note], values: Any) -> None:
+    for (kind, what), text in zip(notes, values, strict=True):
+        if not text:
+            continue
+        ids = [int(i) for i in text.split(",")]
+        if kind == "credit":
+            credit_reads.note_many(what, ids)
+        else:
+            archive_loans.note_reads(what, ids)
