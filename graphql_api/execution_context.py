@@ -26,6 +26,7 @@ from graphql_api.execution_plans import (
     row_plan,
 )
 from graphql_api.execution_rows import compilable, relation_column, relation_of
+from graphql_api.json_statement import enabled as json_statement_enabled
 from graphql_api.json_statement import json_list
 
 
@@ -51,7 +52,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         self.fast = fast_execution_enabled()
         self.row_levels = self.fast and row_levels_enabled()
         # GRAPHQL_JSON_STATEMENT (PostgreSQL): a list answered by one JSON statement
-        self.json_statement = self.row_levels
+        self.json_statement = self.row_levels and json_statement_enabled()
 
     def execute_fields(self, parent_type: GraphQLObjectType, source_value: Any,
                        path: Path | None, grouped_field_set: Any,

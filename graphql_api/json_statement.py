@@ -50,17 +50,17 @@ class _NoPlan(Exception):
     """Some field of the selection has no exact SQL twin: today's path answers."""
 
 
-def enabled(ctx: Any) -> bool:
-    """``GRAPHQL_JSON_STATEMENT`` of the current app (default on) and a PostgreSQL session."""
+def enabled() -> bool:
+    """``GRAPHQL_JSON_STATEMENT`` of the current app (default on; off outside an app)."""
     from flask import current_app, has_app_context
 
-    if not has_app_context() or not current_app.config.get("GRAPHQL_JSON_STATEMENT", True):
-        return False
-    context = ctx.context_value
-    loaders = getattr(context, "loaders", None)
-    if loaders is None:
-        return False
-    return bool(loaders.session.get_bind().dialect.name == "postgresql")
+    return has_app_context() and bool(current_app.config.get("GRAPHQL_JSON_STATEMENT", True))
+
+
+def _on_postgresql(loaders: Any) -> bool:
+    if loaders._pg is None:
+        loaders._pg = loaders.session.get_bind().dialect.name == "postgresql"
+    return bool(loaders._pg)
 
 
 class _Builder:
@@ -254,7 +254,8 @@ def json_list(ctx: Any, item_type: GraphQLObjectType, details: Any, items: list[
               ) -> orjson.Fragment | None:
     """The completed list ``items`` (nodes of one batch of rows) as one JSON statement's
     text, or None: today's path answers."""
-    if not items or not enabled(ctx):
+    loaders = getattr(ctx.context_value, "loaders", None)
+    if not items or loaders is None or not _on_postgresql(loaders):
         return None
     origin = origin_of(item_type)
     batch = getattr(items[0], "_b", None)
@@ -263,7 +264,6 @@ def json_list(ctx: Any, item_type: GraphQLObjectType, details: Any, items: list[
     for item in items:
         if item is None or item.__class__ is not origin or getattr(item, "_b", None) is not batch:
             return None
-    loaders = ctx.context_value.loaders
     planned = _statement(ctx, item_type, details, batch.model, loaders)
     if planned is None:
         return None

@@ -17,15 +17,19 @@ from portal.extensions import db
 from tests.graphql.data import add_complaint, add_file, populate
 
 
-@pytest.fixture(params=[(True, True), (True, False), (False, False)],
-                ids=["fast-execution", "fast-without-row-levels", "graphql-core"])
+@pytest.fixture(params=[(True, True, True), (True, True, False), (True, False, False),
+                        (False, False, False)],
+                ids=["json-statement", "fast-execution", "fast-without-row-levels",
+                     "graphql-core"])
 def app_overrides(request) -> dict:
-    """Every parity test runs three ways: with the fast executor (graphql_api/execution.py)
-    and its relationship levels from rows (execution_rows.py), with the fast executor alone
-    (GRAPHQL_ROW_LEVELS off) and with graphql-core alone (GRAPHQL_FAST_EXECUTION off): the
-    answers must be the same."""
-    fast, rows = request.param
-    return {"GRAPHQL_FAST_EXECUTION": fast, "GRAPHQL_ROW_LEVELS": rows}
+    """Every parity test runs four ways: with one JSON statement per list
+    (graphql_api/json_statement.py, PostgreSQL; on SQLite the same as the next), with the
+    fast executor (graphql_api/execution.py) and its relationship levels from rows
+    (execution_rows.py), with the fast executor alone (GRAPHQL_ROW_LEVELS off) and with
+    graphql-core alone (GRAPHQL_FAST_EXECUTION off): the answers must be the same."""
+    fast, rows, json_statement = request.param
+    return {"GRAPHQL_FAST_EXECUTION": fast, "GRAPHQL_ROW_LEVELS": rows,
+            "GRAPHQL_JSON_STATEMENT": json_statement}
 
 
 ROLES = ["sales", "supervisor", "dept_manager", "general_manager", "finance", "service",

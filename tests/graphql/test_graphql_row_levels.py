@@ -78,7 +78,8 @@ def _audit_tail(session, after: int) -> list[tuple]:
 
 
 def _answer(app, client, session, query: str, **switches: bool) -> tuple[bytes, list]:
-    app.config.update(GRAPHQL_FAST_EXECUTION=True, GRAPHQL_ROW_LEVELS=True)
+    app.config.update(GRAPHQL_FAST_EXECUTION=True, GRAPHQL_ROW_LEVELS=True,
+                      GRAPHQL_JSON_STATEMENT=False)
     app.config.update(switches)
     last = session.scalar(select(AuditEntry.id).order_by(AuditEntry.id.desc()).limit(1)) or 0
     session.commit()
@@ -98,9 +99,11 @@ def test_row_levels_answer_and_audit_exactly_like_the_node_path(rich, api, app, 
     on, audit_on = _answer(app, client, session, query)
     off, audit_off = _answer(app, client, session, query, GRAPHQL_ROW_LEVELS=False)
     core, audit_core = _answer(app, client, session, query, GRAPHQL_FAST_EXECUTION=False)
+    # one JSON statement per list (PostgreSQL; SQLite answers by row levels)
+    js, audit_js = _answer(app, client, session, query, GRAPHQL_JSON_STATEMENT=True)
     assert b'"errors"' not in on or name == "hidden", on[:500]
-    assert on == off == core
-    assert audit_on == audit_off == audit_core
+    assert on == off == core == js
+    assert audit_on == audit_off == audit_core == audit_js
 
 
 def test_R_AUD_1_credit_amounts_read_from_rows_are_audited(rich, api, app, session) -> None:
@@ -153,6 +156,7 @@ def test_statements_constant_in_page_size_with_row_levels(many_customers, api, a
                                                            "{ customers", 1)
     client(query, {"n": 1})
     seen = {}
+    app.config["GRAPHQL_JSON_STATEMENT"] = False
     for on in (True, False):
         app.config["GRAPHQL_ROW_LEVELS"] = on
         for n in (10, 100):
@@ -176,8 +180,9 @@ def test_R_CUST_9_a_borrower_reading_lists_is_audited_like_the_node_path(rich, a
     for query in (G2, ROOTS, DEEP):
         on, audit_on = _answer(app, borrower, session, query)
         off, audit_off = _answer(app, borrower, session, query, GRAPHQL_ROW_LEVELS=False)
-        assert on == off
-        assert audit_on == audit_off
+        js, audit_js = _answer(app, borrower, session, query, GRAPHQL_JSON_STATEMENT=True)
+        assert on == off == js
+        assert audit_on == audit_off == audit_js
         assert any(a[1] == "archive_loan.read" and a[3] == str(loan_id) for a in audit_on), \
             (query, audit_on)
         assert c.code.encode() in on or query is ROOTS
