@@ -156,7 +156,7 @@ class _Builder:
 # None when the list has no plan; then (that key, the levels' scoped selects) → statement
 _LEVELS: OrderedDict[tuple[Any, ...], list[tuple[Any, Any]] | None] = OrderedDict()
 _STATEMENTS: OrderedDict[tuple[Any, ...], tuple[Any, list[Note]]] = OrderedDict()
-_MAX_STATEMENTS = 512
+_MAX_STATEMENTS = 256  # per worker process; the oldest goes first
 _PAGE_IDS = "json_page_ids"
 
 
@@ -204,8 +204,7 @@ def _statement(ctx: Any, item_type: GraphQLObjectType, details: Any, model: Any,
             return None
         _bounded(_LEVELS, doc, builder.levels)
         return _remember(key, stmt, notes)
-    _LEVELS.move_to_end(doc)
-    levels_ = _LEVELS[doc]
+    levels_ = _LEVELS.get(doc)
     if levels_ is None:
         return None
     selects = [loaders.scoped(m, cols=c, per_row=True) for m, c in levels_]
@@ -215,7 +214,6 @@ def _statement(ctx: Any, item_type: GraphQLObjectType, details: Any, model: Any,
         return None
     hit = _STATEMENTS.get(key)
     if hit is not None:
-        _STATEMENTS.move_to_end(key)
         return hit
     try:
         stmt, notes, _builder = _build(ctx, item_type, details, model, loaders, selects)
@@ -225,6 +223,8 @@ def _statement(ctx: Any, item_type: GraphQLObjectType, details: Any, model: Any,
 
 
 def _bounded(cache: OrderedDict[Any, Any], key: Any, value: Any) -> None:
+    """Insert, dropping the oldest entries past the bound (first in, first out: a hit
+    costs no bookkeeping)."""
     cache[key] = value
     while len(cache) > _MAX_STATEMENTS:
         cache.popitem(last=False)
@@ -252,8 +252,9 @@ def _build(ctx: Any, item_type: GraphQLObjectType, details: Any, model: Any, loa
 
 def json_list(ctx: Any, item_type: GraphQLObjectType, details: Any, items: list[Any]
               ) -> orjson.Fragment | None:
-    """The completed list ``items`` (nodes of one batch of rows) as one JSON statement's
-    text, or None: today's path answers."""
+    """The completed list ``items`` (the nodes of a whole batch of rows, in its order: a
+    page, not one parent's share of a level, which would cost a statement per parent) as
+    one JSON statement's text, or None: today's path answers."""
     loaders = getattr(ctx.context_value, "loaders", None)
     if not items or loaders is None or not _on_postgresql(loaders):
         return None
@@ -261,8 +262,12 @@ def json_list(ctx: Any, item_type: GraphQLObjectType, details: Any, items: list[
     batch = getattr(items[0], "_b", None)
     if batch is None or batch.model is None or not hasattr(batch.model, "__table__"):
         return None
-    for item in items:
-        if item is None or item.__class__ is not origin or getattr(item, "_b", None) is not batch:
+    objs = batch.objs
+    if len(objs) != len(items):
+        return None  # one parent's share of a level: the level is answered as a whole
+    for item, obj in zip(items, objs, strict=True):
+        if item is None or item.__class__ is not origin or getattr(item, "_b", None) is not batch \
+                or item._m is not obj:
             return None
     planned = _statement(ctx, item_type, details, batch.model, loaders)
     if planned is None:
