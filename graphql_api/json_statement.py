@@ -26,6 +26,7 @@ in a non-null position, an unknown enum value) leaves the list to today's path, 
 
 from __future__ import annotations
 
+import logging
 from collections import OrderedDict
 from typing import Any
 
@@ -41,6 +42,8 @@ from graphql_api.json_sql import SENTINEL, SENTINEL_SQL, cat, const, leaf_twin
 from graphql_api.loaders import columns_for, light
 from portal import policy_loans
 from portal.services import archive_loans, credit_reads
+
+log = logging.getLogger(__name__)
 
 # a note: ("credit", type name) or ("archive", model)
 Note = tuple[str, Any]
@@ -169,8 +172,15 @@ def _document_key(ctx: Any, item_type: GraphQLObjectType, details: Any) -> tuple
     body = locs[0].source.body
     key = (body, tuple(loc.start for loc in locs), item_type.name)
     if "@" in body:  # @include/@skip on a fragment: the selection depends on the variables
-        variables = ctx.variable_values or {}
-        key += (tuple(sorted((k, _hashable(v)) for k, v in variables.items())),)
+        variables = getattr(ctx.variable_values, "coerced", ctx.variable_values)
+        if variables and not isinstance(variables, dict):
+            return None
+        try:
+            values = _hashable(variables or {})
+            hash(values)
+        except TypeError:
+            return None
+        key += (values,)
     return key
 
 
@@ -269,7 +279,11 @@ def json_list(ctx: Any, item_type: GraphQLObjectType, details: Any, items: list[
         if item is None or item.__class__ is not origin or getattr(item, "_b", None) is not batch \
                 or item._m is not obj:
             return None
-    planned = _statement(ctx, item_type, details, batch.model, loaders)
+    try:
+        planned = _statement(ctx, item_type, details, batch.model, loaders)
+    except Exception:  # a plan that cannot be built is today's path, never a wrong answer
+        log.exception("JSON statement not built; the row path answers")
+        return None
     if planned is None:
         return None
     stmt, notes = planned
