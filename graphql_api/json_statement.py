@@ -170,7 +170,7 @@ def _document_key(ctx: Any, item_type: GraphQLObjectType, details: Any) -> tuple
     if any(loc is None for loc in locs):
         return None
     body = locs[0].source.body
-    key = (body, tuple(loc.start for loc in locs), item_type.name)
+    key: tuple[Any, ...] = (body, tuple(loc.start for loc in locs), item_type.name)
     if "@" in body:  # @include/@skip on a fragment: the selection depends on the variables
         variables = getattr(ctx.variable_values, "coerced", ctx.variable_values)
         if variables and not isinstance(variables, dict):
@@ -269,7 +269,7 @@ def json_list(ctx: Any, item_type: GraphQLObjectType, details: Any, items: list[
     if not items or loaders is None or not _on_postgresql(loaders):
         return None
     origin = origin_of(item_type)
-    batch = getattr(items[0], "_b", None)
+    batch: Any = getattr(items[0], "_b", None)
     if batch is None or batch.model is None or not hasattr(batch.model, "__table__"):
         return None
     objs = batch.objs
