@@ -8,12 +8,23 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from werkzeug.serving import make_server
 
 pytestmark = pytest.mark.e2e
+
+# The demo company and its server live at 10:00 on a Wednesday, company time. On the wall clock
+# the prospect "due later today" was already overdue from 23:55 in China (the module failed when
+# run at 23:57 there), and the demo's rotation of "today" changed under the server at midnight.
+MOMENT = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _real_clock() -> Iterator[None]:
+    """Overrides tests/conftest.py's: the module's server keeps the clock ``demo_server`` set."""
+    yield
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +40,7 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     from portal.services import calendar
     from tests.factories import make_customer
 
+    clock.set_now(MOMENT)
     tmp = tmp_path_factory.mktemp("e2e-demo")
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp / 'demo.sqlite3'}",
                      STORAGE_PATH=str(tmp / "storage"), WTF_CSRF_ENABLED=True)
@@ -60,6 +72,7 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         thread.join(timeout=10)
         with app.app_context():
             db.engine.dispose()
+        clock.set_now(None)
 
 
 @pytest.fixture
