@@ -5,7 +5,7 @@ menu in the user's language, the phone (card) layout's labels."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from admin_views.display import money_text
@@ -57,25 +57,51 @@ def test_page_size_menu_is_in_the_users_language(clients):
     assert "20 per page" in html
 
 
-def test_R_COMP_7_overdue_deadline_is_a_red_badge_and_due_today_amber(session, world, clients):
-    now = clock.now()
-    customer = world.customers["sales1"][0]
-    late = _complaint(session, world, customer, now - timedelta(days=2))
-    soon = _complaint(session, world, customer, now + timedelta(minutes=1))
-    later = _complaint(session, world, customer, now + timedelta(days=5))
-    assert row_states.complaint_deadline_state(late) == row_states.OVERDUE
-    assert row_states.complaint_deadline_state(later) is None
-    html = clients["service"].get("/admin/complaint/").get_data(as_text=True)
-    rows = {m.group(1): m.group(0) for m in re.finditer(
+def _complaint_rows(html: str) -> dict[str, str]:
+    """The complaint list's rows by complaint number."""
+    return {m.group(1): m.group(0) for m in re.finditer(
         r"<tr>(?:(?!</tr>).)*?<td class=\"col-number\">\s*<a [^>]*>(\d+)</a>.*?</tr>", html,
         re.S)}
+
+
+# 10:00 on a Wednesday in company time: a deadline a minute away falls on today's date.
+MORNING = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+# 23:59:30 in company time: a deadline a minute away falls on tomorrow's date.
+BEFORE_MIDNIGHT = datetime(2026, 11, 25, 15, 59, 30, tzinfo=UTC)
+
+
+def test_R_COMP_7_overdue_deadline_is_a_red_badge_and_due_today_amber(session, world, clients):
+    with clock.frozen(MORNING):
+        now = clock.now()
+        customer = world.customers["sales1"][0]
+        late = _complaint(session, world, customer, now - timedelta(days=2))
+        soon = _complaint(session, world, customer, now + timedelta(minutes=1))
+        later = _complaint(session, world, customer, now + timedelta(days=5))
+        assert row_states.complaint_deadline_state(late) == row_states.OVERDUE
+        assert row_states.complaint_deadline_state(soon) == row_states.DUE_TODAY
+        assert row_states.complaint_deadline_state(later) is None
+        html = clients["service"].get("/admin/complaint/").get_data(as_text=True)
+        rows = _complaint_rows(html)
     assert "badge-danger" in rows[late.number] and "state-overdue" in rows[late.number]
+    assert "badge-warning" in rows[soon.number] and "state-due_today" in rows[soon.number]
     assert "state-overdue" not in rows[later.number]
     assert "state-due_today" not in rows[later.number]
-    if row_states.complaint_deadline_state(soon) == row_states.DUE_TODAY:  # not at 23:59
-        assert "badge-warning" in rows[soon.number]
     # the status is a badge too (已登记)
     assert re.search(r'badge badge-info portal-badge status-registered[^>]*>已登记<', html)
+
+
+def test_R_COMP_7_a_deadline_after_midnight_is_not_due_today(session, world, clients):
+    """Due today is the company's calendar date: at 23:59:30 a deadline one minute away is
+    tomorrow's, neither amber nor red (the test above used to skip its amber check when the
+    wall clock said 23:59 in China)."""
+    with clock.frozen(BEFORE_MIDNIGHT):
+        soon = _complaint(session, world, world.customers["sales1"][0],
+                          clock.now() + timedelta(minutes=1))
+        assert row_states.complaint_deadline_state(soon) is None
+        html = clients["service"].get("/admin/complaint/").get_data(as_text=True)
+        row = _complaint_rows(html)[soon.number]
+    assert "state-due_today" not in row and "state-overdue" not in row
+    assert "badge-warning" not in row and "badge-danger" not in row
 
 
 def test_R_CUST_4_void_and_expiring_customers_are_flagged(session, world, clients):
