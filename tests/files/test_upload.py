@@ -4,6 +4,7 @@ nothing stored and no temporary file left (security E), level ≤ clearance (R-F
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -158,13 +159,22 @@ def test_R_FILE_1_upload_needs_the_grant_and_the_customer_in_scope(world, sessio
 
 
 def test_R_FILE_4_classified_upload_gets_a_secrecy_period(world, session, upload):
-    f = upload(world.gm, Level.TOP_SECRET)
-    today = clock.today()
-    assert f.secrecy_until == today.replace(year=today.year + 30)  # 绝密: 30 years by default
+    with clock.frozen(datetime(2026, 11, 25, 2, 0, tzinfo=UTC)):   # 10:00 in company time
+        f = upload(world.gm, Level.TOP_SECRET)
+    assert f.secrecy_until == date(2056, 11, 25)  # 绝密: 30 years by default
     g = upload(world.gm, Level.INTERNAL, secrecy_until="2030-01-01")
     assert g.secrecy_until is None
     with pytest.raises(ValidationFailed):
         upload(world.gm, Level.SECRET, secrecy_until="2000-01-01")
+
+
+def test_R_FILE_4_a_secrecy_period_from_29_february_ends_on_28_february(world, session,
+                                                                         upload):
+    """Uploaded on 29 February, a 绝密 file's 30 years end on 28 February of a common year
+    (this test used to compute the expected date with date.replace, which raises that day)."""
+    with clock.frozen(datetime(2028, 2, 29, 2, 0, tzinfo=UTC)):
+        f = upload(world.gm, Level.TOP_SECRET)
+    assert f.secrecy_until == date(2058, 2, 28)
 
 
 def test_upload_quota_per_person_refuses_and_stores_nothing(world, session, upload,
