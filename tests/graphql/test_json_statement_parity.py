@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from models import Customer
+from models import CreditLine, Customer
 from models.audit import AuditEntry
 from portal import clock, policy
 from tests.factories import make_customer
@@ -298,6 +298,91 @@ def test_errors_have_the_same_messages_and_paths(corpus_world, api, app, session
                     '{ customers(first: 2, after: "nope") { nodes { id } } }'):
             body, _ = _both(app, client, session, Doc(bad))
             assert body["errors"] and body["errors"][0]["message"], body
+
+
+LENT_LIST = Doc("""{ customers(first: 100) { nodes { id databaseId name
+    creditLines { limitAmount } complaints { number customer { id } } } }
+  complaints(first: 100) { nodes { number customer { databaseId name } } } }""")
+
+
+def _shown(app, client, session, doc: Doc = LENT_LIST) -> tuple[set[int], set[int], list]:
+    """Customer ids of the list (switch on = off), ids of complaints' customers, audit."""
+    body, audit = _both(app, client, session, doc)
+    assert "errors" not in body, body
+    listed = {n["databaseId"] for n in body["data"]["customers"]["nodes"]}
+    via = {n["customer"]["databaseId"] for n in body["data"]["complaints"]["nodes"]
+           if n["customer"]}
+    return listed, via, audit
+
+
+def test_R_CUST_9_loan_changes_apply_from_the_next_request(corpus_world, api, app,
+                                                            session) -> None:
+    """The same document, the same token: an archive returned, lent again and expired is
+    read, hidden, read and hidden from the very next request, with the switch on and off
+    (nothing cached keeps a loan alive), and each read names the loan in force."""
+    from models import ArchiveLoan
+    from tests.graphql.test_graphql_archive_loans import RETURN
+
+    w = corpus_world
+    lent = w.customers["sales1"][0]
+    with clock.frozen(ANCHOR):
+        borrower = api(w.sales4)
+        borrower.post("{ me { username } }")
+        listed, via, audit = _shown(app, borrower, session)
+        assert lent.id in listed and any(a[1] == "archive_loan.read" for a in audit)
+        version = session.get(ArchiveLoan, w.loan_id).version
+        done = borrower(RETURN, {"id": f"ArchiveLoan:{w.loan_id}", "v": version})
+        assert done["data"]["returnArchiveLoan"]["result"]["state"] == "RETURNED", done
+        listed, via, audit = _shown(app, borrower, session)
+        assert lent.id not in listed | via and not any(a[1] == "archive_loan.read"
+                                                       for a in audit), (listed, via)
+        again, _ = _borrow(w, api, lent)
+        listed, via, audit = _shown(app, borrower, session)
+        assert lent.id in listed
+        assert any(a[1] == "archive_loan.read" and a[3] == str(again) for a in audit), audit
+        session.expire_all()
+        clock.set_now(session.get(ArchiveLoan, again).ends_at)
+        listed, via, audit = _shown(app, borrower, session)
+        assert lent.id not in listed | via and not any(a[1] == "archive_loan.read"
+                                                       for a in audit), (listed, via)
+
+
+def test_R_ROLE_5_grant_changes_apply_from_the_next_request(corpus_world, api, app,
+                                                             session) -> None:
+    """The security administrator widens the salespeople's customer.view to their branch:
+    from the next request sales1 reads sales2's customers but not their credit lines
+    (credit.view stays own) nor their complaints' details; narrowed again, they are gone.
+    Switch on and off, the same document and token throughout."""
+    from models import Grant
+    from portal.services import grants
+
+    w = corpus_world
+    theirs = {c.id for c in w.customers["sales2"]} | {w.bare.id}
+    doc = Doc("""{ customers(first: 100) { nodes { databaseId owner { username }
+        creditLines { databaseId limitAmount } } } }""")
+    gid = session.scalar(select(Grant.id).where(Grant.role == "sales", Grant.area == "customer",
+                                                Grant.action == "view"))
+    with clock.frozen(ANCHOR):
+        client = api(w.sales1)
+        client.post("{ me { username } }")
+        body, _ = _both(app, client, session, doc)
+        assert not theirs & {n["databaseId"] for n in body["data"]["customers"]["nodes"]}
+        grants.change_scope(session, w.secadmin, gid, {"scope": "branch"})
+        session.commit()
+        body, audit = _both(app, client, session, doc)
+        rows = {n["databaseId"]: n for n in body["data"]["customers"]["nodes"]}
+        assert theirs <= set(rows), sorted(rows)
+        assert all(rows[pk]["creditLines"] == [] for pk in theirs), [rows[pk] for pk in theirs]
+        assert any(rows[c.id]["creditLines"] for c in w.customers["sales1"])
+        reads = [a for a in audit if a[1] == "credit.view"]
+        assert len(reads) == 1 and not any(
+            re.search(rf"\b{line.id}\b", reads[0][7] or "")
+            for line in session.scalars(select(CreditLine).where(
+                CreditLine.customer_id.in_(theirs)))), reads
+        grants.change_scope(session, w.secadmin, gid, {"scope": "own"})
+        session.commit()
+        body, _ = _both(app, client, session, doc)
+        assert not theirs & {n["databaseId"] for n in body["data"]["customers"]["nodes"]}
 
 
 @pytest.fixture
