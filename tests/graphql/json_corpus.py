@@ -47,6 +47,7 @@ class Doc:
     query: str
     variables: dict[str, Any] = field(default_factory=dict)
     errors_expected: bool = False
+    operation: str | None = None  # operationName, for documents with several operations
 
 
 def build(session: Session, world: SimpleNamespace) -> SimpleNamespace:
@@ -394,3 +395,28 @@ def _compiled(w) -> list[Doc]:
         departments(first: 100) { nodes { id code name branches { id code name
           department { id } } } }
         branches(first: 100) { nodes { __typename id code department { __typename code } } } }""")]
+
+
+@corpus("tricky_selections")
+def _tricky(w) -> list[Doc]:
+    """Aliases named like other fields (swapped), nested and interface type conditions, an
+    aliased __typename, first: 0, several operations in one document, a compiled list next
+    to one that is not (their credit reads end in one audit entry)."""
+    two_ops = """query A { customers(first: 2) { nodes { id name } } }
+      query B { customers(first: 100, orderBy: NAME_ASC) { nodes { id name
+        creditLines { limitAmount } } } }"""
+    return [Doc("""{ customers(first: 100) { nodes { name: code code: name id: databaseId
+          databaseId: id t: __typename owner: department { name: code }
+          department: owner { fullName: username username: fullName }
+          creditLines: complaints { number: status status: number }
+          complaints: creditLines { limitAmount: status status: limitAmount } } } }"""),
+            Doc("""{ customers(first: 100) { nodes { id ... on Node { databaseId: id }
+          ... on Customer { ... on Customer { name } ... on Node { __typename } }
+          owner { ... on Node { __typename id } ... on User { id username } } } } }"""),
+            Doc("{ customers(first: 0) { totalCount nodes { id creditLines { limitAmount } } } }"),
+            Doc(two_ops, operation="B"),
+            Doc(two_ops, operation="A"),
+            Doc("""{ a: customers(first: 100) { nodes { id creditLines { id limitAmount } } }
+          b: creditLines(first: 100) { nodes { id limitAmount approvedAt } }
+          c: customers(first: 100, orderBy: ID_DESC) { nodes { id registeredAt
+                                                         creditLines { limitAmount } } } }""")]

@@ -55,7 +55,12 @@ def answer(app, client, session, doc: Doc, json_statement: bool) -> tuple[bytes,
     app.config[SWITCH] = json_statement
     last = session.scalar(select(AuditEntry.id).order_by(AuditEntry.id.desc()).limit(1)) or 0
     session.commit()
-    resp = client.post(doc.query, doc.variables)
+    if doc.operation:
+        resp = client.client.post("/graphql", headers={"Authorization": f"Bearer {client.token}"},
+                                  json={"query": doc.query, "variables": doc.variables,
+                                        "operationName": doc.operation})
+    else:
+        resp = client.post(doc.query, doc.variables)
     session.rollback()
     assert resp.status_code in (200, 400), resp.get_data()[:500]
     return b"%d %s" % (resp.status_code, resp.get_data()), _audit_tail(session, last)
