@@ -390,6 +390,35 @@ def test_R_ROLE_5_grant_changes_apply_from_the_next_request(corpus_world, api, a
         assert not theirs & {n["databaseId"] for n in body["data"]["customers"]["nodes"]}
 
 
+def test_a_supervisor_moved_to_another_branch_reads_it_from_the_next_request(
+        corpus_world, api, app, session) -> None:
+    """The system administrator moves the supervisor from 东区展厅 (销售一部) to 南区展厅
+    (销售二部): the same document with the same token lists the new branch's customers with
+    their credit lines and no longer the old branch's (their own customer stays), switch on
+    and off."""
+    from portal.services import users
+
+    w = corpus_world
+    old = {c.id for c in w.customers["sales1"]} | {w.ownerless.id}
+    new_branch = {c.id for c in w.customers["sales4"]}
+    doc = Doc("""{ customers(first: 100) { nodes { databaseId branch { code }
+        creditLines { databaseId limitAmount } complaints { number } } } }""")
+    with clock.frozen(ANCHOR):
+        client = api(w.supervisor)
+        client.post("{ me { username } }")
+        body, _ = _both(app, client, session, doc)
+        ids = {n["databaseId"] for n in body["data"]["customers"]["nodes"]}
+        assert old <= ids and not new_branch & ids and w.sup_own.id in ids
+        users.update_user(session, w.sysadmin, w.supervisor.id, {"branch_id": w.b3.id})
+        session.commit()
+        body, audit = _both(app, client, session, doc)
+    rows = {n["databaseId"]: n for n in body["data"]["customers"]["nodes"]}
+    assert new_branch <= set(rows) and not old & set(rows) and w.sup_own.id in rows
+    assert all(rows[pk]["creditLines"] for pk in new_branch), rows
+    assert {n["branch"]["code"] for n in rows.values()} == {"B3"}
+    assert any(a[1] == "credit.view" for a in audit)
+
+
 @pytest.fixture
 def many_customers(world, session):
     for _ in range(105):
