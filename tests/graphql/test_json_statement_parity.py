@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import json
 import re
+from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from models import CreditLine, Customer
@@ -417,6 +420,36 @@ def test_a_supervisor_moved_to_another_branch_reads_it_from_the_next_request(
     assert all(rows[pk]["creditLines"] for pk in new_branch), rows
     assert {n["branch"]["code"] for n in rows.values()} == {"B3"}
     assert any(a[1] == "credit.view" for a in audit)
+
+
+_TEXT = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"),
+                max_size=40)
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=_TEXT, notes=_TEXT, limit=st.decimals(min_value=0, max_value=Decimal(
+    "999999999999.99"), places=2), term=st.integers(min_value=1, max_value=2**31 - 1))
+def test_any_text_money_and_number_reads_back_alike(world, api, app, session, name, notes,
+                                                    limit, term) -> None:
+    """Whatever text a user typed (any character but NUL and lone surrogates), any amount
+    the money column holds and any positive 32-bit term: the list shows exactly what was
+    stored, byte for byte the same with the switch on and off."""
+    c = world.customers["sales1"][0]
+    line = session.scalar(select(CreditLine).where(CreditLine.customer_id == c.id))
+    if line is None:
+        line = add_credit(session, c, world.manager)
+    c.name, c.notes = name or "-", notes
+    line.limit_amount, line.term_days, line.raise_reason = limit, term, notes
+    session.commit()
+    client = api(world.gm)
+    body, _ = _both(app, client, session, Doc(
+        """{ customers(first: 100) { nodes { databaseId name notes
+             creditLines { limitAmount termDays raiseReason } } } }"""))
+    row = next(n for n in body["data"]["customers"]["nodes"] if n["databaseId"] == c.id)
+    assert (row["name"], row["notes"]) == (name or "-", notes)
+    assert row["creditLines"] == [{"limitAmount": f"{limit:.2f}", "termDays": term,
+                                   "raiseReason": notes}]
 
 
 @pytest.fixture
