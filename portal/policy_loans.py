@@ -108,6 +108,22 @@ def loans_in_force(user: Any) -> dict[int, list[tuple[int, datetime, datetime]]]
     return found
 
 
+def prime_loans(session: Session, user: Any, rows: Any, read_at: datetime) -> None:
+    """File ``(loan id, customer id, starts_at, ends_at)`` rows of the user's approved loans
+    not ended at ``read_at`` (read with the API token, services/tokens.py) as this
+    transaction's ``loans_in_force``. Only when ``read_at`` is the clock's now or earlier:
+    the set then holds every loan ``loans_in_force`` would read now (a loan that has ended
+    since is still refused by the comparison with the clock at each use)."""
+    ident = getattr(user, "id", None)
+    if ident is None or read_at > clock.now():
+        return
+    found: dict[int, list[tuple[int, datetime, datetime]]] = {}
+    for loan_id, customer_id, starts, ends in sorted(set(rows)):
+        if starts is not None and ends is not None:
+            found.setdefault(customer_id, []).append((loan_id, starts, ends))
+    session.info.setdefault(_CACHE_KEY, {})[ident] = found
+
+
 def loan_for(user: Any, customer_id: int | None, at: datetime | None = None) -> int | None:
     """The id of the user's loan of that archive in force at ``at`` (default now), or None."""
     if customer_id is None:

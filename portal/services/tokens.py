@@ -13,12 +13,14 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
+from models import ArchiveLoan
+from models.enums import LoanStatus
 from models.org import ApiToken, TwoFactor, User
 from models.settings import Setting
-from portal import audit, clock, policy, policy_grants, settings
+from portal import audit, clock, policy, policy_grants, policy_loans, settings
 from portal.services.errors import N_, PermissionDenied, RuleViolation, ValidationFailed
 from portal.services.unit import load, verb
 
@@ -124,12 +126,20 @@ def _token_statement() -> Any:
     token, its user, the user's roles and their grants (what the policy reads next; the grants
     are this transaction's only, see policy_grants.grants_column), plus what the R-ROLE-6
     check of the GraphQL door reads: the two-factor roles setting and the user's two-factor
-    record (then in the session's identity map, where ``two_factor.enrolled`` looks first)."""
+    record (then in the session's identity map, where ``two_factor.enrolled`` looks first),
+    and the user's archive loans not yet ended at ``now`` (R-CUST-9, one row per loan: what
+    ``policy_loans.loans_in_force`` reads next; whether one is in force is still decided with
+    the clock at each use)."""
     roles_setting = (select(Setting.value).where(Setting.key == TWO_FACTOR_ROLES_SETTING)
                      .scalar_subquery())
+    loan_not_ended = and_(ArchiveLoan.borrower_id == ApiToken.user_id,
+                          ArchiveLoan.status == LoanStatus.APPROVED.value,
+                          ArchiveLoan.ends_at > bindparam("now"))
     return (select(ApiToken, policy_grants.grants_column(ApiToken.user_id), roles_setting,
-                   TwoFactor)
+                   TwoFactor, ArchiveLoan.id, ArchiveLoan.customer_id, ArchiveLoan.starts_at,
+                   ArchiveLoan.ends_at)
             .outerjoin(TwoFactor, TwoFactor.user_id == ApiToken.user_id)
+            .outerjoin(ArchiveLoan, loan_not_ended)
             .where(ApiToken.token_hash == bindparam("token_hash"))
             .options(joinedload(ApiToken.user).joinedload(User.role_assignments)))
 
@@ -142,12 +152,12 @@ def authenticate(session: Session, raw: str | None) -> tuple[User | None, str]:
     the two-factor setting or enrolment applies from the next request."""
     if not raw or not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         return None, "malformed token"
-    found = session.execute(_token_statement(),
-                            {"token_hash": hash_token(raw)}).unique().first()
-    if found is None:
-        return None, "unknown token"
-    token, grants, two_factor_roles, two_factor_record = found
     now = clock.now()
+    rows = session.execute(_token_statement(),
+                           {"token_hash": hash_token(raw), "now": now}).unique().all()
+    if not rows:
+        return None, "unknown token"
+    token, grants, two_factor_roles, two_factor_record = rows[0][:4]
     state = token_state(token, now)
     if state != "active":
         return None, f"{state} token {token.prefix}"
@@ -157,6 +167,7 @@ def authenticate(session: Session, raw: str | None) -> tuple[User | None, str]:
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
         token.last_used_at = now
     policy_grants.prime_grants(session, user, grants)
+    policy_loans.prime_loans(session, user, [r[4:] for r in rows if r[4] is not None], now)
     settings.prime(session, TWO_FACTOR_ROLES_SETTING, two_factor_roles)
     if two_factor_record is not None:
         # held for the session's life: its identity map keeps objects only while referenced,

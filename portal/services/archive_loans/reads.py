@@ -118,7 +118,9 @@ def record_reads(session: Session, user: Any, customer_ids: Iterable[int | None]
     if not scopes or "all" in scopes:
         return 0  # a loan reads nothing more for them (and costs no statement)
     recorded = 0
-    for customer_id in sorted(ids):
+    # only the archives with a loan not yet ended can name one (a page of a hundred
+    # customers and no loan: no per-customer look-up)
+    for customer_id in sorted(ids & policy.loans_in_force(user).keys()):
         loan_id = policy.loan_for(user, customer_id)
         if loan_id is not None:
             audit.record(session, user, READ, ("ArchiveLoan", loan_id),
