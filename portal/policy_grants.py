@@ -11,6 +11,7 @@ from sqlalchemy import Select, and_, event, false, or_, select, true
 from sqlalchemy.orm import Session, object_session
 from sqlalchemy.sql.elements import ColumnElement
 
+import models
 from models import ConfidentialFile, Grant, User
 from portal.policy_loans import LOAN_VERBS, on_loan, widening
 from portal.policy_rows import _ALL, _in_scope
@@ -167,7 +168,7 @@ def scope(stmt: Select, user: Any, model: type, action: str = "view",
     if _ALL in scopes:
         condition: ColumnElement[bool] = true()
     else:
-        condition = or_(*[build(user, s, per_row) for s in sorted(scopes)])
+        condition = _row_condition(model, build, user, scopes, per_row)
     if borrowed and full_action.split(".")[1] in LOAN_VERBS and _ALL not in scopes:
         lent = widening(user, model)  # an archive on loan is read like one in scope
         if lent is not None:
@@ -177,6 +178,43 @@ def scope(stmt: Select, user: Any, model: type, action: str = "view",
     if condition is not true():
         stmt = stmt.where(condition)
     return stmt
+
+
+# The models whose row rule (``SCOPE_FILTERS``) is a pure function of the scope names, the SQL
+# form (``per_row``) and the user's id, branch and department: nothing read from the clock, a
+# setting or a table while building it (the classified files' rule reads today's date, so it
+# is not here). Their conditions are built once per such key and reused: SQL expressions are
+# immutable, and the key holds everything the rule reads, so a user moved to another branch
+# gets the other condition from the next request; the grants (which scopes) are still read
+# per transaction. A loan's widening and the file clearance rule are added per call.
+_PURE_RULES: frozenset[type] = frozenset({
+    models.Customer, models.CustomerContact, models.FollowUp, models.OwnerChange,
+    models.CustomerCorrection, models.CorrectionRequest, models.CustomerTransaction,
+    models.CreditEvaluation, models.CreditLine, models.OverLimitApproval,
+    models.CreditUsageReview, models.Receivable, models.Complaint, models.ComplaintEvent,
+    models.ComplaintReminder, models.CreditApproval, models.ReceivableSettlement,
+    models.ArchiveLoan, User, models.Branch, models.Department, models.AuditEntry,
+    models.RoleAssignment, models.ApiToken, models.Notification})
+_CONDITIONS: dict[tuple, ColumnElement[bool]] = {}
+_CONDITIONS_MAX = 4096
+_USER_KEYS = ("id", "branch_id", "department_id")
+
+
+def _row_condition(model: type, build: Any, user: Any, scopes: frozenset[str],
+                   per_row: bool) -> ColumnElement[bool]:
+    """``or_`` of the row rule of each scope (the policy's ``SCOPE_FILTERS``), from the cache
+    of pure rules when the user's id, branch and department are loaded (never loads them)."""
+    state = getattr(user, "__dict__", {})
+    if model not in _PURE_RULES or any(k not in state for k in _USER_KEYS):
+        return or_(*[build(user, s, per_row) for s in sorted(scopes)])
+    key = (model, scopes, per_row, state["id"], state["branch_id"], state["department_id"])
+    condition = _CONDITIONS.get(key)
+    if condition is None:
+        condition = or_(*[build(user, s, per_row) for s in sorted(scopes)])
+        if len(_CONDITIONS) >= _CONDITIONS_MAX:
+            _CONDITIONS.clear()
+        _CONDITIONS[key] = condition
+    return condition
 
 
 def _selects_from(stmt: Select, model: type) -> bool:
