@@ -20,6 +20,7 @@ from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.base import manager_of_class
 
 from models.audit import AuditChainHead, AuditEntry
 from models.base import utcnow
@@ -83,11 +84,19 @@ def _target(target: Any) -> _Target:
     return _Target(type(target).__name__, None if ident is None else str(ident))
 
 
-def _payload(entry: AuditEntry) -> bytes:
-    fields = [entry.seq, entry.at.isoformat(), entry.actor_id, entry.actor_name, entry.action,
-              entry.target_type, entry.target_id, entry.outcome, entry.before, entry.after,
-              entry.detail, entry.remote_addr, entry.request_id, entry.prev_hash]
+# the fields an entry's hash covers, in the order of its payload
+_HASHED = ("seq", "at", "actor_id", "actor_name", "action", "target_type", "target_id",
+           "outcome", "before", "after", "detail", "remote_addr", "request_id", "prev_hash")
+
+
+def _payload_of(values: dict[str, Any]) -> bytes:
+    fields = [values[name] for name in _HASHED]
+    fields[1] = fields[1].isoformat()  # at
     return json.dumps(fields, ensure_ascii=False, default=str).encode()
+
+
+def _payload(entry: AuditEntry) -> bytes:
+    return _payload_of({name: getattr(entry, name) for name in _HASHED})
 
 
 def entry_hash(entry: AuditEntry) -> str:
@@ -110,6 +119,7 @@ _ENTRY_COLUMNS = ("seq", "at", "actor_id", "actor_name", "action", "target_type"
                   "outcome", "before", "after", "detail", "remote_addr", "request_id",
                   "prev_hash", "hash")
 _INSERT_ENTRY = insert(_ENTRIES).returning(_ENTRIES.c.id)
+_ENTRY_MANAGER = manager_of_class(AuditEntry)
 _MOVE_HEAD = update(_HEAD).where(_HEAD.c.id == 1).values(
     seq=bindparam("seq"), last_hash=bindparam("hash"), mac=bindparam("head_mac"))
 # PostgreSQL: the insert and the head's move in ONE statement (a data-modifying CTE runs
@@ -150,32 +160,37 @@ def record(session: Session, actor: Any, action: str, target: Any = None, *,
     tgt = _target(target)
     session.flush()
     seq, last_hash = _lock_head(session)
-    entry = AuditEntry(
-        seq=seq + 1,
-        at=utcnow(),
-        actor_id=getattr(actor, "id", None),
-        actor_name=(actor_name or getattr(actor, "username", None) or ctx.get("actor")
-                    or "system")[:64],
-        action=action,
-        target_type=tgt.type,
-        target_id=tgt.id,
-        outcome=str(outcome),
-        before=to_json(before),
-        after=to_json(after),
-        detail=detail,
-        remote_addr=ctx.get("remote_addr"),
-        request_id=ctx.get("request_id"),
-        prev_hash=last_hash,
-    )
-    entry.hash = entry_hash(entry)
-    values = {name: getattr(entry, name) for name in _ENTRY_COLUMNS}
-    values["head_mac"] = head_mac(entry.seq, entry.hash)
-    if session.connection().dialect.name == "postgresql":
-        entry.id = session.execute(_INSERT_AND_MOVE_HEAD, values).scalar_one()
+    values: dict[str, Any] = {
+        "seq": seq + 1,
+        "at": utcnow(),
+        "actor_id": getattr(actor, "id", None),
+        "actor_name": (actor_name or getattr(actor, "username", None) or ctx.get("actor")
+                       or "system")[:64],
+        "action": action,
+        "target_type": tgt.type,
+        "target_id": tgt.id,
+        "outcome": str(outcome),
+        "before": to_json(before),
+        "after": to_json(after),
+        "detail": detail,
+        "remote_addr": ctx.get("remote_addr"),
+        "request_id": ctx.get("request_id"),
+        "prev_hash": last_hash,
+    }
+    values["hash"] = hmac.new(_key, _payload_of(values), hashlib.sha256).hexdigest()
+    values["head_mac"] = head_mac(values["seq"], values["hash"])
+    # the second statement runs on the transaction's connection directly: the head's lock
+    # above already began the transaction and marked it as written (graphql_api/transactions)
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        entry_id = connection.execute(_INSERT_AND_MOVE_HEAD, values).scalar_one()
     else:
-        entry.id = session.execute(_INSERT_ENTRY, values).scalar_one()
-        session.execute(_MOVE_HEAD, values)
-    # the entry as a persistent object of the session, as if loaded (nothing left to flush)
+        entry_id = connection.execute(_INSERT_ENTRY, values).scalar_one()
+        connection.execute(_MOVE_HEAD, values)
+    # the entry as a persistent object of the session, as if loaded (nothing left to flush):
+    # its column values filed directly, without the attribute events of a new object
+    entry: AuditEntry = _ENTRY_MANAGER.new_instance()
+    entry.__dict__.update({name: values[name] for name in _ENTRY_COLUMNS}, id=entry_id)
     make_transient_to_detached(entry)
     session.add(entry)
     for observe in append_observers:
