@@ -5,6 +5,9 @@ in ``portal/policy.py``; split out of it, import these names from there."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import Select, and_, event, false, or_, select, true
@@ -31,12 +34,12 @@ def roles_of(user: Any) -> frozenset[str]:
     return frozenset(user.roles)
 
 
-def _grant_table(user: User) -> dict[tuple[str, str], frozenset[str]]:
+def _grant_table(user: User) -> Mapping[tuple[str, str], frozenset[str]]:
     session = object_session(user)
     roles = roles_of(user)
     if not roles:
         return {}
-    cache: dict[tuple[int, frozenset[str]], dict] | None = None
+    cache: dict[tuple[int, frozenset[str]], Mapping] | None = None
     if session is not None:
         cache = session.info.setdefault(_CACHE_KEY, {})
         hit = cache.get((user.id, roles))
@@ -83,10 +86,20 @@ def prime_grants(session: Session, user: User, packed: str | None) -> None:
     roles = roles_of(user)
     if not roles:
         return
-    rows = [tuple(r.split(_FIELD_SEP)) for r in (packed or "").split(_ROW_SEP) if r]
-    if any(len(r) != 3 for r in rows):
+    table = _unpacked(packed or "")
+    if table is None:
         return  # not what grants_column writes: let _grant_table read the table
-    session.info.setdefault(_CACHE_KEY, {})[(user.id, roles)] = _frozen(rows)
+    session.info.setdefault(_CACHE_KEY, {})[(user.id, roles)] = table
+
+
+@functools.lru_cache(maxsize=512)
+def _unpacked(packed: str) -> Mapping[tuple[str, str], frozenset[str]] | None:
+    """The grant table written in ``packed`` (a pure function of the text, so the same text —
+    the same roles' grants, read afresh each request — is parsed once; read-only)."""
+    rows = [tuple(r.split(_FIELD_SEP)) for r in packed.split(_ROW_SEP) if r]
+    if any(len(r) != 3 for r in rows):
+        return None
+    return MappingProxyType(_frozen(rows))
 
 
 def _frozen(rows: Any) -> dict[tuple[str, str], frozenset[str]]:
