@@ -6,8 +6,11 @@ fields the row path completes from rows (``execution_rows.compilable``: ids, col
 (``json_sql.leaf_twin``) is answered by one statement instead of one per level plus per-row
 building in Python:
 
-- every level is the SAME scoped select the loaders run today (``Loaders.scoped`` with the
-  same columns, ``per_row``): the row scope is ``policy.scope``'s, nothing is re-written here;
+- every relationship level is the SAME scoped select the loaders run today
+  (``Loaders.scoped`` with the same columns, ``per_row``): the row scope is
+  ``policy.scope``'s, nothing is re-written here; the list's own level is the rows it holds,
+  picked by id (a page's rows come from ``paginate``'s scoped select, and today's path
+  outputs a list's items as they are);
 - a level's rows are the subquery of that select; a to-one relationship is a LATERAL subquery
   of the child's scoped select matched on the foreign key, a to-many one a LATERAL aggregate
   (``string_agg`` in the loaders' order) matched on the parent's id;
@@ -73,7 +76,8 @@ class _Builder:
         self.ctx = ctx
         self.loaders = loaders
         self.selects = iter(selects) if selects is not None else None
-        self.levels: list[tuple[Any, Any]] = []  # (model, columns) of each level, in order
+        # (model, columns, whether it is the list's own level) of each level, in order
+        self.levels: list[tuple[Any, Any, bool]] = []
         self.made: list[Any] = []
 
     def scoped(self, item_type: GraphQLObjectType, grouped: Any, model: Any,
@@ -81,9 +85,10 @@ class _Builder:
         names = {sub[0].node.name.value for sub in grouped.values()}
         cls = origin_of(item_type)
         cols = columns_for(cls, model, names, extra)
-        self.levels.append((model, cols))
+        top = not self.levels
+        self.levels.append((model, cols, top))
         if self.selects is None:
-            made = self.loaders.scoped(model, cols=cols, per_row=True)
+            made = _select(self.loaders, model, cols, top)
             self.made.append(made)
             return made.subquery()
         return next(self.selects).subquery()
@@ -157,10 +162,20 @@ class _Builder:
 
 # (operation text, offset of the list field, item type) → the levels' (model, columns), or
 # None when the list has no plan; then (that key, the levels' scoped selects) → statement
-_LEVELS: OrderedDict[tuple[Any, ...], list[tuple[Any, Any]] | None] = OrderedDict()
+_LEVELS: OrderedDict[tuple[Any, ...], list[tuple[Any, Any, bool]] | None] = OrderedDict()
 _STATEMENTS: OrderedDict[tuple[Any, ...], tuple[Any, list[Note]]] = OrderedDict()
 _MAX_STATEMENTS = 256  # per worker process; the oldest goes first
 _PAGE_IDS = "json_page_ids"
+
+
+def _select(loaders: Any, model: Any, cols: Any, top: bool) -> Any:
+    """A level's rows: the loaders' scoped select of the relationship (``per_row``, as the
+    row path loads it); for the list's own level, the rows the list holds, picked by id —
+    the statement that produced them (a page: ``paginate``'s scoped select) has applied the
+    scope already, and today's path outputs the list's items as they are."""
+    if top:
+        return loaders.plain(model, cols)
+    return loaders.scoped(model, cols=cols, per_row=True)
 
 
 def _document_key(ctx: Any, item_type: GraphQLObjectType, details: Any) -> tuple[Any, ...] | None:
@@ -217,7 +232,7 @@ def _statement(ctx: Any, item_type: GraphQLObjectType, details: Any, model: Any,
     levels_ = _LEVELS.get(doc)
     if levels_ is None:
         return None
-    selects = [loaders.scoped(m, cols=c, per_row=True) for m, c in levels_]
+    selects = [_select(loaders, m, c, top) for m, c, top in levels_]
     try:
         key = (doc, tuple(_fingerprint(s) for s in selects))
     except _NoPlan:

@@ -248,13 +248,19 @@ class Loaders:
         caller picks the rows by id (``policy.scope``)."""
         if not light(model):
             return self.scoped_entities(model, action, per_row)
+        return policy.scope(self.plain(model, cols), self.user, model, action, per_row)
+
+    @staticmethod
+    def plain(model: type, cols: tuple[Any, ...] | None = None) -> Select:
+        """The columns ``cols`` of a light model's rows (its customer chain joined for a
+        complaint), before any scope: for rows a scoped statement has already picked."""
         if cols is None:
             cols = columns(model) + (_COMPLAINT_CHAIN if model is Complaint else ())
         stmt = select(*cols)
         if model is Complaint and any(c is _COMPLAINT_CHAIN[0] for c in cols):
             stmt = stmt.select_from(Complaint).outerjoin(
                 _COMPLAINT_CUSTOMER, _COMPLAINT_CUSTOMER.id == Complaint.customer_id)
-        return policy.scope(stmt, self.user, model, action, per_row)
+        return stmt
 
     def scoped_entities(self, model: type, action: str = "view",
                         per_row: bool = False) -> Select:

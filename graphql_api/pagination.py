@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Generic, TypeVar
@@ -44,7 +45,7 @@ class Edge(Generic[T]):
 @strawberry.type
 class Connection(Generic[T]):
     page_info: PageInfo
-    _count_stmt: strawberry.Private[Select]
+    _count_stmt: strawberry.Private[Callable[[], Select]]  # built only if totalCount is asked
     _session: strawberry.Private[Session]
     _nodes: strawberry.Private[list]
     _cursor: strawberry.Private[Any]  # node → its cursor (computed only if asked for)
@@ -56,7 +57,7 @@ class Connection(Generic[T]):
 
     @strawberry.field(description="Rows visible to you that match the filter (all pages).")
     def total_count(self) -> int:
-        return int(self._session.scalar(self._count_stmt) or 0)
+        return int(self._session.scalar(self._count_stmt()) or 0)
 
     @strawberry.field(description="The nodes of this page (shortcut for edges { node }).")
     def nodes(self) -> list[T]:
@@ -152,8 +153,10 @@ def paginate(info: Info, model: type, cls: Any, where: list[Any], order: Order,
     """One page of ``model`` rows the user may see, matching ``where``, as a connection."""
     ctx = info.context
     n = check_first(info, first)
-    count_stmt = select(func.count()).select_from(
-        policy.scope(select(model.id), ctx.user, model).where(*where).subquery())
+    def count_stmt() -> Select:
+        return select(func.count()).select_from(
+            policy.scope(select(model.id), ctx.user, model).where(*where).subquery())
+
     pk = model.id
     col = order.column
     # only the columns the selected fields need (and the cursor's order column)
