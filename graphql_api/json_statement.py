@@ -163,7 +163,7 @@ class _Builder:
 # (operation text, offset of the list field, item type) → the levels' (model, columns), or
 # None when the list has no plan; then (that key, the levels' scoped selects) → statement
 _LEVELS: OrderedDict[tuple[Any, ...], list[tuple[Any, Any, bool]] | None] = OrderedDict()
-_STATEMENTS: OrderedDict[tuple[Any, ...], tuple[Any, list[Note]]] = OrderedDict()
+_STATEMENTS: OrderedDict[tuple[Any, ...], _Planned] = OrderedDict()
 _MAX_STATEMENTS = 256  # per worker process; the oldest goes first
 _PAGE_IDS = "json_page_ids"
 
@@ -216,7 +216,7 @@ def _fingerprint(select_: Any) -> tuple[Any, ...]:
 
 
 def _statement(ctx: Any, item_type: GraphQLObjectType, details: Any, model: Any,
-               loaders: Any) -> tuple[Any, list[Note]] | None:
+               loaders: Any) -> _Planned | None:
     doc = _document_key(ctx, item_type, details)
     if doc is None:
         return None
@@ -255,9 +255,34 @@ def _bounded(cache: OrderedDict[Any, Any], key: Any, value: Any) -> None:
         cache.popitem(last=False)
 
 
-def _remember(key: tuple[Any, ...], stmt: Any, notes: list[Note]) -> tuple[Any, list[Note]]:
-    _bounded(_STATEMENTS, key, (stmt, notes))
-    return stmt, notes
+class _Planned:
+    """A list's statement, its note columns, and (after its first run) its SQL text and
+    bound values as the driver takes them: a hit runs the text directly, without
+    SQLAlchemy's per-execution work on a statement of this size."""
+
+    __slots__ = ("notes", "params", "sql", "stmt")
+
+    def __init__(self, stmt: Any, notes: list[Note]) -> None:
+        self.stmt = stmt
+        self.notes = notes
+        self.sql: str | None = None
+        self.params: dict[str, Any] = {}
+
+    def run(self, session: Any, ids: str) -> Any:
+        conn = session.connection()
+        if self.sql is None:
+            compiled = self.stmt.compile(dialect=conn.dialect)
+            if compiled._bind_processors or compiled.positiontup:
+                return session.execute(self.stmt, {_PAGE_IDS: ids}).one()
+            self.params = compiled.construct_params({_PAGE_IDS: ""})
+            self.sql = compiled.string
+        return conn.exec_driver_sql(self.sql, {**self.params, _PAGE_IDS: ids}).one()
+
+
+def _remember(key: tuple[Any, ...], stmt: Any, notes: list[Note]) -> _Planned:
+    planned = _Planned(stmt, notes)
+    _bounded(_STATEMENTS, key, planned)
+    return planned
 
 
 def _build(ctx: Any, item_type: GraphQLObjectType, details: Any, model: Any, loaders: Any,
@@ -301,9 +326,9 @@ def json_list(ctx: Any, item_type: GraphQLObjectType, details: Any, items: list[
         return None
     if planned is None:
         return None
-    stmt, notes = planned
     ids = "{" + ",".join(str(item._m.id) for item in items) + "}"
-    found = loaders.session.execute(stmt, {_PAGE_IDS: ids}).one()
+    found = planned.run(loaders.session, ids)
+    notes = planned.notes
     body = found[1] or "[]"
     if found[0] != len(items) or SENTINEL in body:
         return None  # a row gone meanwhile, a null in a non-null field: today's path
