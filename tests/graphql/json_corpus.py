@@ -399,8 +399,9 @@ def _compiled(w) -> list[Doc]:
 
 @corpus("tricky_selections")
 def _tricky(w) -> list[Doc]:
-    """Aliases named like other fields (swapped), nested and interface type conditions, an
-    aliased __typename, first: 0, several operations in one document, a compiled list next
+    """Aliases named like other fields (swapped), nested and interface type conditions, the
+    same field from a fragment and directly with different sub-selections (merged), eight
+    wide and deep lists in one request, an aliased __typename, first: 0, several operations in one document, a compiled list next
     to one that is not (their credit reads end in one audit entry)."""
     two_ops = """query A { customers(first: 2) { nodes { id name } } }
       query B { customers(first: 100, orderBy: NAME_ASC) { nodes { id name
@@ -416,6 +417,17 @@ def _tricky(w) -> list[Doc]:
             Doc("{ customers(first: 0) { totalCount nodes { id creditLines { limitAmount } } } }"),
             Doc(two_ops, operation="B"),
             Doc(two_ops, operation="A"),
+            Doc("""fragment O on Customer { owner { username } creditLines { status } }
+      { customers(first: 100) { nodes { id owner { id } ...O ... on Customer {
+          owner { fullName } creditLines { limitAmount } } creditLines { id } } } }"""),
+            Doc("{ " + " ".join(
+                f"""w{i}: customers(first: 6, orderBy: {o}) {{ nodes {{ id code
+                  owner {{ branch {{ department {{ branches {{ code department {{ name }} }} }} }} }}
+                  creditLines {{ approvals {{ actor {{ branch {{ department {{ code }} }} }} }}
+                                 proposedBy {{ department {{ branches {{ name }} }} }} }}
+                  complaints {{ customer {{ creditLines {{ limitAmount }} }} }} }} }}"""
+                for i, o in enumerate(["ID_ASC", "ID_DESC", "NAME_ASC", "CODE_ASC"] * 2))
+                + " }"),
             Doc("""{ a: customers(first: 100) { nodes { id creditLines { id limitAmount } } }
           b: creditLines(first: 100) { nodes { id limitAmount approvedAt } }
           c: customers(first: 100, orderBy: ID_DESC) { nodes { id registeredAt
