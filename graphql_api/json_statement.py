@@ -34,7 +34,7 @@ from collections import OrderedDict
 from typing import Any
 
 import orjson
-from graphql import GraphQLObjectType
+from graphql import GraphQLObjectType, OperationType
 from sqlalchemy import ARRAY, Integer, Text, any_, bindparam, cast, func, select, true
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.sql.elements import ColumnElement
@@ -308,6 +308,8 @@ def json_list(ctx: Any, item_type: GraphQLObjectType, details: Any, items: list[
     loaders = getattr(ctx.context_value, "loaders", None)
     if not items or loaders is None or not _on_postgresql(loaders):
         return None
+    if ctx.operation.operation is not OperationType.QUERY:
+        return None  # a mutation's rows may have changes the statement would not see
     origin = origin_of(item_type)
     batch: Any = getattr(items[0], "_b", None)
     if batch is None or batch.model is None or not hasattr(batch.model, "__table__"):
