@@ -452,6 +452,42 @@ def test_any_text_money_and_number_reads_back_alike(world, api, app, session, na
                                    "raiseReason": notes}]
 
 
+def test_cached_statements_serve_each_reader_their_own_rows(corpus_world, api, app,
+                                                             session) -> None:
+    """The same documents asked again and again by readers taking turns (a statement built
+    once is reused): each reader gets their own rows every time, the same as with the switch
+    off, and a complaint registered between two rounds shows up in the next one."""
+    w = corpus_world
+    docs = [Doc("""{ customers(first: 100) { nodes { id name owner { username }
+                creditLines { limitAmount } complaints { number handler { username } } } } }"""),
+            Doc("""{ complaints(first: 100) { nodes { id number customer { id name } } } }""")]
+    readers = ["gm", "sales1", "supervisor", "sales4", "finance", "service"]
+    first: dict[tuple[str, int], bytes] = {}
+    with clock.frozen(ANCHOR):
+        clients = {who: api(getattr(w, who)) for who in readers}
+        visible = {who: visible_ids(session, getattr(w, who)) for who in readers}
+        for rnd in range(3):
+            if rnd == 2:
+                new = add_complaint(session, w.customers["sales1"][1], w.service,
+                                    handler=w.service)
+                session.commit()
+                visible = {who: visible_ids(session, getattr(w, who)) for who in readers}
+            for who in readers:
+                for i, doc in enumerate(docs):
+                    on, audit_on = answer(app, clients[who], session, doc, True)
+                    off, audit_off = answer(app, clients[who], session, doc, False)
+                    assert on == off, (rnd, who, i, on[:300], off[:300])
+                    assert audit_on == audit_off, (rnd, who, i)
+                    assert not out_of_scope(on, visible[who]), (rnd, who, i)
+                    if rnd == 1:
+                        assert on == first[(who, i)], (who, i)
+                    first.setdefault((who, i), on)
+                    if rnd == 2 and who in ("gm", "sales1", "service"):
+                        assert new.number.encode() in on, (who, i)
+                    if rnd == 2 and who in ("finance",):
+                        assert new.number.encode() not in on
+
+
 @pytest.fixture
 def many_customers(world, session):
     for _ in range(105):
