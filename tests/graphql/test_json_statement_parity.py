@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -486,6 +487,40 @@ def test_cached_statements_serve_each_reader_their_own_rows(corpus_world, api, a
                         assert new.number.encode() in on, (who, i)
                     if rnd == 2 and who in ("finance",):
                         assert new.number.encode() not in on
+
+
+REASSIGN = """mutation($c: ID!, $u: ID!, $v: Int!) { reassignOwner(customerId: $c,
+  newOwnerId: $u, reason: "客户要求更换顾问", expectedVersion: $v) { ok errors { code message }
+  result { databaseId owner { username } ownerHistory { reason toUser { username } }
+           creditLines { databaseId limitAmount } complaints { number } } } }"""
+
+
+def test_a_mutation_answers_its_own_changes_alike(corpus_world, api, app, session) -> None:
+    """The supervisor reassigns two expired archives, one with the switch on and one with it
+    off: each answer shows the new owner, the owner change just written at the end of the
+    history, and the archive's credit lines and complaints."""
+    w = corpus_world
+    answers = []
+    with clock.frozen(ANCHOR):
+        client = api(w.supervisor)
+        for c, on in zip(w.customers["sales1"], (True, False), strict=True):
+            c.ownership_expires_at = ANCHOR - timedelta(days=1)
+            session.commit()
+            app.config[SWITCH] = on
+            body = client(REASSIGN, {"c": f"Customer:{c.id}", "u": f"User:{w.sales2.id}",
+                                     "v": c.version})
+            payload = body["data"]["reassignOwner"]
+            assert payload["ok"], payload
+            lines = sorted(session.scalars(select(CreditLine.id).where(
+                CreditLine.customer_id == c.id)))
+            result = payload["result"]
+            assert result["databaseId"] == c.id and result["owner"] == {"username": "sales2"}
+            assert result["ownerHistory"][-1] == {"reason": result["ownerHistory"][-1]["reason"],
+                                                  "toUser": {"username": "sales2"}}
+            assert result["ownerHistory"][-1]["reason"].endswith("客户要求更换顾问")
+            assert sorted(x["databaseId"] for x in result["creditLines"]) == lines
+            answers.append((len(result["ownerHistory"]), len(result["complaints"]) > 0))
+    assert answers[0] == answers[1] == (2, True)
 
 
 @pytest.fixture
