@@ -226,12 +226,18 @@ class ExportMixin:
         if not credit:
             return
         keys = [getattr(self.model, k) for k in policy_keys] if visible_for else []
-        stmt = query.with_entities(self._pk_column(), *keys).order_by(None).statement
-        name = self.model.__name__
-        shown = [(name, row[0]) for row in db.session.execute(stmt)
-                 if visible_for is None or any(n in visible_for(row[1:]) for n in credit)]
-        credit_reads.record_credit_read(orm_session(), actor(), shown,
-                                        where=f"{self.endpoint}.export")
+        pk = self._pk_column()
+        stmt = query.with_entities(pk, *keys).order_by(None).statement.order_by(pk)
+        # Streamed in primary-key order into a compact array: the whole table may be exported,
+        # and a million (name, id) tuples would cost hundreds of MiB (the export must stay flat).
+        shown = credit_reads.IdRun()
+        rows = db.session.execute(stmt, execution_options={
+            "stream_results": True, "yield_per": self.export_yield_per})
+        for part in rows.partitions():
+            shown.extend(row[0] for row in part
+                         if visible_for is None or any(n in visible_for(row[1:]) for n in credit))
+        credit_reads.record_credit_run(orm_session(), actor(), self.model.__name__, shown,
+                                       where=f"{self.endpoint}.export")
 
     def get_export_name(self, export_type: str = "csv") -> str:
         from portal import clock

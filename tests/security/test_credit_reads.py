@@ -257,3 +257,35 @@ def test_R_AUD_1_graphql_receivables_items_leave_one_entry_naming_the_records(
     assert _named(entries[0], "Customer") == {customer.id}
     assert _named(entries[0], "Receivable") == {item}
     assert _named(entries[0], "CreditLine") == set(session.scalars(select(CreditLine.id)))
+
+
+@pytest.mark.parametrize("ids", [[7], [3, 5, 11], list(range(1, 25_001)), [5, 3], [2, 2, 9],
+                                 ["k-2", "k-1"], [-4, 1]])
+def test_R_AUD_1_streamed_export_ids_write_the_same_entry_as_a_set_of_rows(world, session, ids):
+    """An export names its rows through a compact run of ids (a million tuples would not stay
+    memory-flat); the entry must read exactly as the one built from (model, id) pairs."""
+    from portal.services import credit_reads
+
+    run = credit_reads.IdRun()
+    run.extend(iter(ids))
+    mark = _mark(session)
+    streamed = credit_reads.record_credit_run(session, world.finance, "Customer", run,
+                                              where="customer.export")
+    built = credit_reads.record_credit_read(session, world.finance,
+                                            [("Customer", i) for i in ids],
+                                            where="customer.export")
+    session.commit()
+    assert streamed is not None and built is not None
+    assert (streamed.detail, streamed.target_type, streamed.target_id) == (
+        built.detail, built.target_type, built.target_id)
+    assert len(_reads(session, mark)) == 2
+
+
+def test_R_AUD_1_streamed_export_with_no_row_shown_writes_nothing(world, session):
+    from portal.services import credit_reads
+
+    mark = _mark(session)
+    assert credit_reads.record_credit_run(session, world.finance, "Customer",
+                                          credit_reads.IdRun()) is None
+    session.commit()
+    assert _reads(session, mark) == []
