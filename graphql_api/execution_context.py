@@ -27,7 +27,8 @@ from graphql_api.execution_plans import (
 )
 from graphql_api.execution_rows import compilable, relation_column, relation_of
 from graphql_api.json_statement import enabled as json_statement_enabled
-from graphql_api.json_statement import json_list
+from graphql_api.json_statement import json_list, json_page
+from graphql_api.pagination import Connection
 
 
 def fast_execution_enabled() -> bool:
@@ -61,6 +62,12 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         if not self.fast or (manager is not None and manager.middlewares):
             return super().execute_fields(parent_type, source_value, path, grouped_field_set,
                                           position_context)
+        if self.json_statement and source_value.__class__ is Connection \
+                and source_value._page.pending:
+            done = self._with_folded_page(parent_type, source_value, path, grouped_field_set,
+                                          position_context)
+            if done is not None:
+                return done
         plan = _plan(parent_type)
         if not plan:
             return super().execute_fields(parent_type, source_value, path, grouped_field_set,
@@ -103,6 +110,57 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return merged()
         return _ordered(grouped_field_set, fast, cast(dict[str, Any], rest))
 
+
+    def _with_folded_page(self, parent_type: GraphQLObjectType, connection: Any,
+                          path: Path | None, grouped_field_set: Any,
+                          position_context: Any) -> Any:
+        """The connection's fields with its ``nodes`` answered by ``_folded_page``, or None
+        (the page is then read as rows when a field needs it)."""
+        folded = self._folded_page(parent_type, connection, grouped_field_set)
+        if folded is None:
+            return None
+        name, text = folded
+        rest = {k: v for k, v in grouped_field_set.items() if k != name}
+        if not rest:
+            return {name: text}
+        done = self.execute_fields(parent_type, connection, path, rest, position_context)
+        if self.is_awaitable(done):
+            later: Any = done
+
+            async def merged() -> dict[str, Any]:
+                return _ordered(grouped_field_set, {name: text}, await later)
+            return merged()
+        return _ordered(grouped_field_set, {name: text}, cast(dict[str, Any], done))
+
+    def _folded_page(self, parent_type: GraphQLObjectType, connection: Any,
+                     grouped_field_set: Any) -> tuple[str, Any] | None:
+        """A connection whose page is not read yet and whose only list of rows is one plain
+        ``nodes`` field: its nodes (and what its ``pageInfo`` needs) from ONE JSON statement
+        over the page's own select (json_statement.json_page); None: the row path."""
+        found: tuple[str, Any] | None = None
+        for response_name, details in grouped_field_set.items():
+            name = details[0].node.name.value
+            if name == "edges":
+                return None  # edges need the node objects: the page is read as rows
+            if name != "nodes":
+                continue
+            if found is not None or any(d.node.arguments or d.node.directives
+                                        for d in details):
+                return None
+            found = (response_name, details)
+        if found is None:
+            return None
+        response_name, details = found
+        list_type = parent_type.fields["nodes"].type
+        if isinstance(list_type, GraphQLNonNull):
+            list_type = list_type.of_type
+        item_type = getattr(list_type, "of_type", None)
+        if isinstance(item_type, GraphQLNonNull):
+            item_type = item_type.of_type
+        if not isinstance(item_type, GraphQLObjectType):
+            return None
+        text = json_page(self, item_type, details, connection._page)
+        return None if text is None else (response_name, text)
 
     def complete_list_value(self, return_type: Any, field_details_list: Any, info: Any,
                             path: Path, result: Any, position_context: Any) -> Any:

@@ -70,11 +70,14 @@ def _on_postgresql(loaders: Any) -> bool:
 
 
 class _Builder:
-    def __init__(self, ctx: Any, loaders: Any, selects: list[Any] | None) -> None:
+    def __init__(self, ctx: Any, loaders: Any, selects: list[Any] | None,
+                 page: Any = None) -> None:
         """``selects``: the levels' scoped selects, in the order the builder asks for them;
-        None: made here (``Loaders.scoped``) and kept in ``made``."""
+        None: made here (``Loaders.scoped``) and kept in ``made``. ``page``: the list's own
+        level is that connection page's select (``pagination.Page``), its rows numbered."""
         self.ctx = ctx
         self.loaders = loaders
+        self.page = page
         self.selects = iter(selects) if selects is not None else None
         # (model, columns, whether it is the list's own level) of each level, in order
         self.levels: list[tuple[Any, Any, bool]] = []
@@ -88,10 +91,14 @@ class _Builder:
         top = not self.levels
         self.levels.append((model, cols, top))
         if self.selects is None:
-            made = _select(self.loaders, model, cols, top)
-            self.made.append(made)
-            return made.subquery()
-        return next(self.selects).subquery()
+            chosen = _select(self.loaders, model, cols, top, self.page)
+            self.made.append(chosen)
+        else:
+            chosen = next(self.selects)
+        rows = chosen.subquery()
+        if top and self.page is not None:
+            rows = _numbered(rows, self.page)
+        return rows
 
     def level(self, item_type: GraphQLObjectType, details: Any, model: Any, extra: tuple[str, ...]
               ) -> tuple[Any, Any, ColumnElement[Any], list[tuple[Note, ColumnElement[Any]]]]:
@@ -168,14 +175,24 @@ _MAX_STATEMENTS = 256  # per worker process; the oldest goes first
 _PAGE_IDS = "json_page_ids"
 
 
-def _select(loaders: Any, model: Any, cols: Any, top: bool) -> Any:
+def _select(loaders: Any, model: Any, cols: Any, top: bool, page: Any = None) -> Any:
     """A level's rows: the loaders' scoped select of the relationship (``per_row``, as the
-    row path loads it); for the list's own level, the rows the list holds, picked by id —
-    the statement that produced them (a page: ``paginate``'s scoped select) has applied the
-    scope already, and today's path outputs the list's items as they are."""
+    row path loads it); for the list's own level, the page's own scoped select (``page``:
+    ``pagination.Page.select``, n + 1 rows) or the rows the list holds, picked by id — the
+    statement that produced them has applied the scope already, and today's path outputs the
+    list's items as they are."""
+    if top and page is not None:
+        return page.select(cols)
     if top:
         return loaders.plain(model, cols)
     return loaders.scoped(model, cols=cols, per_row=True)
+
+
+def _numbered(rows: Any, page: Any) -> Any:
+    """The page's rows with their place (``json_rn``, in the page's order) and how many the
+    page's select found (``json_n``: n + 1 of them means a next page exists)."""
+    return select(rows, func.row_number().over(order_by=page.order_keys(rows)).label("json_rn"),
+                  func.count().over().label("json_n")).subquery()
 
 
 def _document_key(ctx: Any, item_type: GraphQLObjectType, details: Any) -> tuple[Any, ...] | None:
@@ -216,13 +233,15 @@ def _fingerprint(select_: Any) -> tuple[Any, ...]:
 
 
 def _statement(ctx: Any, item_type: GraphQLObjectType, details: Any, model: Any,
-               loaders: Any) -> _Planned | None:
+               loaders: Any, page: Any = None) -> _Planned | None:
     doc = _document_key(ctx, item_type, details)
     if doc is None:
         return None
+    if page is not None:
+        doc += ("page",)
     if doc not in _LEVELS:
         try:
-            stmt, notes, builder = _build(ctx, item_type, details, model, loaders, None)
+            stmt, notes, builder = _build(ctx, item_type, details, model, loaders, None, page)
             key = (doc, tuple(_fingerprint(s) for s in builder.made))
         except _NoPlan:
             _bounded(_LEVELS, doc, None)
@@ -232,7 +251,7 @@ def _statement(ctx: Any, item_type: GraphQLObjectType, details: Any, model: Any,
     levels_ = _LEVELS.get(doc)
     if levels_ is None:
         return None
-    selects = [_select(loaders, m, c, top) for m, c, top in levels_]
+    selects = [_select(loaders, m, c, top, page) for m, c, top in levels_]
     try:
         key = (doc, tuple(_fingerprint(s) for s in selects))
     except _NoPlan:
@@ -241,7 +260,8 @@ def _statement(ctx: Any, item_type: GraphQLObjectType, details: Any, model: Any,
     if hit is not None:
         return hit
     try:
-        stmt, notes, _builder = _build(ctx, item_type, details, model, loaders, selects)
+        stmt, notes, _builder = _build(ctx, item_type, details, model, loaders, selects,
+                                       page)
     except _NoPlan:
         return None
     return _remember(key, stmt, notes)
@@ -260,23 +280,47 @@ class _Planned:
     bound values as the driver takes them: a hit runs the text directly, without
     SQLAlchemy's per-execution work on a statement of this size."""
 
-    __slots__ = ("notes", "params", "sql", "stmt")
+    __slots__ = ("notes", "params", "processors", "sql", "stmt", "through_session")
 
     def __init__(self, stmt: Any, notes: list[Note]) -> None:
         self.stmt = stmt
         self.notes = notes
         self.sql: str | None = None
         self.params: dict[str, Any] = {}
+        # (column index, result processor) of the columns whose type converts the value
+        # (a cursor's datetime): what ``session.execute`` would have done
+        self.processors: list[tuple[int, Any]] = []
+        self.through_session = False
 
-    def run(self, session: Any, ids: str) -> Any:
+    def run(self, session: Any, ids: str | None) -> Any:
+        """The statement's one row; ``ids``: the page's ids (a list picked by id), None for
+        a statement without that parameter (a folded page)."""
         conn = session.connection()
+        given = {} if ids is None else {_PAGE_IDS: ids}
+        if self.through_session:
+            return session.execute(self.stmt, given).one()
         if self.sql is None:
-            compiled = self.stmt.compile(dialect=conn.dialect)
-            if compiled._bind_processors or compiled.positiontup:
-                return session.execute(self.stmt, {_PAGE_IDS: ids}).one()
-            self.params = compiled.construct_params({_PAGE_IDS: ""})
+            dialect = conn.dialect
+            compiled = self.stmt.compile(dialect=dialect)
+            if compiled._bind_processors or compiled.positiontup \
+                    or compiled.post_compile_params or compiled.literal_execute_params:
+                # values the driver cannot take as they are (a datetime to convert, an IN
+                # list expanded per execution): SQLAlchemy runs it, from its own cache
+                self.through_session = True
+                return session.execute(self.stmt, given).one()
+            self.params = compiled.construct_params({} if ids is None else {_PAGE_IDS: ""})
+            self.processors = [
+                (i, proc) for i, c in enumerate(self.stmt.selected_columns)
+                if (proc := c.type.dialect_impl(dialect).result_processor(dialect, None))
+                is not None]
             self.sql = compiled.string
-        return conn.exec_driver_sql(self.sql, {**self.params, _PAGE_IDS: ids}).one()
+        row = conn.exec_driver_sql(self.sql, {**self.params, **given}).one()
+        if not self.processors:
+            return row
+        values = list(row)
+        for i, proc in self.processors:
+            values[i] = proc(values[i])
+        return values
 
 
 def _remember(key: tuple[Any, ...], stmt: Any, notes: list[Note]) -> _Planned:
@@ -286,10 +330,13 @@ def _remember(key: tuple[Any, ...], stmt: Any, notes: list[Note]) -> _Planned:
 
 
 def _build(ctx: Any, item_type: GraphQLObjectType, details: Any, model: Any, loaders: Any,
-           selects: list[Any] | None) -> tuple[Any, list[Note], _Builder]:
+           selects: list[Any] | None, page: Any = None) -> tuple[Any, list[Note], _Builder]:
     """The list's statement over the levels' scoped ``selects`` (in the builder's order;
-    None: made by the builder); the page's ids are its one parameter."""
-    builder = _Builder(ctx, loaders, selects)
+    None: made by the builder); the page's ids are its one parameter, or (``page``) its
+    top level is the page's own select (``_build_page``)."""
+    builder = _Builder(ctx, loaders, selects, page)
+    if page is not None:
+        return _build_page(builder, item_type, details, model, page)
     rows, source, text, notes = builder.level(item_type, details, model, ())
     array = cast(bindparam(_PAGE_IDS, type_=Text), ARRAY(Integer))
     order = func.array_position(array, rows.c.id)
@@ -298,6 +345,68 @@ def _build(ctx: Any, item_type: GraphQLObjectType, details: Any, model: Any, loa
     columns += [func.string_agg(note_ids, const(",")) for _note, note_ids in notes]
     stmt = select(*columns).select_from(source).where(rows.c.id == any_(array))
     return stmt, [note for note, _ids in notes], builder
+
+
+# the columns of a folded page's statement before its notes
+_PAGE_COLUMNS = ("count", "found", "text", "first_id", "last_id", "first_key", "last_key")
+
+
+def _build_page(builder: _Builder, item_type: GraphQLObjectType, details: Any, model: Any,
+                page: Any) -> tuple[Any, list[Note], _Builder]:
+    """A connection's page as one statement: its rows are the page's own select (n + 1 rows,
+    numbered in the page's order: ``_numbered``); the first n are the JSON text, ordered by
+    their place; and beside it how many rows the select found (n + 1: a next page), the
+    first and last rows' id and order value (the cursors) and the ids to note — the page's
+    own rows of an archive-covered model too (what ``from_model`` notes, R-CUST-9)."""
+    rows, source, text, notes = builder.level(item_type, details, model, page.extra)
+    if model in policy_loans.COVERED:
+        notes = [*notes, (("archive", model), cast(rows.c.id, Text))]
+    rn = rows.c.json_rn
+    first = rn == 1
+    last = rn == func.least(rows.c.json_n, page.n)
+    key = rows.c[page.order.column.key] if page.order.column is not None else None
+    columns = [func.count(), func.max(rows.c.json_n),
+               cat("[", func.string_agg(text, aggregate_order_by(const(","), rn)), "]"),
+               func.max(rows.c.id).filter(first), func.max(rows.c.id).filter(last),
+               func.max(key).filter(first) if key is not None else const(""),
+               func.max(key).filter(last) if key is not None else const("")]
+    columns += [func.string_agg(note_ids, const(",")) for _note, note_ids in notes]
+    stmt = select(*columns).select_from(source).where(rn <= page.n)
+    return stmt, [note for note, _ids in notes], builder
+
+
+def json_page(ctx: Any, item_type: GraphQLObjectType, details: Any, page: Any
+              ) -> orjson.Fragment | None:
+    """The ``nodes`` of a connection's page not read yet (``pagination.Page``) and its
+    ``pageInfo`` from ONE statement over the page's own scoped select: no row is loaded into
+    Python and no node object is built. None: nothing was run or recorded, the row path
+    answers (and reads the page)."""
+    loaders = getattr(ctx.context_value, "loaders", None)
+    if loaders is None or not page.n or not _on_postgresql(loaders):
+        return None
+    if ctx.operation.operation is not OperationType.QUERY:
+        return None  # a mutation's rows may have changes the statement would not see
+    model = page.model
+    if origin_of(item_type) is not page.cls or not hasattr(model, "__table__"):
+        return None
+    try:
+        planned = _statement(ctx, item_type, details, model, loaders, page)
+    except Exception:  # a plan that cannot be built is today's path, never a wrong answer
+        log.exception("JSON statement not built; the row path answers")
+        return None
+    if planned is None:
+        return None
+    found = planned.run(loaders.session, None)
+    count, fetched, body, first_id, last_id, first_key, last_key = found[:len(_PAGE_COLUMNS)]
+    body = body or "[]"
+    if SENTINEL in body:
+        return None  # a null in a non-null field, an unknown enum value: today's path
+    _record(planned.notes, found[len(_PAGE_COLUMNS):])
+    keyed = page.order.column is not None
+    page.fold(bool(fetched) and fetched > page.n,
+              (first_key if keyed else None, first_id) if count else None,
+              (last_key if keyed else None, last_id) if count else None)
+    return orjson.Fragment(body)
 
 
 def json_list(ctx: Any, item_type: GraphQLObjectType, details: Any, items: list[Any]

@@ -44,16 +44,19 @@ class Edge(Generic[T]):
 
 @strawberry.type
 class Connection(Generic[T]):
-    page_info: PageInfo
     _count_stmt: strawberry.Private[Callable[[], Select]]  # built only if totalCount is asked
     _session: strawberry.Private[Session]
-    _nodes: strawberry.Private[list]
-    _cursor: strawberry.Private[Any]  # node → its cursor (computed only if asked for)
+    _page: strawberry.Private[Page]
+
+    @strawberry.field
+    def page_info(self) -> PageInfo:
+        return self._page.info()
 
     @strawberry.field
     def edges(self) -> list[Edge[T]]:
-        cursor = self._cursor
-        return [Edge(cursor=cursor(n), node=n) for n in self._nodes]
+        page = self._page
+        cursor = page.cursor
+        return [Edge(cursor=cursor(n), node=n) for n in page.nodes()]
 
     @strawberry.field(description="Rows visible to you that match the filter (all pages).")
     def total_count(self) -> int:
@@ -61,7 +64,7 @@ class Connection(Generic[T]):
 
     @strawberry.field(description="The nodes of this page (shortcut for edges { node }).")
     def nodes(self) -> list[T]:
-        return self._nodes
+        return self._page.nodes()
 
 
 @dataclass(frozen=True)
@@ -148,45 +151,125 @@ def check_first(info: Info, first: int | None) -> int:
     return min(n, limit)
 
 
+class Page:
+    """One page of a connection, read on first use: either its rows are loaded and wrapped in
+    nodes (``nodes``, ``info``: the row path), or ONE JSON statement over ``select`` answers
+    its nodes and what ``pageInfo`` needs (``graphql_api.json_statement.json_page``, which
+    calls ``fold``); no node object is built then."""
+
+    __slots__ = ("_info", "_nodes", "after", "cls", "cols", "ctx", "model", "n", "order",
+                 "where", "_after_where")
+
+    def __init__(self, ctx: Any, model: type, cls: Any, where: list[Any], order: Order,
+                 n: int, after: str | None, cols: tuple[Any, ...] | None) -> None:
+        self.ctx = ctx
+        self.model = model
+        self.cls = cls
+        self.where = where
+        self.order = order
+        self.n = n
+        self.after = after
+        self.cols = cols  # the columns the row path loads
+        self._info: PageInfo | None = None
+        self._nodes: list[Any] | None = None
+        # the keyset condition of ``after`` (decoded now: a bad cursor is the field's error)
+        self._after_where: Any = None
+        if after:
+            pk = model.id  # type: ignore[attr-defined]
+            col = order.column
+            value, last = _decode(after, order)
+            if col is None:
+                self._after_where = pk < last if order.descending else pk > last
+            elif order.descending:
+                self._after_where = or_(col < value, and_(col == value, pk < last))
+            else:
+                self._after_where = or_(col > value, and_(col == value, pk > last))
+
+    @property
+    def pending(self) -> bool:
+        """Neither loaded nor answered yet."""
+        return self._info is None and self._nodes is None
+
+    @property
+    def extra(self) -> tuple[str, ...]:
+        """Columns a page's rows carry besides the selected fields' (the cursor's)."""
+        col = self.order.column
+        return (col.key,) if col is not None else ()
+
+    def select(self, cols: tuple[Any, ...] | None) -> Select:
+        """The page's scoped, filtered select of ``cols``: after the cursor, in the page's
+        order, ``n + 1`` rows (the last one only tells that a next page exists)."""
+        stmt = self.ctx.loaders.scoped(self.model, cols=cols).where(*self.where)
+        if self._after_where is not None:
+            stmt = stmt.where(self._after_where)
+        return stmt.order_by(*self.order_keys(None)).limit(self.n + 1)
+
+    def order_keys(self, rows: Any) -> list[Any]:
+        """The page's ORDER BY, on the model's columns (``rows`` None) or on the same
+        columns of a subquery ``rows``."""
+        pk: Any = self.model.id  # type: ignore[attr-defined]
+        keys = [self.order.column] if self.order.column is not None else []
+        keys.append(pk)
+        if rows is not None:
+            keys = [rows.c[k.key] for k in keys]
+        return [k.desc() if self.order.descending else k.asc() for k in keys]
+
+    def cursor_of(self, value: Any, pk: int) -> str:
+        return _encode(self.order, value, pk)
+
+    def cursor(self, node: Any) -> str:
+        r = node._m
+        col = self.order.column
+        return _encode(self.order, getattr(r, col.key) if col is not None else None, r.id)
+
+    def nodes(self) -> list[Any]:
+        if self._nodes is None:
+            self._load()
+        assert self._nodes is not None
+        return self._nodes
+
+    def info(self) -> PageInfo:
+        if self._info is None:
+            self._load()
+        assert self._info is not None
+        return self._info
+
+    def _load(self) -> None:
+        loaders = self.ctx.loaders
+        rows = loaders.rows(self.select(self.cols), self.model) if self.n else []
+        has_next = len(rows) > self.n
+        rows = rows[:self.n]
+        batch = Batch(rows, self.model)
+        nodes = [self.cls.from_model(r, batch) for r in rows]
+        self._nodes = nodes
+        if self._info is None:
+            self._info = PageInfo(has_next_page=has_next, has_previous_page=bool(self.after),
+                                  start_cursor=self.cursor(nodes[0]) if nodes else None,
+                                  end_cursor=self.cursor(nodes[-1]) if nodes else None)
+
+    def fold(self, has_next: bool, first: tuple[Any, int] | None,
+             last: tuple[Any, int] | None) -> None:
+        """The page as one statement found it: ``first``/``last`` are its first and last
+        rows' (order value, id), None for an empty page; the cursors are the row path's."""
+        self._info = PageInfo(
+            has_next_page=has_next, has_previous_page=bool(self.after),
+            start_cursor=self.cursor_of(*first) if first is not None else None,
+            end_cursor=self.cursor_of(*last) if last is not None else None)
+
+
 def paginate(info: Info, model: type, cls: Any, where: list[Any], order: Order,
              first: int | None, after: str | None) -> Connection:
-    """One page of ``model`` rows the user may see, matching ``where``, as a connection."""
+    """One page of ``model`` rows the user may see, matching ``where``, as a connection (its
+    rows are read when a field of it is completed: see ``Page``)."""
     ctx = info.context
     n = check_first(info, first)
     def count_stmt() -> Select:
         return select(func.count()).select_from(
             policy.scope(select(model.id), ctx.user, model).where(*where).subquery())
 
-    pk = model.id
     col = order.column
     # only the columns the selected fields need (and the cursor's order column)
     cols = ctx.loaders.wanted(info, cls, model, (("nodes",), ("edges", "node")),
                               (col.key,) if col is not None else ())
-    stmt = ctx.loaders.scoped(model, cols=cols).where(*where)
-    if after:
-        value, last = _decode(after, order)
-        if col is None:
-            stmt = stmt.where(pk < last if order.descending else pk > last)
-        elif order.descending:
-            stmt = stmt.where(or_(col < value, and_(col == value, pk < last)))
-        else:
-            stmt = stmt.where(or_(col > value, and_(col == value, pk > last)))
-    keys = [col] if col is not None else []
-    keys.append(pk)
-    stmt = stmt.order_by(*[k.desc() if order.descending else k.asc() for k in keys])
-    rows = ctx.loaders.rows(stmt.limit(n + 1), model) if n else []
-    has_next = len(rows) > n
-    rows = rows[:n]
-    batch = Batch(rows, model)
-    attr = col.key if col is not None else None
-
-    def cursor(node: Any) -> str:
-        r = node._m
-        return _encode(order, getattr(r, attr) if attr else None, r.id)
-
-    nodes = [cls.from_model(r, batch) for r in rows]
-    return Connection(
-        page_info=PageInfo(has_next_page=has_next, has_previous_page=bool(after),
-                           start_cursor=cursor(nodes[0]) if nodes else None,
-                           end_cursor=cursor(nodes[-1]) if nodes else None),
-        _count_stmt=count_stmt, _session=ctx.session, _nodes=nodes, _cursor=cursor)
+    page = Page(ctx, model, cls, where, order, n, after, cols)
+    return Connection(_count_stmt=count_stmt, _session=ctx.session, _page=page)
