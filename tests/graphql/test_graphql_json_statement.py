@@ -140,3 +140,58 @@ def test_statements_constant_in_page_size_and_fewer(many, api, app, session, who
     assert seen[(False, 10)] == seen[(False, 100)]
     if _is_pg(session):  # the page, owners, credit lines and complaints: one statement
         assert seen[(True, 100)] == seen[(False, 100)] - 3
+
+
+@pytest.mark.parametrize("order", ["REGISTERED_AT_DESC", "NAME_ASC", "CODE_ASC", "ID_DESC"])
+@pytest.mark.parametrize("who", ["sales1", "gm"])
+def test_folded_page_cursors_and_has_next_equal_the_row_paths(tricky, api, app, session,
+                                                              monkeypatch, order, who) -> None:
+    """The page folded into its statement (pageInfo from the statement's first/last rows and
+    its n + 1st row): every page of a walk by cursor, two rows at a time, is byte for byte the
+    row path's, cursors included (a datetime's cursor too), up to the last page."""
+    folded: list[bool] = []
+
+    def spy(*args, **kwargs):
+        done = json_statement.json_page(*args, **kwargs)
+        folded.append(done is not None)
+        return done
+
+    monkeypatch.setattr("graphql_api.execution_context.json_page", spy)
+    client = api(getattr(tricky, who))
+    if _is_pg(session):  # the driver's datetimes in another zone: the cursor reads UTC
+        session.execute(text("SET TIME ZONE 'Asia/Shanghai'"))
+        session.commit()
+    try:
+        pages = _walk(app, client, session, order)
+        assert pages >= 2
+        # PostgreSQL: every page asked with the switch on answered by its one statement
+        assert len(folded) >= pages
+        assert all(folded) if _is_pg(session) else not any(folded)
+    finally:
+        if _is_pg(session):
+            session.rollback()
+            session.execute(text("RESET TIME ZONE"))
+            session.commit()
+
+
+def _walk(app, client, session, order: str) -> int:
+    """Pages walked, each compared with the row path's."""
+    import orjson
+
+    after = ""
+    pages = 0
+    while True:
+        query = (f"{{ customers(first: 2, orderBy: {order}{after}) {{ pageInfo {{ hasNextPage "
+                 "hasPreviousPage startCursor endCursor } nodes { id name "
+                 "owner { username } creditLines { limitAmount } } } }")
+        client.post(query)
+        rows, audit_rows = _answer(app, client, session, query)
+        js, audit_js = _answer(app, client, session, query, GRAPHQL_JSON_STATEMENT=True)
+        assert js == rows, (js[:400], rows[:400])
+        assert audit_js == audit_rows
+        info = orjson.loads(js)["data"]["customers"]["pageInfo"]
+        pages += 1
+        if not info["hasNextPage"]:
+            break
+        after = f', after: "{info["endCursor"]}"'
+    return pages
