@@ -432,3 +432,22 @@ def _tricky(w) -> list[Doc]:
           b: creditLines(first: 100) { nodes { id limitAmount approvedAt } }
           c: customers(first: 100, orderBy: ID_DESC) { nodes { id registeredAt
                                                          creditLines { limitAmount } } } }""")]
+
+
+@corpus("datetime_and_date_twins")
+def _datetime_twins(w) -> list[Doc]:
+    """G1 and G4's shape (``registeredAt``) and every datetime and date column at every level,
+    now written by the JSON statement's twins (``json_sql``): microseconds, nulls, dates;
+    ``tests/graphql/test_json_twins.py`` adds midnight, before 1970, years 99 and 9999 and a
+    session in company time."""
+    return [Doc("""query($b: ID) { customers(first: 50, filter: {branch: $b}) { nodes {
+          id code name status registeredAt } } }""", {"b": f"Branch:{w.b1.id}"}),
+            Doc("""{ customers(first: 100, orderBy: REGISTERED_AT_ASC) { nodes { id code name
+          status registeredAt firstContactAt ownershipExpiresAt dealAt lastServiceAt closedAt
+          owner { id createdAt: id }
+          creditLines { id proposedAt reviewedAt approvedAt validFrom validUntil }
+          complaints { id registeredAt deadlineAt escalatedAt closedAt } } } }"""),
+            Doc("""{ creditLines(first: 100) { nodes { id validFrom validUntil approvedAt
+          customer { id registeredAt dealAt } } }
+        complaints(first: 100) { nodes { id registeredAt deadlineAt closedAt
+          customer { registeredAt } } } }""")]
