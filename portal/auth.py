@@ -240,10 +240,11 @@ def _add_password_change(app: Flask) -> None:
     def _password_change_first():
         """R-ROLE-6: an account created or reset by an administrator, or an administrator
         whose password expired, does nothing before choosing a new password."""
+        if request.path.startswith("/graphql"):
+            return None  # the API refuses these users in its own context (graphql_api);
+            # tested first: a token request then never resolves a cookie user here
         if not current_user.is_authenticated or request.endpoint in _OPEN_WHILE_MUST_CHANGE:
             return None
-        if request.path.startswith("/graphql"):
-            return None  # the API refuses these users in its own context (graphql_api)
         user = db.session.get(User, current_user.id)
         if user is not None and password_policy.change_required(db.session, user):
             return redirect(url_for("change_password"))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 from flask_babel import Babel
 from flask_limiter import Limiter
@@ -13,9 +14,11 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.orm import ORMExecuteState, Session, scoped_session
 
 from models.base import Base
+
+T = TypeVar("T")
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
@@ -44,15 +47,24 @@ def orm_session() -> Session:
 # ---------------------------------------------------------------------------------------------
 
 
-@event.listens_for(Session, "do_orm_execute")
-def _retry_first_statement_on_a_dead_connection(state: ORMExecuteState) -> Any:
-    session = state.session
+def run_first_statement(session: Session, run: Callable[[], T]) -> T:
+    """``run()`` the transaction's statement; when nothing could have been lost (no transaction
+    open on ``session`` before it, nothing waiting to be flushed) and its connection turns out
+    dead, once more on a fresh one. For statements run on ``session.connection()`` directly
+    (the API token's, the audit head's); the ORM's go through the listener below."""
+    if isinstance(session, scoped_session):
+        session = session()
     if session.in_transaction() or session.new or session.dirty or session.deleted:
-        return None  # the usual path: no retry possible, SQLAlchemy runs the statement
+        return run()  # the usual path: no retry possible
     try:
-        return state.invoke_statement()
+        return run()
     except DBAPIError as exc:
         if not exc.connection_invalidated:
             raise
         session.rollback()  # the failed transaction only; it held nothing
-        return state.invoke_statement()
+        return run()
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _retry_first_statement_on_a_dead_connection(state: ORMExecuteState) -> Any:
+    return run_first_statement(state.session, state.invoke_statement)

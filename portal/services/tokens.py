@@ -10,17 +10,21 @@ from __future__ import annotations
 import functools
 import hashlib
 import secrets
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import Table, and_, bindparam, select
+from sqlalchemy.orm import Session, class_mapper, joinedload, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.base import manager_of_class
 
 from models import ArchiveLoan
 from models.enums import LoanStatus
-from models.org import ApiToken, TwoFactor, User
+from models.org import ApiToken, RoleAssignment, TwoFactor, User
 from models.settings import Setting
 from portal import audit, clock, policy, policy_grants, policy_loans, settings
+from portal.extensions import run_first_statement
 from portal.services.errors import N_, PermissionDenied, RuleViolation, ValidationFailed
 from portal.services.unit import load, verb
 
@@ -120,44 +124,164 @@ def list_tokens(session: Session, actor: User) -> list[ApiToken]:
 TWO_FACTOR_ROLES_SETTING = "two_factor.required_roles"
 
 
-@functools.cache
-def _token_statement() -> Any:
-    """The one statement of a token's request (built once; the hash is a parameter): the
-    token, its user, the user's roles and their grants (what the policy reads next; the grants
-    are this transaction's only, see policy_grants.grants_column), plus what the R-ROLE-6
-    check of the GraphQL door reads: the two-factor roles setting and the user's two-factor
-    record (then in the session's identity map, where ``two_factor.enrolled`` looks first),
-    and the user's archive loans not yet ended at ``now`` (R-CUST-9, one row per loan: what
-    ``policy_loans.loans_in_force`` reads next; whether one is in force is still decided with
-    the clock at each use)."""
+def _token_columns() -> tuple[Any, ...]:
+    """What the token statement reads besides the token, its user and the user's role
+    assignments: the grants of the roles in force (this transaction's only, see
+    policy_grants.grants_column), the two-factor roles setting and the user's two-factor
+    record (what the R-ROLE-6 check of the GraphQL door reads), and the user's archive loans not
+    yet ended at ``now`` (R-CUST-9, one row per loan: what ``policy_loans.loans_in_force`` reads
+    next; whether one is in force is still decided with the clock at each use)."""
     roles_setting = (select(Setting.value).where(Setting.key == TWO_FACTOR_ROLES_SETTING)
                      .scalar_subquery())
-    loan_not_ended = and_(ArchiveLoan.borrower_id == ApiToken.user_id,
-                          ArchiveLoan.status == LoanStatus.APPROVED.value,
-                          ArchiveLoan.ends_at > bindparam("now"))
-    return (select(ApiToken, policy_grants.grants_column(ApiToken.user_id), roles_setting,
-                   TwoFactor, ArchiveLoan.id, ArchiveLoan.customer_id, ArchiveLoan.starts_at,
-                   ArchiveLoan.ends_at)
+    return (policy_grants.grants_column(ApiToken.user_id), roles_setting, TwoFactor,
+            ArchiveLoan.id, ArchiveLoan.customer_id, ArchiveLoan.starts_at, ArchiveLoan.ends_at)
+
+
+def _loan_not_ended() -> Any:
+    return and_(ArchiveLoan.borrower_id == ApiToken.user_id,
+                ArchiveLoan.status == LoanStatus.APPROVED.value,
+                ArchiveLoan.ends_at > bindparam("now"))
+
+
+@functools.cache
+def _orm_token_statement() -> Any:
+    """The token statement through the ORM: for a session that already holds objects of these
+    types (the ORM then keeps what it holds, as for any load)."""
+    return (select(ApiToken, *_token_columns())
             .outerjoin(TwoFactor, TwoFactor.user_id == ApiToken.user_id)
-            .outerjoin(ArchiveLoan, loan_not_ended)
+            .outerjoin(ArchiveLoan, _loan_not_ended())
             .where(ApiToken.token_hash == bindparam("token_hash"))
             .options(joinedload(ApiToken.user).joinedload(User.role_assignments)))
+
+
+_TOKEN = cast(Table, ApiToken.__table__)
+_USER = cast(Table, User.__table__)
+_ROLE = cast(Table, RoleAssignment.__table__)
+_TWO_FACTOR = cast(Table, TwoFactor.__table__)
+_LOADED = (ApiToken, User, RoleAssignment, TwoFactor)
+# each table's columns by the names of the mapped attributes that hold them
+_ATTRIBUTES = {cast(Table, cls.__table__).name: [
+    class_mapper(cls).get_property_by_column(column).key for column in cls.__table__.c]
+    for cls in _LOADED}
+_KEY_AT = {table.name: list(table.c).index(table.primary_key.columns.values()[0])
+           for table in (_TOKEN, _USER, _ROLE, _TWO_FACTOR)}
+
+
+@functools.cache
+def _token_statement() -> Any:
+    """The same read as plain columns (issue 21: run on the connection, without the ORM's
+    execution and per-row loading; ``_TokenRows`` files the objects as if the ORM had loaded
+    them). The user and its role assignments are outer-joined like the eager load did."""
+    grants, roles_setting, *_ = _token_columns()
+    return (select(*_TOKEN.c, *_USER.c, *_ROLE.c, *_TWO_FACTOR.c, grants, roles_setting,
+                   ArchiveLoan.id, ArchiveLoan.customer_id, ArchiveLoan.starts_at,
+                   ArchiveLoan.ends_at)
+            .select_from(_TOKEN)
+            .outerjoin(_USER, _USER.c.id == _TOKEN.c.user_id)
+            .outerjoin(_ROLE, _ROLE.c.user_id == _TOKEN.c.user_id)
+            .outerjoin(_TWO_FACTOR, _TWO_FACTOR.c.user_id == _TOKEN.c.user_id)
+            .outerjoin(ArchiveLoan, _loan_not_ended())
+            .where(_TOKEN.c.token_hash == bindparam("token_hash")))
+
+
+class _TokenRows:
+    """The rows of ``_token_statement``, cut into the objects they hold (by position: several
+    tables have an ``id``)."""
+
+    def __init__(self, rows: Sequence[Any]) -> None:
+        self.rows = rows
+        self.cuts: list[tuple[int, int]] = []
+        start = 0
+        for table in (_TOKEN, _USER, _ROLE, _TWO_FACTOR):
+            self.cuts.append((start, start + len(table.c)))
+            start += len(table.c)
+        self.grants, self.two_factor_roles = rows[0][start:start + 2]
+        self.loans = [r[start + 2:] for r in rows if r[start + 2] is not None]
+
+    def values(self, row: Any, part: int, table: Table) -> dict[str, Any] | None:
+        start, end = self.cuts[part]
+        if row[start + _KEY_AT[table.name]] is None:  # an outer join's miss
+            return None
+        return dict(zip(_ATTRIBUTES[table.name], row[start:end], strict=True))
+
+    def objects(self, session: Session) -> tuple[ApiToken, TwoFactor | None]:
+        """The token (its ``user`` and the user's ``role_assignments``, all of them, by id,
+        as the relationship orders them) and the two-factor record, filed in ``session`` as
+        persistent objects, as if loaded (``make_transient_to_detached``: no SQL)."""
+        first = self.rows[0]
+        token = _as_loaded(ApiToken, self.values(first, 0, _TOKEN))
+        user_values = self.values(first, 1, _USER)
+        two_factor_values = self.values(first, 3, _TWO_FACTOR)
+        roles: dict[int, dict[str, Any]] = {}
+        for row in self.rows:
+            role = self.values(row, 2, _ROLE)
+            if role is not None:
+                roles.setdefault(role["id"], role)
+        user = None if user_values is None else _as_loaded(User, user_values, role_assignments=[
+            _as_loaded(RoleAssignment, roles[i]) for i in sorted(roles)])
+        set_committed_value(token, "user", user)
+        two_factor = None if two_factor_values is None else _as_loaded(TwoFactor,
+                                                                       two_factor_values)
+        loaded = [o for o in (token, user, two_factor, *(user.role_assignments if user else ()))
+                  if o is not None]
+        for obj in loaded:  # all detached first: adding one cascades to those it refers to
+            make_transient_to_detached(obj)
+        session.add(token)  # and, by the save-update cascade, the user and its assignments
+        if two_factor is not None:
+            session.add(two_factor)
+        return token, two_factor
+
+
+def _as_loaded(cls: Any, values: dict[str, Any] | None, **relationships: Any) -> Any:
+    """A transient ``cls`` holding ``values`` (every column) and ``relationships`` as its
+    committed state, without the attribute events of ``cls(**values)``."""
+    obj = manager_of_class(cls).new_instance()
+    obj.__dict__.update(values or {})
+    for name, value in relationships.items():
+        set_committed_value(obj, name, value)
+    return obj
+
+
+def _holds_any_loaded_type(session: Session) -> bool:
+    return any(isinstance(obj, _LOADED) for obj in session.identity_map.values())
+
+
+def _read(session: Session, params: dict[str, Any]) -> tuple[Any, ...] | None:
+    """(token, grants, two-factor roles setting, two-factor record, loan rows), or None for
+    an unknown token. A session that already holds a token, user, role assignment or
+    two-factor record (a shared test or CLI context; never a request's fresh session) reads
+    through the ORM, which keeps what the session holds."""
+    if _holds_any_loaded_type(session):
+        orm_rows = session.execute(_orm_token_statement(), params).unique().all()
+        if not orm_rows:
+            return None
+        token, grants, roles_setting, two_factor_record = orm_rows[0][:4]
+        return (token, grants, roles_setting, two_factor_record,
+                [r[4:] for r in orm_rows if r[4] is not None])
+    # on the connection: plain rows, without the ORM's execution around a statement that
+    # loads no entity (the transaction's first: retried on a dead pooled connection)
+    rows = run_first_statement(
+        session, lambda: session.connection().execute(_token_statement(), params).all())
+    if not rows:
+        return None
+    cut = _TokenRows(rows)
+    token, two_factor_record = cut.objects(session)
+    return token, cut.grants, cut.two_factor_roles, two_factor_record, cut.loans
 
 
 def authenticate(session: Session, raw: str | None) -> tuple[User | None, str]:
     """The user a raw bearer token belongs to, or ``(None, reason)``. Updates last-used time
     (at most once a minute) in the caller's transaction; the caller commits.
 
-    Everything is read in this request's transaction: a change of grants, roles, the token,
-    the two-factor setting or enrolment applies from the next request."""
+    Everything is read in this request's transaction, in one statement: a change of grants,
+    roles, the token, the two-factor setting or enrolment applies from the next request."""
     if not raw or not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         return None, "malformed token"
     now = clock.now()
-    rows = session.execute(_token_statement(),
-                           {"token_hash": hash_token(raw), "now": now}).unique().all()
-    if not rows:
+    found = _read(session, {"token_hash": hash_token(raw), "now": now})
+    if found is None:
         return None, "unknown token"
-    token, grants, two_factor_roles, two_factor_record = rows[0][:4]
+    token, grants, two_factor_roles, two_factor_record, loans = found
     state = token_state(token, now)
     if state != "active":
         return None, f"{state} token {token.prefix}"
@@ -167,7 +291,7 @@ def authenticate(session: Session, raw: str | None) -> tuple[User | None, str]:
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
         token.last_used_at = now
     policy_grants.prime_grants(session, user, grants)
-    policy_loans.prime_loans(session, user, [r[4:] for r in rows if r[4] is not None], now)
+    policy_loans.prime_loans(session, user, loans, now)
     settings.prime(session, TWO_FACTOR_ROLES_SETTING, two_factor_roles)
     if two_factor_record is not None:
         # held for the session's life: its identity map keeps objects only while referenced,
