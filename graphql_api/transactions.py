@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session
 
-_WROTE = "graphql_api.wrote"
+from portal.transaction_state import WROTE as _WROTE
 
 
 @event.listens_for(Session, "after_flush")

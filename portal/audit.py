@@ -25,6 +25,7 @@ from sqlalchemy.orm.base import manager_of_class
 from models.audit import AuditChainHead, AuditEntry
 from models.base import utcnow
 from models.enums import AuditOutcome
+from portal.transaction_state import mark_written, run_first_statement
 
 GENESIS = "0" * 64
 GENESIS_MAC = "genesis"  # the unsigned head seeded by the migration, before any entry
@@ -135,7 +136,11 @@ _INSERT_AND_MOVE_HEAD = (update(_HEAD).where(_HEAD.c.id == 1)
 
 def _lock_head(session: Session) -> tuple[int, str]:
     """(seq, last_hash) of the chain head, locked for the rest of the transaction."""
-    row = session.execute(_LOCK_AND_READ_HEAD).first()
+    # on the connection (no ORM execution around a plain UPDATE); it may be the transaction's
+    # first statement (a refusal's entry after a rollback): retried on a dead connection
+    row = run_first_statement(session,
+                              lambda: session.connection().execute(_LOCK_AND_READ_HEAD).first())
+    mark_written(session)
     if row is None:  # a database created without the migration's seed row
         session.execute(insert(_HEAD).values(id=1, seq=0, last_hash=GENESIS, mac=GENESIS_MAC))
         return 0, GENESIS

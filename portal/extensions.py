@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 from flask_babel import Babel
 from flask_limiter import Limiter
@@ -13,12 +12,10 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import event
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import ORMExecuteState, Session, scoped_session
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from models.base import Base
-
-T = TypeVar("T")
+from portal.transaction_state import run_first_statement
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
@@ -45,24 +42,6 @@ def orm_session() -> Session:
 # re-run, and only when nothing could have been lost: no transaction was open (nothing read or
 # written yet in it) and the session had nothing waiting to be flushed.
 # ---------------------------------------------------------------------------------------------
-
-
-def run_first_statement(session: Session, run: Callable[[], T]) -> T:
-    """``run()`` the transaction's statement; when nothing could have been lost (no transaction
-    open on ``session`` before it, nothing waiting to be flushed) and its connection turns out
-    dead, once more on a fresh one. For statements run on ``session.connection()`` directly
-    (the API token's, the audit head's); the ORM's go through the listener below."""
-    if isinstance(session, scoped_session):
-        session = session()
-    if session.in_transaction() or session.new or session.dirty or session.deleted:
-        return run()  # the usual path: no retry possible
-    try:
-        return run()
-    except DBAPIError as exc:
-        if not exc.connection_invalidated:
-            raise
-        session.rollback()  # the failed transaction only; it held nothing
-        return run()
 
 
 @event.listens_for(Session, "do_orm_execute")

@@ -93,21 +93,32 @@ def note_many(model_name: str, record_ids: Iterable[Any]) -> None:
 
 def describe(refs: Iterable[Ref]) -> str:
     """``"CreditLine 3, 5; Customer 7"``: the records, grouped by type, ids ascending."""
-    grouped: dict[str, set[str]] = defaultdict(set)
+    grouped: dict[str, set[Any]] = defaultdict(set)
     for name, ident in refs:
-        grouped[name].add(str(ident))
+        grouped[name].add(ident)
 
     def order(v: str) -> tuple[int, int | str]:
         return (0, int(v)) if v.isdigit() else (1, v)
-    return "; ".join(f"{name} {', '.join(sorted(ids, key=order))}"
-                     for name, ids in sorted(grouped.items()))
+
+    def listed(ids: set[Any]) -> str:
+        if all(type(i) is int and i >= 0 for i in ids):  # the usual case: row ids
+            return ", ".join(map(str, sorted(ids)))  # what the general case writes for them
+        return ", ".join(sorted({str(i) for i in ids}, key=order))
+    return "; ".join(f"{name} {listed(ids)}" for name, ids in sorted(grouped.items()))
+
+
+def _refs(records: Iterable[Any]) -> set[Ref]:
+    if isinstance(records, set) and all(type(r) is tuple and len(r) == 2 and type(r[0]) is str
+                                        for r in records):
+        return set(records)  # what ``collect`` gathered: (model name, id) already
+    return {_ref(r) for r in records if r is not None}
 
 
 def record_credit_read(session: Session, user: Any, records: Iterable[Any],
                        where: str | None = None) -> AuditEntry | None:
     """One ``credit.view`` entry naming ``records`` (model rows or ``(model name, id)``);
     nothing when there are none or nobody is signed in. Part of the caller's transaction."""
-    refs = {_ref(r) for r in records if r is not None}
+    refs = _refs(records)
     if not refs or user is None:
         return None
     if len(refs) == 1:

@@ -24,9 +24,9 @@ from models.enums import LoanStatus
 from models.org import ApiToken, RoleAssignment, TwoFactor, User
 from models.settings import Setting
 from portal import audit, clock, policy, policy_grants, policy_loans, settings
-from portal.extensions import run_first_statement
 from portal.services.errors import N_, PermissionDenied, RuleViolation, ValidationFailed
 from portal.services.unit import load, verb
+from portal.transaction_state import run_first_statement
 
 TOKEN_PREFIX = "cat_"  # "customer archive token", makes leaked tokens easy to grep for
 PREFIX_LENGTH = 12
