@@ -6,6 +6,8 @@ entry naming the records (not one per row); a request without credit amounts lea
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from models import AuditEntry, CreditLine
@@ -289,3 +291,19 @@ def test_R_AUD_1_streamed_export_with_no_row_shown_writes_nothing(world, session
                                           credit_reads.IdRun()) is None
     session.commit()
     assert _reads(session, mark) == []
+
+
+@given(st.sets(st.tuples(st.sampled_from(["CreditLine", "Customer", "OverLimitApproval"]),
+                         st.integers(min_value=0, max_value=10**12)), max_size=60))
+def test_R_AUD_1_credit_read_detail_names_row_ids_as_their_text_would(refs) -> None:
+    """The detail of a credit-read entry lists integer row ids (the usual case, written by a
+    shorter path) exactly as it lists the same ids given as text: grouped by type, ascending
+    by number, each once."""
+    from portal.services import credit_reads
+
+    as_text = {(name, str(i)) for name, i in refs}
+    assert credit_reads.describe(refs) == credit_reads.describe(as_text)
+    assert credit_reads._refs(set(refs)) == set(refs)
+    if refs:
+        name, first = min(refs)
+        assert credit_reads.describe({(name, first)}) == f"{name} {first}"
