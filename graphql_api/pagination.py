@@ -20,7 +20,7 @@ from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 from strawberry.types import Info
 
-from graphql_api.loaders import Batch
+from graphql_api.loaders import Batch, light
 from graphql_api.permissions import ShownError
 from portal import policy
 
@@ -199,9 +199,20 @@ class Page:
     def select(self, cols: tuple[Any, ...] | None) -> Select:
         """The page's scoped, filtered select of ``cols``: after the cursor, in the page's
         order, ``n + 1`` rows (the last one only tells that a next page exists)."""
-        stmt = self.ctx.loaders.scoped(self.model, cols=cols).where(*self.where)
+        loaders = self.ctx.loaders
+        # plain rows: the policy's ``scope_ordered`` adds the row rule, the order and the
+        # limit (a supervisor's customers part by part); entities: scoped, ordered here
+        plain = light(self.model)
+        stmt = loaders.plain(self.model, cols) if plain \
+            else loaders.scoped(self.model, cols=cols)
+        stmt = stmt.where(*self.where)
         if self._after_where is not None:
             stmt = stmt.where(self._after_where)
+        if plain:
+            keys = [self.order.column] if self.order.column is not None else []
+            keys.append(self.model.id)  # type: ignore[attr-defined]
+            return policy.scope_ordered(stmt, loaders.user, self.model, keys,
+                                        self.order.descending, self.n + 1)
         return stmt.order_by(*self.order_keys(None)).limit(self.n + 1)
 
     def order_keys(self, rows: Any) -> list[Any]:

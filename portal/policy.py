@@ -82,6 +82,7 @@ from portal.policy_grants import group_visible as group_visible
 from portal.policy_grants import is_read_only as is_read_only
 from portal.policy_grants import roles_of as roles_of
 from portal.policy_grants import scope as scope
+from portal.policy_grants import scope_ordered as scope_ordered
 from portal.policy_grants import scopes_for as scopes_for
 from portal.policy_grants import split_action as split_action
 from portal.policy_grants import visible_fields as visible_fields
@@ -405,6 +406,13 @@ SCOPE_FILTERS[ReceivableSettlement] = _child_of(ReceivableSettlement.receivable_
 SCOPE_FILTERS[PenaltyLine] = _child_of(PenaltyLine.notice_id, PenaltyNotice)
 SCOPE_FILTERS[FileScopeMember] = _child_of(FileScopeMember.file_id, ConfidentialFile)
 SCOPE_FILTERS[FileLevelChange] = _child_of(FileLevelChange.file_id, ConfidentialFile)
+
+
+# The models whose list rule ``scope_ordered`` reads part by part when it is an OR: each part
+# of a customer's rule (its owner, branch or department, an archive on loan) has an index in
+# the id order (``ix_customers_owner_id_id``, ``…_branch_id_id``, ``…_department_id_id``, the
+# primary key), so a page of each part reads about the page.
+ORDERED_PARTS: frozenset[type] = frozenset({Customer})
 
 
 def _copy_request_filter(user: User, scope_name: str, per_row: bool = False

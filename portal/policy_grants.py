@@ -10,9 +10,10 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import Select, and_, event, false, or_, select, true
+from sqlalchemy import Select, and_, event, false, func, not_, or_, select, true, union_all
 from sqlalchemy.orm import Session, object_session
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import BooleanClauseList, ColumnElement, Grouping
 
 import models
 from models import ConfidentialFile, Grant, User
@@ -169,15 +170,24 @@ def scope(stmt: Select, user: Any, model: type, action: str = "view",
     A service verb's ``unit.load`` passes False: a loan is for reading pages and answers, and
     a write that loads its record "for viewing" (registering a complaint or a visit against an
     archive, evaluating its credit) must not reach a borrowed archive."""
-    full_action = action if "." in action else f"{_policy.MODEL_AREA[model]}.{action}"
     if per_row and not _selects_from(stmt, model):
         per_row = False  # the EXISTS must correlate with the model's rows of the statement
+    condition = _scope_condition(user, model, action, per_row, borrowed)
+    if condition is not true():
+        stmt = stmt.where(condition)
+    return stmt
+
+
+def _scope_condition(user: Any, model: type, action: str, per_row: bool,
+                     borrowed: bool) -> ColumnElement[bool]:
+    """The condition ``scope`` adds: ``true()`` itself when every row is allowed."""
+    full_action = action if "." in action else f"{_policy.MODEL_AREA[model]}.{action}"
     scopes = scopes_for(user, full_action, model)
     if not scopes:
-        return stmt.where(false())
+        return false()
     build = _policy.SCOPE_FILTERS.get(model)
     if build is None:
-        return stmt.where(false())
+        return false()
     if _ALL in scopes:
         condition: ColumnElement[bool] = true()
     else:
@@ -188,9 +198,52 @@ def scope(stmt: Select, user: Any, model: type, action: str = "view",
             condition = or_(condition, lent)
     if model is ConfidentialFile and full_action.split(".")[1] in ("view", "download", "export"):
         condition = and_(condition, _policy.file_read_filter(user))
-    if condition is not true():
-        stmt = stmt.where(condition)
-    return stmt
+    return condition
+
+
+def scope_ordered(stmt: Select, user: Any, model: type, keys: list[Any], descending: bool,
+                  limit: int, action: str = "view") -> Select:
+    """``scope(stmt, user, model, action)`` in the order of ``keys`` (columns of ``stmt``,
+    the last one unique), its first ``limit`` rows: the same rows in the same order.
+
+    For a model in ``ORDERED_PARTS`` whose row rule is an OR of parts (a supervisor's
+    customers: the ones they own OR their branch's), each part is read as its own ordered,
+    limited select and the parts are merged: PostgreSQL cannot walk an index in the page's
+    order through an OR, so it walks the primary key and filters (5,050 customers for a page
+    of 101 of a branch holding 2 % of them), where each part alone follows its
+    ``(owner_id, id)`` / ``(branch_id, id)`` index and reads about the page. Only in the
+    primary key's order (``keys`` is the id alone): no index serves a part in another order,
+    and there the OR is as cheap (measured: bench/notes/2026-11-29-supervisor-sql.md). A row is read by
+    the first part it matches only (the later parts exclude the earlier ones, NULL as no), so
+    no row comes twice; the first ``limit`` rows of the whole are among the first ``limit``
+    of their part. ``stmt`` selects plain columns (not entities)."""
+    cond = _scope_condition(user, model, action, False, True)
+    parts = _disjuncts(cond) if model in _policy.ORDERED_PARTS and len(keys) == 1 else [cond]
+    names = [k.key for k in keys]
+    selected = {c.key for c in stmt.selected_columns}
+    if len(parts) < 2 or any(n not in selected for n in names):
+        ordered = stmt if cond is true() else stmt.where(cond)
+        return ordered.order_by(*[k.desc() if descending else k.asc() for k in keys]) \
+            .limit(limit)
+    branches = []
+    for i, part in enumerate(parts):
+        earlier = [not_(func.coalesce(p, false())) for p in parts[:i]]
+        one = (stmt.where(part, *earlier)
+               .order_by(*[k.desc() if descending else k.asc() for k in keys]).limit(limit)
+               .subquery())
+        branches.append(select(*one.c))
+    merged = union_all(*branches).subquery()
+    return select(*merged.c).order_by(
+        *[merged.c[n].desc() if descending else merged.c[n].asc() for n in names]).limit(limit)
+
+
+def _disjuncts(condition: ColumnElement[bool]) -> list[ColumnElement[bool]]:
+    """The parts of an OR (nested ORs flattened); any other condition is its own one part."""
+    while isinstance(condition, Grouping):
+        condition = condition.element
+    if isinstance(condition, BooleanClauseList) and condition.operator is operators.or_:
+        return [p for c in condition.clauses for p in _disjuncts(c)]
+    return [condition]
 
 
 # The models whose row rule (``SCOPE_FILTERS``) is a pure function of the scope names, the SQL
