@@ -10,7 +10,19 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import Select, and_, event, false, func, not_, or_, select, true, union_all
+from sqlalchemy import (
+    Select,
+    and_,
+    column,
+    event,
+    false,
+    func,
+    not_,
+    or_,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.orm import Session, object_session
 from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import BooleanClauseList, ColumnElement, Grouping
@@ -225,16 +237,20 @@ def scope_ordered(stmt: Select, user: Any, model: type, keys: list[Any], descend
         ordered = stmt if cond is true() else stmt.where(cond)
         return ordered.order_by(*[k.desc() if descending else k.asc() for k in keys]) \
             .limit(limit)
+    # the parts' rows by column name (``column``, typed as ``stmt``'s): a subquery's ``.c``
+    # would build a proxy of every column, three times a request
+    out = [column(c.key, c.type) for c in stmt.selected_columns]
     branches = []
     for i, part in enumerate(parts):
         earlier = [not_(func.coalesce(p, false())) for p in parts[:i]]
         one = (stmt.where(part, *earlier)
                .order_by(*[k.desc() if descending else k.asc() for k in keys]).limit(limit)
-               .subquery())
-        branches.append(select(*one.c))
-    merged = union_all(*branches).subquery()
-    return select(*merged.c).order_by(
-        *[merged.c[n].desc() if descending else merged.c[n].asc() for n in names]).limit(limit)
+               .subquery(f"scope_part_{i + 1}"))
+        branches.append(select(*out).select_from(one))
+    merged = union_all(*branches).subquery("scope_parts")
+    by = [column(n) for n in names]
+    return select(*out).select_from(merged).order_by(
+        *[k.desc() if descending else k.asc() for k in by]).limit(limit)
 
 
 def _disjuncts(condition: ColumnElement[bool]) -> list[ColumnElement[bool]]:
