@@ -239,7 +239,7 @@ def scope_ordered(stmt: Select, user: Any, model: type, keys: list[Any], descend
             .limit(limit)
     # the parts' rows by column name (``column``, typed as ``stmt``'s): a subquery's ``.c``
     # would build a proxy of every column, three times a request
-    out = [column(c.key, c.type) for c in stmt.selected_columns]
+    out = [column(str(c.key), c.type) for c in stmt.selected_columns]
     branches = []
     for i, part in enumerate(parts):
         earlier = [not_(func.coalesce(p, false())) for p in parts[:i]]
@@ -248,12 +248,12 @@ def scope_ordered(stmt: Select, user: Any, model: type, keys: list[Any], descend
                .subquery(f"scope_part_{i + 1}"))
         branches.append(select(*out).select_from(one))
     merged = union_all(*branches).subquery("scope_parts")
-    by = [column(n) for n in names]
+    by: list[Any] = [column(n) for n in names]
     return select(*out).select_from(merged).order_by(
         *[k.desc() if descending else k.asc() for k in by]).limit(limit)
 
 
-def _disjuncts(condition: ColumnElement[bool]) -> list[ColumnElement[bool]]:
+def _disjuncts(condition: Any) -> list[ColumnElement[bool]]:
     """The parts of an OR (nested ORs flattened); any other condition is its own one part."""
     while isinstance(condition, Grouping):
         condition = condition.element
