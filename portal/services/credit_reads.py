@@ -126,10 +126,14 @@ def record_credit_read(session: Session, user: Any, records: Iterable[Any],
     else:
         names = {name for name, _ in refs}
         target = (names.pop() if len(names) == 1 else "credit", None)
-    detail = describe(refs)
-    if where:
-        detail = f"{where}: {detail}"
-    return audit.record(session, user, ACTION, target, detail=detail)
+    return _entry(session, user, target, describe(refs), where)
+
+
+def _entry(session: Session, user: Any, target: Any, records: str,
+           where: str | None) -> AuditEntry:
+    """The one ``credit.view`` entry: ``"<where>: <records>"`` naming ``target``."""
+    return audit.record(session, user, ACTION, target,
+                        detail=f"{where}: {records}" if where else records)
 
 
 class IdRun:
@@ -165,16 +169,14 @@ def record_credit_run(session: Session, user: Any, model_name: str, ids: IdRun,
     if not len(ids) or user is None:
         return None
     target: Any = (model_name, ids.only()) if len(ids) == 1 else (model_name, None)
-    out = io.StringIO()
-    if where:
-        out.write(f"{where}: ")
+    out = io.StringIO()  # what ``describe`` writes for one model, without a str per id at once
     out.write(f"{model_name} ")
     step = 10_000
     for start in range(0, len(ids.ints), step):
         if start:
             out.write(", ")
         out.write(", ".join(map(str, ids.ints[start:start + step])))
-    return audit.record(session, user, ACTION, target, detail=out.getvalue())
+    return _entry(session, user, target, out.getvalue(), where)
 
 
 def record_report_read(session: Session, user: Any, report: str, records: Iterable[Any],
