@@ -66,7 +66,10 @@ def authenticate() -> tuple[User | None, str, str]:
         scheme, _, raw = header.partition(" ")
         if scheme.lower() != "bearer" or not raw.strip():
             return None, "token", "malformed Authorization header"
-        user, reason = tokens.authenticate(db.session, raw.strip())
+        # API_TOKEN_CACHE (default on): the token's user, roles and grants kept between
+        # requests, checked against auth_epoch each time (portal/services/tokens.py)
+        user, reason = tokens.authenticate(
+            orm_session(), raw.strip(), keep=current_app.config.get("API_TOKEN_CACHE", True))
         if user is None:
             return None, "token", reason
         if db.session.dirty:  # the last-used time (written at most once a minute)

@@ -226,3 +226,20 @@ class RecoveryCode(Base):
     code_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     used_at: Mapped[datetime | None]
+
+
+class AuthEpoch(Base):
+    """One counter that every committed change of what an API token's request is authorised
+    with moves (issue 21): users, role assignments, grants, settings, two-factor records and
+    archive loans. Database triggers bump it (migration 0021; on PostgreSQL at commit), so a
+    worker that cached a token's user, roles and grants knows from ONE tiny read whether the
+    cache still holds, whichever process or plain SQL made the change
+    (portal/services/tokens.py). Not a business record: no page, no API."""
+
+    __tablename__ = "auth_epoch"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # PostgreSQL: the transaction that bumped last (one bump per transaction, not per row)
+    bumped_by: Mapped[int | None] = mapped_column(BigInteger)

@@ -11,6 +11,7 @@ import functools
 import hashlib
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -21,7 +22,7 @@ from sqlalchemy.orm.base import manager_of_class
 
 from models import ArchiveLoan
 from models.enums import LoanStatus
-from models.org import ApiToken, RoleAssignment, TwoFactor, User
+from models.org import ApiToken, AuthEpoch, RoleAssignment, TwoFactor, User
 from models.settings import Setting
 from portal import audit, clock, policy, policy_grants, policy_loans, settings
 from portal.services.errors import N_, PermissionDenied, RuleViolation, ValidationFailed
@@ -204,12 +205,15 @@ class _TokenRows:
             return None
         return dict(zip(_ATTRIBUTES[table.name], row[start:end], strict=True))
 
-    def objects(self, session: Session) -> tuple[ApiToken, TwoFactor | None]:
+    def objects(self, session: Session, token_row: Sequence[Any] | None = None
+                ) -> tuple[ApiToken, TwoFactor | None]:
         """The token (its ``user`` and the user's ``role_assignments``, all of them, by id,
         as the relationship orders them) and the two-factor record, filed in ``session`` as
-        persistent objects, as if loaded (``make_transient_to_detached``: no SQL)."""
+        persistent objects, as if loaded (``make_transient_to_detached``: no SQL).
+        ``token_row``: the token's columns as read now (else those of the rows)."""
         first = self.rows[0]
-        token = _as_loaded(ApiToken, self.values(first, 0, _TOKEN))
+        token = _as_loaded(ApiToken, self.values(first, 0, _TOKEN) if token_row is None
+                           else dict(zip(_ATTRIBUTES[_TOKEN.name], token_row, strict=True)))
         user_values = self.values(first, 1, _USER)
         two_factor_values = self.values(first, 3, _TWO_FACTOR)
         roles: dict[int, dict[str, Any]] = {}
@@ -242,46 +246,146 @@ def _as_loaded(cls: Any, values: dict[str, Any] | None, **relationships: Any) ->
     return obj
 
 
+# ---------------------------------------------------------------------------------------------
+# The token's user, roles and grants between requests (issue 21)
+#
+# A request normally reads its token, user, roles, grants, two-factor record, the two-factor
+# roles setting and the user's loans in one statement of 48 columns. Kept here instead, per
+# token, with the value of ``auth_epoch`` read in that same statement: database triggers move
+# the epoch at the commit of every change of those tables (migration 0021), whatever process or
+# plain SQL made it. A request then reads only the epoch and the token's own row (so a revoked,
+# expired or re-used token is seen at once, and the last-used write flushes nothing); when both
+# equal what was kept, the kept rows are exactly what the full statement would read now, and are
+# filed into the request's session the same way. Anything that depends on the time (expiry,
+# loans in force, password age) is still decided with the clock at each request.
+# ---------------------------------------------------------------------------------------------
+
+_EPOCH = cast(Table, AuthEpoch.__table__)
+_CACHE_SIZE = 4096
+
+
+@dataclass(frozen=True)
+class _Kept:
+    epoch: int
+    token_row: tuple[Any, ...]
+    read_at: datetime
+    cut: _TokenRows
+
+
+# (database URL, token hash) → what the full statement read, with the epoch of its snapshot
+_kept: dict[tuple[Any, str], _Kept] = {}
+
+
+def _epoch_column() -> Any:
+    return select(_EPOCH.c.n).where(_EPOCH.c.id == 1).scalar_subquery()
+
+
+@functools.cache
+def _check_statement() -> Any:
+    """Every request's read when a token is kept: the epoch and the token's row."""
+    return (select(_epoch_column(), *_TOKEN.c)
+            .where(_TOKEN.c.token_hash == bindparam("token_hash")))
+
+
+@functools.cache
+def _token_statement_with_epoch() -> Any:
+    return _token_statement().add_columns(_epoch_column())
+
+
+def forget_kept() -> None:
+    """Drop every kept token (tests; nothing in the app needs it: the epoch decides)."""
+    _kept.clear()
+
+
+def _read_kept(session: Session, params: dict[str, Any]) -> tuple[Any, ...] | None:
+    """``_read`` through the kept rows: one small statement when the token is kept and nothing
+    it depends on has changed since, else the full statement (kept for the next request)."""
+    key = (session.get_bind().url, params["token_hash"])
+    now = params["now"]
+    kept = _kept.get(key)
+    if kept is not None and kept.read_at <= now:
+        row = run_first_statement(session, lambda: session.connection().execute(
+            _check_statement(), params).first())
+        if row is None:
+            return None
+        token_row = tuple(row[1:])
+        if row[0] == kept.epoch and _unchanged(token_row, kept.token_row):
+            return _found(session, kept.cut, kept.read_at, token_row)
+    rows = run_first_statement(session, lambda: session.connection().execute(
+        _token_statement_with_epoch(), params).all())
+    if not rows:
+        _kept.pop(key, None)
+        return None
+    cut = _TokenRows([r[:-1] for r in rows])
+    epoch = rows[0][-1]
+    if epoch is not None:
+        if len(_kept) >= _CACHE_SIZE:
+            _kept.clear()
+        start, end = cut.cuts[0]
+        _kept[key] = _Kept(epoch, tuple(rows[0][start:end]), now, cut)
+    return _found(session, cut, now)
+
+
+_LAST_USED_AT = list(_TOKEN.c).index(_TOKEN.c.last_used_at)
+
+
+def _unchanged(now: tuple[Any, ...], kept: tuple[Any, ...]) -> bool:
+    """The token's row as kept, but for its last-used time (taken as read now)."""
+    return (now[:_LAST_USED_AT] == kept[:_LAST_USED_AT]
+            and now[_LAST_USED_AT + 1:] == kept[_LAST_USED_AT + 1:])
+
+
+def _found(session: Session, cut: _TokenRows, read_at: datetime,
+           token_row: tuple[Any, ...] | None = None) -> tuple[Any, ...]:
+    token, two_factor_record = cut.objects(session, token_row)
+    return token, cut.grants, cut.two_factor_roles, two_factor_record, cut.loans, read_at
+
+
 def _holds_any_loaded_type(session: Session) -> bool:
     return any(isinstance(obj, _LOADED) for obj in session.identity_map.values())
 
 
-def _read(session: Session, params: dict[str, Any]) -> tuple[Any, ...] | None:
-    """(token, grants, two-factor roles setting, two-factor record, loan rows), or None for
-    an unknown token. A session that already holds a token, user, role assignment or
-    two-factor record (a shared test or CLI context; never a request's fresh session) reads
-    through the ORM, which keeps what the session holds."""
+def _read(session: Session, params: dict[str, Any], keep: bool = False
+          ) -> tuple[Any, ...] | None:
+    """(token, grants, two-factor roles setting, two-factor record, loan rows, the time the
+    loans were read at), or None for an unknown token. A session that already holds a token,
+    user, role assignment or two-factor record (a shared test or CLI context; never a
+    request's fresh session) reads through the ORM, which keeps what the session holds.
+    ``keep``: through the rows kept between requests (``_read_kept``)."""
     if _holds_any_loaded_type(session):
         orm_rows = session.execute(_orm_token_statement(), params).unique().all()
         if not orm_rows:
             return None
         token, grants, roles_setting, two_factor_record = orm_rows[0][:4]
         return (token, grants, roles_setting, two_factor_record,
-                [r[4:] for r in orm_rows if r[4] is not None])
+                [r[4:] for r in orm_rows if r[4] is not None], params["now"])
+    if keep:
+        return _read_kept(session, params)
     # on the connection: plain rows, without the ORM's execution around a statement that
     # loads no entity (the transaction's first: retried on a dead pooled connection)
     rows = run_first_statement(
         session, lambda: session.connection().execute(_token_statement(), params).all())
     if not rows:
         return None
-    cut = _TokenRows(rows)
-    token, two_factor_record = cut.objects(session)
-    return token, cut.grants, cut.two_factor_roles, two_factor_record, cut.loans
+    return _found(session, _TokenRows(rows), params["now"])
 
 
-def authenticate(session: Session, raw: str | None) -> tuple[User | None, str]:
+def authenticate(session: Session, raw: str | None, *, keep: bool = False
+                 ) -> tuple[User | None, str]:
     """The user a raw bearer token belongs to, or ``(None, reason)``. Updates last-used time
     (at most once a minute) in the caller's transaction; the caller commits.
 
     Everything is read in this request's transaction, in one statement: a change of grants,
-    roles, the token, the two-factor setting or enrolment applies from the next request."""
+    roles, the token, the two-factor setting or enrolment applies from the next request.
+    ``keep`` (the GraphQL door, ``API_TOKEN_CACHE``): the same read through the rows kept
+    between requests, checked against ``auth_epoch`` (see ``_read_kept``)."""
     if not raw or not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         return None, "malformed token"
     now = clock.now()
-    found = _read(session, {"token_hash": hash_token(raw), "now": now})
+    found = _read(session, {"token_hash": hash_token(raw), "now": now}, keep)
     if found is None:
         return None, "unknown token"
-    token, grants, two_factor_roles, two_factor_record, loans = found
+    token, grants, two_factor_roles, two_factor_record, loans, loans_read_at = found
     state = token_state(token, now)
     if state != "active":
         return None, f"{state} token {token.prefix}"
@@ -291,7 +395,7 @@ def authenticate(session: Session, raw: str | None) -> tuple[User | None, str]:
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
         token.last_used_at = now
     policy_grants.prime_grants(session, user, grants)
-    policy_loans.prime_loans(session, user, loans, now)
+    policy_loans.prime_loans(session, user, loans, loans_read_at)
     settings.prime(session, TWO_FACTOR_ROLES_SETTING, two_factor_roles)
     if two_factor_record is not None:
         # held for the session's life: its identity map keeps objects only while referenced,

@@ -33,9 +33,9 @@ class FreshApi:
         self.core_reads = 0
         real = tokens._TokenRows.objects
 
-        def counted(rows, session):
+        def counted(rows, session, *token_row):
             self.core_reads += 1
-            return real(rows, session)
+            return real(rows, session, *token_row)
 
         monkeypatch.setattr(tokens._TokenRows, "objects", counted)
 
