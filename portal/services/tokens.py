@@ -300,7 +300,7 @@ def forget_kept() -> None:
 def _read_kept(session: Session, params: dict[str, Any]) -> tuple[Any, ...] | None:
     """``_read`` through the kept rows: one small statement when the token is kept and nothing
     it depends on has changed since, else the full statement (kept for the next request)."""
-    key = (session.get_bind().url, params["token_hash"])
+    key = (session.get_bind().engine.url, params["token_hash"])
     now = params["now"]
     kept = _kept.get(key)
     if kept is not None and kept.read_at <= now:
