@@ -26,6 +26,7 @@ from graphql_api.execution_plans import (
     row_plan,
 )
 from graphql_api.execution_rows import compilable, relation_column, relation_of
+from graphql_api.json_detail import json_detail
 from graphql_api.json_statement import enabled as json_statement_enabled
 from graphql_api.json_statement import json_list, json_page
 from graphql_api.pagination import Connection
@@ -161,6 +162,18 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return None
         text = json_page(self, item_type, details, connection._page)
         return None if text is None else (response_name, text)
+
+    def collect_and_execute_subfields(self, return_type: GraphQLObjectType,
+                                      field_details_list: Any, path: Path, result: Any,
+                                      position_context: Any) -> Any:
+        """A root field's ONE row (``node(id:)``) with its relationships: answered by one
+        JSON statement when it can be (graphql_api.json_detail), else as usual."""
+        if self.json_statement and path.prev is None and getattr(result, "_b", None) is not None:
+            text = json_detail(self, return_type, field_details_list, result)
+            if text is not None:
+                return text
+        return super().collect_and_execute_subfields(return_type, field_details_list, path,
+                                                     result, position_context)
 
     def complete_list_value(self, return_type: Any, field_details_list: Any, info: Any,
                             path: Path, result: Any, position_context: Any) -> Any:

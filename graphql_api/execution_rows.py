@@ -90,12 +90,16 @@ def relation_of(spec: _Resolved) -> tuple[Any, ...] | None:
     return getattr(spec.fn, "_relation", None)
 
 
-def compilable(ctx: Any, item_type: GraphQLObjectType, details: Any) -> bool:
+def compilable(ctx: Any, item_type: GraphQLObjectType, details: Any,
+               leaves: Any = ()) -> bool:
     """Whether the sub-selection ``details`` on ``item_type`` is made only of fields this
-    module completes from rows (checked before anything is loaded or noted)."""
+    module completes from rows (checked before anything is loaded or noted); ``leaves``:
+    more field names read as columns at this level (graphql_api.json_detail)."""
     fields = row_fields(item_type)
     if fields is None:
         return False
+    if leaves:
+        fields = {**fields, **dict.fromkeys(leaves)}
     grouped, new_defer_usages, _ = ctx.collect_subfields(item_type, details)
     if new_defer_usages:
         return False

@@ -6,7 +6,8 @@ the value today's path completes (``FromModel`` readers, then the leaf type's ou
 - a global id ``"Customer:7"``: the reader's ``to_global``;
 - a string column: ``to_json(col)::text`` (PostgreSQL escapes exactly like orjson: ``\\"``,
   ``\\\\``, ``\\n``…, other control characters as ``\\u00XX``, everything else as is);
-- an enum: the GraphQL name of each stored value, taken from the type itself;
+- an enum (stored as text, or as an integer: ``IntEnum``): the GraphQL name of each stored
+  value, taken from the type itself;
 - a Boolean, an Int (32-bit column), a Decimal (``str`` of the numeric: PostgreSQL's text of
   the same value);
 - a DateTime read from a ``UTCDateTime`` column: the reader returns the value in UTC
@@ -148,6 +149,19 @@ def _date_twin(col: Any) -> ColumnElement[Any]:
     return case((col.is_(None), null()), (in_range, text), else_=SENTINEL_SQL)
 
 
+def _int_enum_twin(col: Any, conv: Any, leaf: GraphQLEnumType) -> ColumnElement[Any] | None:
+    """An enum stored as an integer (``IntEnum``: a file's level): the GraphQL name of each
+    stored value, taken from the type itself; another stored value is ``SENTINEL``."""
+    whens: list[tuple[Any, Any]] = [(col.is_(None), null())]
+    for member in conv:
+        value = member.value
+        name = leaf.coerce_output_value(conv(value))
+        if not isinstance(name, str) or type(value) is not int:
+            return None
+        whens.append((col == _literal_column(str(int(value)), Integer), const(f'"{name}"')))
+    return case(*whens, else_=SENTINEL_SQL)
+
+
 def leaf_twin(entry: tuple[Any, ...], col: Any) -> ColumnElement[Any] | None:
     """The JSON text of a row-path leaf (an ``execution_rows.row_fields`` entry) read from
     ``col``, or None when it has no exact SQL twin."""
@@ -167,6 +181,11 @@ def leaf_twin(entry: tuple[Any, ...], col: Any) -> ColumnElement[Any] | None:
             whens.append((col == _literal_column(f"'{member.value}'", Text),
                           const(f'"{name}"')))
         expr = case(*whens, else_=SENTINEL_SQL)
+    elif isinstance(leaf, GraphQLEnumType) and isinstance(sql_type, Integer) \
+            and not isinstance(sql_type, BigInteger) and conv is not None:
+        expr = _int_enum_twin(col, conv, leaf)
+        if expr is None:
+            return None
     elif conv is not None:
         return None
     elif ident is str and isinstance(sql_type, String):

@@ -43,7 +43,7 @@ from graphql_api.execution_plans import _resolved
 from graphql_api.execution_rows import compilable, origin_of, relation_of, row_fields
 from graphql_api.json_sql import SENTINEL, SENTINEL_SQL, cat, const, leaf_twin
 from graphql_api.loaders import columns_for, light
-from portal import policy_loans
+from portal import policy, policy_loans
 from portal.services import archive_loans, credit_reads
 
 log = logging.getLogger(__name__)
@@ -71,13 +71,22 @@ def _on_postgresql(loaders: Any) -> bool:
 
 class _Builder:
     def __init__(self, ctx: Any, loaders: Any, selects: list[Any] | None,
-                 page: Any = None) -> None:
+                 page: Any = None, top: tuple[dict[str, Any], dict[str, Any]] | None = None,
+                 nested: Any = None) -> None:
         """``selects``: the levels' scoped selects, in the order the builder asks for them;
         None: made here (``Loaders.scoped``) and kept in ``made``. ``page``: the list's own
-        level is that connection page's select (``pagination.Page``), its rows numbered."""
+        level is that connection page's select (``pagination.Page``), its rows numbered.
+        ``top``: the top level is ONE row whose selection the caller has checked
+        (graphql_api.json_detail): its fields read as columns (GraphQL name → row entry: the
+        guarded fields the policy lets the user read on that row) and its relationships not
+        marked ``relation`` (GraphQL name → ``(kind, key, model, order_by)``); ``nested``:
+        ``(item type, model) →`` the guarded fields read as columns at a level below it
+        (the ones the policy lets the user read on every row)."""
         self.ctx = ctx
         self.loaders = loaders
         self.page = page
+        self.top = top
+        self.nested = nested
         self.selects = iter(selects) if selects is not None else None
         # (model, columns, whether it is the list's own level) of each level, in order
         self.levels: list[tuple[Any, Any, bool]] = []
@@ -100,15 +109,28 @@ class _Builder:
             rows = _numbered(rows, self.page)
         return rows
 
-    def level(self, item_type: GraphQLObjectType, details: Any, model: Any, extra: tuple[str, ...]
+    def level(self, item_type: GraphQLObjectType, details: Any, model: Any, extra: tuple[str, ...],
+              checked: bool = False
               ) -> tuple[Any, Any, ColumnElement[Any], list[tuple[Note, ColumnElement[Any]]]]:
         """The rows of a level (the scoped subquery), what to select from (with its
-        relationships' LATERAL joins), each row's JSON text and its notes (ids as text)."""
-        if not light(model) or not compilable(self.ctx, item_type, details):
+        relationships' LATERAL joins), each row's JSON text and its notes (ids as text).
+        ``checked``: the caller has checked the selection (``top``, or a relationship of it)."""
+        top = self.top if not self.levels else None
+        more: dict[str, Any] = {}
+        if top is None and self.nested is not None:
+            more = self.nested(item_type, model)
+        if not checked and top is None and (not light(model) or not compilable(
+                self.ctx, item_type, details, more)):
             raise _NoPlan
         grouped, _defer, _ = self.ctx.collect_subfields(item_type, details)
         rows = self.scoped(item_type, grouped, model, extra)
         fields = row_fields(item_type) or {}
+        relations: dict[str, Any] = {}
+        if top is not None:
+            fields = {**fields, **top[0]}
+            relations = top[1]
+        elif more:
+            fields = {**fields, **more}
         source: Any = rows
         parts: list[Any] = ["{"]
         notes: list[tuple[Note, ColumnElement[Any]]] = []
@@ -129,7 +151,7 @@ class _Builder:
                 credit_type = entry[6] or credit_type
                 continue
             spec = _resolved(item_type, self.ctx.schema)[name]
-            text, lateral, sub_notes = self.relation(spec, sub, rows)
+            text, lateral, sub_notes = self.relation(spec, sub, rows, relations.get(name))
             source = source.outerjoin(lateral, true())
             parts.append(text)
             notes += sub_notes
@@ -138,19 +160,22 @@ class _Builder:
             notes.append((("credit", credit_type), cast(rows.c.id, Text)))
         return rows, source, cat(*parts), notes
 
-    def relation(self, spec: Any, details: Any, parent: Any
+    def relation(self, spec: Any, details: Any, parent: Any, given: Any = None
                  ) -> tuple[ColumnElement[Any], Any, list[tuple[Note, ColumnElement[Any]]]]:
-        relation = relation_of(spec)
+        """``given``: a relationship of the ``top`` row (checked by the caller), else the
+        marked ``relation`` of ``spec``."""
+        relation = given or relation_of(spec)
         assert relation is not None
         kind, key, model, order_by = relation
         child_type = spec.inner
+        checked = given is not None
         if kind == "one":
-            rows, source, text, notes = self.level(child_type, details, model, ())
+            rows, source, text, notes = self.level(child_type, details, model, (), checked)
             match = rows.c.id == parent.c[key]
         else:
             order_keys = tuple(c.key for c in order_by or (model.id,))
             rows, source, text, notes = self.level(child_type, details, model,
-                                                   (key.key, *order_keys))
+                                                   (key.key, *order_keys), checked)
             match = rows.c[key.key] == parent.c.id
             text = cat("[", func.string_agg(text, aggregate_order_by(
                 const(","), *[rows.c[k] for k in order_keys])), "]")
@@ -185,6 +210,9 @@ def _select(loaders: Any, model: Any, cols: Any, top: bool, page: Any = None) ->
         return page.select(cols)
     if top:
         return loaders.plain(model, cols)
+    if not light(model):  # rows of a model the loaders read as ORM objects (a one-row
+        # answer's files): the same scope, over the columns (graphql_api.json_detail)
+        return policy.scope(loaders.plain(model, cols), loaders.user, model, "view", True)
     return loaders.scoped(model, cols=cols, per_row=True)
 
 

@@ -86,6 +86,7 @@ from portal.policy_grants import scope_ordered as scope_ordered
 from portal.policy_grants import scopes_for as scopes_for
 from portal.policy_grants import split_action as split_action
 from portal.policy_grants import visible_fields as visible_fields
+from portal.policy_grants import visible_on_every_row as visible_on_every_row
 from portal.policy_levels import _company_today as _company_today
 from portal.policy_levels import _effective_level_sql as _effective_level_sql
 from portal.policy_levels import effective_level as effective_level

@@ -324,6 +324,28 @@ def visible_fields(user: Any, model: type, obj: Any = None) -> frozenset[str]:
     return frozenset(names)
 
 
+def visible_on_every_row(user: Any, model: type) -> frozenset[str]:
+    """Fields of ``model`` that ``user`` may read on EVERY row: ``visible_fields`` of any row
+    contains them (a field group granted in scope ``all``, or not depending on the row).
+    A list answered without its rows in Python (graphql_api.json_detail) reads these
+    fields as plain columns; the others stay a per-row decision of ``visible_fields``."""
+    from sqlalchemy import inspect as sa_inspect
+
+    mapper: Any = sa_inspect(model)
+    names = {a.key for a in mapper.column_attrs} | {r.key for r in mapper.relationships}
+    names -= _policy.NEVER_VISIBLE
+    if not scopes_for(user, "view", model):
+        return frozenset()
+    for group, fields in _policy.FIELD_GROUPS.get(model, {}).items():
+        if group == "user_private":
+            every_row = group_visible(user, group)  # does not depend on the row
+        else:
+            every_row = _ALL in scopes_for(user, f"{group}.view")  # _in_scope: always
+        if not every_row:
+            names -= fields
+    return frozenset(names)
+
+
 def group_visible(user: Any, group: str, obj: Any = None) -> bool:
     """Whether a field group (``customer_contact``, ``customer_credit``, …) is readable."""
     if group == "user_private":

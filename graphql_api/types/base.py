@@ -111,6 +111,21 @@ def relation(kind: str, key: Any, model: type, order_by: tuple[Any, ...] = ()
     return mark
 
 
+def one_row(visible: str | None, relation: tuple[Any, ...] | None = None
+            ) -> Callable[[F], F]:
+    """Mark a resolver that is exactly ``guard(info, self, visible)`` (``relation`` None), or
+    ``check_visible(info, self, visible)`` (when ``visible`` is given) followed by the
+    ``one``/``many`` call ``relation`` describes (``(kind, key, model, order_by)``, as for
+    ``relation``), for a relationship the row path completes through its nodes (a field
+    group's list, a model loaded as ORM objects). Only the answer for ONE row picked by id
+    (graphql_api.json_detail) reads the mark: it asks the policy's ``visible`` for that row
+    first, and leaves the row path to answer (and refuse) when a field is not visible."""
+    def mark(fn: F) -> F:
+        fn._one_row = (visible, relation)  # type: ignore[attr-defined]
+        return fn
+    return mark
+
+
 def one(info: Info, node: Any, fk_attr: str, model: type, cls: Any) -> Any:
     """A to-one relationship, loaded for the whole batch and scoped (out of scope: null)."""
     fk = getattr(node._m, fk_attr)

@@ -14,7 +14,7 @@ from strawberry.types import Info
 from graphql_api.loaders import Batch
 from graphql_api.permissions import check_visible, guard
 from graphql_api.types import enums as E
-from graphql_api.types.base import FromModel, Node, many, one, relation
+from graphql_api.types.base import FromModel, Node, many, one, one_row, relation
 from graphql_api.types.org import DepartmentNode, UserNode
 from graphql_api.types.timeline import TimelineEventNode, timeline_of
 from models import Complaint, ComplaintEvent, Customer, Department, User
@@ -73,22 +73,27 @@ class ComplaintNode(FromModel, Node):
 
     # field group complaint_detail
     @strawberry.field
+    @one_row("description")
     def description(self, info: Info) -> str | None:
         return guard(info, self, "description")
 
     @strawberry.field
+    @one_row("resolution")
     def resolution(self, info: Info) -> str | None:
         return guard(info, self, "resolution")
 
     @strawberry.field
+    @one_row("compensation_amount")
     def compensation_amount(self, info: Info) -> Decimal | None:
         return guard(info, self, "compensation_amount")
 
     @strawberry.field
+    @one_row("rejection_reason")
     def rejection_reason(self, info: Info) -> str | None:
         return guard(info, self, "rejection_reason")
 
     @strawberry.field
+    @one_row("satisfaction")
     def satisfaction(self, info: Info) -> int | None:
         return guard(info, self, "satisfaction")
 

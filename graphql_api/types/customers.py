@@ -13,7 +13,7 @@ from strawberry.types import Info
 from graphql_api.loaders import Batch
 from graphql_api.permissions import check_visible, guard
 from graphql_api.types import enums as E
-from graphql_api.types.base import FromModel, Node, many, one, relation
+from graphql_api.types.base import FromModel, Node, many, one, one_row, relation
 from graphql_api.types.org import BranchNode, DepartmentNode, UserNode
 from models import (
     Branch,
@@ -152,22 +152,27 @@ class CustomerNode(FromModel, Node):
 
     # field group customer_contact
     @strawberry.field
+    @one_row("phone")
     def phone(self, info: Info) -> str | None:
         return guard(info, self, "phone")
 
     @strawberry.field
+    @one_row("address")
     def address(self, info: Info) -> str | None:
         return guard(info, self, "address")
 
     @strawberry.field
+    @one_row("website")
     def website(self, info: Info) -> str | None:
         return guard(info, self, "website")
 
     @strawberry.field
+    @one_row("credit_code")
     def credit_code(self, info: Info) -> str | None:
         return guard(info, self, "credit_code")
 
     @strawberry.field
+    @one_row("contacts", ("many", CustomerContact.customer_id, CustomerContact, ()))
     def contacts(self, info: Info) -> list[CustomerContactNode] | None:
         check_visible(info, self, "contacts")
         return many(info, self, CustomerContact, CustomerContact.customer_id,
@@ -175,10 +180,12 @@ class CustomerNode(FromModel, Node):
 
     # field group customer_credit
     @strawberry.field
+    @one_row("outstanding_balance")
     def outstanding_balance(self, info: Info) -> Decimal | None:
         return guard(info, self, "outstanding_balance")
 
     @strawberry.field
+    @one_row("transaction_summary")
     def transaction_summary(self, info: Info) -> str | None:
         return guard(info, self, "transaction_summary")
 
@@ -235,6 +242,7 @@ class CustomerNode(FromModel, Node):
                     CreditEvaluationNode)
 
     @strawberry.field
+    @one_row(None, ("many", ConfidentialFile.customer_id, ConfidentialFile, ()))
     def files(self, info: Info) -> list[Annotated[FileNode, strawberry.lazy(_FILES)]]:
         from graphql_api.types.files import FileNode
 
