@@ -32,12 +32,12 @@ from typing import Any
 
 import orjson
 from graphql import GraphQLObjectType, OperationType
-from sqlalchemy import Integer, Text, bindparam, cast, func, select
+from sqlalchemy import Integer, Text, bindparam, case, cast, exists, func, select
 from sqlalchemy import inspect as sa_inspect
 
 from graphql_api.execution_plans import _LEAF, _LIST_OBJECT, _OBJECT, _identity_class, _resolved
 from graphql_api.execution_rows import compilable, origin_of, relation_of, row_fields
-from graphql_api.json_sql import SENTINEL
+from graphql_api.json_sql import SENTINEL, SENTINEL_SQL
 from graphql_api.json_statement import (
     _PAGE_IDS,
     _bounded,
@@ -128,10 +128,13 @@ def _marked(ctx: Any, item_type: GraphQLObjectType, model: Any, spec: Any, sub: 
 
 
 def _every_row(ctx: Any, item_type: GraphQLObjectType, model: Any) -> dict[str, Any]:
-    """The guarded columns of ``item_type`` (``one_row`` marks without a relationship) that
-    the policy lets the user read on every row of ``model`` (``visible_on_every_row``): a
-    level of many rows reads them as plain columns, the others leave it to today's path.
-    Memoised per request."""
+    """The guarded columns of ``item_type`` (``one_row`` marks without a relationship) read
+    at a level of many rows: as plain columns where the policy lets the user read them on
+    every row (``visible_on_every_row``), else decided per row in the statement by the
+    policy's own row condition of the field group (``policy.scope`` for
+    ``<group>.view``, as the customer search does): a row that may not show it makes the
+    answer ``SENTINEL``, and today's path answers with its FORBIDDEN error. Memoised per
+    request."""
     loaders = ctx.context_value.loaders
     memo = loaders.__dict__.setdefault("_json_every_row", {})
     key = (item_type, model)
@@ -145,12 +148,47 @@ def _every_row(ctx: Any, item_type: GraphQLObjectType, model: Any) -> dict[str, 
                 continue
             if visible is None:
                 visible = policy.visible_on_every_row(loaders.user, model)
-            if mark[0] in visible:
-                entry = _marked(ctx, item_type, model, spec, None, mark)
-                if entry is not None:
-                    found[name] = entry
+            entry = _marked(ctx, item_type, model, spec, None, mark)
+            if entry is None:
+                continue
+            if mark[0] not in visible:
+                action = _group_action(model, mark[0])
+                if action is None:
+                    continue
+                entry = (*entry, _PerRow(loaders.user, model, action))
+            found[name] = entry
         memo[key] = found
     return found
+
+
+def _group_action(model: Any, name: str) -> str | None:
+    """``<group>.view`` of the field group holding ``name`` (None: no such group)."""
+    for group, fields in policy.FIELD_GROUPS.get(model, {}).items():
+        if name in fields and group != "user_private":
+            return f"{group}.view"
+    return None
+
+
+class _PerRow:
+    """A guarded column's text, or ``SENTINEL`` on a row where the policy's row condition of
+    its field group does not hold (the builder calls it with the level's rows)."""
+
+    __slots__ = ("action", "model", "user")
+
+    def __init__(self, user: Any, model: Any, action: str) -> None:
+        self.user, self.model, self.action = user, model, action
+
+    def condition(self, rows: Any = None) -> Any:
+        """The policy's scoped select of the row (``rows``: the level's rows; None: the
+        same select for the cache key)."""
+        model = self.model
+        stmt = select(model.id)
+        if rows is not None:
+            stmt = stmt.where(model.id == rows.c.id)
+        return policy.scope(stmt, self.user, model, self.action, per_row=True)
+
+    def __call__(self, rows: Any, twin: Any) -> Any:
+        return case((exists(self.condition(rows)), twin), else_=SENTINEL_SQL)
 
 
 class _Nested:
@@ -167,7 +205,14 @@ class _Nested:
 
 
 def _signature(ctx: Any, asked: list[tuple[Any, Any]]) -> tuple[Any, ...]:
-    return tuple((t.name, m.__name__, tuple(sorted(_every_row(ctx, t, m)))) for t, m in asked)
+    """What the statement's guarded columns depend on: which ones are read, and the
+    structure and values of each per-row condition (another user's may differ)."""
+    out: list[Any] = []
+    for t, m in asked:
+        for name, entry in sorted(_every_row(ctx, t, m).items()):
+            out.append((t.name, m.__name__, name,
+                        _fingerprint(entry[7].condition()) if len(entry) > 7 else None))
+    return tuple(out)
 
 
 def _column_keys(model: Any) -> frozenset[str]:

@@ -144,9 +144,11 @@ class _Builder:
             entry = fields.get(name)
             if entry is not None:
                 col = rows.c.get(entry[0])
-                twin = leaf_twin(entry, col) if col is not None else None
+                twin = leaf_twin(entry[:7], col) if col is not None else None
                 if twin is None:
                     raise _NoPlan
+                if len(entry) > 7:  # a guarded column decided per row (json_detail)
+                    twin = entry[7](rows, twin)
                 parts.append(twin)
                 credit_type = entry[6] or credit_type
                 continue

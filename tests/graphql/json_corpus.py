@@ -451,3 +451,50 @@ def _datetime_twins(w) -> list[Doc]:
           customer { id registeredAt dealAt } } }
         complaints(first: 100) { nodes { id registeredAt deadlineAt closedAt
           customer { registeredAt } } } }""")]
+
+
+# G3 of the benchmark (bench/gql.py ``detail_query``): one customer with its nine relations
+DETAIL = """id code name status phone address registeredAt outstandingBalance
+  owner { id fullName } contacts { id name phone } ownerHistory { id reason }
+  followUps { id kind happenedAt } complaints { id number status description }
+  creditEvaluations { id rating } creditLines { id limitAmount status }
+  receptionRecords { id kind arrivedAt } files { id title level }"""
+
+
+def detail_customers(w) -> list[Any]:
+    """Customers whose detail differs in a way a one-record statement could get wrong: text
+    to escape and amounts (odd), classified files and an archive on loan to sales4
+    (sales1's first), a complaint handled in another department (sales1's second), no owner,
+    no lists (bare), a deactivated owner, the supervisor's own in another department, and
+    rows of another salesperson (hidden from sales1)."""
+    return [w.odd, *w.customers["sales1"], w.over, w.ownerless, w.bare, w.ghost_customer,
+            w.sup_own, w.customers["sales2"][0], w.customers["sales4"][0]]
+
+
+@corpus("detail_node")
+def _detail(w) -> list[Doc]:
+    """``node(id:)`` of one customer with its relations (answered by ONE statement on
+    PostgreSQL: graphql_api.json_detail): G3 for every kind of customer, the id inline and as
+    a variable, aliases, fragments and __typename, fields decided per complaint row, a field
+    without a twin (today's path), and another type's node."""
+    docs = [Doc("query($id: ID!) { node(id: $id) { ... on Customer { " + DETAIL + " } } }",
+                {"id": f"Customer:{c.id}"}) for c in detail_customers(w)]
+    c = w.customers["sales1"][0]
+    docs += [
+        Doc('{ node(id: "Customer:%d") { __typename id ... on Customer { %s } } }'
+            % (w.odd.id, DETAIL)),
+        Doc("""fragment C on Customer { n: name phone contacts { name phone title isPrimary }
+                 complaints { number description resolution satisfaction compensationAmount
+                              handler { username } } }
+          query($a: ID!, $b: ID!) { a: node(id: $a) { id ...C }
+            b: node(id: $b) { ... on Customer { t: __typename ...C files { title level }
+              creditLines { limitAmount } owner { username department { name } } } } }""",
+            {"a": f"Customer:{c.id}", "b": f"Customer:{w.customers['sales1'][1].id}"}),
+        Doc("query($id: ID!) { node(id: $id) { ... on Customer { id effectiveStatus "
+            "creditLines { limitAmount } } } }", {"id": f"Customer:{w.odd.id}"}),
+        Doc("query($id: ID!) { node(id: $id) { ... on Complaint { id number description "
+            "customer { id name } handler { username } } } }",
+            {"id": f"Complaint:{w.odd_complaint.id}"}),
+        Doc('{ node(id: "Customer:999999") { id ... on Customer { name phone } } }'),
+    ]
+    return docs
