@@ -461,6 +461,8 @@ def json_list(ctx: Any, item_type: GraphQLObjectType, details: Any, items: list[
         if item is None or item.__class__ is not origin or getattr(item, "_b", None) is not batch \
                 or item._m is not obj:
             return None
+    if not _nests(ctx, item_type, details):
+        return None  # the rows are loaded and nothing hangs off them: no statement to save
     try:
         planned = _statement(ctx, item_type, details, batch.model, loaders)
     except Exception:  # a plan that cannot be built is today's path, never a wrong answer
@@ -476,6 +478,15 @@ def json_list(ctx: Any, item_type: GraphQLObjectType, details: Any, items: list[
         return None  # a row gone meanwhile, a null in a non-null field: today's path
     _record(notes, found[2:])
     return orjson.Fragment(body)
+
+
+def _nests(ctx: Any, item_type: GraphQLObjectType, details: Any) -> bool:
+    """Whether the selection has a field besides the rows' own columns (a relationship):
+    only then does one statement save the row path's statements per level."""
+    fields = row_fields(item_type) or {}
+    grouped, _defer, _ = ctx.collect_subfields(item_type, details)
+    return any(name != "__typename" and name not in fields
+               for name in (sub[0].node.name.value for sub in grouped.values()))
 
 
 def _record(notes: list[Note], values: Any) -> None:
