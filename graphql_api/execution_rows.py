@@ -99,7 +99,7 @@ def compilable(ctx: Any, item_type: GraphQLObjectType, details: Any,
     if fields is None:
         return False
     if leaves:
-        fields = {**fields, **dict.fromkeys(leaves)}
+        fields = {**fields, **{name: () for name in leaves}}
     grouped, new_defer_usages, _ = ctx.collect_subfields(item_type, details)
     if new_defer_usages:
         return False

@@ -63,6 +63,13 @@ _LEVELS: OrderedDict[tuple[Any, ...], tuple[list[tuple[Any, Any, bool]], list[An
 _STATEMENTS: OrderedDict[tuple[Any, ...], _Planned] = OrderedDict()
 
 
+class _Unknown:
+    """A document not planned yet."""
+
+
+_UNKNOWN = _Unknown()
+
+
 def _top(ctx: Any, item_type: GraphQLObjectType, details: Any, node: Any, model: Any
          ) -> tuple[dict[str, Any], dict[str, Any]] | None:
     """The selection's guarded fields as row entries and its relationships not marked
@@ -258,8 +265,8 @@ def _statement(ctx: Any, item_type: GraphQLObjectType, details: Any, model: Any,
     if doc is None:
         return None
     doc += ("detail", tuple(sorted(top[0])), tuple(sorted(top[1])))
-    known = _LEVELS.get(doc, False)
-    if known is False:
+    known = _LEVELS.get(doc, _UNKNOWN)
+    if known is _UNKNOWN:
         try:
             stmt, notes, builder = _build(ctx, item_type, details, model, loaders, None, top)
             asked = builder.nested.asked
@@ -269,7 +276,7 @@ def _statement(ctx: Any, item_type: GraphQLObjectType, details: Any, model: Any,
             return None
         _bounded(_LEVELS, doc, (builder.levels, asked))
         return _remember(key, stmt, notes)
-    if known is None:
+    if known is None or isinstance(known, _Unknown):
         return None
     levels, asked = known
     selects = [_select(loaders, m, c, is_top) for m, c, is_top in levels]

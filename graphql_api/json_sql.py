@@ -183,9 +183,10 @@ def leaf_twin(entry: tuple[Any, ...], col: Any) -> ColumnElement[Any] | None:
         expr = case(*whens, else_=SENTINEL_SQL)
     elif isinstance(leaf, GraphQLEnumType) and isinstance(sql_type, Integer) \
             and not isinstance(sql_type, BigInteger) and conv is not None:
-        expr = _int_enum_twin(col, conv, leaf)
-        if expr is None:
+        int_enum = _int_enum_twin(col, conv, leaf)
+        if int_enum is None:
             return None
+        expr = int_enum
     elif conv is not None:
         return None
     elif ident is str and isinstance(sql_type, String):

@@ -481,8 +481,8 @@ def _detail(w) -> list[Doc]:
                 {"id": f"Customer:{c.id}"}) for c in detail_customers(w)]
     c = w.customers["sales1"][0]
     docs += [
-        Doc('{ node(id: "Customer:%d") { __typename id ... on Customer { %s } } }'
-            % (w.odd.id, DETAIL)),
+        Doc(f'{{ node(id: "Customer:{w.odd.id}") {{ __typename id ... on Customer {{ {DETAIL} }} '
+            '} }'),
         Doc("""fragment C on Customer { n: name phone contacts { name phone title isPrimary }
                  complaints { number description resolution satisfaction compensationAmount
                               handler { username } } }
