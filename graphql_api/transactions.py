@@ -10,10 +10,13 @@ teardown's rollback). Switched by ``GRAPHQL_COMMIT_READ_ONLY`` (default on).
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.pool import Pool
 
 from portal.transaction_state import WROTE as _WROTE
 
@@ -49,3 +52,69 @@ def commit_if_read_only(session: Session) -> bool:
         return False
     session.commit()
     return True
+
+
+# ---------------------------------------------------------------------------------------------
+# BEGIN at the first write (PostgreSQL; GRAPHQL_LAZY_BEGIN, default on)
+#
+# psycopg sends BEGIN as a round trip of its own before a transaction's first statement, and a
+# read-only request then ends with a COMMIT round trip: two of a plain list's four. A GraphQL
+# request's connection starts in autocommit instead; its reads each run as their own
+# statement-level transaction, which under READ COMMITTED sees exactly what it would have seen
+# inside one (each statement takes a fresh snapshot there). Before the first statement that is
+# not a plain read (any INSERT/UPDATE/DELETE/WITH …, SAVEPOINT, a locking or advisory-lock
+# SELECT) the connection leaves autocommit, so psycopg sends BEGIN first: everything from the
+# first write to the COMMIT is one transaction, as before (the credit-read audit entry's head
+# lock and insert, a mutation's service). The pool hands every connection out of autocommit.
+# ---------------------------------------------------------------------------------------------
+
+_LOCKING = ("FOR UPDATE", "FOR SHARE", "FOR NO KEY", "FOR KEY SHARE", "ADVISORY", "NEXTVAL",
+            "SETVAL", "SET_CONFIG", "TXID_CURRENT", "PG_NOTIFY")
+
+
+def is_plain_read(statement: str) -> bool:
+    """A SELECT that takes no lock and changes nothing (conservative: when in doubt, not)."""
+    head = statement.lstrip()[:6].upper()
+    if head != "SELECT":
+        return False
+    upper = statement.upper()
+    return not any(word in upper for word in _LOCKING)
+
+
+def reads_commit_each(engine: Any) -> bool:
+    """READ COMMITTED (PostgreSQL's default, the app's): every statement reads its own
+    snapshot, so reads outside a transaction block see what they would inside one. Under a
+    stricter default the reads keep their one transaction."""
+    return engine.dialect.default_isolation_level == "READ COMMITTED"
+
+
+# set by the GraphQL view around a request: connections checked out meanwhile begin lazily
+lazy_begin: ContextVar[bool] = ContextVar("graphql_lazy_begin", default=False)
+
+
+_LAZY = "graphql_api.lazy_begin"  # pool record info: this module put it in autocommit
+
+
+@event.listens_for(Pool, "checkout")
+def _autocommit_until_a_write(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """During a GraphQL request (``lazy_begin``) a psycopg connection leaves the pool in
+    autocommit (also the fresh one a dead connection is replaced with); otherwise out of the
+    autocommit this module put it in. Connections in autocommit by their engine's own
+    configuration are left alone."""
+    if lazy_begin.get():
+        if (dbapi_connection.__class__.__module__.startswith("psycopg")
+                and dbapi_connection.autocommit is False
+                and dbapi_connection.info.transaction_status == 0):  # IDLE: may switch
+            dbapi_connection.autocommit = True
+            record.info[_LAZY] = True
+    elif record.info.pop(_LAZY, False) and dbapi_connection.autocommit is True:
+        dbapi_connection.autocommit = False
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _begin_before_a_write(conn: Any, _cursor: Any, statement: str, _parameters: Any,
+                          _context: Any, _executemany: bool) -> None:
+    proxied = conn.connection
+    if proxied.info.get(_LAZY) and proxied.dbapi_connection.autocommit is True \
+            and not is_plain_read(statement):
+        proxied.dbapi_connection.autocommit = False  # psycopg sends BEGIN before it
