@@ -84,8 +84,9 @@ def is_plain_read(statement: str) -> bool:
 def reads_commit_each(engine: Any) -> bool:
     """READ COMMITTED (PostgreSQL's default, the app's): every statement reads its own
     snapshot, so reads outside a transaction block see what they would inside one. Under a
-    stricter default the reads keep their one transaction."""
-    return engine.dialect.default_isolation_level == "READ COMMITTED"
+    stricter default the reads keep their one transaction. Known from the engine's first
+    connection on (before it, False)."""
+    return getattr(engine.dialect, "default_isolation_level", None) == "READ COMMITTED"
 
 
 # set by the GraphQL view around a request: connections checked out meanwhile begin lazily

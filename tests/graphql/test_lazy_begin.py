@@ -154,3 +154,18 @@ def test_connections_leave_the_pool_out_of_autocommit(world, api, app, on_postgr
 ])
 def test_what_counts_as_a_plain_read(statement: str, plain: bool) -> None:
     assert transactions.is_plain_read(statement) is plain
+
+
+def test_an_engine_not_yet_connected_begins_as_before(app) -> None:
+    """Before the engine's first connection its default isolation is unknown: no lazy BEGIN
+    (and no error: a worker's first request may be a GraphQL one)."""
+    from sqlalchemy import create_engine
+
+    engine = create_engine(db.engine.url)
+    try:
+        assert transactions.reads_commit_each(engine) is False
+        with engine.connect():
+            pass
+        assert transactions.reads_commit_each(engine) is (engine.dialect.name == "postgresql")
+    finally:
+        engine.dispose()
