@@ -156,3 +156,43 @@ def test_visible_on_every_row_is_within_every_rows_visible_fields(detail_world,
     # sales1 reads complaint details only in their scope; gm everywhere
     assert "description" not in policy.visible_on_every_row(w.sales1, Complaint)
     assert "description" in policy.visible_on_every_row(w.gm, Complaint)
+
+
+def test_a_complaint_detail_hidden_on_one_row_leaves_the_row_path(detail_world, api, app,
+                                                                  session, taken) -> None:
+    """The security administrator widens the salespeople's customer.view and complaint.view
+    to their branch, complaint_detail stays their own: sales1 now reads sales2's customer and
+    its complaints but not their descriptions. The statement's per-row condition (the
+    policy's ``scope`` for ``complaint_detail.view``) sends that request back to the row path
+    (same body, with the FORBIDDEN error on each description, same audit entries); sales1's
+    own customer is still answered by the statement."""
+    from models import Grant
+    from portal.services import grants
+
+    w = detail_world
+    query = """query($id: ID!) { node(id: $id) { ... on Customer { id name
+        complaints { id number status description } } } }"""
+    theirs, mine = w.customers["sales2"][0], w.customers["sales1"][1]
+    with clock.frozen(ANCHOR):
+        client = api(w.sales1)
+        client.post("{ me { username } }")
+        for area in ("customer", "complaint"):
+            gid = session.scalar(select(Grant.id).where(
+                Grant.role == "sales", Grant.area == area, Grant.action == "view"))
+            grants.change_scope(session, w.secadmin, gid, {"scope": "branch"})
+        session.commit()
+        results = {}
+        for customer in (theirs, mine):
+            doc = Doc(query, {"id": f"Customer:{customer.id}"})
+            taken.clear()
+            on, audit_on = answer(app, client, session, doc, True)
+            off, audit_off = answer(app, client, session, doc, False)
+            assert on == off and audit_on == audit_off, customer.id
+            results[customer.id] = (json.loads(off.split(b" ", 1)[1]), list(taken))
+    body, calls = results[theirs.id]
+    assert body["data"]["node"]["complaints"], body
+    assert {e["path"][-1] for e in body["errors"]} == {"description"}, body["errors"]
+    assert calls == [False]
+    body, calls = results[mine.id]
+    assert "errors" not in body and body["data"]["node"]["complaints"][0]["description"]
+    assert calls == [_is_pg(session)]
