@@ -198,6 +198,9 @@ class _Builder:
 # None when the list has no plan; then (that key, the levels' scoped selects) → statement
 _LEVELS: OrderedDict[tuple[Any, ...], list[tuple[Any, Any, bool]] | None] = OrderedDict()
 _STATEMENTS: OrderedDict[tuple[Any, ...], _Planned] = OrderedDict()
+# (that key, the levels' keys: ``_scope_key``) → the same statement, found without building
+# the levels' selects
+_BY_SCOPE: OrderedDict[tuple[Any, ...], _Planned] = OrderedDict()
 _MAX_STATEMENTS = 256  # per worker process; the oldest goes first
 _PAGE_IDS = "json_page_ids"
 
@@ -277,24 +280,58 @@ def _statement(ctx: Any, item_type: GraphQLObjectType, details: Any, model: Any,
             _bounded(_LEVELS, doc, None)
             return None
         _bounded(_LEVELS, doc, builder.levels)
-        return _remember(key, stmt, notes)
+        return _by_scope(doc, builder.levels, loaders, page, _remember(key, stmt, notes))
     levels_ = _LEVELS.get(doc)
     if levels_ is None:
         return None
+    scoped = _scope_key(doc, levels_, loaders, page)
+    if scoped is not None:
+        known = _BY_SCOPE.get(scoped)
+        if known is not None:
+            return known  # the same levels' selects: not built again to be compared
     selects = [_select(loaders, m, c, top, page) for m, c, top in levels_]
     try:
         key = (doc, tuple(_fingerprint(s) for s in selects))
     except _NoPlan:
         return None
     hit = _STATEMENTS.get(key)
-    if hit is not None:
-        return hit
-    try:
-        stmt, notes, _builder = _build(ctx, item_type, details, model, loaders, selects,
-                                       page)
-    except _NoPlan:
-        return None
-    return _remember(key, stmt, notes)
+    if hit is None:
+        try:
+            stmt, notes, _builder = _build(ctx, item_type, details, model, loaders, selects,
+                                           page)
+        except _NoPlan:
+            return None
+        hit = _remember(key, stmt, notes)
+    if scoped is not None:
+        _bounded(_BY_SCOPE, scoped, hit)
+    return hit
+
+
+def _scope_key(doc: tuple[Any, ...], levels_: list[tuple[Any, Any, bool]], loaders: Any,
+               page: Any) -> tuple[Any, ...] | None:
+    """A key of the levels' scoped selects that is cheaper than building them: equal keys,
+    equal selects (``_select``'s, for the columns ``levels_`` name). Each level's row rule
+    is the policy's key (``policy.scope_key``, the form ``Loaders.scoped`` adds with
+    ``per_row``); a page's own level is ``Page.select_key``; a list's own level picks its
+    rows by id (no rule, the ids are the statement's parameter). None: not keyable."""
+    parts: list[Any] = []
+    for model, _cols, top in levels_:
+        if top:
+            part = page.select_key() if page is not None else "by id"
+        else:
+            part = policy.scope_key(loaders.user, model, "view", True)
+        if part is None:
+            return None
+        parts.append(part)
+    return (doc, tuple(parts))
+
+
+def _by_scope(doc: tuple[Any, ...], levels_: list[tuple[Any, Any, bool]], loaders: Any,
+              page: Any, planned: _Planned) -> _Planned:
+    scoped = _scope_key(doc, levels_, loaders, page)
+    if scoped is not None:
+        _bounded(_BY_SCOPE, scoped, planned)
+    return planned
 
 
 def _bounded(cache: OrderedDict[Any, Any], key: Any, value: Any) -> None:

@@ -142,6 +142,15 @@ def _decode(cursor: str, order: Order) -> tuple[Any, int]:
     return value, pk
 
 
+def _frozen(value: Any) -> Any:
+    """A bound value as a hashable key part (a list of ids as a tuple)."""
+    if isinstance(value, list | tuple | set | frozenset):
+        return tuple(_frozen(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
+    return value
+
+
 def check_first(info: Info, first: int | None) -> int:
     limit = int(info.context.config["GRAPHQL_MAX_PAGE_SIZE"])
     n = DEFAULT_PAGE_SIZE if first is None else first
@@ -214,6 +223,25 @@ class Page:
             return policy.scope_ordered(stmt, loaders.user, self.model, keys,
                                         self.order.descending, self.n + 1)
         return stmt.order_by(*self.order_keys(None)).limit(self.n + 1)
+
+    def select_key(self) -> tuple[Any, ...] | None:
+        """What ``select(cols)`` depends on besides ``cols``: equal keys, equal statements
+        (SQL and bound values). The user's row rule is the policy's own key
+        (``policy.scope_key``, the form ``scope_ordered`` and ``scope`` add); the filters are
+        their SQL cache keys with their bound values; the cursor, order and size as given.
+        None: not keyable (the statement is then built and compared as a whole)."""
+        scope = policy.scope_key(self.ctx.loaders.user, self.model)
+        if scope is None:
+            return None
+        where: list[Any] = []
+        for condition in self.where:
+            key = condition._generate_cache_key()
+            if key is None:
+                return None
+            where.append((key.key, tuple(_frozen(b.effective_value) for b in key.bindparams)))
+        col = self.order.column
+        return (scope, tuple(where), self.after, self.order.key, self.order.descending,
+                col.key if col is not None else None, self.n)
 
     def order_keys(self, rows: Any) -> list[Any]:
         """The page's ORDER BY, on the model's columns (``rows`` None) or on the same

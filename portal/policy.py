@@ -82,6 +82,7 @@ from portal.policy_grants import group_visible as group_visible
 from portal.policy_grants import is_read_only as is_read_only
 from portal.policy_grants import roles_of as roles_of
 from portal.policy_grants import scope as scope
+from portal.policy_grants import scope_key as scope_key
 from portal.policy_grants import scope_ordered as scope_ordered
 from portal.policy_grants import scopes_for as scopes_for
 from portal.policy_grants import split_action as split_action

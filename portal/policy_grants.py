@@ -29,7 +29,7 @@ from sqlalchemy.sql.elements import BooleanClauseList, ColumnElement, Grouping
 
 import models
 from models import ConfidentialFile, Grant, User
-from portal.policy_loans import LOAN_VERBS, on_loan, widening
+from portal.policy_loans import LOAN_VERBS, on_loan, widening, widening_applies
 from portal.policy_rows import _ALL, _in_scope
 
 _CACHE_KEY = "policy_grants"
@@ -211,6 +211,37 @@ def _scope_condition(user: Any, model: type, action: str, per_row: bool,
     if model is ConfidentialFile and full_action.split(".")[1] in ("view", "download", "export"):
         condition = and_(condition, _policy.file_read_filter(user))
     return condition
+
+
+def scope_key(user: Any, model: type, action: str = "view", per_row: bool = False,
+              borrowed: bool = True) -> tuple[Any, ...] | None:
+    """A hashable key of the condition ``scope`` (and ``scope_ordered``) adds for ``user``
+    on ``model``: two calls with equal keys add the same SQL with the same bound values, so a
+    statement built over the scope can be reused without building the scope again. None when
+    the condition cannot be keyed this way (a rule reading the clock or a setting, a loan in
+    force, the user's branch or department not loaded): then build the statement itself.
+
+    The key holds what ``_scope_condition`` reads: the scopes granted (which already reflect
+    the roles, R-ROLE-3 and R-ROLE-4), the SQL form (``per_row``) and, for a row rule, the
+    user's id, branch and department (``_PURE_RULES``, the same key as the condition cache).
+    ``per_row`` is the caller's: ``scope`` may drop it for a statement it cannot correlate,
+    which depends only on the statement's columns, not on the user."""
+    full_action = action if "." in action else f"{_policy.MODEL_AREA[model]}.{action}"
+    verb = full_action.split(".")[1]
+    scopes = scopes_for(user, full_action, model)
+    if not scopes or _policy.SCOPE_FILTERS.get(model) is None:
+        return (model, full_action, "none")  # false(): no row
+    if model is ConfidentialFile and verb in ("view", "download", "export"):
+        return None  # the clearance rule reads today's date (``file_read_filter``)
+    if _ALL in scopes:
+        return (model, full_action, _ALL)  # true(): every row, no loan widening
+    state = getattr(user, "__dict__", {})
+    if model not in _PURE_RULES or any(k not in state for k in _USER_KEYS):
+        return None
+    if borrowed and verb in LOAN_VERBS and widening_applies(user, model):
+        return None  # the widening's bound values hold the time of the request
+    return (model, full_action, scopes, per_row, state["id"], state["branch_id"],
+            state["department_id"])
 
 
 def scope_ordered(stmt: Select, user: Any, model: type, keys: list[Any], descending: bool,

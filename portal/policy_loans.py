@@ -164,10 +164,15 @@ def _borrowed_now(user: Any) -> Any:
         ArchiveLoan.starts_at <= now, ArchiveLoan.ends_at > now)
 
 
+def widening_applies(user: Any, model: type) -> bool:
+    """Whether ``widening(user, model)`` adds a condition (reads the loans as it does)."""
+    return model in COVERED and bool(loans_in_force(user))
+
+
 def widening(user: Any, model: type) -> ColumnElement[bool] | None:
     """The SQL condition of the rows of ``model`` a loan in force lets ``user`` read, or None
     (not a covered model, or no loan at all: the scope stays as it was)."""
-    if model not in COVERED or not loans_in_force(user):
+    if not widening_applies(user, model):
         return None
     borrowed = _borrowed_now(user)
     if model in _DIRECT:
