@@ -232,17 +232,23 @@ class Limits(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         ec = self.execution_context
         ctx = ec.context
+        ec.parse_options["max_tokens"] = int(ctx.config["GRAPHQL_MAX_TOKENS"])
+        # the CSRF rule has a side effect (the 403 status): never cached
+        self._cacheable = not (ctx.auth_method == "cookie" and not ctx.csrf_ok)
+        yield
+
+    def _add_rules(self) -> None:
+        """The limits (and the introspection switch, the CSRF rule) join the validation
+        rules; only when the document is validated (not for a cached validation result)."""
+        ec = self.execution_context
+        ctx = ec.context
         config = ctx.config
-        ec.parse_options["max_tokens"] = int(config["GRAPHQL_MAX_TOKENS"])
         rules: list[type[ValidationRule]] = [make_rule(config, ec.variables, ec.operation_name)]
         if not config.get("GRAPHQL_INTROSPECTION", True):
             rules.append(NoSchemaIntrospectionCustomRule)
-        # the CSRF rule has a side effect (the 403 status): never cached
-        self._cacheable = not (ctx.auth_method == "cookie" and not ctx.csrf_ok)
         if not self._cacheable:
             rules.append(csrf_rule(ctx, ec.operation_name))
         ec.validation_rules = ec.validation_rules + tuple(rules)
-        yield
 
     def on_parse(self) -> Iterator[None]:
         ec = self.execution_context
@@ -281,6 +287,8 @@ class Limits(SchemaExtension):
             if hit is not None:
                 ec.pre_execution_errors = list(hit)  # strawberry then skips validation
                 key = None
+        if ec.pre_execution_errors is None:
+            self._add_rules()
         yield
         if key is not None and ec.pre_execution_errors is not None:
             _VALIDATED.put(key, tuple(ec.pre_execution_errors))
