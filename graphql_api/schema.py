@@ -9,6 +9,7 @@ from graphql import GraphQLError
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from graphql_api import input_conversion
 from graphql_api.errors import MaskUnexpected, log_errors
 from graphql_api.execution import FastExecutionContext
 from graphql_api.limits import Limits
@@ -49,3 +50,5 @@ schema = PortalSchema(
     config=StrawberryConfig(disable_field_suggestions=True),
     execution_context_class=FastExecutionContext,
 )
+# input objects built with their fields' conversion worked out once (input_conversion.py)
+FAST_INPUTS = input_conversion.install(schema)
