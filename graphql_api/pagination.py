@@ -166,8 +166,8 @@ class Page:
     its nodes and what ``pageInfo`` needs (``graphql_api.json_statement.json_page``, which
     calls ``fold``); no node object is built then."""
 
-    __slots__ = ("_info", "_nodes", "after", "cls", "cols", "ctx", "model", "n", "order",
-                 "where", "_after_where")
+    __slots__ = ("_folded", "_info", "_nodes", "after", "cls", "cols", "ctx", "model", "n",
+                 "order", "where", "_after_where")
 
     def __init__(self, ctx: Any, model: type, cls: Any, where: list[Any], order: Order,
                  n: int, after: str | None, cols: tuple[Any, ...] | None) -> None:
@@ -181,6 +181,8 @@ class Page:
         self.cols = cols  # the columns the row path loads
         self._info: PageInfo | None = None
         self._nodes: list[Any] | None = None
+        # (has next, first, last) as ``fold`` got them; the PageInfo is made when asked
+        self._folded: tuple[bool, tuple[Any, int] | None, tuple[Any, int] | None] | None = None
         # the keyset condition of ``after`` (decoded now: a bad cursor is the field's error)
         self._after_where: Any = None
         if after:
@@ -197,7 +199,7 @@ class Page:
     @property
     def pending(self) -> bool:
         """Neither loaded nor answered yet."""
-        return self._info is None and self._nodes is None
+        return self._info is None and self._nodes is None and self._folded is None
 
     @property
     def extra(self) -> tuple[str, ...]:
@@ -268,6 +270,8 @@ class Page:
         return self._nodes
 
     def info(self) -> PageInfo:
+        if self._info is None and self._folded is not None:
+            return self._unfold()
         if self._info is None:
             self._load()
         assert self._info is not None
@@ -281,7 +285,7 @@ class Page:
         batch = Batch(rows, self.model)
         nodes = [self.cls.from_model(r, batch) for r in rows]
         self._nodes = nodes
-        if self._info is None:
+        if self._info is None and self._folded is None:
             self._info = PageInfo(has_next_page=has_next, has_previous_page=bool(self.after),
                                   start_cursor=self.cursor(nodes[0]) if nodes else None,
                                   end_cursor=self.cursor(nodes[-1]) if nodes else None)
@@ -289,11 +293,18 @@ class Page:
     def fold(self, has_next: bool, first: tuple[Any, int] | None,
              last: tuple[Any, int] | None) -> None:
         """The page as one statement found it: ``first``/``last`` are its first and last
-        rows' (order value, id), None for an empty page; the cursors are the row path's."""
+        rows' (order value, id), None for an empty page; the cursors are the row path's,
+        encoded only if ``pageInfo`` is asked for."""
+        self._folded = (has_next, first, last)
+
+    def _unfold(self) -> PageInfo:
+        assert self._folded is not None
+        has_next, first, last = self._folded
         self._info = PageInfo(
             has_next_page=has_next, has_previous_page=bool(self.after),
             start_cursor=self.cursor_of(*first) if first is not None else None,
             end_cursor=self.cursor_of(*last) if last is not None else None)
+        return self._info
 
 
 def paginate(info: Info, model: type, cls: Any, where: list[Any], order: Order,
