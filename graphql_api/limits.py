@@ -226,8 +226,9 @@ MAX_CACHED_QUERY = 20_000  # characters; longer texts are parsed and validated e
 
 
 class Limits(SchemaExtension):
-    """Installs the limits (and the introspection switch) for each operation, and caches the
-    parsed document and the validation result of a query text."""
+    """Installs the limits (and the introspection switch) for each operation validated, and
+    caches the parsed document and the validation result of a query text (a cached result
+    needs no rules)."""
 
     def on_operation(self) -> Iterator[None]:
         ec = self.execution_context
