@@ -93,6 +93,16 @@ class BaseConfig:
     # all have SQL twins is answered by one statement that builds its JSON; off: row levels.
     GRAPHQL_JSON_STATEMENT = os.environ.get("GRAPHQL_JSON_STATEMENT", "1").lower() not in (
         "0", "false", "no", "off")
+    # portal/services/tokens.py: an API token's user, roles and grants kept per worker and
+    # checked against auth_epoch on every request (migration 0021); off: read every request.
+    API_TOKEN_CACHE = os.environ.get("API_TOKEN_CACHE", "1").lower() not in (
+        "0", "false", "no", "off")
+    # graphql_api/transactions.py (PostgreSQL, READ COMMITTED): a GraphQL request's
+    # transaction begins at its first write (a read-only one sends no BEGIN/COMMIT).
+    GRAPHQL_LAZY_BEGIN = os.environ.get("GRAPHQL_LAZY_BEGIN", "1").lower() not in (
+        "0", "false", "no", "off")
+    # graphql_api/view.py: the credit-read commit after the answer leaves its rows unexpired.
+    GRAPHQL_KEEP_LOADED_ON_COMMIT = True
     LOAD_DEMO_DATA = False
     TESTING = False
     DEBUG = False
