@@ -338,15 +338,21 @@ def _selects_from(stmt: Select, model: type) -> bool:
     return model.__table__ in stmt.columns_clause_froms
 
 
-def visible_fields(user: Any, model: type, obj: Any = None) -> frozenset[str]:
-    """Fields of ``model`` that ``user`` may read (on ``obj`` if given)."""
+def _viewable_names(user: Any, model: type) -> set[str]:
+    """Every field of ``model`` but the never-visible ones, or none when ``user`` may not
+    view the model at all: what the field groups are then taken away from."""
     from sqlalchemy import inspect as sa_inspect
 
+    if not scopes_for(user, "view", model):
+        return set()
     mapper: Any = sa_inspect(model)
     names = {a.key for a in mapper.column_attrs} | {r.key for r in mapper.relationships}
-    names -= _policy.NEVER_VISIBLE
-    if not scopes_for(user, "view", model):
-        return frozenset()
+    return names - _policy.NEVER_VISIBLE
+
+
+def visible_fields(user: Any, model: type, obj: Any = None) -> frozenset[str]:
+    """Fields of ``model`` that ``user`` may read (on ``obj`` if given)."""
+    names = _viewable_names(user, model)
     for group, fields in _policy.FIELD_GROUPS.get(model, {}).items():
         if model is User and obj is not None and getattr(user, "id", None) == obj.id:
             continue  # everyone reads their own account
@@ -360,13 +366,7 @@ def visible_on_every_row(user: Any, model: type) -> frozenset[str]:
     contains them (a field group granted in scope ``all``, or not depending on the row).
     A list answered without its rows in Python (graphql_api.json_detail) reads these
     fields as plain columns; the others stay a per-row decision of ``visible_fields``."""
-    from sqlalchemy import inspect as sa_inspect
-
-    mapper: Any = sa_inspect(model)
-    names = {a.key for a in mapper.column_attrs} | {r.key for r in mapper.relationships}
-    names -= _policy.NEVER_VISIBLE
-    if not scopes_for(user, "view", model):
-        return frozenset()
+    names = _viewable_names(user, model)
     for group, fields in _policy.FIELD_GROUPS.get(model, {}).items():
         if group == "user_private":
             every_row = group_visible(user, group)  # does not depend on the row
